@@ -1,0 +1,66 @@
+// Parsing at the edge: raw objects (from YAML, from the API server) into typed values, with
+// zod issues turned into Problems whose path names the field the way kubectl would.
+import type { z } from 'zod';
+import { fail, InvalidSpec, ok, type Problem, type Reason, type Result } from './reasons.ts';
+
+/** ['spec', 'triggers', 0, 'metadata'] -> `spec.triggers[0].metadata` */
+export const fieldPath = (segments: readonly PropertyKey[]): string =>
+  segments.reduce<string>((acc, seg) => {
+    if (typeof seg === 'number') return `${acc}[${seg}]`;
+    const key = String(seg);
+    const plain = /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key);
+    if (!plain) return `${acc}[${JSON.stringify(key)}]`;
+    return acc === '' ? key : `${acc}.${key}`;
+  }, '');
+
+const describeValue = (input: unknown): string =>
+  input === undefined ? 'nothing' : typeof input === 'string' ? JSON.stringify(input) : String(input);
+
+/** One readable sentence per zod issue: "is required", "must be >= 1, got -5". */
+export const issueMessage = (issue: z.core.$ZodIssue): string => {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      return `must be ${issue.expected === 'int' ? 'an integer' : `of type ${issue.expected}`}, got ${
+        Array.isArray(issue.input) ? 'array' : issue.input === null ? 'null' : typeof issue.input
+      } ${typeof issue.input === 'object' ? '' : describeValue(issue.input)}`.trimEnd();
+    case 'too_small': {
+      if (issue.origin === 'array') return `must have at least ${String(issue.minimum)} item(s)`;
+      if (issue.origin === 'string') return `must not be empty`;
+      const op = issue.inclusive ? '>=' : '>';
+      return `must be ${op} ${String(issue.minimum)}, got ${describeValue(issue.input)}`;
+    }
+    case 'too_big': {
+      if (issue.origin === 'array') return `must have at most ${String(issue.maximum)} item(s)`;
+      if (issue.origin === 'string') return `must be at most ${String(issue.maximum)} characters long`;
+      const op = issue.inclusive ? '<=' : '<';
+      return `must be ${op} ${String(issue.maximum)}, got ${describeValue(issue.input)}`;
+    }
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(issue.input)}`;
+    default:
+      return issue.message;
+  }
+};
+
+export const problemsFromZod = (
+  error: z.ZodError,
+  prefix: readonly PropertyKey[] = [],
+  reason: Reason = InvalidSpec,
+): Problem[] =>
+  error.issues.map((issue) => ({
+    path: fieldPath([...prefix, ...issue.path]),
+    reason,
+    message: issueMessage(issue),
+  }));
+
+/** Parse `input` with `schema`; problems carry paths prefixed with `prefix`. */
+export const parseWith = <S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  prefix: readonly PropertyKey[] = [],
+  reason: Reason = InvalidSpec,
+): Result<z.output<S>> => {
+  const parsed = schema.safeParse(input);
+  return parsed.success ? ok(parsed.data) : fail(problemsFromZod(parsed.error, prefix, reason));
+};

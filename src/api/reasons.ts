@@ -1,0 +1,76 @@
+// Every reason ebb can report, in one place (fastify-style coded errors). A reason is the
+// CamelCase word that lands in a condition's `reason`, an Event's `reason`, a log line and a
+// metric label; the message beside it names the field and says why.
+
+/** Reasons for the `Ready` condition and for Events about a ScaledObject's spec or target. */
+export const ScaledObjectReady = 'ScaledObjectReady';
+export const ScaledObjectCheckFailed = 'ScaledObjectCheckFailed';
+export const InvalidSpec = 'InvalidSpec';
+export const UnsupportedTriggerType = 'UnsupportedTriggerType';
+export const InvalidTriggerMetadata = 'InvalidTriggerMetadata';
+export const TriggerError = 'TriggerError';
+export const ScaleTargetNotFound = 'ScaleTargetNotFound';
+export const ScaleTargetNotScalable = 'ScaleTargetNotScalable';
+export const ScaleTargetInUse = 'ScaleTargetInUse';
+export const AuthenticationError = 'AuthenticationError';
+
+/** Reasons for the `Active` condition. */
+export const ScalerActive = 'ScalerActive';
+export const ScalerNotActive = 'ScalerNotActive';
+export const ScalerCooldown = 'ScalerCooldown';
+
+/** Reasons for the `Fallback` condition. */
+export const FallbackExists = 'FallbackExists';
+export const NoFallbackFound = 'NoFallbackFound';
+
+/** Reasons for the `Paused` condition. */
+export const ScaledObjectPaused = 'ScaledObjectPaused';
+export const ScaledObjectUnpaused = 'ScaledObjectUnpaused';
+
+/** Event reasons (KEDA's names with the ebb prefix where KEDA uses its own). */
+export const ScaleTargetActivated = 'ScaleTargetActivated';
+export const ScaleTargetDeactivated = 'ScaleTargetDeactivated';
+export const ScaleTargetScaled = 'ScaleTargetScaled';
+export const ScaleTargetRestored = 'ScaleTargetRestored';
+export const ScalerFailed = 'ScalerFailed';
+export const ScalerRecovered = 'ScalerRecovered';
+
+export type Reason =
+  | typeof ScaledObjectReady
+  | typeof ScaledObjectCheckFailed
+  | typeof InvalidSpec
+  | typeof UnsupportedTriggerType
+  | typeof InvalidTriggerMetadata
+  | typeof TriggerError
+  | typeof ScaleTargetNotFound
+  | typeof ScaleTargetNotScalable
+  | typeof ScaleTargetInUse
+  | typeof AuthenticationError
+  | typeof ScalerActive
+  | typeof ScalerNotActive
+  | typeof ScalerCooldown
+  | typeof FallbackExists
+  | typeof NoFallbackFound
+  | typeof ScaledObjectPaused
+  | typeof ScaledObjectUnpaused
+  | typeof ScaleTargetActivated
+  | typeof ScaleTargetDeactivated
+  | typeof ScaleTargetScaled
+  | typeof ScaleTargetRestored
+  | typeof ScalerFailed
+  | typeof ScalerRecovered;
+
+/** A problem found in user input: the field path (`spec.triggers[0].metadata.start`) and why. */
+export interface Problem {
+  readonly path: string;
+  readonly reason: Reason;
+  readonly message: string;
+}
+
+export type Result<T, E = Problem[]> = { ok: true; value: T } | { ok: false; error: E };
+
+export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
+export const fail = <E>(error: E): { ok: false; error: E } => ({ ok: false, error });
+
+/** `spec.triggers[0].metadata.lagThreshold: must be greater than 0` */
+export const formatProblem = (p: Problem): string => `${p.path}: ${p.message}`;

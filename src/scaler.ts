@@ -1,0 +1,63 @@
+// The contract between the controller and a trigger type. Each `scalers/<type>/` folder
+// exports one `ScalerDefinition`; `scalers/index.ts` is the registry.
+import type { Problem, Result } from './api/reasons.ts';
+import type { Trigger } from './api/scaledobject.ts';
+
+/** What one read of a source produced: the metric (clamped to >= 0, finite) and its activity. */
+export interface Reading {
+  readonly value: number;
+  readonly active: boolean;
+}
+
+/** A failed read: a CamelCase reason and a message that names the trigger's source. */
+export interface ReadError {
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** The metric a trigger feeds to the scaling core. */
+export interface MetricSpec {
+  /** KEDA's scheme: `s<index>-<scaler name>`, sanitised (`s0-cron-Etc-UTC-00xxxx-06xxxx`). */
+  readonly name: string;
+  /** The per-replica target (AverageValue) or the whole-metric target (Value). */
+  readonly target: number;
+  readonly metricType: 'AverageValue' | 'Value';
+}
+
+export interface Scaler {
+  readonly metric: MetricSpec;
+  /** Reads the source once. `now` is the poll's time; the scaler never reads the clock itself. */
+  read(now: Date, signal: AbortSignal): Promise<Result<Reading, ReadError>>;
+  /** Releases shared connections (reference counted by the source). */
+  close(): Promise<void>;
+}
+
+export interface TriggerContext {
+  readonly index: number;
+  readonly trigger: Trigger;
+  /** Parameters resolved from the trigger's authenticationRef (never logged). */
+  readonly authParams: Readonly<Record<string, string>>;
+}
+
+export interface ScalerDefinition<Config> {
+  /** The trigger `type`s this definition serves (KEDA names: `kafka`, `apache-kafka`). */
+  readonly types: readonly string[];
+  /**
+   * Parses the trigger's metadata into a typed config. Problems carry full paths
+   * (`spec.triggers[0].metadata.lagThreshold`) and reason `InvalidTriggerMetadata`.
+   */
+  parse(ctx: TriggerContext): Result<Config, Problem[]>;
+  /** The metric this trigger reports, from its parsed config. */
+  metric(config: Config, ctx: TriggerContext): MetricSpec;
+  /** Creates the I/O side. Connections are shared per source, never one per ScaledObject. */
+  create(config: Config, ctx: TriggerContext): Scaler;
+}
+
+/** KEDA's metric name sanitiser: `/ . : % ( )` and spaces become `-`. */
+export const sanitizeMetricName = (name: string): string => name.replace(/[/.:%() ]/g, '-');
+
+export const metricName = (index: number, scalerName: string): string =>
+  `s${index}-${sanitizeMetricName(scalerName)}`;
+
+/** Clamp what we report: NaN, infinities and negatives become 0 before they reach a decision. */
+export const clampMetric = (value: number): number => (Number.isFinite(value) && value > 0 ? value : 0);

@@ -1,0 +1,126 @@
+// The scaling core's contract: spec in, result out, `now` an argument. The controller, the
+// simulator and the local mode all call `decide()` (decide.ts) with these values; there is
+// exactly one implementation of every scaling decision.
+import type { PauseSettings } from '../api/annotations.ts';
+import type { FallbackBehavior } from '../api/scaledobject.ts';
+
+/** One HPA scaling policy: at most `value` pods (or percent) of change per `periodSeconds`. */
+export interface ScalingPolicy {
+  readonly type: 'Pods' | 'Percent';
+  readonly value: number;
+  readonly periodSeconds: number;
+}
+
+/** autoscaling/v2 HPAScalingRules with every default filled in. */
+export interface ScalingRules {
+  readonly stabilizationWindowSeconds: number;
+  readonly selectPolicy: 'Max' | 'Min' | 'Disabled';
+  readonly policies: readonly ScalingPolicy[];
+  /** Usage-ratio tolerance (0.1 = the HPA's default 10%). */
+  readonly tolerance: number;
+}
+
+/** Every knob of one ScaledObject's scaling, resolved from its spec and annotations. */
+export interface ScalingSpec {
+  readonly pollingIntervalSeconds: number;
+  readonly cooldownSeconds: number;
+  readonly initialCooldownSeconds: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** Replicas while idle (KEDA's idleReplicaCount); undefined: minReplicas. */
+  readonly idleReplicas: number | undefined;
+  readonly scaleUp: ScalingRules;
+  readonly scaleDown: ScalingRules;
+  readonly fallback:
+    | { readonly failureThreshold: number; readonly replicas: number; readonly behavior: FallbackBehavior }
+    | undefined;
+  /** advanced.scalingModifiers: one composite metric computed from the triggers by name. */
+  readonly modifiers:
+    | {
+        readonly formula: string;
+        readonly target: number;
+        readonly activationTarget: number;
+        readonly metricType: 'AverageValue' | 'Value';
+      }
+    | undefined;
+  readonly pause: PauseSettings;
+}
+
+/** The outcome of reading one trigger in this poll. */
+export type TriggerReading =
+  | {
+      readonly ok: true;
+      /** The trigger's key: its `name`, or its metric name when unnamed. */
+      readonly trigger: string;
+      readonly metricName: string;
+      /** Clamped: finite and >= 0. */
+      readonly value: number;
+      readonly target: number;
+      readonly metricType: 'AverageValue' | 'Value';
+      readonly active: boolean;
+    }
+  | {
+      readonly ok: false;
+      readonly trigger: string;
+      readonly metricName: string;
+      readonly target: number;
+      readonly metricType: 'AverageValue' | 'Value';
+      readonly reason: string;
+      readonly message: string;
+    };
+
+export interface TriggerHealth {
+  readonly numberOfFailures: number;
+  readonly status: 'Happy' | 'Failing';
+}
+
+/** A past recommendation (for stabilization windows) or scale event (for rate policies). */
+export interface TimedValue {
+  /** Milliseconds since the epoch. */
+  readonly time: number;
+  readonly value: number;
+}
+
+/** What the core remembers between polls of one ScaledObject. Plain data, serialisable. */
+export interface ScalingState {
+  /** ms since epoch of the last poll that saw activity; undefined: never active. */
+  readonly lastActiveTime: number | undefined;
+  /** ms since epoch the object was created (initialCooldownPeriod counts from here). */
+  readonly createdAt: number;
+  /** Keyed by metric name, as KEDA's status.health. */
+  readonly health: Readonly<Record<string, TriggerHealth>>;
+  /** HPA stabilization: past recommendations (value = replicas). */
+  readonly recommendations: readonly TimedValue[];
+  /** HPA rate policies: past scale-up and scale-down events (value = replicas changed, > 0). */
+  readonly scaleUpEvents: readonly TimedValue[];
+  readonly scaleDownEvents: readonly TimedValue[];
+}
+
+export interface DecideInput {
+  /** ms since epoch. */
+  readonly now: number;
+  /** The target's replicas as read from its /scale subresource. */
+  readonly currentReplicas: number;
+  readonly readings: readonly TriggerReading[];
+}
+
+export type ActiveReason = 'ScalerActive' | 'ScalerNotActive' | 'ScalerCooldown';
+
+export interface ScaleDecision {
+  /** The replicas the target should have after this poll (== currentReplicas: no write). */
+  readonly desiredReplicas: number;
+  readonly active: boolean;
+  readonly activeReason: ActiveReason;
+  readonly activeMessage: string;
+  /** Ready=False with TriggerError while a trigger fails; otherwise Ready=True. */
+  readonly triggerError: { readonly reason: string; readonly message: string } | undefined;
+  /** True when fallback replicas were used for at least one failing trigger. */
+  readonly fallbackActive: boolean;
+  /** Scale-to-zero activation / deactivation in this poll (for Events). */
+  readonly transition: 'activated' | 'deactivated' | undefined;
+  /** One line on why: "ceil(12 / 5) = 3 (s0-kafka-orders)", "cooldown: 120 s left". */
+  readonly explanation: string;
+  /** Composite metric value when scalingModifiers are used. */
+  readonly compositeValue: number | undefined;
+  readonly state: ScalingState;
+}
