@@ -61,6 +61,6 @@ export const parseWith = <S extends z.ZodType>(
   prefix: readonly PropertyKey[] = [],
   reason: Reason = InvalidSpec,
 ): Result<z.output<S>> => {
-  const parsed = schema.safeParse(input);
+  const parsed = schema.safeParse(input, { reportInput: true });
   return parsed.success ? ok(parsed.data) : fail(problemsFromZod(parsed.error, prefix, reason));
 };

@@ -1,0 +1,243 @@
+// `ebb simulate --scaledobject FILE --metrics TRACE.csv`: replays a metrics trace through the
+// scaling core (src/scaling/simulate.ts, the same decide() the controller runs) and prints
+// `t,replicas,active` for every poll at t = 0, p, 2p, ... (p = pollingInterval) up to the
+// trace's last t. Replicas are ready at once.
+//
+// Columns are matched to triggers by `name`, or for an unnamed trigger by its metric name
+// (`s0-cron-...`) or its `type`. A column value is the trigger's metric; it is active above the
+// trigger's activation threshold (0 unless its scaler registers one), and `error` is a failed
+// read. A trigger without a column is read by its own scaler at start + t when it needs nothing
+// but the clock (cron); any other trigger without a column is an error.
+
+import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { type Problem, TriggerError } from '../api/reasons.ts';
+import { KIND } from '../api/scaledobject.ts';
+import { admitScaledObject } from '../controller/admission.ts';
+import type { Scaler } from '../scaler.ts';
+import { clampMetric } from '../scaler.ts';
+import { simulate } from '../scaling/simulate.ts';
+import { scalingSpecFrom } from '../scaling/spec.ts';
+import type { TriggerReading } from '../scaling/types.ts';
+import { kindOf, yamlDocuments } from './documents.ts';
+import { type CliIO, describeError } from './io.ts';
+import { parseTrace, READ_ERROR, rowAt, type Trace } from './trace.ts';
+import { problemLine } from './validate.ts';
+
+export interface SimulateOptions {
+  readonly scaledObjectFile: string;
+  readonly traceFile: string;
+  /** Replicas before the first poll; default: the ScaledObject's minimum. */
+  readonly initialReplicas: number | undefined;
+  /** The wall-clock time of t = 0 (cron triggers read it). */
+  readonly start: Date;
+  /** Adds an `explanation` column: why each decision was made. */
+  readonly explain?: boolean;
+}
+
+/** Where a trigger's readings come from: a trace column, or its own scaler on the trace clock. */
+export type ReadingSource =
+  | { readonly trigger: ResolvedTrigger; readonly column: number }
+  | { readonly trigger: ResolvedTrigger; readonly scaler: Scaler };
+
+/** At most this many polls (a day at 1 s is 86 400). */
+const MAX_POLLS = 1_000_000;
+
+type Outcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly errors: string[] };
+
+const describeTrigger = (t: ResolvedTrigger): string =>
+  `spec.triggers[${t.index}] (${t.trigger.type}${t.trigger.name ? ` "${t.trigger.name}"` : ''})`;
+
+/** The triggers a column header names: by `name`, else unnamed ones by metric name, else by type. */
+const triggersNamedBy = (header: string, triggers: readonly ResolvedTrigger[]): ResolvedTrigger[] => {
+  const byName = triggers.filter((t) => t.trigger.name === header);
+  if (byName.length > 0) return byName;
+  const unnamed = triggers.filter((t) => t.trigger.name === undefined || t.trigger.name === '');
+  const byMetric = unnamed.filter((t) => t.metric.name === header);
+  return byMetric.length > 0 ? byMetric : unnamed.filter((t) => t.trigger.type === header);
+};
+
+/** Matches trace columns to triggers; every trigger needs a column or an offline scaler. */
+export const readingSources = (
+  triggers: readonly ResolvedTrigger[],
+  columns: readonly string[],
+  traceFile: string,
+): Outcome<ReadingSource[]> => {
+  const errors: string[] = [];
+  const columnOf = new Map<ResolvedTrigger, number>();
+  columns.forEach((header, column) => {
+    const named = triggersNamedBy(header, triggers);
+    if (named.length === 0) {
+      const known = triggers.map((t) => t.key).join(', ');
+      errors.push(`${traceFile}: column "${header}" names no trigger (known: ${known})`);
+    } else if (named.length > 1) {
+      errors.push(
+        `${traceFile}: column "${header}" matches ${named.length} triggers (${named.map(describeTrigger).join(', ')}); give them names`,
+      );
+    } else {
+      const [trigger] = named as [ResolvedTrigger];
+      const previous = columnOf.get(trigger);
+      if (previous !== undefined) {
+        errors.push(
+          `${traceFile}: columns "${columns[previous]}" and "${header}" both name ${describeTrigger(trigger)}`,
+        );
+      } else columnOf.set(trigger, column);
+    }
+  });
+  const sources: ReadingSource[] = [];
+  for (const trigger of triggers) {
+    const column = columnOf.get(trigger);
+    if (column !== undefined) sources.push({ trigger, column });
+    else if (trigger.offline) sources.push({ trigger, scaler: trigger.create() });
+    else {
+      errors.push(
+        `${traceFile}: no column for ${describeTrigger(trigger)}, which cannot be evaluated offline; add a column "${trigger.key}"`,
+      );
+    }
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: sources };
+};
+
+const failedReading = (trigger: ResolvedTrigger, reason: string, message: string): TriggerReading => ({
+  ok: false,
+  trigger: trigger.key,
+  metricName: trigger.metric.name,
+  target: trigger.metric.target,
+  metricType: trigger.metric.metricType,
+  reason,
+  message,
+});
+
+const reading = (trigger: ResolvedTrigger, value: number, active: boolean): TriggerReading => ({
+  ok: true,
+  trigger: trigger.key,
+  metricName: trigger.metric.name,
+  value: clampMetric(value),
+  target: trigger.metric.target,
+  metricType: trigger.metric.metricType,
+  active,
+});
+
+/** Every trigger's reading at trace time `t` (seconds), in spec order. */
+export const readingsAt = async (
+  sources: readonly ReadingSource[],
+  trace: Trace,
+  t: number,
+  startMs: number,
+  signal: AbortSignal,
+): Promise<TriggerReading[]> =>
+  Promise.all(
+    sources.map(async (source): Promise<TriggerReading> => {
+      const { trigger } = source;
+      if ('scaler' in source) {
+        const read = await source.scaler.read(new Date(startMs + t * 1000), signal);
+        return read.ok
+          ? reading(trigger, read.value.value, read.value.active)
+          : failedReading(trigger, read.error.reason, read.error.message);
+      }
+      const value = rowAt(trace, t)?.values[source.column];
+      if (value === undefined || value === READ_ERROR) {
+        return failedReading(trigger, TriggerError, `the trace says the read failed at t=${t}`);
+      }
+      const metric = clampMetric(value);
+      return reading(trigger, metric, metric > trigger.activationThreshold);
+    }),
+  );
+
+/** Poll times t = 0, p, 2p, ... up to the trace's last t. */
+export const pollTimes = (lastT: number, pollingIntervalSeconds: number): number[] => {
+  const count = Math.floor(lastT / pollingIntervalSeconds) + 1;
+  return Array.from({ length: Math.min(count, MAX_POLLS) }, (_, k) => k * pollingIntervalSeconds);
+};
+
+const csvField = (text: string): string => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+
+const readScaledObject = async (
+  file: string,
+  io: CliIO,
+): Promise<Outcome<{ doc: number; value: unknown }>> => {
+  let text: string;
+  try {
+    text = await io.readText(file);
+  } catch (error) {
+    return { ok: false, errors: [`${file}: cannot read: ${describeError(error)}`] };
+  }
+  const documents = yamlDocuments(text);
+  const broken = documents.flatMap((d) => (d.ok ? [] : [`${file}:${d.doc}: invalid YAML: ${d.message}`]));
+  if (broken.length > 0) return { ok: false, errors: broken };
+  const objects = documents.flatMap((d) => {
+    if (!d.ok) return [];
+    const kind = kindOf(d.value);
+    return kind === undefined || kind === KIND ? [{ doc: d.doc, value: d.value }] : [];
+  });
+  const [object] = objects;
+  if (object === undefined || objects.length > 1) {
+    return { ok: false, errors: [`${file}: expected one ScaledObject, found ${objects.length}`] };
+  }
+  return { ok: true, value: object };
+};
+
+const readTrace = async (file: string, io: CliIO): Promise<Outcome<Trace>> => {
+  let text: string;
+  try {
+    text = await io.readText(file);
+  } catch (error) {
+    return { ok: false, errors: [`${file}: cannot read: ${describeError(error)}`] };
+  }
+  const trace = parseTrace(text, file);
+  return trace.ok ? trace : { ok: false, errors: trace.error };
+};
+
+/** Runs `ebb simulate`; returns the exit code. Errors go to stderr, the CSV to stdout. */
+export const runSimulate = async (options: SimulateOptions, io: CliIO): Promise<number> => {
+  const stop = (errors: readonly string[]): number => {
+    for (const line of errors) io.stderr.write(`${line}\n`);
+    return 1;
+  };
+  const problemsAt = (doc: number, problems: readonly Problem[]) =>
+    problems.map((p) => problemLine(options.scaledObjectFile, doc, p));
+
+  const document = await readScaledObject(options.scaledObjectFile, io);
+  if (!document.ok) return stop(document.errors);
+  const admission = admitScaledObject(document.value.value);
+  if (!admission.ok) return stop(problemsAt(document.value.doc, admission.problems));
+  const spec = scalingSpecFrom(admission.object.spec, admission.pause);
+  if (!spec.ok) return stop(problemsAt(document.value.doc, spec.error));
+
+  const trace = await readTrace(options.traceFile, io);
+  if (!trace.ok) return stop(trace.errors);
+  const sources = readingSources(admission.triggers, trace.value.columns, options.traceFile);
+  if (!sources.ok) return stop(sources.errors);
+
+  const lastT = trace.value.rows.at(-1)?.t ?? 0;
+  const interval = spec.value.pollingIntervalSeconds;
+  if (lastT / interval >= MAX_POLLS) {
+    return stop([
+      `${options.traceFile}: ${lastT} s at a ${interval} s polling interval is more than ${MAX_POLLS} polls`,
+    ]);
+  }
+  const startMs = options.start.getTime();
+  const signal = new AbortController().signal;
+  const polls = [];
+  try {
+    for (const t of pollTimes(lastT, interval)) {
+      polls.push({ t, readings: await readingsAt(sources.value, trace.value, t, startMs, signal) });
+    }
+  } finally {
+    await Promise.all(sources.value.map((s) => ('scaler' in s ? s.scaler.close() : undefined)));
+  }
+
+  const rows = simulate(spec.value, {
+    initialReplicas: options.initialReplicas ?? spec.value.minReplicas,
+    polls,
+    startMs,
+  });
+  const explain = options.explain === true;
+  io.stdout.write(explain ? 't,replicas,active,explanation\n' : 't,replicas,active\n');
+  for (const row of rows) {
+    const base = `${row.t},${row.replicas},${row.active}`;
+    io.stdout.write(explain ? `${base},${csvField(row.decision.explanation)}\n` : `${base}\n`);
+  }
+  return 0;
+};
