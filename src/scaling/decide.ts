@@ -1,0 +1,184 @@
+// One poll of one ScaledObject: readings in, decision out. The controller, `ebb simulate` and the
+// local mode all call decide(); every decision has exactly one implementation, composed here:
+//   pause -> triggers (health, fallback, formula) -> executor (activation, cooldown, idle/min)
+//   -> HPA computation (metrics, stabilization, rate policies, min/max) -> pause guards -> [0, max].
+import { TriggerError } from '../api/reasons.ts';
+import { applyScalePauses, clampReplicas, type ExecutorAction, executorStep } from './activation.ts';
+import { type BehaviorHistory, storeScaleEvent } from './behavior.ts';
+import { explainHpa, type HpaSpec, reconcileHpa } from './hpa.ts';
+import { formatNumber } from './replicas.ts';
+import { type Assessment, assessTriggers } from './triggers.ts';
+import type { DecideInput, ScaleDecision, ScalingRules, ScalingSpec, ScalingState } from './types.ts';
+
+/** The state of a ScaledObject that has not been polled yet. */
+export const initialScalingState = (createdAt: number): ScalingState => ({
+  lastActiveTime: undefined,
+  createdAt,
+  health: {},
+  recommendations: [],
+  scaleUpEvents: [],
+  scaleDownEvents: [],
+});
+
+const disabled = (rules: ScalingRules): ScalingRules => ({ ...rules, selectPolicy: 'Disabled' });
+
+/**
+ * The HPA KEDA would create (controllers/keda/hpa.go): minReplicas = max(minReplicaCount, 1), and the
+ * direction a pause annotation blocks gets selectPolicy Disabled.
+ */
+export const hpaSpecOf = (spec: ScalingSpec): HpaSpec => ({
+  minReplicas: Math.max(spec.minReplicas, 1),
+  maxReplicas: spec.maxReplicas,
+  scaleUp: spec.pause.scaleOutPaused ? disabled(spec.scaleUp) : spec.scaleUp,
+  scaleDown: spec.pause.scaleInPaused ? disabled(spec.scaleDown) : spec.scaleDown,
+});
+
+const pausedDecision = (
+  state: ScalingState,
+  current: number,
+  desired: number,
+  explanation: string,
+): ScaleDecision => ({
+  desiredReplicas: desired,
+  active: false,
+  activeReason: 'ScalerNotActive',
+  activeMessage: 'Scaling is not performed because the ScaledObject is paused',
+  triggerError: undefined,
+  fallbackActive: false,
+  transition: undefined,
+  explanation: desired === current ? explanation : `${explanation}: ${current} → ${desired}`,
+  compositeValue: undefined,
+  state,
+});
+
+const explainAction = (
+  action: ExecutorAction,
+  assessment: Assessment,
+  spec: ScalingSpec,
+  current: number,
+  cooldownSeconds: number | undefined,
+): string | undefined => {
+  switch (action.kind) {
+    case 'activate':
+      return `activated by ${assessment.activeTriggers.join(', ')}: ${current} → ${action.replicas} (max(minReplicaCount, 1))`;
+    case 'deactivate': {
+      const what = spec.idleReplicas !== undefined ? 'idleReplicaCount' : 'minReplicaCount';
+      return `no trigger active for ${cooldownSeconds ?? spec.cooldownSeconds} s: ${current} → ${action.replicas} (${what})`;
+    }
+    case 'restoreMin':
+      return `inactive below minReplicaCount: ${current} → ${action.replicas}`;
+    case 'hold':
+      return `${action.why}; keeping ${current}`;
+    case 'hpa':
+      return undefined;
+  }
+};
+
+interface Applied {
+  readonly desired: number;
+  readonly history: BehaviorHistory;
+  readonly detail: string | undefined;
+}
+
+/** The executor's action, or the HPA computation when the executor hands over. */
+const applyAction = (
+  spec: ScalingSpec,
+  action: ExecutorAction,
+  assessment: Assessment,
+  state: ScalingState,
+  input: DecideInput,
+  cooldownSeconds: number | undefined,
+): Applied => {
+  const current = input.currentReplicas;
+  if (action.kind === 'hpa') {
+    const hpaSpec = hpaSpecOf(spec);
+    const hpa = reconcileHpa(hpaSpec, current, assessment.proposals, state, input.now);
+    return {
+      desired: hpa.outcome.desiredReplicas,
+      history: hpa.history,
+      detail: explainHpa(hpa.outcome, current, hpaSpec),
+    };
+  }
+  return {
+    desired: action.kind === 'hold' ? current : action.replicas,
+    history: state,
+    detail: explainAction(action, assessment, spec, current, cooldownSeconds),
+  };
+};
+
+export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingState): ScaleDecision => {
+  const { now, currentReplicas: current, readings } = input;
+  const pause = spec.pause.pause;
+  if (pause.kind === 'pausedReplicas') {
+    const desired = clampReplicas(pause.replicas, spec.maxReplicas);
+    return pausedDecision(state, current, desired, `paused at ${desired} replicas (paused-replicas)`);
+  }
+  if (pause.kind === 'paused')
+    return pausedDecision(state, current, current, `paused: keeping ${current} replicas`);
+
+  const assessment = assessTriggers(spec, readings, current, state.health);
+  const hasError = assessment.errors.length > 0;
+  const step = executorStep(
+    spec,
+    { currentReplicas: current, active: assessment.active, hasError, now },
+    state,
+  );
+  const applied = applyAction(spec, step.action, assessment, state, input, step.cooldown?.seconds);
+  const unpaused = clampReplicas(applied.desired, spec.maxReplicas);
+  const desired = clampReplicas(applyScalePauses(spec.pause, current, applied.desired), spec.maxReplicas);
+  // The HPA records the change it makes (storeScaleEvent); activation and deactivation are KEDA's.
+  const history =
+    step.action.kind === 'hpa' && desired !== current
+      ? { ...applied.history, ...storeScaleEvent(hpaSpecOf(spec), applied.history, current, desired, now) }
+      : applied.history;
+
+  const parts: string[] = [];
+  if (hasError) parts.push(assessment.errors.map((e) => `${e.trigger} failed (${e.reason})`).join(', '));
+  if (assessment.fallbackTriggers.length > 0)
+    parts.push(`fallback for ${assessment.fallbackTriggers.join(', ')}`);
+  if (step.cooldown !== undefined && !step.cooldown.elapsed) {
+    const target = spec.idleReplicas ?? spec.minReplicas;
+    parts.push(
+      `cooldown: ${Math.ceil(step.cooldown.remainingMs / 1000)} s left before ${current} → ${target}`,
+    );
+  }
+  if (applied.detail !== undefined) parts.push(applied.detail);
+  if (desired !== unpaused)
+    parts.push(`${desired < unpaused ? 'paused-scale-out' : 'paused-scale-in'} keeps ${desired}`);
+  if (assessment.compositeValue !== undefined && step.action.kind !== 'hpa') {
+    parts.push(`composite metric ${formatNumber(assessment.compositeValue)}`);
+  }
+
+  return {
+    desiredReplicas: desired,
+    active: assessment.active,
+    activeReason: step.activeReason,
+    activeMessage:
+      assessment.active && assessment.activeTriggers.length > 0
+        ? `${step.activeMessage}: ${assessment.activeTriggers.join(', ')}`
+        : step.activeMessage,
+    triggerError: hasError
+      ? {
+          reason: TriggerError,
+          message: assessment.errors.map((e) => `${e.trigger}: ${e.reason}: ${e.message}`).join('; '),
+        }
+      : undefined,
+    fallbackActive: assessment.fallbackTriggers.length > 0,
+    transition:
+      step.action.kind === 'activate' && desired > current
+        ? 'activated'
+        : step.action.kind === 'deactivate' && desired < current
+          ? 'deactivated'
+          : undefined,
+    explanation: parts.join('; '),
+    compositeValue: assessment.compositeValue,
+    state: {
+      lastActiveTime: step.lastActiveTime,
+      createdAt: state.createdAt,
+      health: assessment.health,
+      recommendations: history.recommendations,
+      scaleUpEvents: history.scaleUpEvents,
+      scaleDownEvents: history.scaleDownEvents,
+    },
+  };
+};

@@ -1,0 +1,219 @@
+// One poll's readings -> activity, errors, fallback and the metric proposals the HPA computation
+// takes: per trigger (KEDA's scale_handler getScaledObjectState + fallback.GetMetricsWithFallback), or
+// one composite metric from scalingModifiers.formula (pkg/scaling/modifiers/formula.go).
+import { TriggerError as TriggerErrorReason } from '../api/reasons.ts';
+import { fallbackReplicas, fallbackSample, isFallingBack, nextHealth } from './fallback.ts';
+import { compiledFormulaFor } from './formula.ts';
+import {
+  formatNumber,
+  type MetricProposal,
+  metricReplicas,
+  type Tolerances,
+  tolerancesOf,
+} from './replicas.ts';
+import type { ScalingSpec, TriggerHealth, TriggerReading } from './types.ts';
+
+/** KEDA's name for the scalingModifiers metric (kedav1alpha1.CompositeMetricName). */
+export const COMPOSITE_METRIC = 'composite-metric';
+
+export interface TriggerFailure {
+  readonly trigger: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface Assessment {
+  readonly active: boolean;
+  /** Triggers (or the composite metric) that made the ScaledObject active. */
+  readonly activeTriggers: readonly string[];
+  readonly proposals: readonly MetricProposal[];
+  /** Failures that no fallback covers (and formula errors). */
+  readonly errors: readonly TriggerFailure[];
+  /** Triggers beyond their failure threshold, served by the fallback. */
+  readonly fallbackTriggers: readonly string[];
+  readonly compositeValue: number | undefined;
+  readonly health: Readonly<Record<string, TriggerHealth>>;
+}
+
+/** Clamp what we report: NaN, infinities and negatives become 0. */
+const clampComposite = (value: number): number => (Number.isFinite(value) && value > 0 ? value : 0);
+
+const fallbackProposal = (
+  spec: ScalingSpec,
+  metric: string,
+  current: number,
+  tolerances: Tolerances,
+  replicas: number,
+): MetricProposal => {
+  const count = metricReplicas(current, fallbackSample(replicas), tolerances);
+  const behavior = spec.fallback?.behavior ?? 'static';
+  return {
+    ok: true,
+    metric,
+    replicas: count.replicas,
+    formula: `fallback (${behavior}) ${replicas} replicas: ${count.formula}`,
+  };
+};
+
+/**
+ * Per trigger:
+ *   ok                         -> proposal from its metric; active when the reading says so
+ *   failing beyond threshold   -> proposal from fallback replicas; counts as active
+ *   failing otherwise          -> invalid proposal and an error
+ */
+const assessPerTrigger = (
+  spec: ScalingSpec,
+  readings: readonly TriggerReading[],
+  current: number,
+  health: Readonly<Record<string, TriggerHealth>>,
+): Assessment => {
+  const tolerances = tolerancesOf(spec);
+  const proposals: MetricProposal[] = [];
+  const activeTriggers: string[] = [];
+  const errors: TriggerFailure[] = [];
+  const fallbackTriggers: string[] = [];
+  for (const r of readings) {
+    if (r.ok) {
+      const count = metricReplicas(current, r, tolerances);
+      proposals.push({ ok: true, metric: r.metricName, replicas: count.replicas, formula: count.formula });
+      if (r.active) activeTriggers.push(r.trigger);
+    } else if (spec.fallback !== undefined && isFallingBack(health[r.metricName], spec.fallback)) {
+      const replicas = fallbackReplicas(spec.fallback, current);
+      proposals.push(fallbackProposal(spec, r.metricName, current, tolerances, replicas));
+      fallbackTriggers.push(r.trigger);
+      activeTriggers.push(r.trigger);
+    } else {
+      proposals.push({ ok: false, metric: r.metricName, reason: r.reason, message: r.message });
+      errors.push({ trigger: r.trigger, reason: r.reason, message: r.message });
+    }
+  }
+  return {
+    active: activeTriggers.length > 0,
+    activeTriggers,
+    proposals,
+    errors,
+    fallbackTriggers,
+    compositeValue: undefined,
+    health,
+  };
+};
+
+/**
+ * With scalingModifiers (KEDA's HandleScalingModifiers + getScaledObjectState):
+ *   a trigger beyond its threshold, fallback behavior != scalingModifiers -> composite = target × fallback replicas
+ *   any other failure                                                       -> error, not active
+ *   otherwise composite = formula(trigger values), nil (fallback behavior scalingModifiers) for
+ *   triggers beyond their threshold; a nil result -> target × fallback.replicas
+ *   active = composite > activationTarget (or a fallback is in use)
+ */
+const assessComposite = (
+  spec: ScalingSpec,
+  modifiers: NonNullable<ScalingSpec['modifiers']>,
+  readings: readonly TriggerReading[],
+  current: number,
+  health: Readonly<Record<string, TriggerHealth>>,
+): Assessment => {
+  const tolerances = tolerancesOf(spec);
+  const values: Record<string, number | null> = {};
+  const errors: TriggerFailure[] = [];
+  const fallbackTriggers: string[] = [];
+  const nilForFallback = spec.fallback?.behavior === 'scalingModifiers';
+  for (const r of readings) {
+    if (r.ok) values[r.trigger] = r.value;
+    else if (spec.fallback !== undefined && isFallingBack(health[r.metricName], spec.fallback)) {
+      fallbackTriggers.push(r.trigger);
+      values[r.trigger] = null;
+    } else errors.push({ trigger: r.trigger, reason: r.reason, message: r.message });
+  }
+  const base = { health, fallbackTriggers };
+  const inFallback = (replicas: number): Assessment => ({
+    ...base,
+    active: true,
+    activeTriggers: [COMPOSITE_METRIC],
+    proposals: [fallbackProposal(spec, COMPOSITE_METRIC, current, tolerances, replicas)],
+    errors: [],
+    compositeValue: modifiers.target * replicas,
+  });
+  const failed = (failures: TriggerFailure[]): Assessment => ({
+    ...base,
+    active: false,
+    activeTriggers: [],
+    proposals: [
+      {
+        ok: false,
+        metric: COMPOSITE_METRIC,
+        reason: TriggerErrorReason,
+        message: failures.map((f) => `${f.trigger}: ${f.message}`).join('; '),
+      },
+    ],
+    errors: failures,
+    compositeValue: undefined,
+  });
+  if (spec.fallback !== undefined && fallbackTriggers.length > 0 && !nilForFallback) {
+    return inFallback(fallbackReplicas(spec.fallback, current));
+  }
+  if (errors.length > 0) return failed(errors);
+  const compiled = compiledFormulaFor(
+    modifiers.formula,
+    readings.map((r) => r.trigger),
+  );
+  if (!compiled.ok) {
+    return failed(
+      compiled.error.map((p) => ({
+        trigger: COMPOSITE_METRIC,
+        reason: TriggerErrorReason,
+        message: p.message,
+      })),
+    );
+  }
+  const result = compiled.value.evaluate(values);
+  if (!result.ok)
+    return failed([{ trigger: COMPOSITE_METRIC, reason: TriggerErrorReason, message: result.message }]);
+  if (result.value === null) {
+    if (spec.fallback === undefined) {
+      return failed([
+        {
+          trigger: COMPOSITE_METRIC,
+          reason: TriggerErrorReason,
+          message: 'formula evaluated to nil and no fallback is set',
+        },
+      ]);
+    }
+    return inFallback(spec.fallback.replicas);
+  }
+  const composite = clampComposite(result.value);
+  const count = metricReplicas(
+    current,
+    { value: composite, target: modifiers.target, metricType: modifiers.metricType },
+    tolerances,
+  );
+  const active = fallbackTriggers.length > 0 || composite > modifiers.activationTarget;
+  return {
+    ...base,
+    active,
+    activeTriggers: active ? [COMPOSITE_METRIC] : [],
+    proposals: [
+      {
+        ok: true,
+        metric: COMPOSITE_METRIC,
+        replicas: count.replicas,
+        formula: `${modifiers.formula} = ${formatNumber(composite)}; ${count.formula}`,
+      },
+    ],
+    errors: [],
+    compositeValue: composite,
+  };
+};
+
+/** Health first (KEDA counts the failure, then compares it with the threshold), then the metrics. */
+export const assessTriggers = (
+  spec: ScalingSpec,
+  readings: readonly TriggerReading[],
+  currentReplicas: number,
+  previousHealth: Readonly<Record<string, TriggerHealth>>,
+): Assessment => {
+  const health = nextHealth(previousHealth, readings, spec.fallback);
+  return spec.modifiers === undefined
+    ? assessPerTrigger(spec, readings, currentReplicas, health)
+    : assessComposite(spec, spec.modifiers, readings, currentReplicas, health);
+};
