@@ -7,12 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { TestProject } from 'vitest/node';
+import { kafkaService } from './kafka.ts';
 import { kubeService } from './kube.ts';
 import { log, since } from './proc.ts';
+import { rabbitmqService } from './rabbitmq.ts';
 import type { EnvAction, EnvService, RunningService, ServiceContext } from './service.ts';
 
 // Every service global-setup can start. Later: kafkaService (./kafka.ts), rabbitmqService (./rabbitmq.ts).
-const SERVICES: readonly EnvService[] = [kubeService];
+const SERVICES: readonly EnvService[] = [kubeService, kafkaService, rabbitmqService];
 
 function selectServices(): EnvService[] {
   const wanted = process.env.EBB_TEST_ENV?.trim();

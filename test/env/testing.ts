@@ -14,6 +14,8 @@ import {
   startControllerManager as startKcm,
 } from './kube.ts';
 import './service.ts';
+import type { KafkaConnection } from './kafka.ts';
+import type { RabbitMQConnection } from './rabbitmq.ts';
 
 /** Connection info of the run's kube-apiserver; throws when the `kube` service is not running. */
 export function kubeConnection(): KubeConnection {
@@ -120,3 +122,25 @@ export async function restartApiServer(): Promise<void> {
 export function startControllerManager(opts: StartControllerManagerOptions = {}): Promise<ControllerManager> {
   return startKcm(kubeConnection(), opts);
 }
+
+/** The run's real Kafka broker (started by global-setup). */
+export function kafkaConnection(): KafkaConnection {
+  const conn = inject('ebbKafka');
+  if (conn === undefined)
+    throw new Error('no Kafka broker: keep `kafka` in EBB_TEST_ENV (integration project)');
+  return conn;
+}
+
+/** The run's real RabbitMQ node (started by global-setup). */
+export function rabbitmqConnection(): RabbitMQConnection {
+  const conn = inject('ebbRabbitMQ');
+  if (conn === undefined)
+    throw new Error('no RabbitMQ node: keep `rabbitmq` in EBB_TEST_ENV (integration project)');
+  return conn;
+}
+
+/** Stops / starts the run's real broker (same port and data); affects every later test of the run. */
+export const stopKafkaBroker = async (): Promise<void> => void (await envAction('kafka/stop-broker'));
+export const startKafkaBroker = async (): Promise<void> => void (await envAction('kafka/start-broker'));
+export const stopRabbitMQBroker = async (): Promise<void> => void (await envAction('rabbitmq/stop-broker'));
+export const startRabbitMQBroker = async (): Promise<void> => void (await envAction('rabbitmq/start-broker'));
