@@ -3,6 +3,8 @@ import { fail, ok, type Problem, type Result, UnsupportedTriggerType } from '../
 import type { ScaledObjectSpec, Trigger } from '../src/api/scaledobject.ts';
 import type { MetricSpec, Scaler, ScalerDefinition, TriggerContext } from '../src/scaler.ts';
 import { cronScaler } from './cron/index.ts';
+import { kafkaScaler } from './kafka/index.ts';
+import { rabbitmqScaler } from './rabbitmq/index.ts';
 
 export interface RegistrationOptions<Config> {
   /**
@@ -62,8 +64,12 @@ const register = <Config>(
   },
 });
 
-// One line per trigger type (kafka, rabbitmq and http come next).
-const REGISTRY: readonly Registration[] = [register(cronScaler, { offline: true })];
+// One line per trigger type.
+const REGISTRY: readonly Registration[] = [
+  register(cronScaler, { offline: true }),
+  register(kafkaScaler, { activationThreshold: (config) => config.activationLagThreshold }),
+  register(rabbitmqScaler, { activationThreshold: (config) => config.activationValue }),
+];
 
 const BY_TYPE: ReadonlyMap<string, Registration> = new Map(
   REGISTRY.flatMap((r) => r.types.map((type) => [type, r] as const)),

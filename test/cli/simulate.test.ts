@@ -241,8 +241,8 @@ describe('ebb simulate', () => {
     },
     {
       label: 'an unsupported trigger type',
-      files: { 'so.yaml': OFFICE_HOUR.replace('type: cron', 'type: kafka'), 'trace.csv': 't,kafka\n0,1\n' },
-      stderr: 'so.yaml:1: spec.triggers[0].type: trigger type "kafka" is not supported yet\n',
+      files: { 'so.yaml': OFFICE_HOUR.replace('type: cron', 'type: prometheus'), 'trace.csv': 't,prometheus\n0,1\n' },
+      stderr: 'so.yaml:1: spec.triggers[0].type: trigger type "prometheus" is not supported yet\n',
     },
     {
       label: 'a file with no ScaledObject',

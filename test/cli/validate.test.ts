@@ -188,7 +188,7 @@ describe('ebb validate (the command)', () => {
         '  minReplicaCount: 3',
         '  maxReplicaCount: 2',
         '  triggers:',
-        '  - type: kafka',
+        '  - type: prometheus',
         '    metadata: {lagThreshold: "0"}',
         '  - type: cron',
         '    metadata: {timezone: Europe/Berlin, start: "0 8 * * *", end: "0 8 * * *", desiredReplicas: "2"}',
@@ -205,7 +205,7 @@ describe('ebb validate (the command)', () => {
     expect(lines).toEqual([
       `${i01}:1: spec.minReplicaCount: minReplicaCount (10) must be <= maxReplicaCount (5)`,
       `${multi}:2: spec.minReplicaCount: minReplicaCount (3) must be <= maxReplicaCount (2)`,
-      `${multi}:2: spec.triggers[0].type: trigger type "kafka" is not supported yet`,
+      `${multi}:2: spec.triggers[0].type: trigger type "prometheus" is not supported yet`,
       `${multi}:2: spec.triggers[1].metadata.end: must differ from start ("0 8 * * *"): a window that opens and closes at once is never active`,
       expect.stringMatching(
         new RegExp(`^${escapeRegExp(multi)}:3: invalid YAML: line \\d+, column \\d+: .+`),

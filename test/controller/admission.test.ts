@@ -64,7 +64,7 @@ describe('admitScaledObject', () => {
   it('reports a cross-field rule and an unsupported trigger type together', () => {
     const admission = admitScaledObject(
       scaledObject({
-        triggers: [{ type: 'kafka', metadata: { lagThreshold: '5' } }],
+        triggers: [{ type: 'prometheus', metadata: { lagThreshold: '5' } }],
         fallback: { failureThreshold: 3, replicas: 2, behavior: 'scalingModifiers' },
       }),
     );
@@ -77,7 +77,7 @@ describe('admitScaledObject', () => {
       {
         path: 'spec.triggers[0].type',
         reason: 'UnsupportedTriggerType',
-        message: 'trigger type "kafka" is not supported yet',
+        message: 'trigger type "prometheus" is not supported yet',
       },
     ]);
   });
@@ -86,7 +86,7 @@ describe('admitScaledObject', () => {
     const admission = admitScaledObject(
       scaledObject({
         pollingInterval: -5,
-        triggers: [{ type: 'kafka', metadata: { lagThreshold: '5' } }],
+        triggers: [{ type: 'prometheus', metadata: { lagThreshold: '5' } }],
         fallback: { failureThreshold: 3, replicas: 2, behavior: 'scalingModifiers' },
       }),
     );
@@ -100,7 +100,7 @@ describe('admitScaledObject', () => {
       {
         path: 'spec.triggers[0].type',
         reason: 'UnsupportedTriggerType',
-        message: 'trigger type "kafka" is not supported yet',
+        message: 'trigger type "prometheus" is not supported yet',
       },
     ]);
   });

@@ -20,31 +20,31 @@ describe('trigger registry', () => {
     expect(SUPPORTED_TRIGGER_TYPES).toContain('cron');
     expect(isSupportedTriggerType('cron')).toBe(true);
     expect(scalerDefinitionFor('cron')).toBe(cronScaler);
-    expect(scalerDefinitionFor('kafka')).toBeUndefined();
-    expect(isSupportedTriggerType('kafka')).toBe(false);
+    expect(scalerDefinitionFor('prometheus')).toBeUndefined();
+    expect(isSupportedTriggerType('prometheus')).toBe(false);
   });
 
   it.each([
     { label: 'all fine', triggers: [cron()], problems: [] },
     {
       label: 'an unsupported type is named at its type',
-      triggers: [cron(), { type: 'kafka', metadata: { lagThreshold: '5' } }],
+      triggers: [cron(), { type: 'prometheus', metadata: { lagThreshold: '5' } }],
       problems: [
         {
           path: 'spec.triggers[1].type',
           reason: 'UnsupportedTriggerType',
-          message: 'trigger type "kafka" is not supported yet',
+          message: 'trigger type "prometheus" is not supported yet',
         },
       ],
     },
     {
       label: 'metadata problems carry the trigger index',
-      triggers: [{ type: 'rabbitmq', metadata: {} }, cron({ desiredReplicas: '0' })],
+      triggers: [{ type: 'redis', metadata: {} }, cron({ desiredReplicas: '0' })],
       problems: [
         {
           path: 'spec.triggers[0].type',
           reason: 'UnsupportedTriggerType',
-          message: 'trigger type "rabbitmq" is not supported yet',
+          message: 'trigger type "redis" is not supported yet',
         },
         {
           path: 'spec.triggers[1].metadata.desiredReplicas',

@@ -1,0 +1,206 @@
+// The RabbitMQ management HTTP API, as the scaler needs it: one queue
+// (`GET /api/queues/<vhost>/<queue>`) or the queues whose name matches a regex
+// (`GET /api/queues/<vhost>?use_regex=true&name=<regex>&page=<n>&page_size=<size>`, every page).
+// node:http(s) rather than fetch, because KEDA's TLS options (ca, client cert, unsafeSsl) need
+// per-request TLS settings that fetch cannot take. Keep-alive agents are shared process-wide.
+// Answers are parsed with zod; failures are values whose message names the queue and the
+// broker (never its credentials).
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { z } from 'zod';
+import { fail, ok, type Result } from '../../src/api/reasons.ts';
+import type { ReadError } from '../../src/scaler.ts';
+import { type ManagementEndpoint, RabbitMQError } from './broker.ts';
+import type { QueueInfo } from './metric.ts';
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** One GET with the endpoint's credentials, TLS and timeout; rejects on network errors. */
+export type HttpGet = (url: string, endpoint: ManagementEndpoint, signal: AbortSignal) => Promise<HttpAnswer>;
+
+/** More than this many regex pages (of pageSize queues each) is refused rather than read. */
+export const MAX_REGEX_PAGES = 50;
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
+
+export const httpGet: HttpGet = (url, endpoint, signal) =>
+  new Promise<HttpAnswer>((resolve, reject) => {
+    const secure = url.startsWith('https:');
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(endpoint.timeoutMs)]);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (endpoint.authorization !== undefined) headers.authorization = endpoint.authorization;
+    const onAnswer = (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES) res.destroy(new Error(`answer larger than ${MAX_BODY_BYTES} bytes`));
+        else chunks.push(chunk);
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    };
+    const req = secure
+      ? httpsRequest(
+          url,
+          { method: 'GET', headers, agent: httpsAgent, signal: deadline, ...(endpoint.tls ?? {}) },
+          onAnswer,
+        )
+      : httpRequest(url, { method: 'GET', headers, agent: httpAgent, signal: deadline }, onAnswer);
+    req.on('error', (error) => {
+      reject(
+        deadline.aborted && !signal.aborted ? new Error(`no answer within ${endpoint.timeoutMs} ms`) : error,
+      );
+    });
+    req.end();
+  });
+
+// ---- answers ----
+
+const count = z
+  .number()
+  .nullish()
+  .transform((n) => n ?? 0);
+const Rate = z.object({ rate: count }).nullish();
+
+const QueueSchema = z.object({
+  name: z
+    .string()
+    .nullish()
+    .transform((n) => n ?? ''),
+  messages: count,
+  messages_ready: count,
+  messages_unacknowledged: count,
+  consumers: count,
+  // Absent on a queue nothing was ever published to.
+  message_stats: z.object({ publish_details: Rate, deliver_get_details: Rate }).nullish(),
+});
+
+const QueuePageSchema = z.object({
+  items: z.array(QueueSchema),
+  page_count: count,
+});
+
+const toQueueInfo = (q: z.output<typeof QueueSchema>): QueueInfo => ({
+  name: q.name,
+  messages: q.messages,
+  messagesReady: q.messages_ready,
+  messagesUnacknowledged: q.messages_unacknowledged,
+  consumers: q.consumers,
+  publishRate: q.message_stats?.publish_details?.rate ?? 0,
+  deliverGetRate: q.message_stats?.deliver_get_details?.rate ?? 0,
+});
+
+const problem = (message: string): { ok: false; error: ReadError } =>
+  fail({ reason: RabbitMQError, message });
+
+const vhostOf = (endpoint: ManagementEndpoint): string => {
+  try {
+    return decodeURIComponent(endpoint.vhostSegment);
+  } catch {
+    return endpoint.vhostSegment;
+  }
+};
+
+/** One GET, its status checked and its JSON parsed with `schema`. */
+const getJson = async <S extends z.ZodType>(
+  url: string,
+  what: string,
+  schema: S,
+  endpoint: ManagementEndpoint,
+  signal: AbortSignal,
+  get: HttpGet,
+): Promise<Result<z.output<S>, ReadError> | { ok: 'notFound' }> => {
+  let answer: HttpAnswer;
+  try {
+    answer = await get(url, endpoint, signal);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return problem(`cannot read ${what} from the management API at ${endpoint.display}: ${reason}`);
+  }
+  if (answer.status === 404) return { ok: 'notFound' };
+  if (answer.status === 401) {
+    return problem(`the management API at ${endpoint.display} refused the credentials (401) reading ${what}`);
+  }
+  if (answer.status !== 200) {
+    const body = answer.body.replace(/\s+/g, ' ').slice(0, 200);
+    return problem(
+      `the management API at ${endpoint.display} answered ${answer.status} reading ${what}: ${body}`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(answer.body);
+  } catch {
+    return problem(`the management API at ${endpoint.display} answered with invalid JSON reading ${what}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = issue === undefined ? '' : ` (${issue.path.join('.')}: ${issue.message})`;
+    return problem(
+      `the management API at ${endpoint.display} answered an unexpected shape reading ${what}${at}`,
+    );
+  }
+  return ok(parsed.data);
+};
+
+/** `GET /api/queues/<vhost>/<queue>`. */
+export const getQueue = async (
+  endpoint: ManagementEndpoint,
+  queue: string,
+  signal: AbortSignal,
+  get: HttpGet = httpGet,
+): Promise<Result<QueueInfo, ReadError>> => {
+  // KEDA escapes the queue with url.QueryEscape, which turns a space into "+" (a different queue).
+  const url = `${endpoint.baseUrl}/api/queues/${endpoint.vhostSegment}/${encodeURIComponent(queue)}`;
+  const answer = await getJson(url, `queue "${queue}"`, QueueSchema, endpoint, signal, get);
+  if (answer.ok === 'notFound') {
+    return problem(`queue "${queue}" not found in vhost "${vhostOf(endpoint)}" on ${endpoint.display}`);
+  }
+  return answer.ok ? ok(toQueueInfo(answer.value)) : answer;
+};
+
+/**
+ * Every queue of the vhost whose name matches `regex`, all pages (KEDA reads one page and fails
+ * when there are more).
+ */
+export const listQueues = async (
+  endpoint: ManagementEndpoint,
+  regex: string,
+  pageSize: number,
+  signal: AbortSignal,
+  get: HttpGet = httpGet,
+): Promise<Result<QueueInfo[], ReadError>> => {
+  const queues: QueueInfo[] = [];
+  const what = `the queues matching "${regex}"`;
+  for (let page = 1; ; page++) {
+    const query = new URLSearchParams({
+      page: String(page),
+      page_size: String(pageSize),
+      name: regex,
+      use_regex: 'true',
+    });
+    const url = `${endpoint.baseUrl}/api/queues/${endpoint.vhostSegment}?${query.toString()}`;
+    const answer = await getJson(url, what, QueuePageSchema, endpoint, signal, get);
+    if (answer.ok === 'notFound') {
+      return problem(`vhost "${vhostOf(endpoint)}" not found on ${endpoint.display} reading ${what}`);
+    }
+    if (!answer.ok) return answer;
+    queues.push(...answer.value.items.map(toQueueInfo));
+    const pages = answer.value.page_count;
+    if (page >= pages) return ok(queues);
+    if (pages > MAX_REGEX_PAGES) {
+      return problem(
+        `${what} on ${endpoint.display} fill ${pages} pages of ${pageSize}; ebb reads at most ${MAX_REGEX_PAGES} (raise pageSize or narrow the regex)`,
+      );
+    }
+  }
+};
