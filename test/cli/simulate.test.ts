@@ -241,7 +241,10 @@ describe('ebb simulate', () => {
     },
     {
       label: 'an unsupported trigger type',
-      files: { 'so.yaml': OFFICE_HOUR.replace('type: cron', 'type: prometheus'), 'trace.csv': 't,prometheus\n0,1\n' },
+      files: {
+        'so.yaml': OFFICE_HOUR.replace('type: cron', 'type: prometheus'),
+        'trace.csv': 't,prometheus\n0,1\n',
+      },
       stderr: 'so.yaml:1: spec.triggers[0].type: trigger type "prometheus" is not supported yet\n',
     },
     {
