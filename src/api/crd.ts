@@ -1,5 +1,6 @@
-// The ScaledObject CustomResourceDefinition, generated from the zod schemas in `scaledobject.ts`
-// (`npm run crds` writes `crds/`; a test fails when the checked-in copy is stale).
+// ebb's CustomResourceDefinitions (ScaledObject, TriggerAuthentication,
+// ClusterTriggerAuthentication), generated from the zod schemas in `scaledobject.ts` and
+// `triggerauthentication.ts` (`npm run crds` writes `crds/`; a test fails when it is stale).
 //
 // z.toJSONSchema gives JSON Schema; the API server wants a *structural* OpenAPI v3 schema: every
 // node typed, no `$schema`/`$ref`/`default`, no `additionalProperties` beside `properties`,
@@ -16,6 +17,15 @@ import {
   ScaledObjectStatusSchema,
   VERSION,
 } from './scaledobject.ts';
+import {
+  CLUSTER_TRIGGER_AUTHENTICATION,
+  CLUSTER_TRIGGER_AUTHENTICATION_PLURAL,
+  DEFAULT_CLUSTER_OBJECT_NAMESPACE,
+  TRIGGER_AUTHENTICATION,
+  TRIGGER_AUTHENTICATION_PLURAL,
+  TriggerAuthenticationSpecSchema,
+  TriggerAuthenticationStatusSchema,
+} from './triggerauthentication.ts';
 
 type JSONSchema = z.core.JSONSchema.JSONSchema;
 type SchemaType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
@@ -356,55 +366,53 @@ const column = (name: string, type: string, jsonPath: string, priority?: number)
   jsonPath,
   ...(priority !== undefined ? { priority } : {}),
 });
+type Column = ReturnType<typeof column>;
 
-export const CRD_NAME = `${PLURAL}.${GROUP}`;
+interface CrdShape {
+  readonly kind: string;
+  readonly plural: string;
+  readonly singular: string;
+  readonly shortNames: readonly string[];
+  readonly categories: readonly string[];
+  readonly scope: 'Namespaced' | 'Cluster';
+  readonly description: string;
+  readonly columns: readonly Column[];
+  readonly spec: StructuralSchema;
+  readonly status: StructuralSchema;
+}
 
-export const scaledObjectCrd = () => ({
+const customResourceDefinition = (shape: CrdShape) => ({
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
-  metadata: { name: CRD_NAME, labels: { 'app.kubernetes.io/part-of': 'ebb' } },
+  metadata: { name: `${shape.plural}.${GROUP}`, labels: { 'app.kubernetes.io/part-of': 'ebb' } },
   spec: {
     group: GROUP,
     names: {
-      kind: KIND,
-      listKind: `${KIND}List`,
-      plural: PLURAL,
-      singular: 'scaledobject',
-      // KEDA owns `so`; both can be installed side by side.
-      shortNames: ['ebbso'],
-      categories: ['ebb', 'autoscaling'],
+      kind: shape.kind,
+      listKind: `${shape.kind}List`,
+      plural: shape.plural,
+      singular: shape.singular,
+      shortNames: [...shape.shortNames],
+      categories: [...shape.categories],
     },
-    scope: 'Namespaced',
+    scope: shape.scope,
     versions: [
       {
         name: VERSION,
         served: true,
         storage: true,
         subresources: { status: {} },
-        additionalPrinterColumns: [
-          column('Kind', 'string', '.spec.scaleTargetRef.kind'),
-          column('Target', 'string', '.spec.scaleTargetRef.name'),
-          column('Min', 'integer', '.spec.minReplicaCount'),
-          column('Max', 'integer', '.spec.maxReplicaCount'),
-          column('Ready', 'string', condition('Ready')),
-          column('Active', 'string', condition('Active')),
-          column('Fallback', 'string', condition('Fallback')),
-          column('Paused', 'string', condition('Paused')),
-          column('Triggers', 'string', '.spec.triggers[*].type'),
-          column('Authentications', 'string', '.spec.triggers[*].authenticationRef.name', 1),
-          column('Age', 'date', '.metadata.creationTimestamp'),
-        ],
+        additionalPrinterColumns: [...shape.columns],
         schema: {
           openAPIV3Schema: {
-            description:
-              'ScaledObject scales a workload on events; a KEDA ScaledObject with its apiVersion changed.',
+            description: shape.description,
             type: 'object',
             properties: {
               apiVersion: { type: 'string' },
               kind: { type: 'string' },
               metadata: { type: 'object' },
-              spec: specSchema(),
-              status: statusSchema(),
+              spec: shape.spec,
+              status: shape.status,
             },
             required: ['spec'],
           } satisfies StructuralSchema,
@@ -414,9 +422,107 @@ export const scaledObjectCrd = () => ({
   },
 });
 
-export const CRD_FILE = `${CRD_NAME}.yaml`;
+export const CRD_NAME = `${PLURAL}.${GROUP}`;
+
+export const scaledObjectCrd = () =>
+  customResourceDefinition({
+    kind: KIND,
+    plural: PLURAL,
+    singular: 'scaledobject',
+    // KEDA owns `so`; both can be installed side by side.
+    shortNames: ['ebbso'],
+    categories: ['ebb', 'autoscaling'],
+    scope: 'Namespaced',
+    description: 'ScaledObject scales a workload on events; a KEDA ScaledObject with its apiVersion changed.',
+    columns: [
+      column('Kind', 'string', '.spec.scaleTargetRef.kind'),
+      column('Target', 'string', '.spec.scaleTargetRef.name'),
+      column('Min', 'integer', '.spec.minReplicaCount'),
+      column('Max', 'integer', '.spec.maxReplicaCount'),
+      column('Ready', 'string', condition('Ready')),
+      column('Active', 'string', condition('Active')),
+      column('Fallback', 'string', condition('Fallback')),
+      column('Paused', 'string', condition('Paused')),
+      column('Triggers', 'string', '.spec.triggers[*].type'),
+      column('Authentications', 'string', '.spec.triggers[*].authenticationRef.name', 1),
+      column('Age', 'date', '.metadata.creationTimestamp'),
+    ],
+    spec: specSchema(),
+    status: statusSchema(),
+  });
+
+// ---- TriggerAuthentication, ClusterTriggerAuthentication ----
+
+export const TRIGGER_AUTHENTICATION_CRD_NAME = `${TRIGGER_AUTHENTICATION_PLURAL}.${GROUP}`;
+export const CLUSTER_TRIGGER_AUTHENTICATION_CRD_NAME = `${CLUSTER_TRIGGER_AUTHENTICATION_PLURAL}.${GROUP}`;
+
+export const triggerAuthenticationSpecSchema = (clusterScoped: boolean): StructuralSchema => {
+  const spec = structuralOf(TriggerAuthenticationSpecSchema);
+  spec.description = clusterScoped
+    ? "KEDA's TriggerAuthentication spec. ebb resolves secretTargetRef, reading the Secrets from the " +
+      `controller's cluster object namespace (default ${DEFAULT_CLUSTER_OBJECT_NAMESPACE}; KEDA: KEDA_CLUSTER_OBJECT_NAMESPACE); ` +
+      'every other source is refused by name.'
+    : "KEDA's TriggerAuthentication spec. ebb resolves secretTargetRef (Secrets in this namespace); " +
+      'every other source is refused by name.';
+  return spec;
+};
+
+// KEDA's columns, less its status ones (ebb does not write .status.scaledobjects).
+const authColumns = (clusterScoped: boolean): Column[] => [
+  column('PodIdentity', 'string', '.spec.podIdentity.provider'),
+  column('Secret', 'string', '.spec.secretTargetRef[*].name'),
+  column('Env', 'string', '.spec.env[*].name'),
+  ...(clusterScoped ? [column('FilePath', 'string', '.spec.filePath')] : []),
+  column('VaultAddress', 'string', '.spec.hashiCorpVault.address'),
+  column('Age', 'date', '.metadata.creationTimestamp'),
+];
+
+export const triggerAuthenticationCrd = () =>
+  customResourceDefinition({
+    kind: TRIGGER_AUTHENTICATION,
+    plural: TRIGGER_AUTHENTICATION_PLURAL,
+    singular: 'triggerauthentication',
+    // KEDA owns `ta` and `triggerauth`.
+    shortNames: ['ebbta'],
+    categories: ['ebb'],
+    scope: 'Namespaced',
+    description:
+      'TriggerAuthentication gives triggers in its namespace their credentials; a KEDA TriggerAuthentication with its apiVersion changed.',
+    columns: authColumns(false),
+    spec: triggerAuthenticationSpecSchema(false),
+    status: structuralOf(TriggerAuthenticationStatusSchema),
+  });
+
+export const clusterTriggerAuthenticationCrd = () =>
+  customResourceDefinition({
+    kind: CLUSTER_TRIGGER_AUTHENTICATION,
+    plural: CLUSTER_TRIGGER_AUTHENTICATION_PLURAL,
+    singular: 'clustertriggerauthentication',
+    // KEDA owns `cta` and `clustertriggerauth`.
+    shortNames: ['ebbcta'],
+    categories: ['ebb'],
+    scope: 'Cluster',
+    description:
+      'ClusterTriggerAuthentication gives triggers in every namespace their credentials; a KEDA ClusterTriggerAuthentication with its apiVersion changed.',
+    columns: authColumns(true),
+    spec: triggerAuthenticationSpecSchema(true),
+    status: structuralOf(TriggerAuthenticationStatusSchema),
+  });
+
+/** Every CRD ebb installs, in the order they are rendered. */
+export const allCrds = () => [
+  scaledObjectCrd(),
+  triggerAuthenticationCrd(),
+  clusterTriggerAuthenticationCrd(),
+];
+
+/** The one file `crds/` holds: every CRD of the group, as a multi-document YAML stream. */
+export const CRD_FILE = `${GROUP}.yaml`;
 
 /** Every CRD ebb installs, as one YAML stream (what `crds/` holds). */
 export const renderCrds = (): string =>
-  '# generated by `npm run crds`, do not edit (source: src/api/scaledobject.ts, src/api/crd.ts)\n' +
-  stringify(scaledObjectCrd(), { lineWidth: 0 });
+  '# generated by `npm run crds`, do not edit ' +
+  '(source: src/api/scaledobject.ts, src/api/triggerauthentication.ts, src/api/crd.ts)\n' +
+  allCrds()
+    .map((crd) => stringify(crd, { lineWidth: 0 }))
+    .join('---\n');

@@ -8,7 +8,7 @@ import {
   ApiException,
   ApiextensionsV1Api,
   CustomObjectsApi,
-  loadYaml,
+  loadAllYaml,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -158,7 +158,9 @@ beforeAll(async () => {
   // Cluster-scoped and shared by the run's test files: create it, or replace an older copy.
   // loadYaml maps the YAML onto the client's model (`enum` -> `_enum`, ...): a plain object
   // handed to ApiextensionsV1Api loses every key its serializer does not know, silently.
-  const crd = loadYaml<V1CustomResourceDefinition>(renderCrds());
+  const crd = (loadAllYaml(renderCrds()) as V1CustomResourceDefinition[]).find(
+    (c) => c.metadata?.name === CRD_NAME,
+  )!;
   const existing = await extensions.readCustomResourceDefinition({ name: CRD_NAME }).catch(() => undefined);
   if (existing === undefined) await extensions.createCustomResourceDefinition({ body: crd });
   else {
