@@ -3,6 +3,7 @@ import { fail, ok, type Problem, type Result, UnsupportedTriggerType } from '../
 import type { ScaledObjectSpec, Trigger } from '../src/api/scaledobject.ts';
 import type { MetricSpec, Scaler, ScalerDefinition, TriggerContext } from '../src/scaler.ts';
 import { cronScaler } from './cron/index.ts';
+import { httpScaler } from './http/index.ts';
 import { kafkaScaler } from './kafka/index.ts';
 import { rabbitmqScaler } from './rabbitmq/index.ts';
 
@@ -69,6 +70,7 @@ const REGISTRY: readonly Registration[] = [
   register(cronScaler, { offline: true }),
   register(kafkaScaler, { activationThreshold: (config) => config.activationLagThreshold }),
   register(rabbitmqScaler, { activationThreshold: (config) => config.activationValue }),
+  register(httpScaler),
 ];
 
 const BY_TYPE: ReadonlyMap<string, Registration> = new Map(

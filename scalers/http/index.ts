@@ -1,0 +1,22 @@
+// The `http` trigger: scales a Deployment on the HTTP requests the activators route to it
+// (concurrency = in flight + held, or request rate), from zero and back. The activators report
+// per-route counters; the controller sums them and binds them as the ConcurrencyFeed (feed.ts).
+// Metric `s<index>-http-<first host>`, target targetConcurrency (or targetRequestRate) per replica.
+import { metricName, type ScalerDefinition } from '../../src/scaler.ts';
+import { type HttpConfig, parseHttpMetadata } from './schema.ts';
+import { createHttpScaler } from './source.ts';
+
+/** A host as a metric-name part: `*` becomes `x` (as cron's `*` does), dots become `-` later. */
+export const metricHost = (host: string): string => host.replace(/\*/g, 'x');
+
+export const httpScaler: ScalerDefinition<HttpConfig> = {
+  types: ['http'],
+  parse: parseHttpMetadata,
+  // s<index>-http-<first host>, sanitised: `s0-http-api-example-com`, `s1-http-x-example-com`
+  metric: (config, ctx) => ({
+    name: metricName(ctx.index, `http-${metricHost(config.hosts[0] ?? '')}`),
+    target: config.mode.target,
+    metricType: ctx.trigger.metricType === 'Value' ? 'Value' : 'AverageValue',
+  }),
+  create: (config, ctx) => createHttpScaler(config, httpScaler.metric(config, ctx)),
+};

@@ -1,0 +1,318 @@
+// The `http` trigger's metadata: which requests belong to the target (hosts and path prefixes,
+// the activator's routing table), where they go (the target's Service and port), what to scale
+// on (concurrency or request rate per replica) and the activator's limits for this route
+// (per-replica concurrency, hold timeout, held-request cap). Values are trimmed and an empty
+// value counts as absent, as for KEDA's scalers; unknown keys are ignored.
+import { z } from 'zod';
+import { fieldPath, parseWith } from '../../src/api/parse.ts';
+import { fail, InvalidTriggerMetadata, ok, type Problem, type Result } from '../../src/api/reasons.ts';
+import type { TriggerContext } from '../../src/scaler.ts';
+
+export const DEFAULT_TARGET_CONCURRENCY = 100;
+export const DEFAULT_PATH_PREFIXES: readonly string[] = ['/'];
+export const DEFAULT_HOLD_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_HELD_REQUESTS = 1000;
+export const DEFAULT_RATE_WINDOW_MS = 60_000;
+/** A held client connection longer than this is a leak, not a cold start. */
+export const MAX_HOLD_TIMEOUT_MS = 3_600_000;
+export const MIN_RATE_WINDOW_MS = 1000;
+export const MAX_RATE_WINDOW_MS = 3_600_000;
+
+/** What the trigger scales on, per replica. */
+export type HttpScalingMode =
+  /** Requests in flight plus held, averaged per replica (Knative's concurrency). */
+  | { readonly kind: 'concurrency'; readonly target: number }
+  /** Requests per second over the trailing `windowMs` (Knative's rps). */
+  | { readonly kind: 'requestRate'; readonly target: number; readonly windowMs: number };
+
+/** The target Service's port: its number, or its name (`http`). */
+export type ServicePort = { readonly number: number } | { readonly name: string };
+
+export interface HttpConfig {
+  /**
+   * Lowercased; exact (`api.example.com`), wildcard (`*.example.com`: any one or more labels
+   * in front of `example.com`, not `example.com` itself) or `*` (any host: the catch-all).
+   * Suggested precedence in the activator: exact, then the longest wildcard suffix, then `*`.
+   */
+  readonly hosts: readonly string[];
+  /** Path prefixes matched segment-wise (`/api` matches `/api` and `/api/x`, not `/apix`); default `/`. */
+  readonly pathPrefixes: readonly string[];
+  /** The target's Service in the ScaledObject's namespace. */
+  readonly service: string;
+  readonly port: ServicePort;
+  readonly mode: HttpScalingMode;
+  /** Requests one replica is sent at once by the activator; 0: no limit. */
+  readonly containerConcurrency: number;
+  /** How long a request waits for a ready endpoint before a 504. */
+  readonly holdTimeoutMs: number;
+  /** Requests held for this route at once; one more gets a 503 with Retry-After. */
+  readonly maxHeldRequests: number;
+  /** Exact paths proxied but never counted (liveness probes through the activator). */
+  readonly healthPaths: readonly string[];
+}
+
+// ---- value parsers ----
+
+const absent = (value: string | undefined): string | undefined => {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+};
+
+const text = z.string().optional().transform(absent);
+
+const DECIMAL = /^(0|[1-9]\d*)(\.\d+)?$/;
+const INTEGER = /^(0|[1-9]\d*)$/;
+const INT32_MAX = 2_147_483_647;
+
+const positiveNumber = text.transform((value, ctx): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!DECIMAL.test(value) || !(n > 0) || !Number.isFinite(n)) {
+    ctx.addIssue({ code: 'custom', message: `must be a number greater than 0, got "${value}"` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const integerAtLeast = (min: number) =>
+  text.transform((value, ctx): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!INTEGER.test(value) || n < min || n > INT32_MAX) {
+      ctx.addIssue({ code: 'custom', message: `must be an integer >= ${min}, got "${value}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^((\d+(\.\d+)?)(ms|s|m|h))+$/;
+
+/** A Go-style duration with units (`60s`, `1m30s`, `1.5s`, `250ms`) in milliseconds, or undefined. */
+export const parseDuration = (value: string): number | undefined => {
+  if (!DURATION.test(value)) return undefined;
+  let ms = 0;
+  for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
+    ms += Number(amount) * (DURATION_UNITS_MS[unit ?? ''] ?? Number.NaN);
+  }
+  return Number.isFinite(ms) ? Math.round(ms) : undefined;
+};
+
+const durationWithin = (minMs: number, maxMs: number, example: string) =>
+  text.transform((value, ctx): number | undefined => {
+    if (value === undefined) return undefined;
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration such as "${example}", got "${value}"` });
+      return z.NEVER;
+    }
+    if (ms < minMs || ms > maxMs) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}, got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const formatDuration = (ms: number): string =>
+  ms % 3_600_000 === 0
+    ? `${ms / 3_600_000}h`
+    : ms % 60_000 === 0
+      ? `${ms / 60_000}m`
+      : ms % 1000 === 0
+        ? `${ms / 1000}s`
+        : `${ms}ms`;
+
+/** `a, b,,c` -> ['a', 'b', 'c']; undefined when nothing is listed. */
+const commaList = text.transform((value): string[] | undefined => {
+  const items = (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return items.length === 0 ? undefined : items;
+});
+
+// ---- hosts and paths ----
+
+const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Why `host` is not an exact host, a `*.` wildcard or `*`, or undefined. */
+export const hostProblem = (host: string): string | undefined => {
+  if (host === '*') return undefined;
+  if (/:\d*$/.test(host)) return `host "${host}" must not include a port`;
+  if (host.includes('/')) return `host "${host}" must be a host name, not a URL`;
+  const name = host.startsWith('*.') ? host.slice(2) : host;
+  if (name.includes('*')) {
+    return `host "${host}": a wildcard is only allowed as the whole first label ("*.example.com")`;
+  }
+  if (name.length > 253) return `host "${host}" is longer than 253 characters`;
+  const bad = name.split('.').find((label) => !LABEL.test(label));
+  if (bad !== undefined) {
+    return `host "${host}" is not a valid DNS name (label "${bad}": lowercase letters, digits and "-", 1-63 characters)`;
+  }
+  return undefined;
+};
+
+/** Why `path` is not an absolute URL path, or undefined. */
+export const pathProblem = (path: string): string | undefined => {
+  if (!path.startsWith('/')) return `path "${path}" must start with "/"`;
+  if (/[\s?#]/.test(path)) return `path "${path}" must not contain whitespace, "?" or "#"`;
+  return undefined;
+};
+
+/** The first duplicate of a list, or undefined. */
+const duplicateOf = (items: readonly string[]): string | undefined =>
+  items.find((item, i) => items.indexOf(item) !== i);
+
+// Service names are DNS-1035 labels; named ports are IANA service names (<= 15, a letter, no "--").
+const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const PORT_NAME = /^(?!-)(?!.*--)(?=.*[a-z])[a-z0-9-]{1,15}(?<!-)$/;
+
+export const HttpMetadataSchema = z.object({
+  hosts: commaList,
+  pathPrefixes: commaList,
+  service: text,
+  port: text,
+  targetConcurrency: positiveNumber,
+  targetRequestRate: positiveNumber,
+  window: durationWithin(MIN_RATE_WINDOW_MS, MAX_RATE_WINDOW_MS, '1m'),
+  containerConcurrency: integerAtLeast(0),
+  holdTimeout: durationWithin(1, MAX_HOLD_TIMEOUT_MS, '60s'),
+  maxHeldRequests: integerAtLeast(1),
+  healthPaths: commaList,
+  activationThreshold: text,
+});
+export type HttpMetadata = z.output<typeof HttpMetadataSchema>;
+
+type Key = keyof HttpMetadata;
+
+/** Problems at `spec.triggers[i].metadata.<key>`. */
+const metadataProblem = (index: number, key: Key, message: string): Problem => ({
+  path: fieldPath(['spec', 'triggers', index, 'metadata', key]),
+  reason: InvalidTriggerMetadata,
+  message,
+});
+
+const parsePort = (value: string): ServicePort | string => {
+  if (INTEGER.test(value)) {
+    const n = Number(value);
+    return n >= 1 && n <= 65_535
+      ? { number: n }
+      : `must be a port number 1-65535 or a port name, got "${value}"`;
+  }
+  return PORT_NAME.test(value)
+    ? { name: value }
+    : `must be a port number 1-65535 or a Service port name (lowercase, <= 15 characters), got "${value}"`;
+};
+
+/**
+ * The scaling mode: exactly one of targetConcurrency and targetRequestRate (neither:
+ * concurrency). `window` belongs to targetRequestRate. With containerConcurrency c > 0 the
+ * default target is min(100, c), and an explicit targetConcurrency above c is refused: a
+ * replica is never sent more than c requests at once, so a target above c could never be met.
+ */
+const scalingMode = (
+  m: HttpMetadata,
+  add: (key: Key, message: string) => void,
+): HttpScalingMode | undefined => {
+  const cc = m.containerConcurrency ?? 0;
+  if (m.targetRequestRate !== undefined) {
+    if (m.targetConcurrency !== undefined) {
+      add('targetRequestRate', 'cannot be combined with targetConcurrency: choose one scaling mode');
+      return undefined;
+    }
+    return {
+      kind: 'requestRate',
+      target: m.targetRequestRate,
+      windowMs: m.window ?? DEFAULT_RATE_WINDOW_MS,
+    };
+  }
+  if (m.window !== undefined) {
+    add('window', 'only applies with targetRequestRate (the request rate is averaged over it)');
+    return undefined;
+  }
+  const target =
+    m.targetConcurrency ?? (cc > 0 ? Math.min(DEFAULT_TARGET_CONCURRENCY, cc) : DEFAULT_TARGET_CONCURRENCY);
+  if (cc > 0 && target > cc) {
+    add(
+      'targetConcurrency',
+      `(${target}) must be <= containerConcurrency (${cc}): a replica never gets more than ${cc} requests at once`,
+    );
+    return undefined;
+  }
+  return { kind: 'concurrency', target };
+};
+
+/** Parses `spec.triggers[i].metadata` of an http trigger; problems carry the full field path. */
+export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Problem[]> => {
+  const { index, trigger } = ctx;
+  const parsed = parseWith(
+    HttpMetadataSchema,
+    trigger.metadata,
+    ['spec', 'triggers', index, 'metadata'],
+    InvalidTriggerMetadata,
+  );
+  if (!parsed.ok) return parsed;
+  const m = parsed.value;
+  const problems: Problem[] = [];
+  const add = (key: Key, message: string) => problems.push(metadataProblem(index, key, message));
+
+  const hosts = (m.hosts ?? []).map((h) => h.toLowerCase());
+  if (hosts.length === 0) add('hosts', 'is required (a comma-separated list of host names)');
+  const hostProblems = hosts.map(hostProblem).filter((p) => p !== undefined);
+  for (const p of hostProblems) add('hosts', p);
+  const dupHost = duplicateOf(hosts);
+  if (dupHost !== undefined) add('hosts', `lists "${dupHost}" more than once`);
+
+  const pathPrefixes = m.pathPrefixes ?? [...DEFAULT_PATH_PREFIXES];
+  for (const p of pathPrefixes.map(pathProblem)) if (p !== undefined) add('pathPrefixes', p);
+  const dupPath = duplicateOf(pathPrefixes);
+  if (dupPath !== undefined) add('pathPrefixes', `lists "${dupPath}" more than once`);
+
+  const healthPaths = m.healthPaths ?? [];
+  for (const p of healthPaths.map(pathProblem)) if (p !== undefined) add('healthPaths', p);
+
+  if (m.service === undefined) add('service', "is required (the name of the target's Service)");
+  else if (!SERVICE_NAME.test(m.service)) {
+    add('service', `must be a Service name (a DNS-1035 label), got "${m.service}"`);
+  }
+  let port: ServicePort | undefined;
+  if (m.port === undefined) add('port', "is required (the Service port's number or name)");
+  else {
+    const p = parsePort(m.port);
+    if (typeof p === 'string') add('port', p);
+    else port = p;
+  }
+  if (m.activationThreshold !== undefined) {
+    add(
+      'activationThreshold',
+      'is not supported by the http trigger: any request in flight or held activates the target, so a held request is never left waiting',
+    );
+  }
+  const mode = scalingMode(m, add);
+  if (problems.length > 0 || mode === undefined || port === undefined || m.service === undefined) {
+    return fail(problems);
+  }
+  return ok({
+    hosts,
+    pathPrefixes,
+    service: m.service,
+    port,
+    mode,
+    containerConcurrency: m.containerConcurrency ?? 0,
+    holdTimeoutMs: m.holdTimeout ?? DEFAULT_HOLD_TIMEOUT_MS,
+    maxHeldRequests: m.maxHeldRequests ?? DEFAULT_MAX_HELD_REQUESTS,
+    healthPaths,
+  });
+};
+
+/**
+ * The key an http trigger's counters are reported under: its hosts and path prefixes, each
+ * sorted, `hosts|paths` (`*.example.com,api.example.com|/,/v1`). Two triggers with the same
+ * key are the same route. Computed from the parsed config, so the controller's feed (which
+ * sums the activators' per-route snapshots) and the scaler agree without sharing state.
+ */
+export const httpRouteKey = (config: Pick<HttpConfig, 'hosts' | 'pathPrefixes'>): string =>
+  `${[...config.hosts].sort().join(',')}|${[...config.pathPrefixes].sort().join(',')}`;

@@ -1,0 +1,77 @@
+// The http scaler's "I/O": a lookup in the in-process ConcurrencyFeed (feed.ts) the activators'
+// reports arrive through. One read = the route's summed counters, checked for freshness, added
+// to this trigger's short request history, turned into the metric by computeHttpMetric.
+import { fail, ok, type Result } from '../../src/api/reasons.ts';
+import type { MetricSpec, ReadError, Scaler } from '../../src/scaler.ts';
+import { boundConcurrencyFeed, type ConcurrencyFeedBinding } from './feed.ts';
+import { computeHttpMetric, type HttpMetric, type RequestSample, recordRequestSample } from './metric.ts';
+import { type HttpConfig, httpRouteKey } from './schema.ts';
+
+/** Read errors: no feed bound, or no activator has reported the route. */
+export const HttpMetricsUnavailable = 'HttpMetricsUnavailable';
+/** Read errors: the route's latest counters are older than the staleness limit. */
+export const HttpMetricsStale = 'HttpMetricsStale';
+
+export interface HttpScalerDeps {
+  /** Where the counters come from; default: the process's binding (bindConcurrencyFeed). */
+  readonly binding?: () => ConcurrencyFeedBinding | undefined;
+  /**
+   * The key the route is read under; default `httpRouteKey(config)` (hosts|paths). A caller
+   * that knows the ScaledObject may key by it instead (`namespace/name`, as the activator does).
+   */
+  readonly routeKey?: string;
+}
+
+const describe = (config: HttpConfig): string =>
+  `route ${config.hosts.join(',')} ${config.pathPrefixes.join(',')} (service ${config.service})`;
+
+export interface HttpScaler extends Scaler {
+  read(now: Date, signal: AbortSignal): Promise<Result<HttpMetric, ReadError>>;
+}
+
+export const createHttpScaler = (
+  config: HttpConfig,
+  metric: MetricSpec,
+  deps: HttpScalerDeps = {},
+): HttpScaler => {
+  const key = deps.routeKey ?? httpRouteKey(config);
+  const current = deps.binding ?? boundConcurrencyFeed;
+  // The request rate needs the window; activity needs the previous sample (kept regardless).
+  const historyMs = config.mode.kind === 'requestRate' ? config.mode.windowMs : 0;
+  let history: RequestSample[] = [];
+  return {
+    metric,
+    read: async (now) => {
+      const binding = current();
+      if (binding === undefined) {
+        return fail({
+          reason: HttpMetricsUnavailable,
+          message: `${describe(config)}: no activator feed is connected to this controller`,
+        });
+      }
+      const reading = binding.feed.latest(key);
+      if (reading === undefined) {
+        return fail({
+          reason: HttpMetricsUnavailable,
+          message: `${describe(config)}: no activator has reported this route yet`,
+        });
+      }
+      const ageMs = now.getTime() - reading.at;
+      const limitMs = binding.staleAfterMs;
+      if (ageMs > limitMs) {
+        return fail({
+          reason: HttpMetricsStale,
+          message: `${describe(config)}: the activators' latest report is ${Math.round(ageMs / 1000)} s old (limit ${Math.round(limitMs / 1000)} s)`,
+        });
+      }
+      const sample = { at: reading.at, requests: reading.requests };
+      history = recordRequestSample(
+        history,
+        reading.concurrencyMs === undefined ? sample : { ...sample, concurrencyMs: reading.concurrencyMs },
+        historyMs,
+      );
+      return ok(computeHttpMetric(config.mode, reading, history));
+    },
+    close: async () => {},
+  };
+};
