@@ -1,0 +1,142 @@
+// One client request on its way through the activator (a plain request, or an Upgrade whose
+// client side is a raw socket), and the error answers the activator gives on its own. Every
+// answer the activator writes itself carries `X-Ebb-Reason` and a one-line body naming the route
+// and the limit that was hit.
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { EndpointState } from './endpoints.ts';
+import type { RouteState } from './hold-queue.ts';
+
+/** Routed, not yet forwarded nor held. */
+export const NEW = 0;
+export const HELD = 1;
+export const FORWARDING = 2;
+/** Answered (or failed) as far as the activator is concerned; later events are ignored. */
+export const DONE = 3;
+export type ExchangeState = typeof NEW | typeof HELD | typeof FORWARDING | typeof DONE;
+
+/** Why the activator answered by itself (the `X-Ebb-Reason` header). */
+export const NoRoute = 'NoRoute';
+export const RouteHoldLimit = 'RouteHoldLimit';
+export const GlobalHoldLimit = 'GlobalHoldLimit';
+export const HoldTimeout = 'HoldTimeout';
+export const UpstreamFailed = 'UpstreamFailed';
+export const Draining = 'Draining';
+export const RouteRemoved = 'RouteRemoved';
+export const ScaledToZero = 'ScaledToZero';
+export type ActivatorReason =
+  | typeof NoRoute
+  | typeof RouteHoldLimit
+  | typeof GlobalHoldLimit
+  | typeof HoldTimeout
+  | typeof UpstreamFailed
+  | typeof Draining
+  | typeof RouteRemoved
+  | typeof ScaledToZero;
+
+let arrivals = 0;
+
+export class Exchange {
+  state: ExchangeState = NEW;
+  /** Arrival order across all routes: the hold queue releases the oldest first. */
+  readonly seq = ++arrivals;
+  /** Hold-queue links (a route's FIFO is an intrusive doubly linked list: O(1) unlink). */
+  next: Exchange | undefined;
+  prev: Exchange | undefined;
+  /** When the hold ends in a 504 (monotonic ms), and its timer while held. */
+  deadline = 0;
+  timer: NodeJS.Timeout | undefined;
+  endpoint: EndpointState | undefined;
+  upstream: ClientRequest | undefined;
+  /** The upstream request's headers, built once on the first forward (retries reuse them). */
+  headers: string[] | undefined;
+  /** The request has a body to stream (known with `headers`). */
+  hasBody = false;
+  /** The client sent `Expect: 100-continue`: it is invited to send its body only once forwarded. */
+  expectContinue = false;
+  /** Forward attempts so far (refused connections and stale keep-alive sockets are retried). */
+  attempts = 0;
+  /** The last upstream failure, for the 504 that may follow it. */
+  lastError = '';
+
+  constructor(
+    readonly req: IncomingMessage,
+    /** undefined for an Upgrade: the client side is `socket`. */
+    readonly res: ServerResponse | undefined,
+    readonly socket: Socket,
+    /** Bytes the client sent after an Upgrade request's head (grows while the upgrade is held). */
+    public head: Buffer | undefined,
+    public route: RouteState,
+    /** false for health paths: not counted, never wakes the route. */
+    readonly counted: boolean,
+  ) {}
+}
+
+/** Answers `ex` with an error of the activator's own, or cuts the connection when too late for that. */
+export const replyError = (
+  ex: Exchange,
+  status: number,
+  reason: ActivatorReason,
+  message: string,
+  retryAfterSeconds?: number,
+): void => {
+  if (ex.res !== undefined) writeError(ex.res, status, reason, message, retryAfterSeconds);
+  else writeRawError(ex.socket, status, reason, message, retryAfterSeconds);
+};
+
+export const writeError = (
+  res: ServerResponse,
+  status: number,
+  reason: ActivatorReason,
+  message: string,
+  retryAfterSeconds?: number,
+  close = false,
+): void => {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = message.endsWith('\n') ? message : `${message}\n`;
+  const headers = [
+    'content-type',
+    'text/plain; charset=utf-8',
+    'content-length',
+    String(Buffer.byteLength(body)),
+    'x-ebb-reason',
+    reason,
+    'cache-control',
+    'no-store',
+  ];
+  if (retryAfterSeconds !== undefined) headers.push('retry-after', String(retryAfterSeconds));
+  if (close) headers.push('connection', 'close');
+  res.writeHead(status, headers);
+  res.end(body);
+};
+
+const STATUS_TEXT: Record<number, string> = {
+  404: 'Not Found',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** The same answer written by hand on an Upgrade request's socket, which is then closed. */
+export const writeRawError = (
+  socket: Socket,
+  status: number,
+  reason: ActivatorReason,
+  message: string,
+  retryAfterSeconds?: number,
+): void => {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = message.endsWith('\n') ? message : `${message}\n`;
+  const retry = retryAfterSeconds === undefined ? '' : `retry-after: ${retryAfterSeconds}\r\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `x-ebb-reason: ${reason}\r\ncache-control: no-store\r\n${retry}connection: close\r\n\r\n${body}`,
+  );
+};

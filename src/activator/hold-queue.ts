@@ -1,0 +1,277 @@
+// The cold-start hold queue. A request that finds no free slot on its route's backend waits
+// here — its body unread, so the client is held back by TCP, not buffered in memory — in a FIFO
+// per route, and is released oldest first (across the routes sharing a backend) as slots appear,
+// each release going through the backend's least-in-flight pick under containerConcurrency.
+//
+// Limits, each answered with a body naming the route and the limit:
+//   route holds maxHeldRequests        → 503 + Retry-After  (RouteHoldLimit)
+//   activator holds limits.maxHeld     → 503 + Retry-After  (GlobalHoldLimit)
+//   waited holdTimeoutMs               → 504                (HoldTimeout)
+// A client that goes away while held leaves the queue at once (its slot and counts freed).
+//
+// Poking the controller (`poke(route, held)`), per route:
+//   cold (no ready endpoint): the first counted request held pokes at once (held = 1): exactly
+//     one poke per cold start; then again each time held reaches twice the count last poked
+//     (2, 4, 8, … — at most log2(maxHeldRequests) + 1 pokes), so the controller can size the
+//     scale-up (e.g. ceil(held / targetConcurrency)) without waiting for its next read of stats.
+//   warm but saturated (every endpoint at containerConcurrency): held reaching what the current
+//     endpoints hold at once (ready × containerConcurrency) pokes, then each doubling likewise.
+//   The count resets when the route's queue empties while warm, and when its backend goes from
+//   ready endpoints to none (the next request is a new cold start).
+// Health-path requests never poke.
+import type { EndpointState, ServiceBackend } from './endpoints.ts';
+import {
+  type ActivatorReason,
+  DONE,
+  type Exchange,
+  GlobalHoldLimit,
+  HELD,
+  HoldTimeout,
+  RouteHoldLimit,
+  replyError,
+} from './exchange.ts';
+import type { RouteSpec } from './routes.ts';
+import type { Clock } from './stats.ts';
+import { RouteCounters } from './stats.ts';
+
+export class RouteState {
+  spec: RouteSpec;
+  backend: ServiceBackend;
+  healthPaths: ReadonlySet<string>;
+  readonly counters: RouteCounters;
+  /** The route's FIFO. */
+  head: Exchange | undefined;
+  tail: Exchange | undefined;
+  /** Requests in the FIFO, health-path ones included (the cap counts them). */
+  queued = 0;
+  /** The held count last poked; 0 = not poked in this episode. */
+  pokedAt = 0;
+
+  constructor(spec: RouteSpec, backend: ServiceBackend, now: Clock) {
+    this.spec = spec;
+    this.backend = backend;
+    this.healthPaths = new Set(spec.healthPaths);
+    this.counters = new RouteCounters(spec.key, now);
+  }
+
+  get key(): string {
+    return this.spec.key;
+  }
+
+  update(spec: RouteSpec): void {
+    this.spec = spec;
+    this.healthPaths = new Set(spec.healthPaths);
+  }
+}
+
+export interface HoldLimits {
+  /** Requests the whole activator may hold. */
+  readonly maxHeldRequests: number;
+  /** `Retry-After` (seconds) on every 503. */
+  readonly retryAfterSeconds: number;
+}
+
+export interface HoldHooks {
+  /** Sends a released request to `ep` (already counted on it). */
+  forward(ex: Exchange, ep: EndpointState): void;
+  /** The controller's cold-start hook (see the top of this file). */
+  poke(route: string, held: number): void;
+}
+
+export class HoldQueue {
+  /** Requests held across all routes. */
+  total = 0;
+  private readonly routesOf = new Map<ServiceBackend, RouteState[]>();
+
+  constructor(
+    private readonly limits: HoldLimits,
+    private readonly hooks: HoldHooks,
+    private readonly now: Clock,
+  ) {}
+
+  /** Which routes wait on which backend (set on every route change). */
+  setRoutes(routes: Iterable<RouteState>): void {
+    this.routesOf.clear();
+    for (const r of routes) {
+      const list = this.routesOf.get(r.backend);
+      if (list === undefined) this.routesOf.set(r.backend, [r]);
+      else list.push(r);
+    }
+  }
+
+  /** Admits a request that found no free slot: holds it, or answers 503 at a limit. */
+  hold(ex: Exchange): void {
+    const route = ex.route;
+    if (route.queued >= route.spec.maxHeldRequests) {
+      this.reject(
+        ex,
+        RouteHoldLimit,
+        `route ${route.key} already holds ${route.queued} requests waiting for service ${route.backend.key} (maxHeldRequests ${route.spec.maxHeldRequests}); retry later`,
+      );
+      return;
+    }
+    if (this.total >= this.limits.maxHeldRequests) {
+      this.reject(
+        ex,
+        GlobalHoldLimit,
+        `route ${route.key}: this activator already holds ${this.total} requests (global limit ${this.limits.maxHeldRequests}); retry later`,
+      );
+      return;
+    }
+    ex.deadline = this.now() + route.spec.holdTimeoutMs;
+    this.enqueue(ex, false);
+    if (ex.counted) this.maybePoke(route);
+    route.backend.wakeAfterCooldown();
+  }
+
+  /** Puts a request back at the head of its queue (a refused connection); no cap applies. */
+  requeue(ex: Exchange): void {
+    const remaining = ex.deadline - this.now();
+    if (remaining <= 0) {
+      ex.state = HELD;
+      this.timeOut(ex, false);
+      return;
+    }
+    this.enqueue(ex, true);
+  }
+
+  /** The client went away while held: its place and counts go at once. */
+  abandon(ex: Exchange): void {
+    if (ex.state !== HELD) return;
+    this.unlink(ex);
+    ex.state = DONE;
+  }
+
+  /** Releases the oldest held requests of `backend`'s routes while it has free slots. */
+  dispatch(backend: ServiceBackend): void {
+    const routes = this.routesOf.get(backend);
+    if (routes === undefined) return;
+    while (backend.held > 0) {
+      let oldest: Exchange | undefined;
+      for (const r of routes)
+        if (r.head !== undefined && (oldest === undefined || r.head.seq < oldest.seq)) oldest = r.head;
+      if (oldest === undefined) return;
+      const ep = backend.pick();
+      if (ep === undefined) {
+        backend.wakeAfterCooldown();
+        return;
+      }
+      this.unlink(oldest, true);
+      this.hooks.forward(oldest, ep);
+    }
+  }
+
+  /** The backend's ready set changed: a warm → cold transition starts a new poke episode. */
+  readyChanged(backend: ServiceBackend, wasReady: number): void {
+    if (backend.readyCount > 0 || wasReady === 0) return;
+    for (const r of this.routesOf.get(backend) ?? []) r.pokedAt = 0;
+  }
+
+  /** Answers every request held for `route` (route removed, drain, close). */
+  rejectRoute(route: RouteState, status: number, reason: ActivatorReason, message: string): void {
+    while (route.head !== undefined) {
+      const ex = route.head;
+      this.unlink(ex);
+      ex.state = DONE;
+      replyError(ex, status, reason, message, status === 503 ? this.limits.retryAfterSeconds : undefined);
+    }
+  }
+
+  /** A route now uses another backend: its waiters move with it. */
+  moved(route: RouteState, from: ServiceBackend): void {
+    from.held -= route.queued;
+    route.backend.held += route.queued;
+  }
+
+  private enqueue(ex: Exchange, atHead: boolean): void {
+    const route = ex.route;
+    ex.state = HELD;
+    if (atHead) {
+      ex.prev = undefined;
+      ex.next = route.head;
+      if (route.head !== undefined) route.head.prev = ex;
+      else route.tail = ex;
+      route.head = ex;
+    } else {
+      ex.next = undefined;
+      ex.prev = route.tail;
+      if (route.tail !== undefined) route.tail.next = ex;
+      else route.head = ex;
+      route.tail = ex;
+    }
+    route.queued++;
+    route.backend.held++;
+    this.total++;
+    if (ex.counted) route.counters.addHeld(1);
+    // Whole milliseconds: node keeps one timer list per distinct duration, so a fresh hold uses
+    // the route's timeout as it is (one list for all) and a re-queued one its rounded remainder.
+    const wait = atHead ? Math.max(1, Math.ceil(ex.deadline - this.now())) : route.spec.holdTimeoutMs;
+    ex.timer = setTimeout(onHoldTimeout, wait, this, ex);
+  }
+
+  /** Takes `ex` out of its queue; `released`: it goes on to an endpoint (held → in flight). */
+  private unlink(ex: Exchange, released = false): void {
+    const route = ex.route;
+    if (ex.prev !== undefined) ex.prev.next = ex.next;
+    else route.head = ex.next;
+    if (ex.next !== undefined) ex.next.prev = ex.prev;
+    else route.tail = ex.prev;
+    ex.next = ex.prev = undefined;
+    route.queued--;
+    route.backend.held--;
+    this.total--;
+    if (ex.timer !== undefined) {
+      clearTimeout(ex.timer);
+      ex.timer = undefined;
+    }
+    if (ex.counted) {
+      if (released) route.counters.released();
+      else route.counters.addHeld(-1);
+    }
+    if (route.queued === 0 && route.backend.readyCount > 0) route.pokedAt = 0;
+  }
+
+  /** @internal the timer's callback. */
+  timeOut(ex: Exchange, queued = true): void {
+    if (ex.state !== HELD) return;
+    if (queued) {
+      ex.timer = undefined;
+      this.unlink(ex);
+    }
+    ex.state = DONE;
+    const route = ex.route;
+    const last = ex.lastError === '' ? '' : ` (last upstream error: ${ex.lastError})`;
+    replyError(
+      ex,
+      504,
+      HoldTimeout,
+      `route ${route.key}: no endpoint of service ${route.backend.key} had capacity within holdTimeout ${route.spec.holdTimeoutMs} ms${last}`,
+    );
+  }
+
+  private reject(ex: Exchange, reason: ActivatorReason, message: string): void {
+    ex.state = DONE;
+    replyError(ex, 503, reason, message, this.limits.retryAfterSeconds);
+  }
+
+  // held = the count after this request joined; capacity = ready × containerConcurrency.
+  private maybePoke(route: RouteState): void {
+    const held = route.counters.held;
+    const backend = route.backend;
+    let threshold: number;
+    if (backend.readyCount === 0) threshold = route.pokedAt === 0 ? 1 : 2 * route.pokedAt;
+    else if (backend.containerConcurrency === 0) return;
+    else threshold = Math.max(backend.readyCount * backend.containerConcurrency, 2 * route.pokedAt, 1);
+    if (held < threshold) return;
+    route.pokedAt = held;
+    try {
+      this.hooks.poke(route.key, held);
+    } catch {
+      // The hook is the controller's; its failure must not fail the request it was told about.
+    }
+  }
+}
+
+function onHoldTimeout(queue: HoldQueue, ex: Exchange): void {
+  queue.timeOut(ex);
+}

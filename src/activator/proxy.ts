@@ -1,0 +1,196 @@
+// Forwarding one exchange to one endpoint over the endpoint's keep-alive agent. Bodies stream
+// both ways with backpressure (pipe): nothing is buffered beyond the streams' own high-water
+// marks, a streamed response (no Content-Length: SSE, chunked) has its head flushed at once and
+// every chunk written as it arrives, and nothing is compressed. An Upgrade (WebSocket) gets the
+// upstream's 101 relayed and the two raw sockets piped into each other.
+//
+// Failures, by what had happened when they struck:
+//   connection refused (nothing sent; the body is only piped once connected) → hooks.retry with
+//     `refused`: the endpoint cools down and the request goes back to the head of its queue,
+//     so it is retried on another endpoint, or on this one after the pause, within holdTimeout;
+//   a reused keep-alive socket reset before any byte came back, for a request without a body →
+//     retried the same way (the endpoint is not blamed), at most twice;
+//   anything else before the response head → 502 naming the route, endpoint and error;
+//   after the response head was sent → the client connection is destroyed (its framing cannot
+//     be ended cleanly, and a truncated body must not look complete).
+import { type IncomingMessage, request } from 'node:http';
+import type { Socket } from 'node:net';
+import type { EndpointState } from './endpoints.ts';
+import { type Exchange, FORWARDING, replyError, UpstreamFailed, writeRawError } from './exchange.ts';
+import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
+
+export interface ForwardHooks {
+  /** The exchange is over on its endpoint: release the slot and the counts (idempotent). */
+  finished(ex: Exchange): void;
+  /** Send the exchange again (`refused`: the endpoint refused the connection). */
+  retry(ex: Exchange, refused: boolean): void;
+  /** Whether responses should close their client connection (the activator is draining). */
+  draining(): boolean;
+}
+
+const MAX_STALE_SOCKET_RETRIES = 2;
+
+interface ErrnoLike {
+  readonly code?: string;
+  readonly message: string;
+}
+
+const noop = (): void => {};
+
+/** Sends `ex` to `ep`; the caller has counted it on `ep` and set nothing else. */
+export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): void => {
+  ex.state = FORWARDING;
+  ex.endpoint = ep;
+  ex.attempts++;
+  const upgrade = ex.res === undefined;
+  let hasBody = false;
+  if (ex.headers === undefined) {
+    const head = requestHeaders(ex.req, upgrade);
+    ex.headers = head.headers;
+    hasBody = head.hasBody;
+    ex.hasBody = hasBody;
+  } else hasBody = ex.hasBody;
+  const up = request({
+    agent: ep.agent,
+    host: ep.address,
+    port: ep.port,
+    method: ex.req.method ?? 'GET',
+    path: ex.req.url ?? '/',
+    headers: ex.headers,
+    setHost: false,
+  });
+  ex.upstream = up;
+  /** Whether any of the request body was read into the upstream request (no retry after that). */
+  let sent = false;
+
+  up.on('error', (err: ErrnoLike) => {
+    if (ex.upstream !== up || ex.state !== FORWARDING) return;
+    const code = err.code ?? '';
+    if (!sent && (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')) {
+      ex.lastError = `${code} from ${ep.id}`;
+      hooks.retry(ex, true);
+      return;
+    }
+    if (
+      !sent &&
+      up.reusedSocket &&
+      (code === 'ECONNRESET' || code === 'EPIPE') &&
+      ex.attempts <= MAX_STALE_SOCKET_RETRIES
+    ) {
+      ex.lastError = `${code} on a reused connection to ${ep.id}`;
+      hooks.retry(ex, false);
+      return;
+    }
+    failed(ex, ep, err, hooks);
+  });
+
+  if (upgrade) {
+    forwardUpgrade(ex, ep, up, hooks);
+    up.end();
+    return;
+  }
+
+  up.on('response', (ures: IncomingMessage) => {
+    if (ex.upstream !== up || ex.state !== FORWARDING) {
+      ures.destroy();
+      return;
+    }
+    const res = ex.res;
+    if (res === undefined) return;
+    ep.refusals = 0;
+    res.writeHead(
+      ures.statusCode ?? 502,
+      ures.statusMessage,
+      responseHeaders(ures.rawHeaders, hooks.draining()),
+    );
+    // A streamed answer (SSE, chunked) shows its head at once; a sized one goes with its body.
+    if (ures.headers['content-length'] === undefined) res.flushHeaders();
+    ures.on('error', noop);
+    ures.on('end', () => hooks.finished(ex));
+    ures.on('close', () => {
+      if (ures.complete) return;
+      // The endpoint died mid-answer: the client must not take a truncated body for a whole one.
+      res.destroy();
+      hooks.finished(ex);
+    });
+    ures.pipe(res);
+  });
+
+  if (!hasBody) {
+    up.end();
+    return;
+  }
+  // The body is only read once connected: a refused connection can be retried elsewhere.
+  up.once('socket', (socket: Socket) => {
+    const start = (): void => {
+      if (ex.upstream !== up || ex.state !== FORWARDING) return;
+      sent = true;
+      if (ex.expectContinue) ex.res?.writeContinue();
+      ex.req.pipe(up);
+    };
+    if (socket.connecting) socket.once('connect', start);
+    else start();
+  });
+};
+
+const failed = (ex: Exchange, ep: EndpointState, err: ErrnoLike, hooks: ForwardHooks): void => {
+  const why = err.code === undefined ? err.message : `${err.message} (${err.code})`;
+  const message = `route ${ex.route.key}: endpoint ${ep.id} failed before answering: ${why}`;
+  hooks.finished(ex);
+  if (ex.res !== undefined) replyError(ex, 502, UpstreamFailed, message);
+  else writeRawError(ex.socket, 502, UpstreamFailed, message);
+};
+
+/** The Upgrade path: relay the 101 and join the raw sockets, or relay a refusal as it is. */
+const forwardUpgrade = (
+  ex: Exchange,
+  ep: EndpointState,
+  up: ReturnType<typeof request>,
+  hooks: ForwardHooks,
+): void => {
+  up.on('upgrade', (ures: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
+    const client = ex.socket;
+    if (ex.upstream !== up || ex.state !== FORWARDING || client.destroyed) {
+      upstream.destroy();
+      hooks.finished(ex);
+      return;
+    }
+    ep.refusals = 0;
+    // The server read the client until now (to see it leave while held); the pipe reads from here on.
+    client.removeAllListeners('data');
+    client.removeAllListeners('end');
+    upstream.on('error', noop);
+    client.on('error', noop);
+    client.write(switchingProtocolsHead(ures.statusMessage, ures.rawHeaders));
+    if (upstreamHead.length > 0) client.write(upstreamHead);
+    if (ex.head !== undefined && ex.head.length > 0) upstream.write(ex.head);
+    upstream.setNoDelay(true);
+    upstream.pipe(client);
+    client.pipe(upstream);
+    // The WebSocket holds its endpoint slot until either side closes.
+    upstream.once('close', () => {
+      client.destroySoon();
+      hooks.finished(ex);
+    });
+    client.once('close', () => {
+      upstream.destroy();
+      hooks.finished(ex);
+    });
+  });
+  up.on('response', (ures: IncomingMessage) => {
+    // The endpoint answered without switching protocols: relay that answer and close.
+    const client = ex.socket;
+    if (ex.upstream !== up || ex.state !== FORWARDING || client.destroyed) {
+      ures.destroy();
+      hooks.finished(ex);
+      return;
+    }
+    let head = `HTTP/1.1 ${ures.statusCode ?? 502} ${ures.statusMessage ?? ''}\r\n`;
+    const headers = responseHeaders(ures.rawHeaders, true);
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    client.write(`${head}\r\n`);
+    ures.on('error', noop);
+    ures.on('close', () => hooks.finished(ex));
+    ures.pipe(client);
+  });
+};
