@@ -1,0 +1,297 @@
+// `ebb run` (cluster mode) and `ebb start` (what `npm start` calls): the controller against a
+// kubeconfig, optionally with leader election. Wiring only; the logic is in src/controller.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { Controller } from '../controller/controller.ts';
+import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
+import { logger as defaultLogger, type Logger } from '../logging.ts';
+import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
+import type { Scaler } from '../scaler.ts';
+import type { CliIO } from './io.ts';
+
+export interface RunControllerOptions {
+  /** kubeconfig file; default $KUBECONFIG, ~/.kube/config, or in-cluster. */
+  readonly kubeconfig?: string | undefined;
+  /** Watch one namespace; undefined: all namespaces. */
+  readonly namespace?: string | undefined;
+  readonly leaderElect?: boolean;
+  readonly leaseName?: string;
+  /** Default: the watched namespace, else $POD_NAMESPACE, else `default`. */
+  readonly leaseNamespace?: string | undefined;
+  readonly leaseDurationMs?: number;
+  readonly renewDeadlineMs?: number;
+  readonly retryPeriodMs?: number;
+  readonly maxConcurrentPolls?: number;
+  /** Lease holder and Events' reportingInstance; default `<hostname>_<random>`. */
+  readonly identity?: string;
+  readonly log?: Logger;
+  readonly eventRefreshMs?: number;
+  /** Give the lease up on stop (default true); false simulates a crashed leader in tests. */
+  readonly releaseOnStop?: boolean;
+  readonly onPollStart?: (key: string, latenessMs: number) => void;
+  /** Replaces the registry's scalers (the benchmark's controller-only mode). */
+  readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
+}
+
+export interface RunningController {
+  readonly identity: string;
+  readonly platform: KubernetesPlatform;
+  /** True while this process polls and writes (always, without leader election). */
+  isLeader(): boolean;
+  /** The controller while leading. */
+  controller(): Controller | undefined;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_LEASE_NAME = 'ebb-controller';
+export const DEFAULT_MAX_CONCURRENT_POLLS = 256;
+
+/** Starts the controller (or a candidate for leadership); resolves once it is running. */
+export const runController = async (opts: RunControllerOptions = {}): Promise<RunningController> => {
+  const log = opts.log ?? defaultLogger;
+  const identity = opts.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
+  const platform = kubernetesPlatform({
+    kubeconfig: opts.kubeconfig,
+    namespace: opts.namespace,
+    identity,
+    log,
+    ...(opts.eventRefreshMs === undefined ? {} : { eventRefreshMs: opts.eventRefreshMs }),
+  });
+  const makeController = () =>
+    new Controller({
+      source: platform.source,
+      scaleTarget: platform.scaleTarget,
+      status: platform.writer,
+      finalizers: platform.writer,
+      events: platform.events,
+      log,
+      maxConcurrentPolls: opts.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS,
+      ...(opts.onPollStart === undefined ? {} : { onPollStart: opts.onPollStart }),
+      ...(opts.createScaler === undefined ? {} : { createScaler: opts.createScaler }),
+    });
+
+  if (opts.leaderElect !== true) {
+    const controller = makeController();
+    await controller.start();
+    return {
+      identity,
+      platform,
+      isLeader: () => true,
+      controller: () => controller,
+      async stop() {
+        await controller.stop();
+        await platform.close();
+      },
+    };
+  }
+
+  // Leading starts a controller, losing it stops that controller; transitions run one at a
+  // time, outside the elector's renew loop (a slow first list must not starve renewals).
+  let current: Controller | undefined;
+  let transitions: Promise<void> = Promise.resolve();
+  const transition = (step: () => Promise<void>) => {
+    transitions = transitions.then(step).catch((err: unknown) => {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'leadership transition failed');
+    });
+  };
+  const elector = new LeaderElector({
+    lock: platform.lease(
+      opts.leaseNamespace ?? opts.namespace ?? process.env.POD_NAMESPACE ?? 'default',
+      opts.leaseName ?? DEFAULT_LEASE_NAME,
+    ),
+    identity,
+    log,
+    leaseDurationMs: opts.leaseDurationMs ?? DEFAULT_LEADER_ELECTION.leaseDurationMs,
+    renewDeadlineMs: opts.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs,
+    retryPeriodMs: opts.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs,
+    releaseOnStop: opts.releaseOnStop ?? true,
+    onStartedLeading: () =>
+      transition(async () => {
+        current = makeController();
+        await current.start();
+      }),
+    onStoppedLeading: () =>
+      transition(async () => {
+        const c = current;
+        current = undefined;
+        await c?.stop();
+      }),
+  });
+  elector.start();
+  return {
+    identity,
+    platform,
+    isLeader: () => elector.isLeader,
+    controller: () => current,
+    async stop() {
+      await elector.stop();
+      await transitions;
+      await current?.stop();
+      await platform.close();
+    },
+  };
+};
+
+// ---- the commands ----
+
+const positiveInt = (value: string): number => {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('must be a whole number >= 1');
+  return Number(value);
+};
+
+const seconds = (value: string): number => {
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0)
+    throw new InvalidArgumentError('must be seconds > 0');
+  return Number(value) * 1000;
+};
+
+interface RunFlags {
+  kubeconfig?: string;
+  namespace?: string;
+  leaderElect?: boolean;
+  leaseName: string;
+  leaseNamespace?: string;
+  leaseDuration?: number;
+  renewDeadline?: number;
+  retryPeriod?: number;
+  maxConcurrentPolls: number;
+}
+
+const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
+  new Command(`ebb ${name}`)
+    .description(
+      name === 'run'
+        ? 'run the controller against a cluster'
+        : 'run the controller against the current kubeconfig context (npm start)',
+    )
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--namespace <ns>', 'watch ScaledObjects in this namespace only (default: all namespaces)')
+    .option('--leader-elect', 'run as one of several replicas; only the Lease holder polls and writes')
+    .option('--lease-name <name>', 'Lease used for leader election', DEFAULT_LEASE_NAME)
+    .option(
+      '--lease-namespace <ns>',
+      'namespace of the Lease (default: --namespace, $POD_NAMESPACE, default)',
+    )
+    .option('--lease-duration <s>', 'seconds a standby waits before taking over (default 15)', seconds)
+    .option(
+      '--renew-deadline <s>',
+      'seconds the leader tries to renew before giving up (default 10)',
+      seconds,
+    )
+    .option('--retry-period <s>', 'seconds between lease attempts (default 2)', seconds)
+    .option(
+      '--max-concurrent-polls <n>',
+      'polls in flight at once',
+      positiveInt,
+      DEFAULT_MAX_CONCURRENT_POLLS,
+    )
+    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
+    .exitOverride();
+
+/** What to say when no API server answers: the config in use, the error, and the ways out. */
+export const unreachableMessage = (command: string, context: string, server: string, error: string): string =>
+  [
+    `ebb ${command}: no Kubernetes cluster is reachable.`,
+    `  kubeconfig context: ${context || '(none)'}`,
+    `  API server:         ${server || '(none)'}`,
+    `  error:              ${error}`,
+    '',
+    'What to do:',
+    '  - Start a cluster or point at one: `kind create cluster`, `minikube start`, or set KUBECONFIG',
+    '    (or pass --kubeconfig) to a cluster you can reach; check with `kubectl get ns`.',
+    '  - Then install the CRD: `kubectl apply -f crds/` and run `npm start` again.',
+    '  - Without a cluster you can still check and replay ScaledObjects offline:',
+    '    `npm run ebb -- validate <file.yaml>` and `npm run ebb -- simulate --scaledobject <file> --metrics <trace.csv>`.',
+    '',
+  ].join('\n');
+
+const parseFlags = (name: 'run' | 'start', argv: readonly string[], io: CliIO): RunFlags | number => {
+  const command = buildCommand(name, io);
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (err) {
+    return err instanceof CommanderError ? err.exitCode : 2;
+  }
+  return command.opts<RunFlags>();
+};
+
+const waitForSignal = (): Promise<string> =>
+  new Promise((resolve) => {
+    const onSignal = (signal: string) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+/** Checks the cluster and the CRD, runs the controller until SIGINT/SIGTERM; the exit code. */
+const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO): Promise<number> => {
+  let probe: KubernetesPlatform;
+  try {
+    probe = kubernetesPlatform({ kubeconfig: flags.kubeconfig, identity: 'probe', log: defaultLogger });
+  } catch (err) {
+    const why = `cannot load the kubeconfig: ${err instanceof Error ? err.message : String(err)}`;
+    io.stderr.write(unreachableMessage(name, '', '', why));
+    return 1;
+  }
+  try {
+    const reachable = await probe.reachable();
+    if (!reachable.ok) {
+      // client-node falls back to http://localhost:8080 when it finds no kubeconfig at all.
+      const noConfig = probe.client.server === 'http://localhost:8080' && probe.context === 'loaded-context';
+      const why = noConfig
+        ? 'no kubeconfig found ($KUBECONFIG is unset and ~/.kube/config does not exist), and not in a cluster'
+        : reachable.error.message;
+      io.stderr.write(unreachableMessage(name, probe.context, probe.client.server, why));
+      return 1;
+    }
+    const crd = await probe.crdInstalled();
+    if (crd.ok && !crd.value) {
+      io.stderr.write(
+        `ebb ${name}: the ScaledObject CRD is not installed on ${probe.client.server}.\n` +
+          'Install it with `kubectl apply -f crds/` (or `npm run ebb -- crds | kubectl apply -f -`), then run again.\n',
+      );
+      return 1;
+    }
+    io.stderr.write(
+      `ebb ${name}: controller on ${reachable.value.server} (${reachable.value.version}), context "${probe.context}"\n`,
+    );
+  } finally {
+    await probe.close();
+  }
+  const running = await runController({
+    kubeconfig: flags.kubeconfig,
+    namespace: flags.namespace,
+    leaderElect: flags.leaderElect === true,
+    leaseName: flags.leaseName,
+    leaseNamespace: flags.leaseNamespace,
+    maxConcurrentPolls: flags.maxConcurrentPolls,
+    ...(flags.leaseDuration === undefined ? {} : { leaseDurationMs: flags.leaseDuration }),
+    ...(flags.renewDeadline === undefined ? {} : { renewDeadlineMs: flags.renewDeadline }),
+    ...(flags.retryPeriod === undefined ? {} : { retryPeriodMs: flags.retryPeriod }),
+  });
+  const signal = await waitForSignal();
+  io.stderr.write(`ebb ${name}: ${signal}, stopping\n`);
+  await running.stop();
+  return 0;
+};
+
+/** `ebb run [flags]`. */
+export const runCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
+  const flags = parseFlags('run', argv, io);
+  return typeof flags === 'number' ? flags : runUntilSignal('run', flags, io);
+};
+
+/** `ebb start` (npm start): `run` against the current kubeconfig, with plain advice when there is no cluster. */
+export const startCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
+  const flags = parseFlags('start', argv, io);
+  return typeof flags === 'number' ? flags : runUntilSignal('start', flags, io);
+};
+
+/** The RunModule contract of src/cli/program.ts. */
+export const run = (argv: readonly string[], command: 'run' | 'start', io: CliIO): Promise<number> =>
+  command === 'run' ? runCommand(argv, io) : startCommand(argv, io);

@@ -1,0 +1,233 @@
+// The controller: informer events → de-duplicating work queue → reconcile workers; the poll
+// scheduler → one poll per ScaledObject per pollingInterval. All I/O goes through the ports.
+
+import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { ScaleTargetRefSchema } from '../api/scaledobject.ts';
+import type { Logger } from '../logging.ts';
+import {
+  type EventRecorder,
+  type FinalizerWriter,
+  type ScaledObjectSource,
+  type ScaleTarget,
+  type StatusWriter,
+  targetKeyOf,
+} from '../platform/ports.ts';
+import type { Scaler } from '../scaler.ts';
+import { type PollContext, pollOnce } from './poll.ts';
+import { type ReconcileContext, reconcile, stopLoop } from './reconcile.ts';
+import { PollScheduler, realClock, type SchedulerClock } from './scheduler.ts';
+import { applyPatch, mergeChanges, type StatusChange, statusPatch } from './status.ts';
+import { TargetClaims } from './target-claims.ts';
+import { type Tracked, targetRefOf } from './tracked.ts';
+import { WorkQueue } from './work-queue.ts';
+
+export interface ControllerOptions {
+  readonly source: ScaledObjectSource;
+  readonly scaleTarget: ScaleTarget;
+  readonly status: StatusWriter;
+  readonly finalizers: FinalizerWriter;
+  readonly events: EventRecorder;
+  readonly log: Logger;
+  /** Polls in flight at once (`--max-concurrent-polls`); default 256. */
+  readonly maxConcurrentPolls?: number;
+  /** Reconciles in flight at once; default 8. */
+  readonly workers?: number;
+  /** Trigger reads not settled by then count as failed; default 10 s. */
+  readonly readTimeoutMs?: number;
+  readonly clock?: SchedulerClock;
+  readonly random?: () => number;
+  /** Called as each poll starts with how late it is (metrics, the benchmark). */
+  readonly onPollStart?: (key: string, latenessMs: number) => void;
+  /** Builds a trigger's scaler; default: the registry's (`resolved.create()`). */
+  readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
+}
+
+export interface ControllerStats {
+  polls: number;
+  reconciles: number;
+  statusWrites: number;
+}
+
+export class Controller {
+  readonly stats: ControllerStats = { polls: 0, reconciles: 0, statusWrites: 0 };
+  private readonly queue = new WorkQueue();
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly claims = new TargetClaims();
+  private readonly scheduler: PollScheduler;
+  private readonly clock: SchedulerClock;
+  private readonly reconcileCtx: ReconcileContext;
+  private readonly pollCtx: PollContext;
+  private workers: Promise<void>[] = [];
+  private stopped = false;
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.clock = opts.clock ?? realClock;
+    const now = () => this.clock.now();
+    this.scheduler = new PollScheduler({
+      maxConcurrent: opts.maxConcurrentPolls ?? 256,
+      run: (key) => this.poll(key),
+      clock: this.clock,
+      ...(opts.random === undefined ? {} : { random: opts.random }),
+      ...(opts.onPollStart === undefined ? {} : { onStart: opts.onPollStart }),
+    });
+    const writeStatus = (t: Tracked, change: StatusChange) => this.writeStatus(t, change);
+    const createScaler = opts.createScaler ?? ((resolved: ResolvedTrigger) => resolved.create());
+    this.reconcileCtx = {
+      source: opts.source,
+      scaleTarget: opts.scaleTarget,
+      finalizers: opts.finalizers,
+      events: opts.events,
+      scheduler: this.scheduler,
+      claims: this.claims,
+      tracked: this.tracked,
+      log: opts.log,
+      now,
+      createScaler,
+      writeStatus,
+      enqueue: (key) => {
+        const t = this.tracked.get(key);
+        if (t !== undefined) t.force = true;
+        this.queue.add(key);
+      },
+      retry: (key) => {
+        const t = this.tracked.get(key);
+        if (t !== undefined) t.force = true;
+        const failures = t === undefined ? 1 : ++t.failures;
+        this.queue.addAfter(key, Math.min(100 * 2 ** Math.min(failures, 9), 30_000));
+      },
+    };
+    this.pollCtx = {
+      scaleTarget: opts.scaleTarget,
+      events: opts.events,
+      now,
+      readTimeoutMs: opts.readTimeoutMs ?? 10_000,
+      createScaler,
+      writeStatus,
+    };
+  }
+
+  /** Lists and watches ScaledObjects, then reconciles each one and starts polling. */
+  async start(): Promise<void> {
+    await this.opts.source.start((_verb, key) => this.queue.add(key));
+    if (this.stopped) return;
+    // Index every cached object's target before reconciling any, so that of two objects on one
+    // target the older one wins from the first reconcile, whatever order the queue has.
+    for (const key of this.opts.source.keys()) this.preclaim(key);
+    for (const key of this.opts.source.keys()) this.queue.add(key);
+    const n = this.opts.workers ?? 8;
+    for (let i = 0; i < n; i++) this.workers.push(this.work());
+    this.opts.log.info({ objects: this.opts.source.keys().length }, 'controller started');
+  }
+
+  /** Stops polling and reconciling, closes every scaler, flushes Events. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.queue.shutDown();
+    await this.opts.source.stop();
+    await Promise.all(this.workers);
+    await this.scheduler.stop();
+    for (const t of this.tracked.values()) stopLoop(this.reconcileCtx, t);
+    this.tracked.clear();
+    this.claims.clear();
+    await this.opts.events.flush();
+    this.opts.log.info('controller stopped');
+  }
+
+  /** Number of objects being polled. */
+  get polling(): number {
+    return this.scheduler.size;
+  }
+
+  /** Objects waiting to be reconciled. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Runs one reconcile now (tests). */
+  reconcileNow(key: string): Promise<void> {
+    return reconcile(this.reconcileCtx, key);
+  }
+
+  /** Runs one poll now (tests). */
+  pollNow(key: string): Promise<void> {
+    return this.poll(key);
+  }
+
+  private preclaim(key: string): void {
+    const raw = this.opts.source.get(key) as
+      | {
+          metadata?: { creationTimestamp?: unknown; name?: unknown; namespace?: unknown };
+          spec?: { scaleTargetRef?: unknown };
+        }
+      | undefined;
+    const ref = ScaleTargetRefSchema.safeParse(raw?.spec?.scaleTargetRef);
+    const namespace = raw?.metadata?.namespace;
+    const name = raw?.metadata?.name;
+    if (!ref.success || typeof namespace !== 'string' || typeof name !== 'string') return;
+    const created = raw?.metadata?.creationTimestamp;
+    const target = targetRefOf(
+      { spec: { scaleTargetRef: ref.data } } as Parameters<typeof targetRefOf>[0],
+      namespace,
+    );
+    this.claims.claim({
+      key,
+      targetKey: targetKeyOf(target),
+      createdAt: typeof created === 'string' ? Date.parse(created) : Number.NaN,
+      name,
+    });
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        this.stats.reconciles++;
+        await reconcile(this.reconcileCtx, key);
+        const t = this.tracked.get(key);
+        if (t !== undefined) t.failures = 0;
+      } catch (err) {
+        // Reconcile turns errors into values; this is the last line against a bug.
+        this.opts.log.error({ key, err: err instanceof Error ? err.stack : String(err) }, 'reconcile failed');
+        this.reconcileCtx.retry(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private async poll(key: string): Promise<void> {
+    const t = this.tracked.get(key);
+    const loop = t?.loop;
+    if (t === undefined || loop === undefined || loop.closed) return;
+    this.stats.polls++;
+    const p = pollOnce(this.pollCtx, t, loop).catch((err: unknown) => {
+      t.log.error({ err: err instanceof Error ? err.stack : String(err) }, 'poll failed');
+    });
+    loop.inFlight = p;
+    await p;
+    if (loop.inFlight === p) loop.inFlight = undefined;
+  }
+
+  /** Patches only what differs from the status ebb last wrote; one write per object at a time. */
+  private async writeStatus(t: Tracked, change: StatusChange): Promise<void> {
+    while (t.writing !== undefined) await t.writing;
+    const deferred = t.deferred;
+    t.deferred = undefined;
+    const all = deferred === undefined ? change : mergeChanges(deferred, change);
+    const patch = statusPatch(t.status, all, t.generation, new Date(this.clock.now()));
+    if (patch === undefined) return;
+    const p = this.opts.status.patchStatus(t.ref, patch).then((res) => {
+      if (res.ok) {
+        this.stats.statusWrites++;
+        t.status = applyPatch(t.status, patch);
+      } else {
+        t.log.warn({ err: res.error.message }, 'cannot write status');
+      }
+    });
+    t.writing = p;
+    await p;
+    if (t.writing === p) t.writing = undefined;
+  }
+}

@@ -1,0 +1,287 @@
+// One poll of one ScaledObject (KEDA's scale_handler + executor, in one place):
+//   read the target's replicas → read every trigger in parallel (a failing scaler is rebuilt
+//   and read once more, as KEDA does) → decide() → write replicas only when they change →
+//   Events on activation, deactivation, scaler failure and recovery → status, only what changed.
+
+import type { ResolvedTrigger } from '../../scalers/index.ts';
+import type { ConditionUpdate } from '../api/conditions.ts';
+import { toRFC3339 } from '../api/conditions.ts';
+import {
+  FallbackExists,
+  NoFallbackFound,
+  ScaledObjectReady,
+  ScalerActive,
+  ScalerCooldown,
+  ScalerFailed,
+  ScalerNotActive,
+  ScalerRecovered,
+  ScaleTargetActivated,
+  ScaleTargetDeactivated,
+  ScaleTargetScaled,
+  TriggerError,
+} from '../api/reasons.ts';
+import type { EventRecorder, ScaleTarget, StatusPatch } from '../platform/ports.ts';
+import type { ReadError, Reading, Scaler } from '../scaler.ts';
+import { decide } from '../scaling/decide.ts';
+import type { ScaleDecision, TriggerReading } from '../scaling/types.ts';
+import type { StatusChange } from './status.ts';
+import { describeTarget, type LiveTrigger, type Loop, persistedHealth, type Tracked } from './tracked.ts';
+
+export interface PollContext {
+  readonly scaleTarget: ScaleTarget;
+  readonly events: EventRecorder;
+  readonly now: () => number;
+  /** A trigger read not settled by then counts as failed (the scaler also gets the abort). */
+  readonly readTimeoutMs: number;
+  readonly createScaler: (resolved: ResolvedTrigger) => Scaler;
+  writeStatus(t: Tracked, change: StatusChange): Promise<void>;
+}
+
+export const READY_MESSAGE = 'ScaledObject is defined correctly and is ready for scaling';
+
+type ReadResult = { ok: true; value: Reading } | { ok: false; error: ReadError };
+
+const safeRead = async (scaler: Scaler, now: Date, signal: AbortSignal): Promise<ReadResult> => {
+  try {
+    return await scaler.read(now, signal);
+  } catch (err) {
+    return {
+      ok: false,
+      error: { reason: 'ScalerError', message: err instanceof Error ? err.message : String(err) },
+    };
+  }
+};
+
+/** Reads one trigger; on failure closes and rebuilds its scaler and reads once more. */
+const readTrigger = async (
+  live: LiveTrigger,
+  now: Date,
+  signal: AbortSignal,
+  rebuild: (resolved: ResolvedTrigger) => Scaler,
+): Promise<ReadResult> => {
+  const first = await safeRead(live.scaler, now, signal);
+  if (first.ok || signal.aborted) return first;
+  const old = live.scaler;
+  void old.close().catch(() => {});
+  try {
+    live.scaler = rebuild(live.resolved);
+  } catch (err) {
+    return {
+      ok: false,
+      error: { reason: 'ScalerError', message: err instanceof Error ? err.message : String(err) },
+    };
+  }
+  return safeRead(live.scaler, now, signal);
+};
+
+const toReading = (live: LiveTrigger, r: ReadResult): TriggerReading => {
+  const { key, metric } = live.resolved;
+  if (r.ok) {
+    const value = Number.isFinite(r.value.value) && r.value.value > 0 ? r.value.value : 0;
+    return {
+      ok: true,
+      trigger: key,
+      metricName: metric.name,
+      value,
+      target: metric.target,
+      metricType: metric.metricType,
+      active: r.value.active,
+    };
+  }
+  return {
+    ok: false,
+    trigger: key,
+    metricName: metric.name,
+    target: metric.target,
+    metricType: metric.metricType,
+    reason: r.error.reason,
+    message: r.error.message,
+  };
+};
+
+/** Every trigger read in parallel, bounded by the read timeout. */
+export const readTriggers = async (
+  triggers: readonly LiveTrigger[],
+  now: Date,
+  timeoutMs: number,
+  rebuild: (resolved: ResolvedTrigger) => Scaler,
+): Promise<TriggerReading[]> => {
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      resolve(undefined);
+    }, timeoutMs);
+  });
+  const reads = triggers.map((t) => readTrigger(t, now, abort.signal, rebuild));
+  const all = await Promise.race([Promise.all(reads), timedOut]);
+  clearTimeout(timer);
+  if (all !== undefined) return all.map((r, i) => toReading(triggers[i] as LiveTrigger, r));
+  return triggers.map((t) =>
+    toReading(t, {
+      ok: false,
+      error: { reason: 'ScalerTimeout', message: `no reading within ${timeoutMs} ms` },
+    }),
+  );
+};
+
+const activeCondition = (d: ScaleDecision, loop: Loop): ConditionUpdate => {
+  if (d.active) {
+    return {
+      type: 'Active',
+      status: 'True',
+      reason: ScalerActive,
+      message: 'Scaling is performed because triggers are active',
+    };
+  }
+  if (d.activeReason === ScalerCooldown) {
+    return {
+      type: 'Active',
+      status: 'False',
+      reason: ScalerCooldown,
+      message: `Triggers are not active; scaling in after the cooldown period (${loop.spec.cooldownSeconds} s)`,
+    };
+  }
+  return {
+    type: 'Active',
+    status: 'False',
+    reason: ScalerNotActive,
+    message: 'Scaling is not performed because triggers are not active',
+  };
+};
+
+/** The conditions a poll owns. Messages are stable texts: a changing message is a status write. */
+export const pollConditions = (d: ScaleDecision, loop: Loop): ConditionUpdate[] => [
+  d.triggerError === undefined
+    ? { type: 'Ready', status: 'True', reason: ScaledObjectReady, message: READY_MESSAGE }
+    : { type: 'Ready', status: 'False', reason: TriggerError, message: d.triggerError.message },
+  activeCondition(d, loop),
+  d.fallbackActive
+    ? {
+        type: 'Fallback',
+        status: 'True',
+        reason: FallbackExists,
+        message: `At least one trigger is failing; using fallback replicas (${loop.spec.fallback?.replicas ?? 0})`,
+      }
+    : { type: 'Fallback', status: 'False', reason: NoFallbackFound, message: 'No fallback was found' },
+];
+
+const triggerEvents = (
+  ctx: PollContext,
+  t: Tracked,
+  loop: Loop,
+  readings: readonly TriggerReading[],
+): void => {
+  readings.forEach((r, i) => {
+    const live = loop.triggers[i];
+    if (live === undefined) return;
+    const label = `trigger "${r.trigger}" (${live.resolved.trigger.type})`;
+    if (!r.ok) {
+      const text = `${r.reason}: ${r.message}`;
+      if (live.failure !== text) {
+        live.failure = text;
+        ctx.events.record(t.regarding, {
+          type: 'Warning',
+          reason: ScalerFailed,
+          action: 'Poll',
+          note: `${label} failed: ${text}`,
+        });
+        t.log.warn({ trigger: r.trigger, reason: r.reason, err: r.message }, 'trigger read failed');
+      }
+    } else if (live.failure !== undefined) {
+      live.failure = undefined;
+      ctx.events.record(t.regarding, {
+        type: 'Normal',
+        reason: ScalerRecovered,
+        action: 'Poll',
+        note: `${label} is reading again`,
+      });
+      t.log.info({ trigger: r.trigger }, 'trigger recovered');
+    }
+  });
+};
+
+/** One poll; never throws (errors become conditions, Events and log lines). */
+export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promise<void> => {
+  const nowMs = ctx.now();
+  const now = new Date(nowMs);
+  const current = await ctx.scaleTarget.replicas(loop.target);
+  if (loop.closed) return;
+  if (!current.ok) {
+    if (loop.targetError !== current.error.message) {
+      loop.targetError = current.error.message;
+      ctx.events.record(t.regarding, {
+        type: 'Warning',
+        reason: current.error.reason,
+        action: 'Poll',
+        note: current.error.message,
+      });
+      t.log.warn({ reason: current.error.reason, err: current.error.message }, 'cannot read scale target');
+    }
+    await ctx.writeStatus(t, {
+      conditions: [
+        { type: 'Ready', status: 'False', reason: current.error.reason, message: current.error.message },
+      ],
+    });
+    return;
+  }
+  loop.targetError = undefined;
+
+  const readings =
+    loop.triggers.length === 0
+      ? []
+      : await readTriggers(loop.triggers, now, ctx.readTimeoutMs, ctx.createScaler);
+  if (loop.closed) return;
+  let decision: ScaleDecision;
+  try {
+    decision = decide(loop.spec, { now: nowMs, currentReplicas: current.value, readings }, loop.state);
+  } catch (err) {
+    t.log.error({ err: err instanceof Error ? err.message : String(err) }, 'decide failed');
+    return;
+  }
+  loop.state = decision.state;
+  triggerEvents(ctx, t, loop, readings);
+
+  const fields: StatusPatch = {};
+  let replicas = current.value;
+  if (decision.desiredReplicas !== current.value) {
+    const scaled = await ctx.scaleTarget.scale(loop.target, decision.desiredReplicas);
+    if (scaled.ok) {
+      replicas = scaled.value;
+      if (t.status.originalReplicaCount === undefined) fields.originalReplicaCount = current.value;
+      const reason =
+        decision.transition === 'activated'
+          ? ScaleTargetActivated
+          : decision.transition === 'deactivated'
+            ? ScaleTargetDeactivated
+            : ScaleTargetScaled;
+      ctx.events.record(t.regarding, {
+        type: 'Normal',
+        reason,
+        action: 'Scale',
+        note: `Scaled ${describeTarget(loop.target)} from ${current.value} to ${replicas}: ${decision.explanation}`,
+      });
+      t.log.info({ from: current.value, to: replicas, why: decision.explanation }, 'scaled');
+    } else {
+      ctx.events.record(t.regarding, {
+        type: 'Warning',
+        reason: scaled.error.reason,
+        action: 'Scale',
+        note: `cannot scale ${describeTarget(loop.target)} to ${decision.desiredReplicas}: ${scaled.error.message}`,
+      });
+      t.log.warn({ err: scaled.error.message, desired: decision.desiredReplicas }, 'scale failed');
+    }
+  }
+
+  // lastActiveTime: written when activity starts and when it ends (see seedState).
+  if (decision.active !== loop.wasActive) {
+    const at = decision.active ? nowMs : decision.state.lastActiveTime;
+    if (at !== undefined) fields.lastActiveTime = toRFC3339(new Date(at));
+    loop.wasActive = decision.active;
+  }
+  fields.currentReplicas = replicas;
+  fields.desiredReplicas = decision.desiredReplicas;
+  fields.health = persistedHealth(decision.state.health, loop.spec);
+  await ctx.writeStatus(t, { conditions: pollConditions(decision, loop), fields });
+};

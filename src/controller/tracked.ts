@@ -1,0 +1,136 @@
+// What the controller keeps per ScaledObject: the status it believes the server has, and —
+// while the object is valid, owns its target and is not deleted — its scaling loop: the
+// scalers (one per trigger), the ScalingSpec and the in-memory ScalingState.
+
+import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { findCondition } from '../api/conditions.ts';
+import type { HealthStatus, ScaledObject, ScaledObjectStatus } from '../api/scaledobject.ts';
+import { API_VERSION, KIND } from '../api/scaledobject.ts';
+import type { Logger } from '../logging.ts';
+import type { EventRegarding, PlatformError, ScaledObjectRef, TargetRef } from '../platform/ports.ts';
+import type { Scaler } from '../scaler.ts';
+import type { ScalingSpec, ScalingState, TriggerHealth } from '../scaling/types.ts';
+import type { StatusChange } from './status.ts';
+
+export const FINALIZER = 'autoscaling.ebb.dev/finalizer';
+
+export interface LiveTrigger {
+  readonly resolved: ResolvedTrigger;
+  scaler: Scaler;
+  /** The last read error's text while failing (for ScalerFailed/ScalerRecovered Events). */
+  failure: string | undefined;
+}
+
+export interface Loop {
+  /** metadata.generation the scalers and spec were built from. */
+  readonly generation: number | undefined;
+  target: TargetRef;
+  spec: ScalingSpec;
+  triggers: LiveTrigger[];
+  state: ScalingState;
+  /** Was the last poll active (seeded from status.conditions Active)? */
+  wasActive: boolean;
+  /** The last error reading the target, while it lasts (one Event per new error). */
+  targetError: string | undefined;
+  /** Settles when the poll in flight (if any) has finished. */
+  inFlight: Promise<void> | undefined;
+  closed: boolean;
+}
+
+export interface Tracked {
+  readonly key: string;
+  readonly ref: ScaledObjectRef;
+  readonly regarding: EventRegarding;
+  readonly log: Logger;
+  /** The status as ebb last wrote or read it; patches are computed against this. */
+  status: ScaledObjectStatus;
+  generation: number | undefined;
+  resourceVersion: string;
+  finalizers: readonly string[];
+  createdAt: number;
+  loop: Loop | undefined;
+  /**
+   * Status a reconcile wants but left to the first poll of a new loop (one write, not two,
+   * per new object; the first poll is due within a second).
+   */
+  deferred: StatusChange | undefined;
+  /** generation, annotations, finalizers and deletion as last reconciled (skip status echoes). */
+  fingerprint: string | undefined;
+  /** Reconcile even when the fingerprint is unchanged (target ownership moved, a retry). */
+  force: boolean;
+  /** A status write in flight: the next one waits for it. */
+  writing: Promise<void> | undefined;
+  /** Consecutive reconcile failures (requeue backoff). */
+  failures: number;
+}
+
+export const regardingOf = (ref: ScaledObjectRef): EventRegarding => ({
+  ...ref,
+  apiVersion: API_VERSION,
+  kind: KIND,
+});
+
+export const targetRefOf = (so: ScaledObject, namespace: string): TargetRef => ({
+  apiVersion: so.spec.scaleTargetRef.apiVersion ?? 'apps/v1',
+  kind: so.spec.scaleTargetRef.kind ?? 'Deployment',
+  name: so.spec.scaleTargetRef.name,
+  namespace,
+});
+
+export const describeTarget = (t: TargetRef): string => `${t.kind} ${t.namespace}/${t.name}`;
+
+const parseTime = (s: string | undefined): number | undefined => {
+  if (s === undefined) return undefined;
+  const t = Date.parse(s);
+  return Number.isFinite(t) ? t : undefined;
+};
+
+/**
+ * The state a restarted (or newly elected) controller continues from. status.lastActiveTime is
+ * written when activity starts and when it ends, not on every active poll (that would be a
+ * write per poll); so when the status says the object was still active, it may have been
+ * active until a moment ago, and the cooldown is counted from now — the safe side.
+ */
+export const seedState = (
+  initial: ScalingState,
+  status: ScaledObjectStatus,
+  now: number,
+): { state: ScalingState; wasActive: boolean } => {
+  const wasActive = findCondition(status.conditions, 'Active')?.status === 'True';
+  const lastActive = parseTime(status.lastActiveTime);
+  const health: Record<string, TriggerHealth> = {};
+  for (const [name, h] of Object.entries(status.health ?? {})) health[name] = healthFrom(h);
+  return {
+    state: {
+      ...initial,
+      lastActiveTime: wasActive ? now : lastActive,
+      health,
+    },
+    wasActive,
+  };
+};
+
+const healthFrom = (h: HealthStatus): TriggerHealth => ({
+  numberOfFailures: h.numberOfFailures ?? 0,
+  status: h.status ?? 'Happy',
+});
+
+/**
+ * status.health as written: numberOfFailures is capped at the fallback threshold + 1 (the
+ * count past which nothing changes), so a trigger failing for an hour does not cost a status
+ * write per poll; the exact count lives in memory.
+ */
+export const persistedHealth = (
+  health: Readonly<Record<string, TriggerHealth>>,
+  spec: ScalingSpec,
+): Record<string, HealthStatus> => {
+  const cap = (spec.fallback?.failureThreshold ?? 0) + 1;
+  const out: Record<string, HealthStatus> = {};
+  for (const [name, h] of Object.entries(health)) {
+    out[name] = { numberOfFailures: Math.min(h.numberOfFailures, cap), status: h.status };
+  }
+  return out;
+};
+
+/** Reads an adapter error as one line for a condition message or Event note. */
+export const describeError = (e: PlatformError): string => e.message;

@@ -1,0 +1,176 @@
+// One small JSON client over @kubernetes/client-node's transport (its auth, TLS agent cache and
+// fetch). Every call ebb makes to the API server goes through `request`, which
+// - returns raw JSON as `unknown` (parsed with zod by the caller) or an error value, never throws;
+// - counts requests by verb, so the benchmark and tests can see that an idle controller writes nothing.
+// The generated typed APIs deserialize into classes (Dates, V1MicroTime) that we would only
+// convert back; one raw path keeps parsing, error mapping and counting in one place.
+import {
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  KubeConfig,
+  PatchStrategy,
+  RequestContext,
+} from '@kubernetes/client-node';
+import { z } from 'zod';
+import {
+  ApiError,
+  Conflict,
+  NotFound,
+  type PlatformError,
+  type PlatformResult,
+  Unreachable,
+} from '../ports.ts';
+
+export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export const MERGE_PATCH = PatchStrategy.MergePatch;
+
+export interface RequestOptions {
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly query?: Readonly<Record<string, string>>;
+  /** Default 15 s: a request never hangs a poll or an election forever. */
+  readonly timeoutMs?: number;
+}
+
+const StatusSchema = z.object({ message: z.string().optional(), reason: z.string().optional() });
+
+const METHOD: Record<Verb, HttpMethod> = {
+  GET: HttpMethod.GET,
+  POST: HttpMethod.POST,
+  PUT: HttpMethod.PUT,
+  PATCH: HttpMethod.PATCH,
+  DELETE: HttpMethod.DELETE,
+};
+
+/** Loads a kubeconfig: the file given, else $KUBECONFIG / ~/.kube/config / in-cluster. */
+export const loadKubeConfig = (path?: string): KubeConfig => {
+  const kc = new KubeConfig();
+  if (path !== undefined && path !== '') kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+};
+
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/** How long one connection pool is used before a fresh one picks up rotated client certs. */
+const DISPATCHER_TTL_MS = 10 * 60_000;
+
+export class KubeClient {
+  /** Requests made, by verb (GET counts lists too; watches are counted as WATCH). */
+  readonly requests = new Map<string, number>();
+  readonly server: string;
+  private readonly http = new IsomorphicFetchHttpLibrary();
+  // client-node's applySecurityAuthentication builds a NEW undici Agent for every request, so
+  // every request would open its own TLS connection (a handshake each, sockets lingering until
+  // their keep-alive timeout: at 10,000 objects, hundreds of MB and most of the CPU). We keep
+  // the auth headers it sets per request but send everything through one pooled Agent.
+  private dispatcher: Dispatcher | undefined;
+  private dispatcherSince = 0;
+
+  constructor(readonly kubeConfig: KubeConfig) {
+    const cluster = kubeConfig.getCurrentCluster();
+    this.server = cluster?.server ?? '';
+  }
+
+  count(verb: string): void {
+    this.requests.set(verb, (this.requests.get(verb) ?? 0) + 1);
+  }
+
+  /** Writes (POST, PUT, PATCH, DELETE) made so far. */
+  writes(): number {
+    let n = 0;
+    for (const [verb, count] of this.requests) if (verb !== 'GET' && verb !== 'WATCH') n += count;
+    return n;
+  }
+
+  /** Closes the shared connection pool (after requests in flight). */
+  async close(): Promise<void> {
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    await d?.close().catch(() => {});
+  }
+
+  /** Sends the request through the shared Agent instead of the fresh one it was given. */
+  private shareDispatcher(ctx: RequestContext): void {
+    const fresh = ctx.getDispatcher();
+    if (fresh === undefined) return; // plain http: no TLS agent involved
+    const now = Date.now();
+    if (this.dispatcher === undefined || now - this.dispatcherSince > DISPATCHER_TTL_MS) {
+      const old = this.dispatcher;
+      this.dispatcher = fresh;
+      this.dispatcherSince = now;
+      // Requests in flight on the old pool finish; close() waits for them.
+      void old?.close().catch(() => {});
+      return;
+    }
+    ctx.setDispatcher(this.dispatcher);
+  }
+
+  async request(verb: Verb, path: string, opts: RequestOptions = {}): Promise<PlatformResult<unknown>> {
+    if (this.server === '') {
+      return {
+        ok: false,
+        error: { reason: Unreachable, message: 'the kubeconfig names no current cluster', status: 0 },
+      };
+    }
+    this.count(verb);
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
+    const ctx = new RequestContext(url.toString(), METHOD[verb]);
+    ctx.setHeaderParam('Accept', 'application/json');
+    if (opts.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
+      ctx.setBody(JSON.stringify(opts.body));
+    }
+    // Not AbortSignal.timeout(): its timer cannot be cleared and would outlive every request.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new Error('request timed out')), opts.timeoutMs ?? 15_000);
+    ctx.setSignal(abort.signal);
+    try {
+      await this.kubeConfig.applySecurityAuthentication(ctx);
+      this.shareDispatcher(ctx);
+      const response = await this.http.send(ctx).toPromise();
+      const text = await response.body.text();
+      const status = response.httpStatusCode;
+      const json = parseJson(text);
+      if (status >= 200 && status < 300) return { ok: true, value: json };
+      return { ok: false, error: apiError(status, json, `${verb} ${path}`) };
+    } catch (err) {
+      return {
+        ok: false,
+        error: { reason: Unreachable, message: `${verb} ${path}: ${errorMessage(err)}`, status: 0 },
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+const parseJson = (text: string): unknown => {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
+const apiError = (status: number, body: unknown, what: string): PlatformError => {
+  const parsed = StatusSchema.safeParse(body);
+  const message = parsed.success && parsed.data.message !== undefined ? parsed.data.message : String(body);
+  const reason = status === 404 ? NotFound : status === 409 ? Conflict : ApiError;
+  return { reason, message: `${what}: ${status} ${message}`, status };
+};
+
+export const errorMessage = (err: unknown): string => {
+  if (err instanceof Error) {
+    const cause = (err as Error & { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
+  }
+  return String(err);
+};
+
+/** `apps/v1` → `/apis/apps/v1`; `v1` → `/api/v1`. */
+export const apiVersionPath = (apiVersion: string): string =>
+  apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;

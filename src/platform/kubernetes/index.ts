@@ -1,0 +1,94 @@
+// The Kubernetes adapter: every port the controller needs, wired to one API server.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { API_VERSION, GROUP, VERSION } from '../../api/scaledobject.ts';
+import type { Logger } from '../../logging.ts';
+import type { PlatformResult } from '../ports.ts';
+import { KubeClient, loadKubeConfig } from './client.ts';
+import { KubeEventRecorder } from './events.ts';
+import { KubeLeaseLock } from './lease.ts';
+import { KubeScaleTarget } from './scale-target.ts';
+import { KubeScaledObjectSource, KubeScaledObjectWriter } from './scaledobjects.ts';
+
+export { KubeClient, loadKubeConfig } from './client.ts';
+
+export interface KubernetesPlatformOptions {
+  /** A kubeconfig file; default $KUBECONFIG, ~/.kube/config, or in-cluster. */
+  readonly kubeconfig?: string | undefined;
+  /** An already loaded config (tests). Wins over `kubeconfig`. */
+  readonly kubeConfig?: KubeConfig;
+  /** Watch one namespace; undefined: all. */
+  readonly namespace?: string | undefined;
+  /** This controller's identity (Events' reportingInstance, the Lease holder). */
+  readonly identity: string;
+  readonly log: Logger;
+  readonly eventRefreshMs?: number;
+  readonly scaleResyncMs?: number;
+}
+
+export interface KubernetesPlatform {
+  readonly client: KubeClient;
+  /** The kubeconfig context in use and its server, for messages. */
+  readonly context: string;
+  readonly source: KubeScaledObjectSource;
+  readonly scaleTarget: KubeScaleTarget;
+  readonly writer: KubeScaledObjectWriter;
+  readonly events: KubeEventRecorder;
+  lease(namespace: string, name: string): KubeLeaseLock;
+  /** GET /version: is an API server there at all? */
+  reachable(): Promise<PlatformResult<{ server: string; version: string }>>;
+  /** Is the ScaledObject CRD installed (its group-version served)? */
+  crdInstalled(): Promise<PlatformResult<boolean>>;
+  close(): Promise<void>;
+}
+
+const VersionSchema = z.object({ gitVersion: z.string() });
+
+export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesPlatform => {
+  const kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfig);
+  const client = new KubeClient(kc);
+  const source = new KubeScaledObjectSource(client, opts.namespace, opts.log);
+  const scaleTarget = new KubeScaleTarget(client, {
+    namespace: opts.namespace,
+    log: opts.log,
+    ...(opts.scaleResyncMs === undefined ? {} : { resyncMs: opts.scaleResyncMs }),
+  });
+  const writer = new KubeScaledObjectWriter(client);
+  const events = new KubeEventRecorder(client, {
+    instance: opts.identity,
+    log: opts.log,
+    ...(opts.eventRefreshMs === undefined ? {} : { refreshMs: opts.eventRefreshMs }),
+  });
+  return {
+    client,
+    context: kc.getCurrentContext(),
+    source,
+    scaleTarget,
+    writer,
+    events,
+    lease: (namespace, name) => new KubeLeaseLock(client, namespace, name),
+    async reachable() {
+      const res = await client.request('GET', '/version', { timeoutMs: 5_000 });
+      if (!res.ok) return res;
+      const v = VersionSchema.safeParse(res.value);
+      return {
+        ok: true,
+        value: { server: client.server, version: v.success ? v.data.gitVersion : 'unknown' },
+      };
+    },
+    async crdInstalled() {
+      const res = await client.request('GET', `/apis/${GROUP}/${VERSION}`, { timeoutMs: 5_000 });
+      if (res.ok) return { ok: true, value: true };
+      return res.error.status === 404 ? { ok: true, value: false } : res;
+    },
+    async close() {
+      await source.stop();
+      await scaleTarget.close();
+      await events.close();
+      await client.close();
+    },
+  };
+};
+
+/** The apiVersion Events and status writes name ScaledObjects by. */
+export const SCALED_OBJECT_API_VERSION = API_VERSION;

@@ -1,0 +1,165 @@
+// The small ports the controller talks through. Adapters live beside this file:
+// `kubernetes/` (the only code that imports @kubernetes/client-node) and, later, `local/`.
+// Nothing here names a client-library type; every method returns errors as values.
+import type { Result } from '../api/reasons.ts';
+import type { ScaledObjectStatus } from '../api/scaledobject.ts';
+
+/** A failure of the platform (API server, network), as a value. */
+export interface PlatformError {
+  /** CamelCase: `ScaleTargetNotFound`, `Conflict`, `Unreachable`, ... */
+  readonly reason: string;
+  readonly message: string;
+  /** The HTTP status when there was a response; 0 when the server could not be reached. */
+  readonly status?: number;
+}
+
+export type PlatformResult<T> = Result<T, PlatformError>;
+
+/** Reasons adapters use beside those in src/api/reasons.ts (not user-facing conditions). */
+export const Conflict = 'Conflict';
+export const NotFound = 'NotFound';
+export const Unreachable = 'Unreachable';
+export const ApiError = 'ApiError';
+
+export interface ObjectKey {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** `namespace/name`: the work queue's and the caches' key. */
+export const keyOf = (o: ObjectKey): string => `${o.namespace}/${o.name}`;
+
+/** The inverse of `keyOf`; undefined for a string that is not `namespace/name`. */
+export const parseKey = (key: string): ObjectKey | undefined => {
+  const slash = key.indexOf('/');
+  if (slash <= 0 || slash === key.length - 1) return undefined;
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+};
+
+/** What a ScaledObject scales: any kind with a `/scale` subresource, in the object's namespace. */
+export interface TargetRef extends ObjectKey {
+  /** `apps/v1`, `v1`, `example.com/v1`. */
+  readonly apiVersion: string;
+  readonly kind: string;
+}
+
+export const targetKeyOf = (t: TargetRef): string => `${t.apiVersion}/${t.kind}/${t.namespace}/${t.name}`;
+
+/** Reads and writes replicas through the `/scale` subresource of any scalable kind. */
+export interface ScaleTarget {
+  /** The target's `spec.replicas` as its /scale reports it (served from a cache where possible). */
+  replicas(ref: TargetRef): Promise<PlatformResult<number>>;
+  /** Sets `spec.replicas` through /scale; returns the replicas the server now has. */
+  scale(ref: TargetRef, replicas: number): Promise<PlatformResult<number>>;
+  /** The target is no longer scaled by anything ebb watches: drop what is cached about it. */
+  forget(ref: TargetRef): void;
+}
+
+/** A ScaledObject as Events and status writes address it. */
+export interface ScaledObjectRef extends ObjectKey {
+  readonly uid: string;
+}
+
+/** A merge patch of `.status`: a field set to null is removed. */
+export type StatusPatch = {
+  [K in keyof ScaledObjectStatus]?: NonNullable<ScaledObjectStatus[K]> | null;
+};
+
+export interface StatusWriter {
+  /** Merge-patches the status subresource. */
+  patchStatus(ref: ScaledObjectRef, patch: StatusPatch): Promise<PlatformResult<void>>;
+}
+
+export interface FinalizerWriter {
+  /**
+   * Replaces `metadata.finalizers`, only if the object is still at `resourceVersion`
+   * (optimistic concurrency: a `Conflict` error means "read again").
+   */
+  setFinalizers(
+    ref: ScaledObjectRef,
+    finalizers: readonly string[],
+    resourceVersion: string,
+  ): Promise<PlatformResult<void>>;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRegarding extends ScaledObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+}
+
+export interface EventRecord {
+  readonly type: EventType;
+  /** CamelCase, from src/api/reasons.ts. */
+  readonly reason: string;
+  /** What ebb did or failed to do: `Scale`, `Poll`, `Validate`, `Restore`. */
+  readonly action: string;
+  /** Human-readable; names the field or trigger it is about. */
+  readonly note: string;
+}
+
+/**
+ * events.k8s.io/v1 Events with reportingController `ebb`. The same reason and note about the
+ * same object within the adapter's window bump a series count instead of creating a new Event.
+ * Recording never fails the caller: errors are logged by the adapter.
+ */
+export interface EventRecorder {
+  record(regarding: EventRegarding, event: EventRecord): void;
+  /** Writes pending series counts; resolves when every write has settled. */
+  flush(): Promise<void>;
+}
+
+/** coordination.k8s.io/v1 Lease's spec, times in ms since the epoch. */
+export interface LeaseRecord {
+  /** '' when released. */
+  readonly holderIdentity: string;
+  readonly leaseDurationSeconds: number;
+  readonly acquireTime: number | undefined;
+  readonly renewTime: number | undefined;
+  readonly leaseTransitions: number;
+}
+
+export interface VersionedLease {
+  readonly record: LeaseRecord;
+  /** resourceVersion: `update` succeeds only against the version it was read at. */
+  readonly version: string;
+}
+
+/**
+ * The storage half of leader election (client-go's resourcelock.Interface); the election
+ * itself (acquire when expired, renew, release) is src/controller/leader-election.ts.
+ */
+export interface LeaseLock {
+  /** `namespace/name` of the lease, for logs. */
+  readonly description: string;
+  /** undefined: no lease yet. */
+  get(): Promise<PlatformResult<VersionedLease | undefined>>;
+  /** Fails with `Conflict` when someone created it first. */
+  create(record: LeaseRecord): Promise<PlatformResult<VersionedLease>>;
+  /** Fails with `Conflict` when the lease moved on since `version`. */
+  update(record: LeaseRecord, version: string): Promise<PlatformResult<VersionedLease>>;
+}
+
+export const ADD = 'add';
+export type ADD = typeof ADD;
+export const UPDATE = 'update';
+export type UPDATE = typeof UPDATE;
+export const DELETE = 'delete';
+export type DELETE = typeof DELETE;
+export type SourceVerb = ADD | UPDATE | DELETE;
+
+/** List+watch of ScaledObjects, with a cache that serves the latest version of each. */
+export interface ScaledObjectSource {
+  /**
+   * Starts listing and watching; `onChange` gets the key of every added, updated or deleted
+   * object (it must only enqueue). Resolves once the first list is in the cache. Watch errors
+   * and API-server restarts are recovered from inside (re-watch, re-list), never thrown.
+   */
+  start(onChange: (verb: SourceVerb, key: string) => void): Promise<void>;
+  /** The latest raw object for `namespace/name` (parsed by admission), or undefined. */
+  get(key: string): unknown;
+  /** Every cached object's key. */
+  keys(): string[];
+  stop(): Promise<void>;
+}

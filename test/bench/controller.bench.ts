@@ -1,0 +1,297 @@
+// Controller benchmark against a real kube-apiserver + etcd (test/env's startKube, not vitest).
+//
+//   npm run bench                      1,000 ScaledObjects
+//   npm run bench -- --objects 10000   (--duration <s>, --scaler cron|constant, --max-concurrent-polls <n>)
+//
+// N ScaledObjects with one cron trigger each at pollingInterval 1, half with the window open
+// (held at 1 replica), half closed (at 0). Each targets its OWN Deployment: two ScaledObjects on
+// one target are refused (ScaleTargetInUse), so sharing 50 Deployments would measure refusals,
+// not polls. The controller runs in a child process so its CPU and peak RSS are its own, not
+// those of the setup that created 2N objects. After a warm-up (every object polled, status
+// written, writes settled) it measures for `--duration` seconds:
+//   poll lateness (actual poll start − due time) p50/p99/max, CPU seconds per poll
+//   (process.cpuUsage), peak RSS, and API writes per minute while nothing changes (the
+//   adapter counts every request it makes, by verb).
+// `--scaler constant` swaps the cron scaler for one that returns a constant (controller cost
+// without cron-parser's). The LAST line printed is one JSON object.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
+import { runController } from '../../src/cli/run.ts';
+import { createLogger, silentLogger } from '../../src/logging.ts';
+import { closedWindow, installCrd, openWindow, scaledObjectManifest } from '../controller/cluster.ts';
+import { startKube } from '../env/kube.ts';
+
+const NAMESPACE = 'bench';
+
+interface Args {
+  objects: number;
+  duration: number;
+  scaler: 'cron' | 'constant';
+  maxConcurrentPolls: number;
+  child: boolean;
+  kubeconfig: string;
+}
+
+const parseArgs = (argv: readonly string[]): Args => {
+  const args: Args = {
+    objects: 1000,
+    duration: 30,
+    scaler: 'cron',
+    maxConcurrentPolls: 256,
+    child: false,
+    kubeconfig: '',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1] ?? '';
+    if (flag === '--objects') args.objects = Number(value);
+    else if (flag === '--duration') args.duration = Number(value);
+    else if (flag === '--scaler') args.scaler = value === 'constant' ? 'constant' : 'cron';
+    else if (flag === '--max-concurrent-polls') args.maxConcurrentPolls = Number(value);
+    else if (flag === '--kubeconfig') args.kubeconfig = value;
+    else if (flag === '--child') {
+      args.child = true;
+      continue;
+    } else continue;
+    i++;
+  }
+  if (!Number.isInteger(args.objects) || args.objects < 1)
+    throw new Error('--objects must be a whole number >= 1');
+  if (!(args.duration > 0)) throw new Error('--duration must be > 0');
+  return args;
+};
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+const pool = async <T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await fn(item);
+            break;
+          } catch (err) {
+            if (attempt >= 5) throw err;
+            await sleep(200 * (attempt + 1));
+          }
+        }
+      }
+    }),
+  );
+};
+
+const createObjects = async (kc: KubeConfig, n: number): Promise<void> => {
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
+  const apps = kc.makeApiClient(AppsV1Api);
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  const names = Array.from({ length: n }, (_, i) => `app-${String(i).padStart(5, '0')}`);
+  const started = performance.now();
+  await pool(names, 48, async (name) => {
+    const labels = { app: name };
+    await apps.createNamespacedDeployment({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
+          },
+        },
+      },
+    });
+  });
+  log(`${n} Deployments in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const t = performance.now();
+  await pool(names, 48, async (name) => {
+    const open = Number(name.slice(4)) % 2 === 0;
+    const body = scaledObjectManifest(NAMESPACE, name, {
+      triggers: [{ type: 'cron', metadata: open ? openWindow(1) : closedWindow(1) }],
+    });
+    await objects.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NAMESPACE,
+      plural: PLURAL,
+      body,
+    });
+  });
+  log(`${n} ScaledObjects in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+};
+
+/** EBB_BENCH_MEMORY=1: RSS split (anon/file) and V8 heap after a full GC, at each stage. */
+const memoryReport = async (stage: string): Promise<void> => {
+  if (process.env.EBB_BENCH_MEMORY === undefined) return;
+  (globalThis as { gc?: () => void }).gc?.();
+  const { readFileSync } = await import('node:fs');
+  const status = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .filter((l) => /^(VmRSS|VmHWM|RssAnon|RssFile)/.test(l))
+    .map((l) => l.replace(/\s+/g, ' '))
+    .join(', ');
+  const m = process.memoryUsage();
+  const mb = (x: number) => Math.round(x / 1048576);
+  log(`memory ${stage}: ${status}; heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`);
+};
+
+const percentile = (sorted: Float64Array, p: number): number =>
+  sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN);
+
+const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
+
+/** The controller side, in its own process: prints one JSON line of measurements. */
+const child = async (args: Args): Promise<void> => {
+  const lateness: number[] = [];
+  let measuring = false;
+  const running = await runController({
+    kubeconfig: args.kubeconfig,
+    namespace: NAMESPACE,
+    // EBB_BENCH_LOG=info (or warn, debug) shows the controller's own log on stdout.
+    log:
+      process.env.EBB_BENCH_LOG === undefined
+        ? silentLogger
+        : createLogger({ level: process.env.EBB_BENCH_LOG }),
+    maxConcurrentPolls: args.maxConcurrentPolls,
+    onPollStart: (_key, late) => {
+      if (measuring) lateness.push(late);
+    },
+    ...(args.scaler === 'constant'
+      ? {
+          createScaler: (resolved) => ({
+            metric: resolved.metric,
+            read: async () => ({ ok: true, value: { value: 0, active: false } }),
+            close: async () => {},
+          }),
+        }
+      : {}),
+  });
+  const controller = running.controller();
+  if (controller === undefined) throw new Error('no controller');
+  await memoryReport('after the ScaledObject list');
+  const client = running.platform.client;
+
+  // Warm-up: every object scheduled and polled, then writes settled for 3 s.
+  const warm = performance.now();
+  const progress = setInterval(() => {
+    const verbs = [...client.requests].map(([v, n]) => `${v}=${n}`).join(' ');
+    const m = process.memoryUsage();
+    const mb = (x: number) => Math.round(x / 1048576);
+    log(
+      `polling ${controller.polling}, queued ${controller.pending}, polls ${controller.stats.polls}, requests ${verbs}, ` +
+        `rss ${mb(m.rss)} MB heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB external ${mb(m.external)} MB buffers ${mb(m.arrayBuffers)} MB`,
+    );
+  }, 5000);
+  while (controller.polling < args.objects || controller.pending > 0) await sleep(200);
+  let quietSince = performance.now();
+  let lastWrites = client.writes();
+  while (performance.now() - quietSince < 3000 && performance.now() - warm < 300_000) {
+    await sleep(250);
+    const w = client.writes();
+    if (w !== lastWrites) {
+      lastWrites = w;
+      quietSince = performance.now();
+    }
+  }
+  clearInterval(progress);
+  await memoryReport('after warm-up');
+  log(`warm-up ${((performance.now() - warm) / 1000).toFixed(1)} s (${client.writes()} writes)`);
+
+  const cpu0 = process.cpuUsage();
+  const polls0 = controller.stats.polls;
+  const writes0 = client.writes();
+  const gets0 = client.requests.get('GET') ?? 0;
+  const t0 = performance.now();
+  measuring = true;
+  await sleep(args.duration * 1000);
+  measuring = false;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const polls = controller.stats.polls - polls0;
+  const writes = client.writes() - writes0;
+  const gets = (client.requests.get('GET') ?? 0) - gets0;
+  const sorted = Float64Array.from(lateness).sort();
+  await memoryReport('after measuring');
+  if (process.env.EBB_BENCH_HEAPSNAPSHOT !== undefined) {
+    const { writeHeapSnapshot } = await import('node:v8');
+    log(`heap snapshot: ${writeHeapSnapshot(process.env.EBB_BENCH_HEAPSNAPSHOT)}`);
+  }
+  const result = {
+    objects: args.objects,
+    scaler: args.scaler,
+    duration_s: round(seconds, 1),
+    polls,
+    polls_per_s: round(polls / seconds, 1),
+    poll_lateness_p50_ms: round(percentile(sorted, 50)),
+    poll_lateness_p99_ms: round(percentile(sorted, 99)),
+    poll_lateness_max_ms: round(sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] ?? Number.NaN)),
+    cpu_seconds_per_poll: Number(((cpu.user + cpu.system) / 1e6 / Math.max(polls, 1)).toPrecision(3)),
+    cpu_cores_used: round((cpu.user + cpu.system) / 1e6 / seconds, 2),
+    rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+    idle_api_writes_per_min: round((writes / seconds) * 60, 1),
+    idle_api_gets_per_min: round((gets / seconds) * 60, 1),
+  };
+  await running.stop();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+};
+
+const parent = async (args: Args): Promise<void> => {
+  const kube = await startKube();
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kube.kubeconfigPath);
+    await installCrd(kc);
+    await createObjects(kc, args.objects);
+    const self = fileURLToPath(import.meta.url);
+    const childArgs = [
+      ...(process.env.EBB_BENCH_MEMORY === undefined ? [] : ['--expose-gc']),
+      '--import',
+      'tsx',
+      self,
+      '--child',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+      '--objects',
+      String(args.objects),
+      '--duration',
+      String(args.duration),
+      '--scaler',
+      args.scaler,
+      '--max-concurrent-polls',
+      String(args.maxConcurrentPolls),
+    ];
+    log(
+      `controller: ${args.objects} objects, pollingInterval 1 s, measuring ${args.duration} s after warm-up`,
+    );
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, childArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      p.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      p.on('error', reject);
+      p.on('close', (code) =>
+        code === 0 ? resolve(text) : reject(new Error(`controller exited with ${code}`)),
+      );
+    });
+    const line = out.trim().split('\n').pop() ?? '{}';
+    process.stdout.write(
+      `${JSON.stringify({ ...JSON.parse(line), targets: 'one Deployment per ScaledObject' })}\n`,
+    );
+  } finally {
+    await kube.stop();
+  }
+};
+
+const args = parseArgs(process.argv.slice(2));
+await (args.child ? child(args) : parent(args));

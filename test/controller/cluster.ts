@@ -1,0 +1,221 @@
+// Helpers for the controller's integration tests (test/integration/controller*.test.ts) and the
+// benchmark: install the CRD from crds/, create Deployments and ScaledObjects, read them back.
+// Not a test file itself (the unit project only runs *.test.ts).
+import { readdirSync, readFileSync } from 'node:fs';
+import {
+  ApiException,
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
+
+const CRD_DIR = new URL('../../crds/', import.meta.url);
+
+/** The ScaledObject CRD from whichever file in crds/ holds it (the generator names the files). */
+const scaledObjectCrd = (): V1CustomResourceDefinition => {
+  for (const file of readdirSync(CRD_DIR).filter((f) => /\.ya?ml$/.test(f))) {
+    for (const doc of parseAllDocuments(readFileSync(new URL(file, CRD_DIR), 'utf8'))) {
+      const crd = doc.toJS() as V1CustomResourceDefinition | null;
+      if (
+        crd?.kind === 'CustomResourceDefinition' &&
+        crd.spec?.names?.plural === PLURAL &&
+        crd.spec.group === GROUP
+      ) {
+        return crd;
+      }
+    }
+  }
+  throw new Error(`no ${PLURAL}.${GROUP} CRD in crds/`);
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Creates (or updates) the ScaledObject CRD from crds/ and waits until it is served. */
+export const installCrd = async (kc: KubeConfig): Promise<void> => {
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
+  const body = scaledObjectCrd();
+  const name = body.metadata?.name ?? '';
+  try {
+    await ext.createCustomResourceDefinition({ body });
+  } catch (err) {
+    if (!(err instanceof ApiException && err.code === 409)) throw err;
+    const existing = await ext.readCustomResourceDefinition({ name });
+    body.metadata = { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' };
+    await ext.replaceCustomResourceDefinition({ name, body });
+  }
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  for (let i = 0; i < 100; i++) {
+    const crd = await ext.readCustomResourceDefinition({ name });
+    const established = crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+    if (established) {
+      try {
+        await objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, limit: 1 });
+        return;
+      } catch {
+        // not served yet
+      }
+    }
+    await sleep(100);
+  }
+  throw new Error('the ScaledObject CRD did not become established');
+};
+
+export const createDeployment = async (kc: KubeConfig, namespace: string, name: string, replicas: number) => {
+  const labels = { app: name };
+  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
+        },
+      },
+    },
+  });
+};
+
+export const deploymentReplicas = async (
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<number> => {
+  const d = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name, namespace });
+  return d.spec?.replicas ?? -1;
+};
+
+/** Cron metadata whose window is open now (and until next 1 January 00:00 UTC). */
+export const openWindow = (desiredReplicas: number): Record<string, string> => ({
+  timezone: 'Etc/UTC',
+  start: '* * * * *',
+  end: '0 0 1 1 *',
+  desiredReplicas: String(desiredReplicas),
+});
+
+/** Cron metadata whose window is closed now: it closes every minute, opens once a year. */
+export const closedWindow = (desiredReplicas: number): Record<string, string> => ({
+  timezone: 'Etc/UTC',
+  start: '0 0 1 1 *',
+  end: '* * * * *',
+  desiredReplicas: String(desiredReplicas),
+});
+
+export interface SOOptions {
+  target?: string;
+  triggers?: unknown[];
+  annotations?: Record<string, string>;
+  spec?: Record<string, unknown>;
+}
+
+export const scaledObjectManifest = (namespace: string, name: string, o: SOOptions = {}) => ({
+  apiVersion: `${GROUP}/${VERSION}`,
+  kind: 'ScaledObject',
+  metadata: { name, namespace, ...(o.annotations === undefined ? {} : { annotations: o.annotations }) },
+  spec: {
+    scaleTargetRef: { name: o.target ?? name },
+    pollingInterval: 1,
+    cooldownPeriod: 2,
+    advanced: {
+      horizontalPodAutoscalerConfig: { behavior: { scaleDown: { stabilizationWindowSeconds: 0 } } },
+    },
+    triggers: o.triggers ?? [{ type: 'cron', metadata: openWindow(2) }],
+    ...o.spec,
+  },
+});
+
+export const createScaledObject = async (
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  o: SOOptions = {},
+) => {
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL,
+    body: scaledObjectManifest(namespace, name, o),
+  });
+};
+
+export const patchScaledObject = async (kc: KubeConfig, namespace: string, name: string, body: unknown) => {
+  await kc
+    .makeApiClient(CustomObjectsApi)
+    .patchNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+};
+
+export const deleteScaledObject = async (kc: KubeConfig, namespace: string, name: string) => {
+  await kc
+    .makeApiClient(CustomObjectsApi)
+    .deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name });
+};
+
+export interface SOState {
+  exists: boolean;
+  finalizers: string[];
+  status: {
+    conditions?: {
+      type: string;
+      status: string;
+      reason?: string;
+      message?: string;
+      observedGeneration?: number;
+    }[];
+    pausedReplicaCount?: number;
+    originalReplicaCount?: number;
+    lastActiveTime?: string;
+    externalMetricNames?: string[];
+    currentReplicas?: number;
+  };
+}
+
+export const readScaledObject = async (kc: KubeConfig, namespace: string, name: string): Promise<SOState> => {
+  try {
+    const obj = (await kc
+      .makeApiClient(CustomObjectsApi)
+      .getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as {
+      metadata?: { finalizers?: string[] };
+      status?: SOState['status'];
+    };
+    return { exists: true, finalizers: obj.metadata?.finalizers ?? [], status: obj.status ?? {} };
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) return { exists: false, finalizers: [], status: {} };
+    throw err;
+  }
+};
+
+export const conditionOf = (s: SOState, type: string) => s.status.conditions?.find((c) => c.type === type);
+
+export interface EventSummary {
+  reason: string;
+  type: string;
+  note: string;
+  reportingController: string;
+  regarding: string;
+  count: number;
+}
+
+export const listEvents = async (kc: KubeConfig, namespace: string): Promise<EventSummary[]> => {
+  const list = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
+  return list.items.map((e) => ({
+    reason: e.reason ?? '',
+    type: e.type ?? '',
+    note: e.note ?? '',
+    reportingController: e.reportingController ?? '',
+    regarding: `${e.regarding?.kind ?? ''}/${e.regarding?.name ?? ''}`,
+    count: e.series?.count ?? 1,
+  }));
+};

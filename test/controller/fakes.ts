@@ -1,0 +1,314 @@
+// Small in-process fakes of the platform ports, for controller unit tests.
+
+import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { Controller, type ControllerOptions } from '../../src/controller/controller.ts';
+import type { SchedulerClock } from '../../src/controller/scheduler.ts';
+import { silentLogger } from '../../src/logging.ts';
+import type {
+  EventRecord,
+  EventRecorder,
+  EventRegarding,
+  FinalizerWriter,
+  LeaseLock,
+  LeaseRecord,
+  PlatformResult,
+  ScaledObjectRef,
+  ScaledObjectSource,
+  ScaleTarget,
+  SourceVerb,
+  StatusPatch,
+  StatusWriter,
+  TargetRef,
+  VersionedLease,
+} from '../../src/platform/ports.ts';
+import { keyOf } from '../../src/platform/ports.ts';
+import type { ReadError, Reading, Scaler } from '../../src/scaler.ts';
+
+type Raw = { metadata: { name: string; namespace: string; [k: string]: unknown }; [k: string]: unknown };
+
+export class FakeSource implements ScaledObjectSource {
+  readonly objects = new Map<string, Raw>();
+  private onChange: ((verb: SourceVerb, key: string) => void) | undefined;
+  private rv = 1;
+
+  async start(onChange: (verb: SourceVerb, key: string) => void): Promise<void> {
+    this.onChange = onChange;
+  }
+  get(key: string): unknown {
+    return this.objects.get(key);
+  }
+  keys(): string[] {
+    return [...this.objects.keys()];
+  }
+  async stop(): Promise<void> {
+    this.onChange = undefined;
+  }
+  /** Adds or replaces an object (bumping resourceVersion) and notifies. */
+  put(obj: Raw): string {
+    const key = keyOf(obj.metadata);
+    const verb = this.objects.has(key) ? 'update' : 'add';
+    obj.metadata.resourceVersion = String(++this.rv);
+    this.objects.set(key, obj);
+    this.onChange?.(verb, key);
+    return key;
+  }
+  remove(key: string): void {
+    this.objects.delete(key);
+    this.onChange?.('delete', key);
+  }
+}
+
+export class FakeScaleTarget implements ScaleTarget {
+  readonly replicasByTarget = new Map<string, number>();
+  readonly writes: { target: string; replicas: number }[] = [];
+  reads = 0;
+  failReads: string | undefined;
+
+  private static key(ref: TargetRef): string {
+    return `${ref.kind}/${ref.namespace}/${ref.name}`;
+  }
+  set(kindNsName: string, replicas: number): void {
+    this.replicasByTarget.set(kindNsName, replicas);
+  }
+  get(kindNsName: string): number | undefined {
+    return this.replicasByTarget.get(kindNsName);
+  }
+  async replicas(ref: TargetRef): Promise<PlatformResult<number>> {
+    this.reads++;
+    if (this.failReads !== undefined)
+      return { ok: false, error: { reason: 'ApiError', message: this.failReads } };
+    const r = this.replicasByTarget.get(FakeScaleTarget.key(ref));
+    if (r === undefined) {
+      return {
+        ok: false,
+        error: { reason: 'ScaleTargetNotFound', message: `${ref.kind} ${ref.name} not found`, status: 404 },
+      };
+    }
+    return { ok: true, value: r };
+  }
+  async scale(ref: TargetRef, replicas: number): Promise<PlatformResult<number>> {
+    const key = FakeScaleTarget.key(ref);
+    if (!this.replicasByTarget.has(key)) {
+      return { ok: false, error: { reason: 'ScaleTargetNotFound', message: 'not found', status: 404 } };
+    }
+    this.replicasByTarget.set(key, replicas);
+    this.writes.push({ target: key, replicas });
+    return { ok: true, value: replicas };
+  }
+  forget(): void {}
+}
+
+export class FakeStatusWriter implements StatusWriter, FinalizerWriter {
+  readonly patches: { key: string; patch: StatusPatch }[] = [];
+  readonly finalizerWrites: { key: string; finalizers: readonly string[] }[] = [];
+
+  constructor(private readonly source: FakeSource) {}
+
+  async patchStatus(ref: ScaledObjectRef, patch: StatusPatch): Promise<PlatformResult<void>> {
+    this.patches.push({ key: keyOf(ref), patch });
+    return { ok: true, value: undefined };
+  }
+  async setFinalizers(ref: ScaledObjectRef, finalizers: readonly string[]): Promise<PlatformResult<void>> {
+    const key = keyOf(ref);
+    this.finalizerWrites.push({ key, finalizers });
+    const obj = this.source.objects.get(key);
+    if (obj !== undefined) {
+      const next = { ...obj, metadata: { ...obj.metadata, finalizers: [...finalizers] } };
+      if (finalizers.length === 0 && obj.metadata.deletionTimestamp !== undefined) this.source.remove(key);
+      else this.source.put(next);
+    }
+    return { ok: true, value: undefined };
+  }
+}
+
+export class FakeEvents implements EventRecorder {
+  readonly events: (EventRecord & { key: string })[] = [];
+  record(regarding: EventRegarding, event: EventRecord): void {
+    this.events.push({ ...event, key: keyOf(regarding) });
+  }
+  async flush(): Promise<void> {}
+  reasons(): string[] {
+    return this.events.map((e) => e.reason);
+  }
+}
+
+export class FakeLease implements LeaseLock {
+  readonly description = 'test/lease';
+  lease: VersionedLease | undefined;
+  private version = 0;
+  down = false;
+  async get(): Promise<PlatformResult<VersionedLease | undefined>> {
+    if (this.down) return { ok: false, error: { reason: 'Unreachable', message: 'down' } };
+    return { ok: true, value: this.lease };
+  }
+  async create(record: LeaseRecord): Promise<PlatformResult<VersionedLease>> {
+    if (this.down) return { ok: false, error: { reason: 'Unreachable', message: 'down' } };
+    if (this.lease !== undefined)
+      return { ok: false, error: { reason: 'Conflict', message: 'exists', status: 409 } };
+    this.lease = { record, version: String(++this.version) };
+    return { ok: true, value: this.lease };
+  }
+  async update(record: LeaseRecord, version: string): Promise<PlatformResult<VersionedLease>> {
+    if (this.down) return { ok: false, error: { reason: 'Unreachable', message: 'down' } };
+    if (this.lease?.version !== version)
+      return { ok: false, error: { reason: 'Conflict', message: 'moved', status: 409 } };
+    this.lease = { record, version: String(++this.version) };
+    return { ok: true, value: this.lease };
+  }
+}
+
+/** A clock that moves only when told; timers fire on `advance`. */
+export class ManualClock implements SchedulerClock {
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private nextId = 0;
+  /** `firesTimers` false: time moves but timers never fire (tests that poll by hand). */
+  constructor(
+    public t: number,
+    private readonly firesTimers = true,
+  ) {}
+  now(): number {
+    return this.t;
+  }
+  setTimer(fn: () => void, delayMs: number): () => void {
+    const id = this.nextId++;
+    this.timers.push({ at: this.t + delayMs, fn, id });
+    return () => {
+      this.timers = this.timers.filter((x) => x.id !== id);
+    };
+  }
+  /** Moves time forward, firing due timers in order (and letting promises settle between). */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await settle();
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers[0];
+      if (next === undefined || next.at > end || !this.firesTimers) break;
+      this.timers.shift();
+      this.t = Math.max(this.t, next.at);
+      next.fn();
+    }
+    this.t = end;
+    await settle();
+  }
+}
+
+export const settle = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  await new Promise((resolve) => setImmediate(resolve));
+};
+
+/** A scaler returning scripted readings, one per read (the last repeats). */
+export class ScriptedScaler implements Scaler {
+  reads = 0;
+  closed = false;
+  constructor(
+    readonly metric: Scaler['metric'],
+    private readonly script: (
+      n: number,
+      now: Date,
+    ) => { ok: true; value: Reading } | { ok: false; error: ReadError },
+  ) {}
+  async read(now: Date): Promise<{ ok: true; value: Reading } | { ok: false; error: ReadError }> {
+    return this.script(this.reads++, now);
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+export interface Harness {
+  readonly source: FakeSource;
+  readonly target: FakeScaleTarget;
+  readonly writer: FakeStatusWriter;
+  readonly events: FakeEvents;
+  readonly clock: ManualClock;
+  readonly controller: Controller;
+  readonly scalers: ScriptedScaler[];
+}
+
+export const harness = (
+  opts: {
+    start?: number;
+    script?: (resolved: ResolvedTrigger) => ScriptedScaler;
+  } & Partial<ControllerOptions> = {},
+): Harness => {
+  const source = new FakeSource();
+  const target = new FakeScaleTarget();
+  const writer = new FakeStatusWriter(source);
+  const events = new FakeEvents();
+  // Tests poll by hand (pollNow); the scheduler's timers stay armed but never fire.
+  const clock = new ManualClock(opts.start ?? Date.parse('2025-01-06T10:00:00Z'), false);
+  const scalers: ScriptedScaler[] = [];
+  const script = opts.script;
+  const controller = new Controller({
+    source,
+    scaleTarget: target,
+    status: writer,
+    finalizers: writer,
+    events,
+    log: silentLogger,
+    clock,
+    random: () => 0,
+    ...(script === undefined
+      ? {}
+      : {
+          createScaler: (resolved: ResolvedTrigger) => {
+            const s = script(resolved);
+            scalers.push(s);
+            return s;
+          },
+        }),
+    ...opts,
+  });
+  return { source, target, writer, events, clock, controller, scalers };
+};
+
+/** A valid ScaledObject with one cron trigger (its scaler is usually replaced by a script). */
+export const scaledObject = (
+  name: string,
+  opts: {
+    namespace?: string;
+    target?: string;
+    uid?: string;
+    created?: string;
+    generation?: number;
+    annotations?: Record<string, string>;
+    spec?: Record<string, unknown>;
+    triggers?: unknown[];
+    finalizers?: string[];
+    deletionTimestamp?: string;
+    status?: Record<string, unknown>;
+  } = {},
+): Raw => ({
+  apiVersion: 'autoscaling.ebb.dev/v1alpha1',
+  kind: 'ScaledObject',
+  metadata: {
+    name,
+    namespace: opts.namespace ?? 'ns',
+    uid: opts.uid ?? `uid-${name}`,
+    generation: opts.generation ?? 1,
+    creationTimestamp: opts.created ?? '2025-01-06T10:00:00Z',
+    ...(opts.annotations === undefined ? {} : { annotations: opts.annotations }),
+    ...(opts.finalizers === undefined ? {} : { finalizers: opts.finalizers }),
+    ...(opts.deletionTimestamp === undefined ? {} : { deletionTimestamp: opts.deletionTimestamp }),
+  },
+  spec: {
+    scaleTargetRef: { name: opts.target ?? name },
+    pollingInterval: 1,
+    cooldownPeriod: 5,
+    triggers: opts.triggers ?? [
+      {
+        type: 'cron',
+        metadata: { timezone: 'Etc/UTC', start: '0 6 * * *', end: '0 20 * * *', desiredReplicas: '3' },
+      },
+    ],
+    ...opts.spec,
+  },
+  ...(opts.status === undefined ? {} : { status: opts.status }),
+});
+
+export const reading = (value: number, active = value > 0): { ok: true; value: Reading } => ({
+  ok: true,
+  value: { value, active },
+});
