@@ -223,6 +223,9 @@ export class Controller {
         this.stats.statusWrites++;
         t.status = applyPatch(t.status, patch);
       } else {
+        // Polls recompute what they want every time; a reconcile's wish is kept for the next write.
+        if (deferred !== undefined)
+          t.deferred = t.deferred === undefined ? deferred : mergeChanges(deferred, t.deferred);
         t.log.warn({ err: res.error.message }, 'cannot write status');
       }
     });

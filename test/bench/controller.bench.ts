@@ -14,6 +14,10 @@
 //   adapter counts every request it makes, by verb).
 // `--scaler constant` swaps the cron scaler for one that returns a constant (controller cost
 // without cron-parser's). The LAST line printed is one JSON object.
+// Heap: V8 grows the heap lazily during the warm-up's burst of status writes; with a limit
+// (`NODE_OPTIONS=--max-old-space-size=288 npm run bench -- --objects 10000`, as a deployment
+// would set) peak RSS stays under 400 MB at 10,000 objects; 192 is too tight (GC thrash).
+// EBB_BENCH_MEMORY=1 logs RSS and heap at each stage; EBB_BENCH_LOG=info the controller's log.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -140,7 +144,9 @@ const memoryReport = async (stage: string): Promise<void> => {
     .join(', ');
   const m = process.memoryUsage();
   const mb = (x: number) => Math.round(x / 1048576);
-  log(`memory ${stage}: ${status}; heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`);
+  log(
+    `memory ${stage}: ${status}; heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`,
+  );
 };
 
 const percentile = (sorted: Float64Array, p: number): number =>

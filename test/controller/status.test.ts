@@ -37,8 +37,17 @@ describe('statusPatch', () => {
     },
     {
       label: 'same map in another key order (as the API server sorts it): no write',
-      known: { health: { a: { numberOfFailures: 0, status: 'Happy' }, b: { status: 'Happy', numberOfFailures: 0 } } },
-      change: { fields: { health: { b: { numberOfFailures: 0, status: 'Happy' }, a: { numberOfFailures: 0, status: 'Happy' } } } },
+      known: {
+        health: { a: { numberOfFailures: 0, status: 'Happy' }, b: { status: 'Happy', numberOfFailures: 0 } },
+      },
+      change: {
+        fields: {
+          health: {
+            b: { numberOfFailures: 0, status: 'Happy' },
+            a: { numberOfFailures: 0, status: 'Happy' },
+          },
+        },
+      },
       want: undefined,
     },
     {

@@ -207,7 +207,9 @@ describe('ebb controller on a real API server', () => {
                     },
                   },
                 },
-                subresources: { scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.size' } },
+                subresources: {
+                  scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.size' },
+                },
               },
             ],
           },
@@ -222,7 +224,12 @@ describe('ebb controller on a real API server', () => {
       () =>
         objects.createNamespacedCustomObject({
           ...widget,
-          body: { apiVersion: 'test.ebb.dev/v1', kind: 'Widget', metadata: { name: 'gizmo' }, spec: { size: 0 } },
+          body: {
+            apiVersion: 'test.ebb.dev/v1',
+            kind: 'Widget',
+            metadata: { name: 'gizmo' },
+            spec: { size: 0 },
+          },
         }),
       wait,
     );
@@ -231,7 +238,11 @@ describe('ebb controller on a real API server', () => {
       triggers: [{ type: 'cron', metadata: openWindow(2) }],
     });
     const size = async () =>
-      ((await objects.getNamespacedCustomObject({ ...widget, name: 'gizmo' })) as { spec?: { size?: number } }).spec?.size;
+      (
+        (await objects.getNamespacedCustomObject({ ...widget, name: 'gizmo' })) as {
+          spec?: { size?: number };
+        }
+      ).spec?.size;
     await vi.waitFor(async () => expect(await size()).toBe(2), wait);
     // A change made by someone else is seen (the informer marks the cached /scale stale).
     await objects.patchNamespacedCustomObject(

@@ -31,6 +31,8 @@ export interface RequestOptions {
   readonly query?: Readonly<Record<string, string>>;
   /** Default 15 s: a request never hangs a poll or an election forever. */
   readonly timeoutMs?: number;
+  /** The caller does not read a successful response (status patches): skip parsing it. */
+  readonly discardBody?: boolean;
 }
 
 const StatusSchema = z.object({ message: z.string().optional(), reason: z.string().optional() });
@@ -133,9 +135,9 @@ export class KubeClient {
       const response = await this.http.send(ctx).toPromise();
       const text = await response.body.text();
       const status = response.httpStatusCode;
-      const json = parseJson(text);
-      if (status >= 200 && status < 300) return { ok: true, value: json };
-      return { ok: false, error: apiError(status, json, `${verb} ${path}`) };
+      if (status >= 200 && status < 300)
+        return { ok: true, value: opts.discardBody === true ? undefined : parseJson(text) };
+      return { ok: false, error: apiError(status, parseJson(text), `${verb} ${path}`) };
     } catch (err) {
       return {
         ok: false,

@@ -75,6 +75,7 @@ export class KubeScaledObjectWriter implements StatusWriter, FinalizerWriter {
     const res = await this.client.request('PATCH', `${objectPath(ref)}/status`, {
       body: { metadata: { uid: ref.uid }, status: patch },
       contentType: MERGE_PATCH,
+      discardBody: true,
     });
     return res.ok ? { ok: true, value: undefined } : res;
   }
