@@ -6,6 +6,11 @@ export interface CronWindow {
   readonly active: boolean;
   /** desiredReplicas inside the window, 0 outside. */
   readonly value: number;
+  /**
+   * ms: the earliest next start or end occurrence after `now`. The window cannot change before
+   * then, so a reader may reuse this result for any time in [now, validUntil).
+   */
+  readonly validUntil: number;
 }
 
 const SECOND_MS = 1000;
@@ -64,5 +69,21 @@ export const cronWindow = (config: CronConfig, now: Date): CronWindow => {
   const lastStart = lastOccurrence(config.start, config.timezone, t);
   const lastEnd = lastOccurrence(config.end, config.timezone, t);
   const active = lastStart !== undefined && (lastEnd === undefined || lastStart > lastEnd);
-  return { active, value: active ? config.desiredReplicas : 0 };
+  const validUntil = Math.min(
+    nextOccurrence(config.start, config.timezone, t),
+    nextOccurrence(config.end, config.timezone, t),
+  );
+  return { active, value: active ? config.desiredReplicas : 0, validUntil };
+};
+
+/** The first occurrence of `expression` strictly after `now` (ms); +Infinity when none. */
+export const nextOccurrence = (expression: string, timezone: string, now: number): number => {
+  const at = Math.floor(now / SECOND_MS) * SECOND_MS;
+  try {
+    return CronExpressionParser.parse(expression, { currentDate: new Date(at), tz: timezone })
+      .next()
+      .getTime();
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cronScaler } from '../../../scalers/cron/index.ts';
 import { cronWindow } from '../../../scalers/cron/metric.ts';
 import type { CronConfig } from '../../../scalers/cron/schema.ts';
+import { createCronScaler } from '../../../scalers/cron/source.ts';
 import type { Trigger } from '../../../src/api/scaledobject.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
@@ -237,8 +238,31 @@ describe('cron window', () => {
 
   it('the value is desiredReplicas inside and 0 outside', () => {
     const c = config('Asia/Kolkata', '0 6 * * *', '0 20 * * *', 10);
-    expect(cronWindow(c, new Date('2024-06-03T12:00:00+05:30'))).toEqual({ active: true, value: 10 });
-    expect(cronWindow(c, new Date('2024-06-03T21:00:00+05:30'))).toEqual({ active: false, value: 0 });
+    expect(cronWindow(c, new Date('2024-06-03T12:00:00+05:30'))).toEqual({
+      active: true,
+      value: 10,
+      validUntil: Date.parse('2024-06-03T20:00:00+05:30'), // the next end
+    });
+    expect(cronWindow(c, new Date('2024-06-03T21:00:00+05:30'))).toEqual({
+      active: false,
+      value: 0,
+      validUntil: Date.parse('2024-06-04T06:00:00+05:30'), // the next start
+    });
+  });
+
+  it('the scaler reuses a window until its next boundary, and re-evaluates when time goes back', async () => {
+    const c = config('Etc/UTC', '0 8 * * *', '0 9 * * *', 3);
+    const scaler = createCronScaler(c, { name: 's0-cron', target: 1, metricType: 'AverageValue' });
+    const read = async (iso: string) => {
+      const r = await scaler.read(new Date(iso), new AbortController().signal);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    expect(await read('2024-06-03T07:59:59Z')).toEqual({ active: false, value: 0 });
+    expect(await read('2024-06-03T08:00:00Z')).toEqual({ active: true, value: 3 });
+    expect(await read('2024-06-03T08:59:59Z')).toEqual({ active: true, value: 3 });
+    expect(await read('2024-06-03T09:00:00Z')).toEqual({ active: false, value: 0 });
+    expect(await read('2024-06-03T08:30:00Z')).toEqual({ active: true, value: 3 });
   });
 
   it('the time zone decides the wall clock', () => {
