@@ -1,23 +1,39 @@
 // The cron "source" is the clock the poll passes in: no I/O, nothing to connect or close.
 // Evaluating a window costs a few cron-parser iterations (milliseconds with time zones), and
-// the answer only changes at the next start or end occurrence, so the last answer is reused
-// for any `now` inside [evaluatedAt, validUntil).
+// its answer only changes at the next start or end occurrence. So answers are memoised per
+// (timezone, start, end) and reused for any `now` in [evaluatedAt, validUntil): thousands of
+// ScaledObjects sharing a window cost one evaluation per boundary, not one per poll.
 import { ok } from '../../src/api/reasons.ts';
 import type { MetricSpec, Scaler } from '../../src/scaler.ts';
-import { type CronWindow, cronWindow } from './metric.ts';
+import { cronWindow } from './metric.ts';
 import type { CronConfig } from './schema.ts';
 
-export const createCronScaler = (config: CronConfig, metric: MetricSpec): Scaler => {
-  let last: { readonly evaluatedAt: number; readonly window: CronWindow } | undefined;
-  return {
-    metric,
-    read: async (now) => {
-      const t = now.getTime();
-      if (last === undefined || t < last.evaluatedAt || t >= last.window.validUntil) {
-        last = { evaluatedAt: t, window: cronWindow(config, now) };
-      }
-      return ok({ value: last.window.value, active: last.window.active });
-    },
-    close: async () => {},
-  };
+interface Evaluation {
+  readonly evaluatedAt: number;
+  readonly active: boolean;
+  readonly validUntil: number;
+}
+
+/** Bounded: cleared whole when full (entries are cheap to recompute). */
+const MAX_WINDOWS = 10_000;
+const windows = new Map<string, Evaluation>();
+
+const windowActive = (config: CronConfig, now: Date): boolean => {
+  const key = `${config.timezone}\u0000${config.start}\u0000${config.end}`;
+  const t = now.getTime();
+  const last = windows.get(key);
+  if (last !== undefined && t >= last.evaluatedAt && t < last.validUntil) return last.active;
+  const { active, validUntil } = cronWindow(config, now);
+  if (windows.size >= MAX_WINDOWS) windows.clear();
+  windows.set(key, { evaluatedAt: t, active, validUntil });
+  return active;
 };
+
+export const createCronScaler = (config: CronConfig, metric: MetricSpec): Scaler => ({
+  metric,
+  read: async (now) => {
+    const active = windowActive(config, now);
+    return ok({ value: active ? config.desiredReplicas : 0, active });
+  },
+  close: async () => {},
+});
