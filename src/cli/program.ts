@@ -100,6 +100,18 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
         setExitCode(await module.run(command.args, name, io));
       });
   }
+  // ---- `ebb activator`: the controller + the HTTP activator in one process (src/cli/activator.ts). ----
+  program
+    .command('activator')
+    .description('run the controller with the HTTP activator in the same process (http triggers)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(async (_args: string[], _options: unknown, command: Command) => {
+      const { activatorCommand } = await import('./activator.ts');
+      setExitCode(await activatorCommand(command.args, io));
+    });
   return program;
 };
 

@@ -16,6 +16,8 @@ export interface RunControllerOptions {
   readonly kubeconfig?: string | undefined;
   /** Watch one namespace; undefined: all namespaces. */
   readonly namespace?: string | undefined;
+  /** Where ClusterTriggerAuthentications read their Secrets; default ebb-system. */
+  readonly clusterObjectNamespace?: string | undefined;
   readonly leaderElect?: boolean;
   readonly leaseName?: string;
   /** Default: the watched namespace, else $POD_NAMESPACE, else `default`. */
@@ -55,9 +57,18 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
   const platform = kubernetesPlatform({
     kubeconfig: opts.kubeconfig,
     namespace: opts.namespace,
+    clusterObjectNamespace: opts.clusterObjectNamespace,
     identity,
     log,
     ...(opts.eventRefreshMs === undefined ? {} : { eventRefreshMs: opts.eventRefreshMs }),
+  });
+  // Not awaited: a resolve waits (bounded) for the first lists itself, and objects without an
+  // authenticationRef need not wait at all.
+  platform.triggerAuth.start().catch((err: unknown) => {
+    log.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      'trigger authentication watches failed',
+    );
   });
   const makeController = () =>
     new Controller({
@@ -70,6 +81,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       maxConcurrentPolls: opts.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS,
       ...(opts.onPollStart === undefined ? {} : { onPollStart: opts.onPollStart }),
       ...(opts.createScaler === undefined ? {} : { createScaler: opts.createScaler }),
+      triggerAuth: platform.triggerAuth,
     });
 
   if (opts.leaderElect !== true) {
@@ -150,6 +162,7 @@ const seconds = (value: string): number => {
 interface RunFlags {
   kubeconfig?: string;
   namespace?: string;
+  clusterObjectNamespace?: string;
   leaderElect?: boolean;
   leaseName: string;
   leaseNamespace?: string;
@@ -168,6 +181,10 @@ const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
     )
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--namespace <ns>', 'watch ScaledObjects in this namespace only (default: all namespaces)')
+    .option(
+      '--cluster-object-namespace <ns>',
+      'namespace ClusterTriggerAuthentications read their Secrets from (default: $EBB_CLUSTER_OBJECT_NAMESPACE, ebb-system)',
+    )
     .option('--leader-elect', 'run as one of several replicas; only the Lease holder polls and writes')
     .option('--lease-name <name>', 'Lease used for leader election', DEFAULT_LEASE_NAME)
     .option(
@@ -266,6 +283,7 @@ const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO)
   const running = await runController({
     kubeconfig: flags.kubeconfig,
     namespace: flags.namespace,
+    clusterObjectNamespace: flags.clusterObjectNamespace ?? process.env.EBB_CLUSTER_OBJECT_NAMESPACE,
     leaderElect: flags.leaderElect === true,
     leaseName: flags.leaseName,
     leaseNamespace: flags.leaseNamespace,

@@ -4,6 +4,7 @@
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import { ScaleTargetRefSchema } from '../api/scaledobject.ts';
 import type { Logger } from '../logging.ts';
+import type { TriggerAuthResolver } from '../platform/auth.ts';
 import {
   type EventRecorder,
   type FinalizerWriter,
@@ -14,7 +15,7 @@ import {
 } from '../platform/ports.ts';
 import type { Scaler } from '../scaler.ts';
 import { type PollContext, pollOnce } from './poll.ts';
-import { type ReconcileContext, reconcile, stopLoop } from './reconcile.ts';
+import { type ReconcileContext, reconcile, stopLoop, triggerAuthUsers } from './reconcile.ts';
 import { PollScheduler, realClock, type SchedulerClock } from './scheduler.ts';
 import { applyPatch, mergeChanges, type StatusChange, statusPatch } from './status.ts';
 import { TargetClaims } from './target-claims.ts';
@@ -40,6 +41,8 @@ export interface ControllerOptions {
   readonly onPollStart?: (key: string, latenessMs: number) => void;
   /** Builds a trigger's scaler; default: the registry's (`resolved.create()`). */
   readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
+  /** Resolves triggers' authenticationRefs; a change it reports reconciles the objects using it. */
+  readonly triggerAuth?: TriggerAuthResolver;
 }
 
 export interface ControllerStats {
@@ -59,6 +62,9 @@ export class Controller {
   private readonly pollCtx: PollContext;
   private workers: Promise<void>[] = [];
   private stopped = false;
+  /** Objects with a poke whose poll has not started yet. */
+  private readonly poked = new Set<string>();
+  private unsubscribeAuth: (() => void) | undefined;
 
   constructor(private readonly opts: ControllerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -83,6 +89,7 @@ export class Controller {
       log: opts.log,
       now,
       createScaler,
+      triggerAuth: opts.triggerAuth,
       writeStatus,
       enqueue: (key) => {
         const t = this.tracked.get(key);
@@ -108,6 +115,10 @@ export class Controller {
 
   /** Lists and watches ScaledObjects, then reconciles each one and starts polling. */
   async start(): Promise<void> {
+    this.unsubscribeAuth = this.opts.triggerAuth?.onChange((namespace, name, kind) => {
+      for (const key of triggerAuthUsers(this.opts.source, namespace, name, kind))
+        this.reconcileCtx.enqueue(key);
+    });
     await this.opts.source.start((_verb, key) => this.queue.add(key));
     if (this.stopped) return;
     // Index every cached object's target before reconciling any, so that of two objects on one
@@ -123,6 +134,7 @@ export class Controller {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.unsubscribeAuth?.();
     this.queue.shutDown();
     await this.opts.source.stop();
     await Promise.all(this.workers);
@@ -152,6 +164,21 @@ export class Controller {
   /** Runs one poll now (tests). */
   pollNow(key: string): Promise<void> {
     return this.poll(key);
+  }
+
+  /**
+   * Polls `key` at once instead of at its next pollingInterval: the activator's cold-start hook
+   * (a request is held for it). Pokes that arrive before that poll starts share it; a poll in
+   * flight is waited for first (it may have read the counters before the held request), and
+   * polls of one object never overlap, so a cold start costs one scale write.
+   */
+  poke(key: string): void {
+    if (this.stopped || this.poked.has(key)) return;
+    const loop = this.tracked.get(key)?.loop;
+    if (loop === undefined || loop.closed) return;
+    this.poked.add(key);
+    // The flag clears as the poll starts (inside poll, synchronously): later pokes poll again.
+    void this.poll(key, () => this.poked.delete(key));
   }
 
   private preclaim(key: string): void {
@@ -197,10 +224,17 @@ export class Controller {
     }
   }
 
-  private async poll(key: string): Promise<void> {
+  private async poll(key: string, onStart?: () => void): Promise<void> {
     const t = this.tracked.get(key);
     const loop = t?.loop;
-    if (t === undefined || loop === undefined || loop.closed) return;
+    if (t === undefined || loop === undefined || loop.closed) {
+      onStart?.();
+      return;
+    }
+    // A scheduled poll and a poke's may meet: one after the other, never both at once.
+    while (loop.inFlight !== undefined && !loop.closed) await loop.inFlight;
+    onStart?.();
+    if (loop.closed || this.stopped) return;
     this.stats.polls++;
     const p = pollOnce(this.pollCtx, t, loop).catch((err: unknown) => {
       t.log.error({ err: err instanceof Error ? err.stack : String(err) }, 'poll failed');

@@ -2,11 +2,13 @@
 // the controller's own state in line — start, rebuild, pause or stop its scaling loop, claim its
 // target, keep the finalizer, restore replicas on delete — reporting problems as conditions and
 // Events. Scaling itself happens in the poll (poll.ts), on the scheduler's clock.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { type ResolvedTrigger, resolveTrigger } from '../../scalers/index.ts';
 import type { Pause } from '../api/annotations.ts';
 import { type ConditionUpdate, findCondition } from '../api/conditions.ts';
 import {
+  AuthenticationError,
   formatProblem,
   InvalidSpec,
   InvalidTriggerMetadata,
@@ -19,9 +21,11 @@ import {
   ScaleTargetRestored,
   UnsupportedTriggerType,
 } from '../api/reasons.ts';
-import { ObjectMetaSchema, ScaledObjectStatusSchema } from '../api/scaledobject.ts';
+import { AuthenticationRefSchema, ObjectMetaSchema, ScaledObjectStatusSchema } from '../api/scaledobject.ts';
+import { type AuthKind, authKindOf, CLUSTER_TRIGGER_AUTHENTICATION } from '../api/triggerauthentication.ts';
 import type { Logger } from '../logging.ts';
 import { scaledObjectLogger } from '../logging.ts';
+import type { TriggerAuthResolver } from '../platform/auth.ts';
 import {
   Conflict,
   type EventRecorder,
@@ -62,6 +66,8 @@ export interface ReconcileContext {
   readonly now: () => number;
   /** Builds a trigger's scaler; default `resolved.create()` (tests substitute scripted scalers). */
   readonly createScaler: (resolved: ResolvedTrigger) => Scaler;
+  /** Resolves triggers' authenticationRefs; without it they are built unresolved (unit tests). */
+  readonly triggerAuth?: TriggerAuthResolver | undefined;
   writeStatus(t: Tracked, change: StatusChange): Promise<void>;
   /** Reconcile these keys again (ownership of a target moved). */
   enqueue(key: string): void;
@@ -76,6 +82,7 @@ const RECONCILE_READY_REASONS: ReadonlySet<string> = new Set([
   InvalidTriggerMetadata,
   ScaleTargetInUse,
   ScaledObjectCheckFailed,
+  AuthenticationError,
 ]);
 
 const MetaOnly = z.object({ metadata: ObjectMetaSchema });
@@ -171,16 +178,26 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
 
   if (!(await keepFinalizer(ctx, t, so.spec.advanced?.restoreToOriginalReplicaCount === true))) return;
 
-  // (Re)build the loop when the spec generation moved; otherwise only refresh spec and pause.
+  // Every reconcile re-resolves authenticationRefs (served from the resolver's caches).
+  const auth = await withAuth(ctx, t.ref.namespace, admission.triggers);
+  if (!auth.ok) {
+    stopLoop(ctx, t);
+    return report(
+      ctx,
+      t,
+      { type: 'Ready', status: 'False', reason: auth.reason, message: auth.message },
+      { reason: auth.reason, note: auth.message },
+    );
+  }
+  const resolvedTriggers = auth.triggers;
+
+  // (Re)build the loop when the spec generation moved; otherwise only refresh spec and pause,
+  // and rebuild the scalers of triggers whose auth parameters changed.
   let loop = t.loop;
   const newLoop = loop === undefined;
   if (loop === undefined || loop.generation !== meta.generation || targetKeyOf(loop.target) !== targetKey) {
     const now = ctx.now();
-    const triggers: LiveTrigger[] = admission.triggers.map((resolved) => ({
-      resolved,
-      scaler: ctx.createScaler(resolved),
-      failure: undefined,
-    }));
+    const triggers: LiveTrigger[] = resolvedTriggers.map((r, i) => liveTrigger(ctx, r, auth.digests[i]));
     if (loop === undefined) {
       const seeded = seedState(
         initialScalingState(Number.isFinite(t.createdAt) ? t.createdAt : now),
@@ -222,6 +239,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
     t.loop = loop;
   } else {
     loop.spec = spec.value;
+    rebuildChangedAuth(ctx, t, loop, resolvedTriggers, auth.digests);
   }
 
   const conditions: ConditionUpdate[] = [];
@@ -229,7 +247,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
   if (ready === undefined || RECONCILE_READY_REASONS.has(ready.reason ?? '')) {
     conditions.push({ type: 'Ready', status: 'True', reason: ScaledObjectReady, message: READY_MESSAGE });
   }
-  const externalMetricNames = admission.triggers.map((r) => r.metric.name);
+  const externalMetricNames = resolvedTriggers.map((r) => r.metric.name);
   const pause = admission.pause.pause;
   if (pause.kind === 'none') {
     conditions.push({
@@ -247,6 +265,126 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
   ctx.scheduler.unschedule(key);
   await holdPaused(ctx, t, loop, pause, conditions, externalMetricNames);
 };
+
+// ---- trigger authentication ----
+
+/** The digest of each live trigger's auth parameters (kept here, never the values). */
+const authDigests = new WeakMap<LiveTrigger, string>();
+
+/** sha256 over the sorted parameters: compares parameter sets without keeping their values. */
+const digestOf = (params: Readonly<Record<string, string>>): string => {
+  const entries = Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length === 0 ? '' : createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+};
+
+/** Every trigger with its auth parameters applied, and a digest of them per trigger ('' without). */
+type Authed =
+  | { readonly ok: true; readonly triggers: readonly ResolvedTrigger[]; readonly digests: readonly string[] }
+  | { readonly ok: false; readonly reason: string; readonly message: string };
+
+/**
+ * Each trigger with an authenticationRef is resolved again with its parameters; the first
+ * failure (an AuthenticationError naming the object, Secret and key, never a value, or the
+ * metadata the parameters make invalid) stops the ScaledObject.
+ */
+const withAuth = async (
+  ctx: ReconcileContext,
+  namespace: string,
+  triggers: readonly ResolvedTrigger[],
+): Promise<Authed> => {
+  const resolver = ctx.triggerAuth;
+  const out: ResolvedTrigger[] = [];
+  const digests: string[] = [];
+  for (const r of triggers) {
+    const ref = r.trigger.authenticationRef;
+    if (resolver === undefined || ref === undefined) {
+      out.push(r);
+      digests.push('');
+      continue;
+    }
+    const params = await resolver.resolve(namespace, ref);
+    if (!params.ok) {
+      return {
+        ok: false,
+        reason: params.error.reason,
+        message: `spec.triggers[${r.index}].authenticationRef: ${params.error.message}`,
+      };
+    }
+    const resolved = resolveTrigger(r.trigger, r.index, params.value);
+    if (!resolved.ok) {
+      const first = resolved.error[0];
+      return {
+        ok: false,
+        reason: first?.reason ?? AuthenticationError,
+        message: resolved.error.map(formatProblem).join('; '),
+      };
+    }
+    out.push(resolved.value);
+    digests.push(digestOf(params.value));
+  }
+  return { ok: true, triggers: out, digests };
+};
+
+const liveTrigger = (ctx: ReconcileContext, resolved: ResolvedTrigger, digest = ''): LiveTrigger => {
+  const live: LiveTrigger = { resolved, scaler: ctx.createScaler(resolved), failure: undefined };
+  authDigests.set(live, digest);
+  return live;
+};
+
+/** Same spec, new auth parameters: only the triggers whose parameters changed get new scalers. */
+const rebuildChangedAuth = (
+  ctx: ReconcileContext,
+  t: Tracked,
+  loop: Loop,
+  resolved: readonly ResolvedTrigger[],
+  digests: readonly string[],
+): void => {
+  const retired: LiveTrigger[] = [];
+  const next = loop.triggers.map((live, i) => {
+    const r = resolved[i];
+    const digest = digests[i] ?? '';
+    if (r === undefined || (authDigests.get(live) ?? '') === digest) return live;
+    retired.push(live);
+    t.log.info({ trigger: r.key }, 'trigger authentication changed; scaler rebuilt');
+    return liveTrigger(ctx, r, digest);
+  });
+  if (retired.length === 0) return;
+  loop.triggers = next;
+  retire(loop, retired);
+};
+
+/**
+ * The ScaledObjects to reconcile when a (Cluster)TriggerAuthentication or one of its Secrets
+ * changed: those with a trigger naming it (a TriggerAuthentication: same namespace and name; a
+ * ClusterTriggerAuthentication: its name, any namespace).
+ */
+export const triggerAuthUsers = (
+  source: Pick<ScaledObjectSource, 'keys' | 'get'>,
+  namespace: string,
+  name: string,
+  kind: AuthKind,
+): string[] =>
+  source.keys().filter((key) => {
+    const raw = RefsOnly.safeParse(source.get(key));
+    if (!raw.success) return false;
+    const sameNamespace = (raw.data.metadata.namespace ?? '') === namespace;
+    return (raw.data.spec.triggers ?? []).some((tr) => {
+      const ref = tr.authenticationRef;
+      if (ref === undefined || ref.name !== name || authKindOf(ref) !== kind) return false;
+      return kind === CLUSTER_TRIGGER_AUTHENTICATION || sameNamespace;
+    });
+  });
+
+/** Just enough of a raw ScaledObject to see which authentications its triggers name. */
+const RefsOnly = z.object({
+  metadata: z.object({ namespace: z.string().optional() }),
+  spec: z.object({
+    triggers: z
+      .array(z.object({ authenticationRef: AuthenticationRefSchema.optional().catch(undefined) }))
+      .optional()
+      .catch(undefined),
+  }),
+});
 
 /** paused: keep the count; paused-replicas: hold the target at N. Either way no polling. */
 const holdPaused = async (

@@ -9,6 +9,7 @@ import { KubeEventRecorder } from './events.ts';
 import { KubeLeaseLock } from './lease.ts';
 import { KubeScaleTarget } from './scale-target.ts';
 import { KubeScaledObjectSource, KubeScaledObjectWriter } from './scaledobjects.ts';
+import { KubeTriggerAuthResolver } from './trigger-auth.ts';
 
 export { KubeClient, loadKubeConfig } from './client.ts';
 
@@ -19,6 +20,8 @@ export interface KubernetesPlatformOptions {
   readonly kubeConfig?: KubeConfig;
   /** Watch one namespace; undefined: all. */
   readonly namespace?: string | undefined;
+  /** Where ClusterTriggerAuthentications read their Secrets (`--cluster-object-namespace`); default ebb-system. */
+  readonly clusterObjectNamespace?: string | undefined;
   /** This controller's identity (Events' reportingInstance, the Lease holder). */
   readonly identity: string;
   readonly log: Logger;
@@ -34,6 +37,8 @@ export interface KubernetesPlatform {
   readonly scaleTarget: KubeScaleTarget;
   readonly writer: KubeScaledObjectWriter;
   readonly events: KubeEventRecorder;
+  /** (Cluster)TriggerAuthentications and their Secrets; watches start with `start()`, stop on close. */
+  readonly triggerAuth: KubeTriggerAuthResolver;
   lease(namespace: string, name: string): KubeLeaseLock;
   /** GET /version: is an API server there at all? */
   reachable(): Promise<PlatformResult<{ server: string; version: string }>>;
@@ -59,6 +64,11 @@ export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesP
     log: opts.log,
     ...(opts.eventRefreshMs === undefined ? {} : { refreshMs: opts.eventRefreshMs }),
   });
+  const triggerAuth = new KubeTriggerAuthResolver(client, {
+    namespace: opts.namespace,
+    clusterNamespace: opts.clusterObjectNamespace,
+    log: opts.log,
+  });
   return {
     client,
     context: kc.getCurrentContext(),
@@ -66,6 +76,7 @@ export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesP
     scaleTarget,
     writer,
     events,
+    triggerAuth,
     lease: (namespace, name) => new KubeLeaseLock(client, namespace, name),
     async reachable() {
       const res = await client.request('GET', '/version', { timeoutMs: 5_000 });
@@ -83,6 +94,7 @@ export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesP
     },
     async close() {
       await source.stop();
+      await triggerAuth.stop();
       await scaleTarget.close();
       await events.close();
       await client.close();
