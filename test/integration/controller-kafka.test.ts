@@ -220,6 +220,11 @@ describe('controller + kafka scaler on a real broker', () => {
         expect(failed[0]?.type).toBe('Warning');
         expect(failed[0]?.note).toMatch(/trigger "lag" \(kafka\) failed: /);
         expect(failed[0]?.note).toContain(`group "${group}"`);
+        // status.health is kept only with a fallback (as KEDA); without one, Ready says it.
+        expect(conditionOf(await readScaledObject(kc, ns.name, 'no-fallback'), 'Ready')).toMatchObject({
+          status: 'False',
+          reason: 'TriggerError',
+        });
       }, wait);
       await morePolls(6);
       expect(await deploymentReplicas(kc, ns.name, 'no-fallback')).toBe(3);
