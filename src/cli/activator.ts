@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
@@ -20,6 +20,7 @@ import { logger as defaultLogger } from '../logging.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
 import { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
 import { KubeScaledObjectSource } from '../platform/kubernetes/scaledobjects.ts';
+import { portNumber, positiveInt, seconds } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { type RunControllerOptions, type RunningController, runController } from './run.ts';
 
@@ -166,23 +167,6 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
 };
 
 // ---- the command ----
-
-const portNumber = (value: string): number => {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError('must be a port number 0-65535');
-  return n;
-};
-
-const positiveInt = (value: string): number => {
-  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('must be a whole number >= 1');
-  return Number(value);
-};
-
-const seconds = (value: string): number => {
-  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0)
-    throw new InvalidArgumentError('must be seconds > 0');
-  return Number(value) * 1000;
-};
 
 interface ActivatorFlags {
   kubeconfig?: string;

@@ -2,13 +2,14 @@
 // kubeconfig, optionally with leader election. Wiring only; the logic is in src/controller.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import { Controller } from '../controller/controller.ts';
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
 import type { Scaler } from '../scaler.ts';
+import { positiveInt, seconds } from './flags.ts';
 import type { CliIO } from './io.ts';
 
 export interface RunControllerOptions {
@@ -147,17 +148,6 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
 };
 
 // ---- the commands ----
-
-const positiveInt = (value: string): number => {
-  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('must be a whole number >= 1');
-  return Number(value);
-};
-
-const seconds = (value: string): number => {
-  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0)
-    throw new InvalidArgumentError('must be seconds > 0');
-  return Number(value) * 1000;
-};
 
 interface RunFlags {
   kubeconfig?: string;
