@@ -395,7 +395,14 @@ export async function startKubelet(opts: KubeletOptions): Promise<TestKubelet> {
       // side) stays to see the exit and reap it.
       const backends = backendPids(r.process.pid);
       if (backends.length === 0) throw new Error(`kubelet: ${r.name} has no backend process to kill`);
-      for (const pid of backends) process.kill(pid, 'SIGKILL');
+      for (const pid of backends) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch (err) {
+          // ESRCH: it went with an earlier pid of the same backend (a wrapper and its child).
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+        }
+      }
     },
     async stop() {
       if (closing) return;
