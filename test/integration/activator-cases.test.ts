@@ -4,108 +4,24 @@
 // requests sent to the activator on 127.0.0.1. Each case has its own Deployment at 0, Service
 // and ScaledObject; a case without a kubelet has a target that is woken but never becomes ready.
 import { Agent, type ClientRequest, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RouteStats } from '../../src/activator/stats.ts';
-import { type RunningActivator, runActivatorController } from '../../src/cli/activator.ts';
-import { silentLogger } from '../../src/logging.ts';
-import { conditionOf, createScaledObject, installCrd, readScaledObject } from '../controller/cluster.ts';
-import { type KubeletOptions, type ReplicaInfo, startKubelet, type TestKubelet } from '../env/kubelet.ts';
-import { useNetns } from '../env/netns.ts';
-import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
-
-const kc = kubeConfig();
-const apps = kc.makeApiClient(AppsV1Api);
-const core = kc.makeApiClient(CoreV1Api);
-const ns = useNamespace('activator-cases');
-const net = useNetns();
-const WAIT = { timeout: 20_000, interval: 50 };
+import type { RunningActivator } from '../../src/cli/activator.ts';
+import type { ReplicaInfo } from '../env/kubelet.ts';
+import { useActivatorEnv, WAIT } from './activator-setup.ts';
 
 let running: RunningActivator;
-const kubelets: TestKubelet[] = [];
 /** Client requests still open at the end (held ones the cases abort); destroyed in afterAll. */
 const open = new Set<ClientRequest>();
 
-beforeAll(async () => {
-  await installCrd(kc);
-  running = await runActivatorController({
-    kubeconfig: kubeConnection().kubeconfigPath,
-    namespace: ns.name,
-    log: silentLogger,
-    eventRefreshMs: 500,
-    port: 0,
-    address: '127.0.0.1',
-  });
+const { ns, createApp, createHttpScaledObject } = useActivatorEnv('activator-cases', {
+  onStarted(r) {
+    running = r;
+  },
+  beforeStop() {
+    for (const req of open) req.destroy();
+  },
 });
-
-afterAll(async () => {
-  for (const req of open) req.destroy();
-  await Promise.all(kubelets.map((k) => k.stop()));
-  await running?.stop();
-});
-
-/** A Deployment at 0 and its Service (port 80 `http` → 8080); with a kubelet unless `pods` is false. */
-async function createApp(
-  name: string,
-  pods: boolean | Pick<KubeletOptions, 'startDelayMs'> = true,
-): Promise<TestKubelet | undefined> {
-  const labels = { app: name };
-  await core.createNamespacedService({
-    namespace: ns.name,
-    body: {
-      metadata: { name },
-      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
-    },
-  });
-  await apps.createNamespacedDeployment({
-    namespace: ns.name,
-    body: {
-      metadata: { name },
-      spec: {
-        replicas: 0,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
-        },
-      },
-    },
-  });
-  if (pods === false) return undefined;
-  const kubelet = await startKubelet({
-    kc,
-    namespace: ns.name,
-    deployment: name,
-    service: name,
-    netns: net.current,
-    terminationGraceMs: 2_000,
-    ...(pods === true ? {} : pods),
-  });
-  kubelets.push(kubelet);
-  return kubelet;
-}
-
-/** A ScaledObject with one http trigger for host `<name>.example.test`; waits until it is routed and polled. */
-async function createHttpScaledObject(
-  name: string,
-  metadata: Record<string, string> = {},
-  spec: Record<string, unknown> = {},
-): Promise<void> {
-  await createScaledObject(kc, ns.name, name, {
-    spec: { pollingInterval: 30, cooldownPeriod: 300, ...spec },
-    triggers: [
-      { type: 'http', metadata: { hosts: `${name}.example.test`, service: name, port: '80', ...metadata } },
-    ],
-  });
-  await vi.waitFor(
-    () => expect(running.routes().routes.map((r) => r.key)).toContain(`${ns.name}/${name}`),
-    WAIT,
-  );
-  await vi.waitFor(
-    async () => expect(conditionOf(await readScaledObject(kc, ns.name, name), 'Active')).toBeDefined(),
-    WAIT,
-  );
-}
 
 /** The activator's counters for the case's route now. */
 const routeStats = (name: string): RouteStats => {

@@ -5,110 +5,26 @@
 // one write (pollingInterval is 30 s in the cold-start cases: only the poke can be that fast),
 // the kubelet starts a backend and publishes it ready, the held requests are answered.
 import { request as httpRequest } from 'node:http';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningActivator, runActivatorController } from '../../src/cli/activator.ts';
-import { silentLogger } from '../../src/logging.ts';
-import { conditionOf, createScaledObject, installCrd, readScaledObject } from '../controller/cluster.ts';
-import { startKubelet, type TestKubelet } from '../env/kubelet.ts';
-import { useNetns } from '../env/netns.ts';
-import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
-
-const kc = kubeConfig();
-const apps = kc.makeApiClient(AppsV1Api);
-const core = kc.makeApiClient(CoreV1Api);
-const ns = useNamespace('activator');
-const net = useNetns();
-const WAIT = { timeout: 20_000, interval: 100 };
+import { describe, expect, it, vi } from 'vitest';
+import type { RunningActivator } from '../../src/cli/activator.ts';
+import { useActivatorEnv, WAIT } from './activator-setup.ts';
 
 let running: RunningActivator;
-const kubelets: TestKubelet[] = [];
 /** Every scale write the controller made, as `name=replicas`, in order. */
 const scaleWrites: string[] = [];
 const writesTo = (name: string): string[] => scaleWrites.filter((w) => w.startsWith(`${name}=`));
 
-beforeAll(async () => {
-  await installCrd(kc);
-  running = await runActivatorController({
-    kubeconfig: kubeConnection().kubeconfigPath,
-    namespace: ns.name,
-    log: silentLogger,
-    eventRefreshMs: 500,
-    port: 0,
-    address: '127.0.0.1',
-  });
-  const target = running.controller.platform.scaleTarget;
-  const scale = target.scale.bind(target);
-  target.scale = (ref, replicas) => {
-    scaleWrites.push(`${ref.name}=${replicas}`);
-    return scale(ref, replicas);
-  };
+const { apps, ns, createApp, createHttpScaledObject } = useActivatorEnv('activator', {
+  onStarted(r) {
+    running = r;
+    const target = r.controller.platform.scaleTarget;
+    const scale = target.scale.bind(target);
+    target.scale = (ref, replicas) => {
+      scaleWrites.push(`${ref.name}=${replicas}`);
+      return scale(ref, replicas);
+    };
+  },
 });
-
-afterAll(async () => {
-  await Promise.all(kubelets.map((k) => k.stop()));
-  await running?.stop();
-});
-
-/** A Deployment at 0 and its Service (port 80 `http` → 8080); with a kubelet unless `pods: false`. */
-async function createApp(name: string, pods = true): Promise<TestKubelet | undefined> {
-  const labels = { app: name };
-  await core.createNamespacedService({
-    namespace: ns.name,
-    body: {
-      metadata: { name },
-      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
-    },
-  });
-  await apps.createNamespacedDeployment({
-    namespace: ns.name,
-    body: {
-      metadata: { name },
-      spec: {
-        replicas: 0,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
-        },
-      },
-    },
-  });
-  if (!pods) return undefined;
-  const kubelet = await startKubelet({
-    kc,
-    namespace: ns.name,
-    deployment: name,
-    service: name,
-    netns: net.current,
-    terminationGraceMs: 2_000,
-  });
-  kubelets.push(kubelet);
-  return kubelet;
-}
-
-/** A ScaledObject with one http trigger for host `<name>.example.test`; waits until it is routed and polled. */
-async function createHttpScaledObject(
-  name: string,
-  metadata: Record<string, string> = {},
-  spec: Record<string, unknown> = {},
-): Promise<void> {
-  await createScaledObject(kc, ns.name, name, {
-    spec: { pollingInterval: 30, cooldownPeriod: 300, ...spec },
-    triggers: [
-      { type: 'http', metadata: { hosts: `${name}.example.test`, service: name, port: '80', ...metadata } },
-    ],
-  });
-  await vi.waitFor(
-    () => expect(running.routes().routes.map((r) => r.key)).toContain(`${ns.name}/${name}`),
-    WAIT,
-  );
-  // The first poll is done (it writes Active): the next scheduled one is pollingInterval away.
-  await vi.waitFor(
-    async () => expect(conditionOf(await readScaledObject(kc, ns.name, name), 'Active')).toBeDefined(),
-    WAIT,
-  );
-}
 
 /** spec.replicas and metadata.generation: every scale write bumps the generation by one. */
 async function deployment(name: string): Promise<{ replicas: number; generation: number }> {
