@@ -326,3 +326,23 @@ export const rabbitmqService: EnvService = {
     return rabbit;
   },
 };
+
+/**
+ * One call of the node's management API as its administrator (tests create vhosts, users and
+ * permissions with it); a status >= 400 throws with the method, path and body.
+ */
+export async function rabbitmqAdmin(
+  conn: RabbitMQConnection,
+  path: string,
+  init: RequestInit = {},
+): Promise<Response> {
+  const auth = Buffer.from(`${conn.username}:${conn.password}`).toString('base64');
+  const res = await fetch(`${conn.managementUrl}${path}`, {
+    ...init,
+    headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (res.status >= 400)
+    throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
+  return res;
+}

@@ -25,6 +25,7 @@ import {
   listEvents,
   readScaledObject,
 } from '../controller/cluster.ts';
+import { rabbitmqAdmin } from '../env/rabbitmq.ts';
 import { kubeConfig, kubeConnection, rabbitmqConnection, useNamespace } from '../env/testing.ts';
 
 const kc = kubeConfig();
@@ -44,17 +45,7 @@ const WRONG = `wrong-s3cret-${randomBytes(8).toString('hex')}`;
 const logLines: string[] = [];
 let running: RunningController;
 
-const admin = async (path: string, init: RequestInit = {}): Promise<Response> => {
-  const auth = Buffer.from(`${conn.username}:${conn.password}`).toString('base64');
-  const res = await fetch(`${conn.managementUrl}${path}`, {
-    ...init,
-    headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (res.status >= 400)
-    throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
-  return res;
-};
+const admin = (path: string, init: RequestInit = {}): Promise<Response> => rabbitmqAdmin(conn, path, init);
 
 /** amqp://USER:<password>@host:port/vhost */
 const hostWith = (password: string) =>

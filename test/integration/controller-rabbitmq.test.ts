@@ -27,6 +27,7 @@ import {
   listEvents,
   readScaledObject,
 } from '../controller/cluster.ts';
+import { rabbitmqAdmin } from '../env/rabbitmq.ts';
 import {
   kubeConfig,
   kubeConnection,
@@ -52,17 +53,7 @@ const PASSWORD = `rmq-s3cret-${randomBytes(8).toString('hex')}`;
 const logLines: string[] = [];
 let running: RunningController;
 
-const admin = async (path: string, init: RequestInit = {}): Promise<Response> => {
-  const auth = Buffer.from(`${conn.username}:${conn.password}`).toString('base64');
-  const res = await fetch(`${conn.managementUrl}${path}`, {
-    ...init,
-    headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (res.status >= 400)
-    throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
-  return res;
-};
+const admin = (path: string, init: RequestInit = {}): Promise<Response> => rabbitmqAdmin(conn, path, init);
 
 const withUser = (url: string) => url.replace('://', `://${USER}:${PASSWORD}@`);
 const amqpUrl = () => `${conn.amqpUrl.replace(/\/\/[^@/]*@/, '//')}/${vhostPath}`;
