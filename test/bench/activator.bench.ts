@@ -29,6 +29,7 @@ import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import { type FromActivator, HOST, type Role, type ToActivator } from '../activator/bench-processes.ts';
+import { percentile, round } from './common.ts';
 
 const log = (msg: string): void => {
   process.stdout.write(`[bench] ${msg}\n`);
@@ -157,12 +158,7 @@ class RawClient {
 
 const requestFor = (path: string, host = HOST): string => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
 
-const percentile = (sorted: Float64Array, p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-
 const sortedCopy = (xs: readonly number[] | Float64Array): Float64Array => Float64Array.from(xs).sort();
-
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
 const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
 

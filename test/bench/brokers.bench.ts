@@ -29,6 +29,7 @@ import { installCrd, scaledObjectManifest } from '../controller/cluster.ts';
 import { startKafka } from '../env/kafka.ts';
 import { startKube } from '../env/kube.ts';
 import { startRabbitMQ } from '../env/rabbitmq.ts';
+import { percentile, pool, round, sleep } from './common.ts';
 
 const NAMESPACE = 'bench-brokers';
 const TOPICS = 10;
@@ -65,29 +66,6 @@ const parseArgs = (argv: readonly string[]): Args => {
 };
 
 const log = (msg: string) => process.stderr.write(`[bench:brokers] ${msg}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `fn` over `items` with at most `limit` in flight, retrying a failed item a few times. */
-const pool = async <T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> => {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await fn(item);
-            break;
-          } catch (err) {
-            if (attempt >= 5) throw err;
-            await sleep(200 * (attempt + 1));
-          }
-        }
-      }
-    }),
-  );
-};
-
 interface RabbitInfo {
   amqpUrl: string;
   managementUrl: string;
@@ -204,13 +182,6 @@ const rabbitConnections = async (rabbit: RabbitInfo): Promise<number> => {
   const list = (await res.json()) as Array<{ client_properties?: { connection_name?: string } }>;
   return list.filter((c) => c.client_properties?.connection_name === 'ebb').length;
 };
-
-const percentile = (sorted: Float64Array, p: number): number =>
-  sorted.length === 0
-    ? Number.NaN
-    : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN);
-
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
 const child = async (args: Args): Promise<void> => {
   const rabbit = JSON.parse(args.rabbit) as RabbitInfo;

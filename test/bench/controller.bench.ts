@@ -26,6 +26,7 @@ import { runController } from '../../src/cli/run.ts';
 import { createLogger, silentLogger } from '../../src/logging.ts';
 import { closedWindow, installCrd, openWindow, scaledObjectManifest } from '../controller/cluster.ts';
 import { startKube } from '../env/kube.ts';
+import { percentile, pool, round, sleep } from './common.ts';
 
 const NAMESPACE = 'bench';
 
@@ -68,29 +69,6 @@ const parseArgs = (argv: readonly string[]): Args => {
 };
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-const pool = async <T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> => {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await fn(item);
-            break;
-          } catch (err) {
-            if (attempt >= 5) throw err;
-            await sleep(200 * (attempt + 1));
-          }
-        }
-      }
-    }),
-  );
-};
-
 const createObjects = async (kc: KubeConfig, n: number): Promise<void> => {
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
   const apps = kc.makeApiClient(AppsV1Api);
@@ -148,13 +126,6 @@ const memoryReport = async (stage: string): Promise<void> => {
     `memory ${stage}: ${status}; heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`,
   );
 };
-
-const percentile = (sorted: Float64Array, p: number): number =>
-  sorted.length === 0
-    ? Number.NaN
-    : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN);
-
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
 /** The controller side, in its own process: prints one JSON line of measurements. */
 const child = async (args: Args): Promise<void> => {

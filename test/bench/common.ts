@@ -1,0 +1,34 @@
+// Helpers the benchmarks share.
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `fn` over `items` with at most `limit` in flight, retrying a failed item up to 5 times. */
+export const pool = async <T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await fn(item);
+            break;
+          } catch (err) {
+            if (attempt >= 5) throw err;
+            await sleep(200 * (attempt + 1));
+          }
+        }
+      }
+    }),
+  );
+};
+
+/** Nearest-rank percentile of ascending `sorted` (p in (0, 100]); NaN when empty. */
+export const percentile = (sorted: Float64Array, p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+
+export const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
