@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import { Controller } from '../controller/controller.ts';
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
+import type { ControllerObserver } from '../controller/observer.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
 import type { Scaler } from '../scaler.ts';
@@ -36,6 +37,8 @@ export interface RunControllerOptions {
   readonly onPollStart?: (key: string, latenessMs: number) => void;
   /** Replaces the registry's scalers (the benchmark's controller-only mode). */
   readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
+  /** Told about every poll (Prometheus metrics, the metrics adapter); see src/controller/observer.ts. */
+  readonly observer?: ControllerObserver;
 }
 
 export interface RunningController {
@@ -83,6 +86,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       ...(opts.onPollStart === undefined ? {} : { onPollStart: opts.onPollStart }),
       ...(opts.createScaler === undefined ? {} : { createScaler: opts.createScaler }),
       triggerAuth: platform.triggerAuth,
+      ...(opts.observer === undefined ? {} : { observer: opts.observer }),
     });
 
   if (opts.leaderElect !== true) {

@@ -14,6 +14,7 @@ import {
   targetKeyOf,
 } from '../platform/ports.ts';
 import type { Scaler } from '../scaler.ts';
+import { type ControllerObserver, noopObserver } from './observer.ts';
 import { type PollContext, pollOnce } from './poll.ts';
 import { type ReconcileContext, reconcile, stopLoop, triggerAuthUsers } from './reconcile.ts';
 import { PollScheduler, realClock, type SchedulerClock } from './scheduler.ts';
@@ -43,6 +44,8 @@ export interface ControllerOptions {
   readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
   /** Resolves triggers' authenticationRefs; a change it reports reconciles the objects using it. */
   readonly triggerAuth?: TriggerAuthResolver;
+  /** Told about every poll, pause and removal (Prometheus metrics, the metrics adapter). */
+  readonly observer?: ControllerObserver;
 }
 
 export interface ControllerStats {
@@ -68,13 +71,18 @@ export class Controller {
 
   constructor(private readonly opts: ControllerOptions) {
     this.clock = opts.clock ?? realClock;
+    const observer = opts.observer ?? noopObserver;
     const now = () => this.clock.now();
     this.scheduler = new PollScheduler({
       maxConcurrent: opts.maxConcurrentPolls ?? 256,
       run: (key) => this.poll(key),
       clock: this.clock,
       ...(opts.random === undefined ? {} : { random: opts.random }),
-      ...(opts.onPollStart === undefined ? {} : { onStart: opts.onPollStart }),
+      onStart: (key, latenessMs) => {
+        opts.onPollStart?.(key, latenessMs);
+        const { namespace, name } = this.tracked.get(key)?.ref ?? {};
+        if (namespace !== undefined && name !== undefined) observer.pollStarted(namespace, name, latenessMs);
+      },
     });
     const writeStatus = (t: Tracked, change: StatusChange) => this.writeStatus(t, change);
     const createScaler = opts.createScaler ?? ((resolved: ResolvedTrigger) => resolved.create());
@@ -90,6 +98,7 @@ export class Controller {
       now,
       createScaler,
       triggerAuth: opts.triggerAuth,
+      observer,
       writeStatus,
       enqueue: (key) => {
         const t = this.tracked.get(key);
@@ -109,6 +118,7 @@ export class Controller {
       now,
       readTimeoutMs: opts.readTimeoutMs ?? 10_000,
       createScaler,
+      observer,
       writeStatus,
     };
   }

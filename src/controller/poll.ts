@@ -3,6 +3,7 @@
 //   and read once more, as KEDA does) → decide() → write replicas only when they change →
 //   Events on activation, deactivation, scaler failure and recovery → status, only what changed.
 
+import { performance } from 'node:perf_hooks';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import type { ConditionUpdate } from '../api/conditions.ts';
 import { toRFC3339 } from '../api/conditions.ts';
@@ -24,6 +25,7 @@ import type { EventRecorder, ScaleTarget, StatusPatch } from '../platform/ports.
 import type { ReadError, Reading, Scaler } from '../scaler.ts';
 import { decide } from '../scaling/decide.ts';
 import type { ScaleDecision, TriggerReading } from '../scaling/types.ts';
+import type { ControllerObserver, TriggerObservation } from './observer.ts';
 import type { StatusChange } from './status.ts';
 import { describeTarget, type LiveTrigger, type Loop, persistedHealth, type Tracked } from './tracked.ts';
 
@@ -34,6 +36,7 @@ export interface PollContext {
   /** A trigger read not settled by then counts as failed (the scaler also gets the abort). */
   readonly readTimeoutMs: number;
   readonly createScaler: (resolved: ResolvedTrigger) => Scaler;
+  readonly observer: ControllerObserver;
   writeStatus(t: Tracked, change: StatusChange): Promise<void>;
 }
 
@@ -99,13 +102,19 @@ const toReading = (live: LiveTrigger, r: ReadResult): TriggerReading => {
   };
 };
 
-/** Every trigger read in parallel, bounded by the read timeout. */
+/**
+ * Every trigger read in parallel, bounded by the read timeout; `latencyMs[i]` receives how long
+ * trigger i took (the timeout for one that did not settle).
+ */
 export const readTriggers = async (
   triggers: readonly LiveTrigger[],
   now: Date,
   timeoutMs: number,
   rebuild: (resolved: ResolvedTrigger) => Scaler,
+  latencyMs: number[] = [],
 ): Promise<TriggerReading[]> => {
+  const started = performance.now();
+  for (let i = 0; i < triggers.length; i++) latencyMs[i] = timeoutMs;
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<undefined>((resolve) => {
@@ -114,7 +123,12 @@ export const readTriggers = async (
       resolve(undefined);
     }, timeoutMs);
   });
-  const reads = triggers.map((t) => readTrigger(t, now, abort.signal, rebuild));
+  const reads = triggers.map((t, i) =>
+    readTrigger(t, now, abort.signal, rebuild).then((r) => {
+      latencyMs[i] = performance.now() - started;
+      return r;
+    }),
+  );
   const all = await Promise.race([Promise.all(reads), timedOut]);
   clearTimeout(timer);
   if (all !== undefined) return all.map((r, i) => toReading(triggers[i] as LiveTrigger, r));
@@ -202,6 +216,27 @@ const triggerEvents = (
   });
 };
 
+const observeTriggers = (
+  loop: Loop,
+  readings: readonly TriggerReading[],
+  latencyMs: readonly number[],
+): TriggerObservation[] =>
+  readings.map((r, i) => {
+    const resolved = loop.triggers[i]?.resolved;
+    const base = {
+      trigger: r.trigger,
+      type: resolved?.trigger.type ?? '',
+      index: resolved?.index ?? i,
+      metricName: r.metricName,
+      target: r.target,
+      metricType: r.metricType,
+      latencyMs: latencyMs[i] ?? 0,
+    };
+    return r.ok
+      ? { ...base, value: r.value, active: r.active }
+      : { ...base, error: { reason: r.reason, message: r.message } };
+  });
+
 /** One poll; never throws (errors become conditions, Events and log lines). */
 export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promise<void> => {
   const nowMs = ctx.now();
@@ -219,6 +254,7 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
       });
       t.log.warn({ reason: current.error.reason, err: current.error.message }, 'cannot read scale target');
     }
+    ctx.observer.targetFailed(t.ref.namespace, t.ref.name, current.error.reason);
     await ctx.writeStatus(t, {
       conditions: [
         { type: 'Ready', status: 'False', reason: current.error.reason, message: current.error.message },
@@ -228,10 +264,11 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
   }
   loop.targetError = undefined;
 
+  const latencyMs: number[] = [];
   const readings =
     loop.triggers.length === 0
       ? []
-      : await readTriggers(loop.triggers, now, ctx.readTimeoutMs, ctx.createScaler);
+      : await readTriggers(loop.triggers, now, ctx.readTimeoutMs, ctx.createScaler, latencyMs);
   if (loop.closed) return;
   let decision: ScaleDecision;
   try {
@@ -280,6 +317,16 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
     if (at !== undefined) fields.lastActiveTime = toRFC3339(new Date(at));
     loop.wasActive = decision.active;
   }
+  ctx.observer.polled({
+    namespace: t.ref.namespace,
+    name: t.ref.name,
+    at: nowMs,
+    triggers: observeTriggers(loop, readings, latencyMs),
+    currentReplicas: replicas,
+    desiredReplicas: decision.desiredReplicas,
+    active: decision.active,
+    error: decision.triggerError !== undefined || replicas !== decision.desiredReplicas,
+  });
   fields.currentReplicas = replicas;
   fields.desiredReplicas = decision.desiredReplicas;
   fields.health = persistedHealth(decision.state.health, loop.spec);

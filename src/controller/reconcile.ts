@@ -39,6 +39,7 @@ import type { Scaler } from '../scaler.ts';
 import { initialScalingState } from '../scaling/decide.ts';
 import { scalingSpecFrom } from '../scaling/spec.ts';
 import { type Admission, admitScaledObject } from './admission.ts';
+import type { ControllerObserver } from './observer.ts';
 import { READY_MESSAGE } from './poll.ts';
 import type { PollScheduler } from './scheduler.ts';
 import type { StatusChange } from './status.ts';
@@ -68,6 +69,7 @@ export interface ReconcileContext {
   readonly createScaler: (resolved: ResolvedTrigger) => Scaler;
   /** Resolves triggers' authenticationRefs; without it they are built unresolved (unit tests). */
   readonly triggerAuth?: TriggerAuthResolver | undefined;
+  readonly observer: ControllerObserver;
   writeStatus(t: Tracked, change: StatusChange): Promise<void>;
   /** Reconcile these keys again (ownership of a target moved). */
   enqueue(key: string): void;
@@ -249,6 +251,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
   }
   const externalMetricNames = resolvedTriggers.map((r) => r.metric.name);
   const pause = admission.pause.pause;
+  ctx.observer.paused(t.ref.namespace, t.ref.name, pause.kind !== 'none');
   if (pause.kind === 'none') {
     conditions.push({
       type: 'Paused',
@@ -543,4 +546,5 @@ const forget = (ctx: ReconcileContext, t: Tracked): void => {
   for (const k of ctx.claims.release(t.key)) ctx.enqueue(k);
   if (target !== undefined && ctx.claims.claimants(targetKeyOf(target)) === 0) ctx.scaleTarget.forget(target);
   ctx.tracked.delete(t.key);
+  ctx.observer.removed(t.ref.namespace, t.ref.name);
 };

@@ -1,0 +1,83 @@
+// What the controller tells the outside about its work, as plain data: the Prometheus metrics
+// (src/observability) and the external-metrics adapter's readings (src/metrics) both implement
+// it. Calls are synchronous and must be cheap and never throw (a poll calls `polled` once).
+
+/** One trigger's outcome in one poll. */
+export interface TriggerObservation {
+  /** The trigger's name, or `<type>-<index>` when unnamed (its key in the ScaledObject). */
+  readonly trigger: string;
+  /** The scaler type, e.g. `kafka`, `rabbitmq`, `cron`, `http`. */
+  readonly type: string;
+  /** Position in spec.triggers. */
+  readonly index: number;
+  /** KEDA-style metric name, e.g. `s0-rabbitmq-orders`. */
+  readonly metricName: string;
+  /** The metric's target per replica (or total for `Value`). */
+  readonly target: number;
+  readonly metricType: 'AverageValue' | 'Value' | 'Utilization';
+  /** Wall time the read took (ms), retry included. */
+  readonly latencyMs: number;
+  /** Present when the read succeeded: the value (already clamped to a finite number ≥ 0). */
+  readonly value?: number;
+  readonly active?: boolean;
+  /** Present when the read failed. */
+  readonly error?: { readonly reason: string; readonly message: string };
+}
+
+export interface PollObservation {
+  readonly namespace: string;
+  readonly name: string;
+  /** ms since the epoch the poll started. */
+  readonly at: number;
+  readonly triggers: readonly TriggerObservation[];
+  /** The target's replicas after the poll (what /scale says, or what was written). */
+  readonly currentReplicas: number;
+  readonly desiredReplicas: number;
+  readonly active: boolean;
+  /** True when the poll hit an error: a failed trigger, an unreadable target or a failed write. */
+  readonly error: boolean;
+}
+
+export interface ControllerObserver {
+  /** After every poll of an object. */
+  polled(o: PollObservation): void;
+  /** After a poll could not read the target (no trigger was read). */
+  targetFailed(namespace: string, name: string, reason: string): void;
+  /** Whether the object is paused now (called when it is first seen and on every change). */
+  paused(namespace: string, name: string, paused: boolean): void;
+  /** How late a poll started against its schedule (ms). */
+  pollStarted(namespace: string, name: string, latenessMs: number): void;
+  /** The object is gone (deleted, or no longer watched): forget every series and reading. */
+  removed(namespace: string, name: string): void;
+}
+
+/** An observer that does nothing (the default). */
+export const noopObserver: ControllerObserver = {
+  polled: () => {},
+  targetFailed: () => {},
+  paused: () => {},
+  pollStarted: () => {},
+  removed: () => {},
+};
+
+/** Fans every call out to each observer; one that throws does not stop the others. */
+export const combineObservers = (...observers: readonly ControllerObserver[]): ControllerObserver => {
+  const each =
+    <A extends unknown[]>(call: (o: ControllerObserver, ...args: A) => void) =>
+    (...args: A): void => {
+      for (const o of observers) {
+        try {
+          call(o, ...args);
+        } catch {
+          // an observer's fault must never reach the poll
+        }
+      }
+    };
+  return {
+    polled: each((o, x: PollObservation) => o.polled(x)),
+    targetFailed: each((o, ns: string, n: string, r: string) => o.targetFailed(ns, n, r)),
+    paused: each((o, ns: string, n: string, p: boolean) => o.paused(ns, n, p)),
+    pollStarted: each((o, ns: string, n: string, l: number) => o.pollStarted(ns, n, l)),
+    removed: each((o, ns: string, n: string) => o.removed(ns, n)),
+  };
+};
