@@ -121,7 +121,25 @@ export interface HttpMetric extends Reading {
   readonly requestRate: number | undefined;
   /** Requests counted since the previous reading (0 on the first). */
   readonly newRequests: number;
+  /**
+   * targetConcurrency when the value is a concurrency to be shared per replica (concurrency
+   * mode, metricType AverageValue): the scaling core then applies Knative's stable/panic
+   * windows to it. undefined in request-rate mode and with metricType Value (HPA formula).
+   */
+  readonly concurrencyTarget: number | undefined;
 }
+
+/**
+ * The Knative windows apply to a reading that carries a per-replica concurrency target:
+ * `{ targetPerReplica }` for an http metric in concurrency mode with an AverageValue target,
+ * undefined for any other reading (other scalers, request-rate mode, Value).
+ */
+export const concurrencyScalingOf = (reading: Reading): { readonly targetPerReplica: number } | undefined =>
+  'concurrencyTarget' in reading &&
+  typeof reading.concurrencyTarget === 'number' &&
+  reading.concurrencyTarget > 0
+    ? { targetPerReplica: reading.concurrencyTarget }
+    : undefined;
 
 /**
  * The metric and its activity from the route's current counters and the history (ending with
@@ -130,6 +148,7 @@ export interface HttpMetric extends Reading {
  *   concurrency mode:  value = concurrency                   (target: targetConcurrency per replica)
  *   request rate mode: value = requestRate(history, window)  (target: targetRequestRate per replica)
  *   active = concurrency > 0 || requests grew since the previous reading
+ *   concurrencyTarget = targetConcurrency in concurrency mode with an AverageValue target
  * The max keeps both a burst that just began and one that came and went between two readings;
  * the requests clause catches requests too short to show in either, so a route is idle only
  * when nothing was in flight, held or received for the whole time it was watched.
@@ -138,6 +157,7 @@ export const computeHttpMetric = (
   mode: HttpScalingMode,
   counters: RouteCounters,
   history: readonly RequestSample[],
+  metricType: 'AverageValue' | 'Value' = 'AverageValue',
 ): HttpMetric => {
   const instant = clampMetric(counters.inFlight) + clampMetric(counters.held);
   const concurrency = Math.max(instant, clampMetric(intervalConcurrency(history) ?? 0));
@@ -149,5 +169,6 @@ export const computeHttpMetric = (
     concurrency,
     requestRate: rate,
     newRequests,
+    concurrencyTarget: mode.kind === 'concurrency' && metricType === 'AverageValue' ? mode.target : undefined,
   };
 };

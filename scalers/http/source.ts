@@ -70,7 +70,7 @@ export const createHttpScaler = (
         reading.concurrencyMs === undefined ? sample : { ...sample, concurrencyMs: reading.concurrencyMs },
         historyMs,
       );
-      return ok(computeHttpMetric(config.mode, reading, history));
+      return ok(computeHttpMetric(config.mode, reading, history, metric.metricType));
     },
     close: async () => {},
   };

@@ -21,6 +21,7 @@ export const RouteHoldLimit = 'RouteHoldLimit';
 export const GlobalHoldLimit = 'GlobalHoldLimit';
 export const HoldTimeout = 'HoldTimeout';
 export const UpstreamFailed = 'UpstreamFailed';
+export const UpstreamTimeout = 'UpstreamTimeout';
 export const Draining = 'Draining';
 export const RouteRemoved = 'RouteRemoved';
 export const ScaledToZero = 'ScaledToZero';
@@ -30,6 +31,7 @@ export type ActivatorReason =
   | typeof GlobalHoldLimit
   | typeof HoldTimeout
   | typeof UpstreamFailed
+  | typeof UpstreamTimeout
   | typeof Draining
   | typeof RouteRemoved
   | typeof ScaledToZero;
@@ -58,6 +60,10 @@ export class Exchange {
   attempts = 0;
   /** The last upstream failure, for the 504 that may follow it. */
   lastError = '';
+  /** When it last joined the hold queue (monotonic ms, for the observer). */
+  heldAt = 0;
+  /** The status sent on an Upgrade's raw socket (101, or the error/refusal relayed); 0 = none. */
+  rawStatus = 0;
 
   constructor(
     readonly req: IncomingMessage,
@@ -81,7 +87,10 @@ export const replyError = (
   retryAfterSeconds?: number,
 ): void => {
   if (ex.res !== undefined) writeError(ex.res, status, reason, message, retryAfterSeconds);
-  else writeRawError(ex.socket, status, reason, message, retryAfterSeconds);
+  else {
+    ex.rawStatus = status;
+    writeRawError(ex.socket, status, reason, message, retryAfterSeconds);
+  }
 };
 
 export const writeError = (

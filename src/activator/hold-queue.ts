@@ -19,6 +19,11 @@
 //   The count resets when the route's queue empties while warm, and when its backend goes from
 //   ready endpoints to none (the next request is a new cold start).
 // Health-path requests never poke.
+//
+// The observer hears every held request leave (forwarded, timeout, rejected, aborted) and every
+// cold start end: the first counted request held while the backend had no ready endpoint → the
+// first request of that route forwarded (a queue that empties without a forward ends no cold
+// start; the next held request starts a new one).
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import {
   type ActivatorReason,
@@ -30,6 +35,7 @@ import {
   RouteHoldLimit,
   replyError,
 } from './exchange.ts';
+import type { ActivatorObserver } from './observer.ts';
 import type { RouteSpec } from './routes.ts';
 import type { Clock } from './stats.ts';
 import { RouteCounters } from './stats.ts';
@@ -46,6 +52,8 @@ export class RouteState {
   queued = 0;
   /** The held count last poked; 0 = not poked in this episode. */
   pokedAt = 0;
+  /** When the current cold start began (monotonic ms); 0 = none under way. */
+  coldSince = 0;
 
   constructor(spec: RouteSpec, backend: ServiceBackend, now: Clock) {
     this.spec = spec;
@@ -76,7 +84,10 @@ export interface HoldHooks {
   forward(ex: Exchange, ep: EndpointState): void;
   /** The controller's cold-start hook (see the top of this file). */
   poke(route: string, held: number): void;
+  readonly observer: ActivatorObserver;
 }
+
+type HeldOutcome = Parameters<ActivatorObserver['heldDone']>[2];
 
 export class HoldQueue {
   /** Requests held across all routes. */
@@ -118,7 +129,9 @@ export class HoldQueue {
       );
       return;
     }
-    ex.deadline = this.now() + route.spec.holdTimeoutMs;
+    const now = this.now();
+    ex.deadline = now + route.spec.holdTimeoutMs;
+    if (ex.counted && route.coldSince === 0 && route.backend.readyCount === 0) route.coldSince = now;
     this.enqueue(ex, false);
     if (ex.counted) this.maybePoke(route);
     route.backend.wakeAfterCooldown();
@@ -138,7 +151,7 @@ export class HoldQueue {
   /** The client went away while held: its place and counts go at once. */
   abandon(ex: Exchange): void {
     if (ex.state !== HELD) return;
-    this.unlink(ex);
+    this.unlink(ex, 'aborted');
     ex.state = DONE;
   }
 
@@ -156,7 +169,12 @@ export class HoldQueue {
         backend.wakeAfterCooldown();
         return;
       }
-      this.unlink(oldest, true);
+      this.unlink(oldest, 'forwarded');
+      const route = oldest.route;
+      if (route.coldSince > 0) {
+        this.hooks.observer.coldStart(route.key, (this.now() - route.coldSince) / 1000);
+        route.coldSince = 0;
+      }
       this.hooks.forward(oldest, ep);
     }
   }
@@ -171,7 +189,7 @@ export class HoldQueue {
   rejectRoute(route: RouteState, status: number, reason: ActivatorReason, message: string): void {
     while (route.head !== undefined) {
       const ex = route.head;
-      this.unlink(ex);
+      this.unlink(ex, 'rejected');
       ex.state = DONE;
       replyError(ex, status, reason, message, status === 503 ? this.limits.retryAfterSeconds : undefined);
     }
@@ -206,11 +224,13 @@ export class HoldQueue {
     // Whole milliseconds: node keeps one timer list per distinct duration, so a fresh hold uses
     // the route's timeout as it is (one list for all) and a re-queued one its rounded remainder.
     const wait = atHead ? Math.max(1, Math.ceil(ex.deadline - this.now())) : route.spec.holdTimeoutMs;
+    ex.heldAt = this.now();
     ex.timer = setTimeout(onHoldTimeout, wait, this, ex);
   }
 
-  /** Takes `ex` out of its queue; `released`: it goes on to an endpoint (held → in flight). */
-  private unlink(ex: Exchange, released = false): void {
+  /** Takes `ex` out of its queue; `forwarded`: it goes on to an endpoint (held → in flight). */
+  private unlink(ex: Exchange, outcome: HeldOutcome): void {
+    const released = outcome === 'forwarded';
     const route = ex.route;
     if (ex.prev !== undefined) ex.prev.next = ex.next;
     else route.head = ex.next;
@@ -229,6 +249,8 @@ export class HoldQueue {
       else route.counters.addHeld(-1);
     }
     if (route.queued === 0 && route.backend.readyCount > 0) route.pokedAt = 0;
+    if (route.queued === 0 && !released) route.coldSince = 0;
+    this.hooks.observer.heldDone(route.key, (this.now() - ex.heldAt) / 1000, outcome);
   }
 
   /** @internal the timer's callback. */
@@ -236,8 +258,8 @@ export class HoldQueue {
     if (ex.state !== HELD) return;
     if (queued) {
       ex.timer = undefined;
-      this.unlink(ex);
-    }
+      this.unlink(ex, 'timeout');
+    } else this.hooks.observer.heldDone(ex.route.key, (this.now() - ex.heldAt) / 1000, 'timeout');
     ex.state = DONE;
     const route = ex.route;
     const last = ex.lastError === '' ? '' : ` (last upstream error: ${ex.lastError})`;

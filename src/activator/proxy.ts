@@ -11,12 +11,15 @@
 //   a reused keep-alive socket reset before any byte came back, for a request without a body →
 //     retried the same way (the endpoint is not blamed), at most twice;
 //   anything else before the response head → 502 naming the route, endpoint and error;
+//   no response head (or 101) within responseTimeout of the forward (the route's, else the
+//     activator's) → the upstream request is cut and the client gets 504 naming the route, the
+//     endpoint and the limit (a backend that accepts and never answers holds no client forever);
 //   after the response head was sent → the client connection is destroyed (its framing cannot
 //     be ended cleanly, and a truncated body must not look complete).
 import { type IncomingMessage, request } from 'node:http';
 import type { Socket } from 'node:net';
 import type { EndpointState } from './endpoints.ts';
-import { type Exchange, FORWARDING, replyError, UpstreamFailed, writeRawError } from './exchange.ts';
+import { type Exchange, FORWARDING, replyError, UpstreamFailed, UpstreamTimeout } from './exchange.ts';
 import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
 
 export interface ForwardHooks {
@@ -26,6 +29,8 @@ export interface ForwardHooks {
   retry(ex: Exchange, refused: boolean): void;
   /** Whether responses should close their client connection (the activator is draining). */
   draining(): boolean;
+  /** The response-head wait when the route sets none; 0 = no limit. */
+  readonly responseTimeoutMs: number;
 }
 
 const MAX_STALE_SOCKET_RETRIES = 2;
@@ -62,6 +67,15 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   ex.upstream = up;
   /** Whether any of the request body was read into the upstream request (no retry after that). */
   let sent = false;
+  const limitMs = ex.route.spec.responseTimeoutMs ?? hooks.responseTimeoutMs;
+  const headTimer =
+    limitMs > 0 ? setTimeout(onResponseTimeout, limitMs, ex, ep, up, hooks, limitMs) : undefined;
+  const headArrived = (): void => {
+    if (headTimer !== undefined) clearTimeout(headTimer);
+  };
+  up.once('response', headArrived);
+  up.once('upgrade', headArrived);
+  up.once('close', headArrived);
 
   up.on('error', (err: ErrnoLike) => {
     if (ex.upstream !== up || ex.state !== FORWARDING) return;
@@ -133,12 +147,30 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   });
 };
 
+function onResponseTimeout(
+  ex: Exchange,
+  ep: EndpointState,
+  up: ReturnType<typeof request>,
+  hooks: ForwardHooks,
+  limitMs: number,
+): void {
+  if (ex.upstream !== up || ex.state !== FORWARDING) return;
+  ex.lastError = `no response from ${ep.id} within ${limitMs} ms`;
+  hooks.finished(ex);
+  up.destroy();
+  replyError(
+    ex,
+    504,
+    UpstreamTimeout,
+    `route ${ex.route.key}: endpoint ${ep.id} sent no response within responseTimeout ${limitMs} ms`,
+  );
+}
+
 const failed = (ex: Exchange, ep: EndpointState, err: ErrnoLike, hooks: ForwardHooks): void => {
   const why = err.code === undefined ? err.message : `${err.message} (${err.code})`;
   const message = `route ${ex.route.key}: endpoint ${ep.id} failed before answering: ${why}`;
   hooks.finished(ex);
-  if (ex.res !== undefined) replyError(ex, 502, UpstreamFailed, message);
-  else writeRawError(ex.socket, 502, UpstreamFailed, message);
+  replyError(ex, 502, UpstreamFailed, message);
 };
 
 /** The Upgrade path: relay the 101 and join the raw sockets, or relay a refusal as it is. */
@@ -161,6 +193,7 @@ const forwardUpgrade = (
     client.removeAllListeners('end');
     upstream.on('error', noop);
     client.on('error', noop);
+    ex.rawStatus = 101;
     client.write(switchingProtocolsHead(ures.statusMessage, ures.rawHeaders));
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (ex.head !== undefined && ex.head.length > 0) upstream.write(ex.head);
@@ -185,6 +218,7 @@ const forwardUpgrade = (
       hooks.finished(ex);
       return;
     }
+    ex.rawStatus = ures.statusCode ?? 502;
     let head = `HTTP/1.1 ${ures.statusCode ?? 502} ${ures.statusMessage ?? ''}\r\n`;
     const headers = responseHeaders(ures.rawHeaders, true);
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;

@@ -29,6 +29,9 @@ export interface RouteSpec {
   readonly maxHeldRequests: number;
   /** Exact paths (no query) that are forwarded but never counted and never wake the route. */
   readonly healthPaths: readonly string[];
+  /** How long a forwarded request may wait for the response head before a 504; default the
+   * activator's `limits.responseTimeoutMs`; 0 = no limit. */
+  readonly responseTimeoutMs?: number;
 }
 
 /** Two routes claim the same host and prefix: the one whose key sorts first keeps it. */

@@ -30,6 +30,7 @@ import {
   writeRawError,
 } from './exchange.ts';
 import { HoldQueue, RouteState } from './hold-queue.ts';
+import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import type { EndpointSource } from './ports.ts';
 import { forward } from './proxy.ts';
 import {
@@ -60,6 +61,9 @@ export interface ActivatorLimits {
   readonly keepAliveTimeoutMs: number;
   /** Time a client has to send its request head. */
   readonly headersTimeoutMs: number;
+  /** A forwarded request waits this long for the endpoint's response head, then gets 504
+   * (UpstreamTimeout) when its route sets no responseTimeoutMs; 0 = no limit. */
+  readonly responseTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ActivatorLimits = {
@@ -71,6 +75,7 @@ export const DEFAULT_LIMITS: ActivatorLimits = {
   drainTimeoutMs: 30_000,
   keepAliveTimeoutMs: 65_000,
   headersTimeoutMs: 60_000,
+  responseTimeoutMs: 300_000,
 };
 
 export interface ActivatorOptions {
@@ -84,6 +89,8 @@ export interface ActivatorOptions {
   /** Pushes a snapshot every `statsIntervalMs` (default 1000) when given. */
   readonly onStats?: (stats: ActivatorStats) => void;
   readonly statsIntervalMs?: number;
+  /** Hears every request, held request and cold start (metrics); default: nobody. */
+  readonly observer?: ActivatorObserver;
 }
 
 export interface Activator {
@@ -119,11 +126,14 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   let draining = false;
   let onIdle: (() => void) | undefined;
   const upgraded = new Set<Socket>();
+  const observer = opts.observer ?? noopActivatorObserver;
+  const observed = opts.observer !== undefined;
 
   const hooks = {
     finished,
     retry,
     draining: (): boolean => draining,
+    responseTimeoutMs: limits.responseTimeoutMs,
   };
   const holdQueue = new HoldQueue(
     limits,
@@ -133,6 +143,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
         forward(ex, ep, hooks);
       },
       poke: opts.poke,
+      observer,
     },
     now,
   );
@@ -233,8 +244,17 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const countedPath = (r: RouteState, url: string): boolean =>
     r.healthPaths.size === 0 || !r.healthPaths.has(pathOf(url));
 
+  /** The request's end, for the observer: the status sent, 0 when the client left first. */
+  const observeResponse = (res: ServerResponse, routeKey: string, arrivedAt: number): void => {
+    res.once('close', () =>
+      observer.requestDone(routeKey, res.writableFinished ? res.statusCode : 0, (now() - arrivedAt) / 1000),
+    );
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
+    const arrivedAt = observed ? now() : 0;
     if (draining) {
+      if (observed) observeResponse(res, '', arrivedAt);
       writeError(
         res,
         503,
@@ -247,18 +267,25 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     }
     const r = route(req);
     if (typeof r === 'string') {
+      if (observed) observeResponse(res, '', arrivedAt);
       writeError(res, 404, NoRoute, r);
       return;
     }
     const ex = new Exchange(req, res, req.socket, undefined, r, countedPath(r, req.url ?? '/'));
     ex.expectContinue = expectContinue;
-    res.once('close', () => clientGone(ex));
+    res.once('close', () => {
+      clientGone(ex);
+      if (observed)
+        observer.requestDone(r.key, res.writableFinished ? res.statusCode : 0, (now() - arrivedAt) / 1000);
+    });
     admit(ex);
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     socket.on('error', noop);
+    const arrivedAt = now();
     if (draining) {
+      observer.requestDone('', 503, 0);
       writeRawError(
         socket,
         503,
@@ -270,6 +297,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     }
     const r = route(req);
     if (typeof r === 'string') {
+      observer.requestDone('', 404, 0);
       writeRawError(socket, 404, NoRoute, r);
       return;
     }
@@ -278,6 +306,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     socket.once('close', () => {
       upgraded.delete(socket);
       clientGone(ex);
+      observer.requestDone(r.key, ex.rawStatus, (now() - arrivedAt) / 1000);
     });
     // Until the upstream switches protocols the socket is read here, so a client that leaves
     // while held is seen at once (node's upgrade sockets are half-open: 'end' needs a reader).

@@ -24,6 +24,9 @@ export interface ActivatorStats {
   /** When it was taken, ms since the epoch (monotonic within one activator process). */
   readonly at: number;
   readonly routes: readonly RouteStats[];
+  /** `httpRouteKey(config)` → route key for the routes above (sent by a standalone activator, so
+   * a controller in another process can serve scalers keyed the default way). */
+  readonly aliases?: Readonly<Record<string, string>>;
 }
 
 /** The monotonic clock (ms) the activator measures with: counters, hold deadlines, cooldowns. */

@@ -1,25 +1,29 @@
-// `ebb activator`: the controller with the HTTP activator in the same process (wiring only).
+// `ebb activator` (wiring only), in one of two shapes:
 //
-//   ScaledObjects (watch) ──http triggers──▶ HttpRouteIndex ──routes──▶ activator.setRoutes
-//   Services + EndpointSlices (watch) ──ready endpoints──▶ activator (per-service waiters)
+// Without --controller-url: the controller and the activator in one process.
+//   ActivatorRouting (ScaledObjects, Services, EndpointSlices) ──routes──▶ activator
 //   activator.onStats (every second) ──▶ ActivationFeed ──bindConcurrencyFeed──▶ http scalers
 //   activator.poke(route, held) ──▶ fresh snapshot into the feed, controller.poke(ScaledObject)
+//   No leader election: a standby's activator would report to nobody.
 //
-// In-process means one controller and its activator: no leader election (a standby's activator
-// would report to nobody). Running activators as their own Deployment, reporting to the leader
-// over HTTP, is the next step; the feed already sums several activators by id.
+// With --controller-url URL (repeatable): a standalone activator replica (a Deployment of its
+// own, several replicas). Same routing; its stats go every second, its pokes at once, and a
+// goodbye on drain, to every URL (src/activator/reporter.ts → the controllers'
+// src/controller/activator-reports.ts, which sum the replicas by id).
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
+import { ActivatorReporter } from '../activator/reporter.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
+import type { ActivatorStats } from '../activator/stats.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
-import { HttpRouteIndex, type HttpRoutes, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
-import { logger as defaultLogger } from '../logging.ts';
+import { type HttpRoutes, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
-import { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
-import { KubeScaledObjectSource } from '../platform/kubernetes/scaledobjects.ts';
+import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
+import { ActivatorRouting } from './activator-routing.ts';
 import { portNumber, positiveInt, seconds } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { type RunControllerOptions, type RunningController, runController } from './run.ts';
@@ -29,7 +33,7 @@ export interface RunActivatorOptions extends Omit<RunControllerOptions, 'leaderE
   readonly port?: number;
   /** Listen address; default all interfaces. */
   readonly address?: string;
-  /** This activator's id in the stats; default `<hostname>_<random>`. */
+  /** This activator's id in the stats; default $POD_NAME, else `<hostname>_<random>`. */
   readonly activatorId?: string;
   readonly limits?: Partial<ActivatorLimits>;
   /** How often the activator's counters reach the feed; default 1000 ms. */
@@ -54,53 +58,38 @@ export interface RunningActivator {
 
 export const DEFAULT_ACTIVATOR_PORT = 8080;
 
+const defaultId = (): string => process.env.POD_NAME ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
+
+/** Listens; resolves to the `http://host:port` it is bound to. */
+const listen = async (activator: Activator, port: number, address: string | undefined) => {
+  await new Promise<void>((resolve, reject) => {
+    activator.server.once('error', reject);
+    activator.server.listen(port, address, () => {
+      activator.server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = activator.server.address() as AddressInfo;
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return { url: `http://${host}:${bound.port}`, port: bound.port };
+};
+
 export const runActivatorController = async (opts: RunActivatorOptions = {}): Promise<RunningActivator> => {
   const log = opts.log ?? defaultLogger;
   const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
-  const index = new HttpRouteIndex();
   const feed = new ActivationFeed();
-  let current: HttpRoutes = { routes: [], aliases: new Map(), unresolved: [] };
-  let lastRoutes = '[]';
-  let activator: Activator | undefined;
-  let running: RunningController | undefined;
-  let rebuildPending = false;
-
-  const endpoints = new KubeEndpointSource(client, {
+  const id = opts.activatorId ?? defaultId();
+  const routing = new ActivatorRouting(client, {
     namespace: opts.namespace,
     log,
-    onServiceChange: () => scheduleRebuild(),
+    identity: id,
+    eventRefreshMs: opts.eventRefreshMs,
   });
-  const objects = new KubeScaledObjectSource(client, opts.namespace, log);
+  let running: RunningController | undefined;
+  await routing.start();
 
-  const rebuild = (): void => {
-    rebuildPending = false;
-    if (activator === undefined) return;
-    current = index.build((ns, name, port) => endpoints.servicePort(ns, name, port));
-    const text = JSON.stringify(current.routes);
-    if (text === lastRoutes) return;
-    lastRoutes = text;
-    for (const u of current.unresolved) log.warn({ route: u.route }, u.message);
-    for (const c of activator.setRoutes(current.routes)) log.warn({ route: c.dropped }, c.message);
-    feed.setAliases(current.aliases);
-    feed.record(activator.stats()); // new routes are readable at once, not after the next push
-    log.info({ routes: current.routes.length }, 'activator routes updated');
-  };
-  // One rebuild per turn of the event loop, however many objects or Services changed in it.
-  function scheduleRebuild(): void {
-    if (rebuildPending) return;
-    rebuildPending = true;
-    setImmediate(rebuild);
-  }
-
-  await endpoints.start();
-  await objects.start((_verb, key) => {
-    if (index.update(key, objects.get(key))) scheduleRebuild();
-  });
-  for (const key of objects.keys()) index.update(key, objects.get(key));
-
-  const id = opts.activatorId ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
   const created = createActivator({
-    endpoints,
+    endpoints: routing.endpoints,
     routes: [],
     id,
     ...(opts.limits === undefined ? {} : { limits: opts.limits }),
@@ -112,26 +101,22 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
       running?.controller()?.poke(scaledObjectKeyOfRoute(route));
     },
   });
-  activator = created;
-  rebuild();
+  routing.attach((built) => {
+    const conflicts = created.setRoutes(built.routes);
+    feed.setAliases(built.aliases);
+    feed.record(created.stats()); // new routes are readable at once, not after the next push
+    return conflicts;
+  });
   const unbind = bindConcurrencyFeed(feed);
 
-  await new Promise<void>((resolve, reject) => {
-    created.server.once('error', reject);
-    created.server.listen(opts.port ?? DEFAULT_ACTIVATOR_PORT, opts.address, () => {
-      created.server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = created.server.address() as AddressInfo;
-  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-
+  let bound: { url: string; port: number };
   try {
+    bound = await listen(created, opts.port ?? DEFAULT_ACTIVATOR_PORT, opts.address);
     running = await runController({ ...opts, log, leaderElect: false });
   } catch (err) {
     await created.close();
     unbind();
-    await Promise.all([endpoints.stop(), objects.stop()]);
+    await routing.stop();
     await client.close();
     throw err;
   }
@@ -143,7 +128,7 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
     feed.forget(id);
     unbind();
     await controller.stop();
-    await Promise.all([endpoints.stop(), objects.stop()]);
+    await routing.stop();
     await client.close();
   };
   let stopping: Promise<void> | undefined;
@@ -151,10 +136,116 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
     controller,
     activator: created,
     feed,
-    endpoints,
-    url: `http://${host}:${bound.port}`,
+    endpoints: routing.endpoints,
+    url: bound.url,
     port: bound.port,
-    routes: () => current,
+    routes: () => routing.routes(),
+    drain: () => {
+      stopping ??= shutdown(true);
+      return stopping;
+    },
+    stop: () => {
+      stopping ??= shutdown(false);
+      return stopping;
+    },
+  };
+};
+
+// ---- standalone: the activator as its own Deployment ----
+
+export interface RunStandaloneActivatorOptions {
+  readonly kubeconfig?: string | undefined;
+  readonly namespace?: string | undefined;
+  /** Base URLs of the controllers' report receivers (`ebb run --report-port`); at least one. */
+  readonly controllerUrls: readonly string[];
+  readonly port?: number;
+  readonly address?: string;
+  readonly activatorId?: string;
+  readonly limits?: Partial<ActivatorLimits>;
+  /** How often stats are pushed; default 1000 ms. */
+  readonly statsIntervalMs?: number;
+  readonly eventRefreshMs?: number;
+  readonly log?: Logger;
+}
+
+export interface RunningStandaloneActivator {
+  readonly id: string;
+  readonly activator: Activator;
+  readonly reporter: ActivatorReporter;
+  readonly endpoints: KubeEndpointSource;
+  readonly url: string;
+  readonly port: number;
+  routes(): HttpRoutes;
+  /** Graceful: drains, says goodbye to every controller, stops. */
+  drain(): Promise<void>;
+  /** Immediate: held requests get 503, connections are cut; still says goodbye. */
+  stop(): Promise<void>;
+}
+
+export const runStandaloneActivator = async (
+  opts: RunStandaloneActivatorOptions,
+): Promise<RunningStandaloneActivator> => {
+  if (opts.controllerUrls.length === 0) throw new Error('--controller-url: at least one URL is needed');
+  const log = opts.log ?? defaultLogger;
+  const id = opts.activatorId ?? defaultId();
+  const reporter = new ActivatorReporter({ urls: opts.controllerUrls, log });
+  const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
+  const routing = new ActivatorRouting(client, {
+    namespace: opts.namespace,
+    log,
+    identity: id,
+    eventRefreshMs: opts.eventRefreshMs,
+  });
+  await routing.start();
+  // Aliases travel with the stats: the controller scales scalers keyed by hosts|paths as well.
+  const withAliases = (stats: ActivatorStats): ActivatorStats => ({
+    ...stats,
+    aliases: Object.fromEntries(routing.routes().aliases),
+  });
+  const created = createActivator({
+    endpoints: routing.endpoints,
+    routes: [],
+    id,
+    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+    onStats: (stats) => reporter.stats(withAliases(stats)),
+    statsIntervalMs: opts.statsIntervalMs ?? 1000,
+    poke: (route, held) => {
+      const stats = withAliases(created.stats());
+      reporter.poke({ activator: id, route, held, at: stats.at, stats });
+    },
+  });
+  routing.attach((built) => {
+    const conflicts = created.setRoutes(built.routes);
+    reporter.stats(withAliases(created.stats()));
+    return conflicts;
+  });
+  let bound: { url: string; port: number };
+  try {
+    bound = await listen(created, opts.port ?? DEFAULT_ACTIVATOR_PORT, opts.address);
+  } catch (err) {
+    await created.close();
+    reporter.close();
+    await routing.stop();
+    await client.close();
+    throw err;
+  }
+  const shutdown = async (graceful: boolean): Promise<void> => {
+    if (graceful) await created.drain();
+    else await created.close();
+    await reporter.goodbye(id);
+    reporter.close();
+    await routing.stop();
+    await client.close();
+  };
+  let stopping: Promise<void> | undefined;
+  return {
+    id,
+    activator: created,
+    reporter,
+    endpoints: routing.endpoints,
+    url: bound.url,
+    port: bound.port,
+    routes: () => routing.routes(),
     drain: () => {
       stopping ??= shutdown(true);
       return stopping;
@@ -175,12 +266,28 @@ interface ActivatorFlags {
   address?: string;
   maxHeldRequests?: number;
   drainTimeout?: number;
+  responseTimeout?: number;
+  controllerUrl: string[];
 }
+
+const collectUrl = (value: string, previous: string[]): string[] => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('must be an http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('must be an http:// or https:// URL');
+  return [...previous, value];
+};
 
 const buildCommand = (io: CliIO): Command =>
   new Command('ebb activator')
     .description(
-      'run the controller with the HTTP activator in the same process: requests for http triggers are routed, counted and held across scale-from-zero',
+      'run the HTTP activator: requests for http triggers are routed, counted and held across scale-from-zero. ' +
+        'Without --controller-url the controller runs in the same process; with it, this is one activator ' +
+        'replica reporting to the controllers (`ebb run --report-port`)',
     )
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--namespace <ns>', 'watch ScaledObjects, Services and EndpointSlices in this namespace only')
@@ -188,6 +295,17 @@ const buildCommand = (io: CliIO): Command =>
     .option('--address <ip>', 'address the activator listens on (default: all interfaces)')
     .option('--max-held-requests <n>', 'requests held at once across all routes (default 10000)', positiveInt)
     .option('--drain-timeout <s>', 'seconds SIGTERM waits for in-flight requests (default 30)', seconds)
+    .option(
+      '--response-timeout <s>',
+      'seconds a forwarded request waits for the response head before a 504 (default 300)',
+      seconds,
+    )
+    .option(
+      '--controller-url <url>',
+      'a controller replica to report to (repeatable; e.g. http://ebb-controller-0.ebb:9091); makes this a standalone activator',
+      collectUrl,
+      [],
+    )
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
 
@@ -214,21 +332,30 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
   const limits: Partial<ActivatorLimits> = {
     ...(flags.maxHeldRequests === undefined ? {} : { maxHeldRequests: flags.maxHeldRequests }),
     ...(flags.drainTimeout === undefined ? {} : { drainTimeoutMs: flags.drainTimeout }),
+    ...(flags.responseTimeout === undefined ? {} : { responseTimeoutMs: flags.responseTimeout }),
   };
-  let running: RunningActivator;
+  const common = {
+    kubeconfig: flags.kubeconfig,
+    namespace: flags.namespace,
+    port: flags.port,
+    ...(flags.address === undefined ? {} : { address: flags.address }),
+    limits,
+  };
+  let running: { url: string; drain(): Promise<void> };
   try {
-    running = await runActivatorController({
-      kubeconfig: flags.kubeconfig,
-      namespace: flags.namespace,
-      port: flags.port,
-      ...(flags.address === undefined ? {} : { address: flags.address }),
-      limits,
-    });
+    running =
+      flags.controllerUrl.length === 0
+        ? await runActivatorController(common)
+        : await runStandaloneActivator({ ...common, controllerUrls: flags.controllerUrl });
   } catch (err) {
     io.stderr.write(`ebb activator: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  io.stderr.write(`ebb activator: controller running, activator listening on ${running.url}\n`);
+  io.stderr.write(
+    flags.controllerUrl.length === 0
+      ? `ebb activator: controller running, activator listening on ${running.url}\n`
+      : `ebb activator: listening on ${running.url}, reporting to ${flags.controllerUrl.join(', ')}\n`,
+  );
   const signal = await waitForSignal();
   io.stderr.write(`ebb activator: ${signal}, draining\n`);
   await running.drain();

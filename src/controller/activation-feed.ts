@@ -13,7 +13,12 @@
 //
 // Route keys: the activator keys routes by ScaledObject (`namespace/name`, http-routes.ts). A
 // scaler built without `{ routeKey }` reads under `httpRouteKey(config)` (`hosts|paths`);
-// `setAliases` maps those keys to route keys so both work.
+// `setAliases` maps those keys to route keys so both work; a report may carry its activator's
+// aliases too (standalone activators, src/controller/activator-reports.ts), used when the
+// process set none for that key.
+//
+// A poke (`recordPoke`) raises the held gauge of one route in that activator's last report, so
+// the poll the poke starts sees the held request even before the next report arrives.
 
 import type { ConcurrencyFeed } from '../../scalers/http/feed.ts';
 import { type RouteReading, sumRouteReadings } from '../../scalers/http/metric.ts';
@@ -23,7 +28,8 @@ export const DEFAULT_FORGET_AFTER_MS = 30_000;
 
 interface Report {
   readonly at: number;
-  readonly routes: ReadonlyMap<string, RouteStats>;
+  readonly routes: Map<string, RouteStats>;
+  readonly aliases: ReadonlyMap<string, string> | undefined;
 }
 
 export interface ActivationFeedOptions {
@@ -50,7 +56,24 @@ export class ActivationFeed implements ConcurrencyFeed {
     if (last !== undefined && stats.at < last.at) return;
     const routes = new Map<string, RouteStats>();
     for (const r of stats.routes) routes.set(r.route, r);
-    this.reports.set(stats.activator, { at: stats.at, routes });
+    const aliases = stats.aliases === undefined ? last?.aliases : new Map(Object.entries(stats.aliases));
+    this.reports.set(stats.activator, { at: stats.at, routes, aliases });
+  }
+
+  /**
+   * A poke: `activator` holds `held` requests for `route` now (ms since the epoch `at`). Raises
+   * that route's held gauge in the activator's last report (a new report when there is none).
+   */
+  recordPoke(activator: string, route: string, held: number, at: number): void {
+    let report = this.reports.get(activator);
+    if (report === undefined) {
+      report = { at, routes: new Map(), aliases: undefined };
+      this.reports.set(activator, report);
+    }
+    const r = report.routes.get(route);
+    if (r === undefined)
+      report.routes.set(route, { route, inFlight: 0, held, requests: held, concurrencyMs: 0 });
+    else if (r.held < held) report.routes.set(route, { ...r, held });
   }
 
   /** An activator that shut down cleanly: its counters leave the sums at once. */
@@ -71,7 +94,7 @@ export class ActivationFeed implements ConcurrencyFeed {
 
   latest(routeKey: string): RouteReading | undefined {
     this.sweep();
-    const key = this.aliases.get(routeKey) ?? routeKey;
+    const key = this.aliases.get(routeKey) ?? this.reportedAlias(routeKey) ?? routeKey;
     const parts: RouteReading[] = [];
     for (const report of this.reports.values()) {
       const r = report.routes.get(key);
@@ -85,6 +108,14 @@ export class ActivationFeed implements ConcurrencyFeed {
       });
     }
     return sumRouteReadings(parts);
+  }
+
+  private reportedAlias(routeKey: string): string | undefined {
+    for (const report of this.reports.values()) {
+      const key = report.aliases?.get(routeKey);
+      if (key !== undefined) return key;
+    }
+    return undefined;
   }
 
   private sweep(): void {

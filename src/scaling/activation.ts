@@ -44,7 +44,12 @@ export const cooldownOf = (spec: ScalingSpec, state: ScalingState, now: number):
 
 /** What the executor does in this poll; 'hpa' hands 1 <-> N to the HPA computation. */
 export type ExecutorAction =
-  | { readonly kind: 'activate'; readonly replicas: number }
+  | {
+      readonly kind: 'activate';
+      readonly replicas: number;
+      /** Why this many, when not KEDA's max(minReplicaCount, 1) (a concurrency cold start). */
+      readonly why?: string;
+    }
   | { readonly kind: 'deactivate'; readonly replicas: number }
   | { readonly kind: 'restoreMin'; readonly replicas: number }
   | { readonly kind: 'hpa' }

@@ -1,10 +1,13 @@
 // One poll of one ScaledObject: readings in, decision out. The controller, `ebb simulate` and the
 // local mode all call decide(); every decision has exactly one implementation, composed here:
-//   pause -> triggers (health, fallback, formula) -> executor (activation, cooldown, idle/min)
-//   -> HPA computation (metrics, stabilization, rate policies, min/max) -> pause guards -> [0, max].
+//   pause -> concurrency windows (http triggers in concurrency mode) -> triggers (health,
+//   fallback, formula) -> executor (activation, cooldown, idle/min; a concurrency cold start
+//   wakes what is held) -> HPA computation (metrics, stabilization, rate policies, min/max)
+//   -> pause guards -> [0, max].
 import { TriggerError } from '../api/reasons.ts';
 import { applyScalePauses, clampReplicas, type ExecutorAction, executorStep } from './activation.ts';
 import { type BehaviorHistory, storeScaleEvent } from './behavior.ts';
+import { coldStart, concurrencyWindows } from './concurrency-triggers.ts';
 import { explainHpa, type HpaSpec, reconcileHpa } from './hpa.ts';
 import { formatNumber } from './replicas.ts';
 import { type Assessment, assessTriggers } from './triggers.ts';
@@ -18,6 +21,7 @@ export const initialScalingState = (createdAt: number): ScalingState => ({
   recommendations: [],
   scaleUpEvents: [],
   scaleDownEvents: [],
+  concurrency: {},
 });
 
 const disabled = (rules: ScalingRules): ScalingRules => ({ ...rules, selectPolicy: 'Disabled' });
@@ -60,7 +64,7 @@ const explainAction = (
 ): string | undefined => {
   switch (action.kind) {
     case 'activate':
-      return `activated by ${assessment.activeTriggers.join(', ')}: ${current} → ${action.replicas} (max(minReplicaCount, 1))`;
+      return `activated by ${assessment.activeTriggers.join(', ')}: ${current} → ${action.replicas} (${action.why ?? 'max(minReplicaCount, 1)'})`;
     case 'deactivate': {
       const what = spec.idleReplicas !== undefined ? 'idleReplicaCount' : 'minReplicaCount';
       return `no trigger active for ${cooldownSeconds ?? spec.cooldownSeconds} s: ${current} → ${action.replicas} (${what})`;
@@ -116,13 +120,22 @@ export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingStat
   if (pause.kind === 'paused')
     return pausedDecision(state, current, current, `paused: keeping ${current} replicas`);
 
-  const assessment = assessTriggers(spec, readings, current, state.health);
+  const windows = concurrencyWindows(spec, readings, current, now, state.concurrency);
+  const assessment = assessTriggers(spec, readings, current, state.health, windows.counts);
   const hasError = assessment.errors.length > 0;
-  const step = executorStep(
+  const executor = executorStep(
     spec,
     { currentReplicas: current, active: assessment.active, hasError, now },
     state,
   );
+  const cold =
+    executor.action.kind === 'activate'
+      ? coldStart(spec, readings, assessment.activeTriggers, current, now, windows.states)
+      : undefined;
+  const step =
+    cold === undefined
+      ? executor
+      : { ...executor, action: { kind: 'activate' as const, replicas: cold.replicas, why: cold.why } };
   const applied = applyAction(spec, step.action, assessment, state, input, step.cooldown?.seconds);
   const unpaused = clampReplicas(applied.desired, spec.maxReplicas);
   const desired = clampReplicas(applyScalePauses(spec.pause, current, applied.desired), spec.maxReplicas);
@@ -179,6 +192,7 @@ export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingStat
       recommendations: history.recommendations,
       scaleUpEvents: history.scaleUpEvents,
       scaleDownEvents: history.scaleDownEvents,
+      concurrency: cold?.states ?? windows.states,
     },
   };
 };

@@ -8,6 +8,7 @@ import {
   formatNumber,
   type MetricProposal,
   metricReplicas,
+  type ReplicaCount,
   type Tolerances,
   tolerancesOf,
 } from './replicas.ts';
@@ -57,6 +58,7 @@ const fallbackProposal = (
 
 /**
  * Per trigger:
+ *   ok, a concurrency trigger  -> proposal from its Knative windows (concurrency-triggers.ts)
  *   ok                         -> proposal from its metric; active when the reading says so
  *   failing beyond threshold   -> proposal from fallback replicas; counts as active
  *   failing otherwise          -> invalid proposal and an error
@@ -66,6 +68,7 @@ const assessPerTrigger = (
   readings: readonly TriggerReading[],
   current: number,
   health: Readonly<Record<string, TriggerHealth>>,
+  concurrencyCounts: ReadonlyMap<string, ReplicaCount>,
 ): Assessment => {
   const tolerances = tolerancesOf(spec);
   const proposals: MetricProposal[] = [];
@@ -74,7 +77,7 @@ const assessPerTrigger = (
   const fallbackTriggers: string[] = [];
   for (const r of readings) {
     if (r.ok) {
-      const count = metricReplicas(current, r, tolerances);
+      const count = concurrencyCounts.get(r.trigger) ?? metricReplicas(current, r, tolerances);
       proposals.push({ ok: true, metric: r.metricName, replicas: count.replicas, formula: count.formula });
       if (r.active) activeTriggers.push(r.trigger);
     } else if (spec.fallback !== undefined && isFallingBack(health[r.metricName], spec.fallback)) {
@@ -205,15 +208,19 @@ const assessComposite = (
   };
 };
 
-/** Health first (KEDA counts the failure, then compares it with the threshold), then the metrics. */
+/**
+ * Health first (KEDA counts the failure, then compares it with the threshold), then the metrics.
+ * `concurrencyCounts` (by trigger key) replace the HPA formula of those triggers.
+ */
 export const assessTriggers = (
   spec: ScalingSpec,
   readings: readonly TriggerReading[],
   currentReplicas: number,
   previousHealth: Readonly<Record<string, TriggerHealth>>,
+  concurrencyCounts: ReadonlyMap<string, ReplicaCount> = new Map(),
 ): Assessment => {
   const health = nextHealth(previousHealth, readings, spec.fallback);
   return spec.modifiers === undefined
-    ? assessPerTrigger(spec, readings, currentReplicas, health)
+    ? assessPerTrigger(spec, readings, currentReplicas, health, concurrencyCounts)
     : assessComposite(spec, spec.modifiers, readings, currentReplicas, health);
 };

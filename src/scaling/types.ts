@@ -3,6 +3,7 @@
 // exactly one implementation of every scaling decision.
 import type { PauseSettings } from '../api/annotations.ts';
 import type { FallbackBehavior } from '../api/scaledobject.ts';
+import type { ConcurrencyState } from './concurrency.ts';
 
 /** One HPA scaling policy: at most `value` pods (or percent) of change per `periodSeconds`. */
 export interface ScalingPolicy {
@@ -58,6 +59,12 @@ export type TriggerReading =
       readonly target: number;
       readonly metricType: 'AverageValue' | 'Value';
       readonly active: boolean;
+      /**
+       * Set for an http trigger in concurrency mode with an AverageValue target: `value` is
+       * the concurrency (in flight + held) and the replicas come from the Knative stable/panic
+       * windows (concurrency.ts) instead of the HPA formula. Absent: the HPA formula.
+       */
+      readonly concurrency?: ConcurrencyScaling;
     }
   | {
       readonly ok: false;
@@ -68,6 +75,12 @@ export type TriggerReading =
       readonly reason: string;
       readonly message: string;
     };
+
+/** How a concurrency trigger is scaled: Knative's windows over its per-poll samples. */
+export interface ConcurrencyScaling {
+  /** Concurrency one replica should carry (the trigger's targetConcurrency); > 0. */
+  readonly targetPerReplica: number;
+}
 
 export interface TriggerHealth {
   readonly numberOfFailures: number;
@@ -94,6 +107,11 @@ export interface ScalingState {
   /** HPA rate policies: past scale-up and scale-down events (value = replicas changed, > 0). */
   readonly scaleUpEvents: readonly TimedValue[];
   readonly scaleDownEvents: readonly TimedValue[];
+  /**
+   * Knative windows of the concurrency triggers (TriggerReading.concurrency), keyed by trigger
+   * key; a trigger that is gone, or no longer scales on concurrency, loses its entry.
+   */
+  readonly concurrency: Readonly<Record<string, ConcurrencyState>>;
 }
 
 export interface DecideInput {

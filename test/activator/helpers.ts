@@ -11,6 +11,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { ActivatorObserver } from '../../src/activator/observer.ts';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import type { RouteSpec } from '../../src/activator/routes.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../../src/activator/server.ts';
@@ -129,6 +130,7 @@ export const startActivator = async (
   routes: readonly RouteSpec[],
   limits: Partial<ActivatorLimits> = {},
   source = new MemoryEndpointSource(),
+  observer?: ActivatorObserver,
 ): Promise<TestActivator> => {
   const pokes: { route: string; held: number }[] = [];
   const activator = createActivator({
@@ -137,6 +139,7 @@ export const startActivator = async (
     poke: (route, held) => pokes.push({ route, held }),
     limits: { drainTimeoutMs: 5_000, ...limits },
     id: 'activator-test',
+    ...(observer === undefined ? {} : { observer }),
   });
   await new Promise<void>((resolve) => activator.server.listen(0, '127.0.0.1', resolve));
   const port = (activator.server.address() as AddressInfo).port;

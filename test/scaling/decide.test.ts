@@ -172,6 +172,7 @@ describe('explanations and state', () => {
       recommendations: [],
       scaleUpEvents: [],
       scaleDownEvents: [],
+      concurrency: {},
     });
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   computeHttpMetric,
+  concurrencyScalingOf,
   type HttpMetric,
   type RequestSample,
   recordRequestSample,
@@ -220,5 +221,40 @@ describe('interval-average concurrency (the activators’ concurrencyMs integral
     },
   ])('$label', ({ history, counters, want }) => {
     expect(computeHttpMetric(concurrency, counters, history)).toMatchObject(want);
+  });
+});
+
+describe('concurrencyTarget: which readings get the Knative windows', () => {
+  const counters = { inFlight: 5, held: 0, requests: 10 };
+  const history = samples([0, 10]);
+  const rows: Array<{
+    label: string;
+    mode: HttpScalingMode;
+    metricType?: 'AverageValue' | 'Value';
+    want: number | undefined;
+  }> = [
+    {
+      label: 'concurrency mode, AverageValue (the default): targetConcurrency',
+      mode: concurrency,
+      want: 100,
+    },
+    {
+      label: 'concurrency mode, metricType Value: the HPA formula',
+      mode: concurrency,
+      metricType: 'Value',
+      want: undefined,
+    },
+    { label: 'request-rate mode: the HPA formula', mode: rate, want: undefined },
+  ];
+  it.each(rows.map((r) => [r.label, r] as const))('%s', (_label, r) => {
+    const metric = computeHttpMetric(r.mode, counters, history, r.metricType);
+    expect(metric.concurrencyTarget).toBe(r.want);
+    expect(concurrencyScalingOf(metric)).toEqual(
+      r.want === undefined ? undefined : { targetPerReplica: r.want },
+    );
+  });
+
+  it('readings of other scalers carry none', () => {
+    expect(concurrencyScalingOf({ value: 3, active: true })).toBeUndefined();
   });
 });
