@@ -8,6 +8,11 @@ export const PAUSED_REPLICAS = 'paused-replicas';
 export const PAUSED_SCALE_IN = 'paused-scale-in';
 export const PAUSED_SCALE_OUT = 'paused-scale-out';
 
+/** ebb's own (KEDA has no such switch): `direct` (default) or `hpa` (docs/hpa-mode.md). */
+export const SCALING_MODE = 'autoscaling.ebb.dev/scaling-mode';
+export const SCALING_MODES = ['direct', 'hpa'] as const;
+export type ScalingMode = (typeof SCALING_MODES)[number];
+
 export type Pause =
   | { readonly kind: 'none' }
   /** Stop the loop and keep the current replica count. */
@@ -74,4 +79,24 @@ export const pauseSettingsFrom = (
   const scaleInPaused = parseBool(lookup(a, PAUSED_SCALE_IN), problems);
   const scaleOutPaused = parseBool(lookup(a, PAUSED_SCALE_OUT), problems);
   return problems.length > 0 ? fail(problems) : ok({ pause, scaleInPaused, scaleOutPaused });
+};
+
+/**
+ * The scaling-mode annotation: `direct` (ebb writes every replica count, the default) or `hpa`
+ * (ebb owns an autoscaling/v2 HPA for 1 <-> N and writes only 0 <-> 1).
+ */
+export const scalingModeFrom = (
+  annotations: Readonly<Record<string, string>> | undefined,
+): Result<ScalingMode> => {
+  const raw = annotations?.[SCALING_MODE];
+  if (raw === undefined) return ok('direct');
+  const mode = SCALING_MODES.find((m) => m === raw.trim().toLowerCase());
+  if (mode !== undefined) return ok(mode);
+  return fail([
+    {
+      path: annotationPath(SCALING_MODE),
+      reason: InvalidSpec,
+      message: `must be "direct" or "hpa", got "${raw}"`,
+    },
+  ]);
 };

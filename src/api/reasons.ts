@@ -13,6 +13,10 @@ export const ScaleTargetNotFound = 'ScaleTargetNotFound';
 export const ScaleTargetNotScalable = 'ScaleTargetNotScalable';
 export const ScaleTargetInUse = 'ScaleTargetInUse';
 export const AuthenticationError = 'AuthenticationError';
+/** HPA mode: another HPA (not ebb's for this object) targets the workload; ebb leaves it alone. */
+export const HPAConflict = 'HPAConflict';
+/** HPA mode: the HPA could not be created, updated or deleted (RBAC, API errors). */
+export const HPAFailed = 'HPAFailed';
 
 /** Reasons for the `Active` condition. */
 export const ScalerActive = 'ScalerActive';
@@ -34,6 +38,12 @@ export const ScaleTargetScaled = 'ScaleTargetScaled';
 export const ScaleTargetRestored = 'ScaleTargetRestored';
 export const ScalerFailed = 'ScalerFailed';
 export const ScalerRecovered = 'ScalerRecovered';
+/** Warning Events about an http trigger's route (the activator reports them). */
+export const HTTPRouteConflict = 'HTTPRouteConflict';
+export const HTTPServicePortUnresolved = 'HTTPServicePortUnresolved';
+export const HPACreated = 'HPACreated';
+export const HPAUpdated = 'HPAUpdated';
+export const HPADeleted = 'HPADeleted';
 
 export type Reason =
   | typeof ScaledObjectReady
@@ -46,6 +56,8 @@ export type Reason =
   | typeof ScaleTargetNotScalable
   | typeof ScaleTargetInUse
   | typeof AuthenticationError
+  | typeof HPAConflict
+  | typeof HPAFailed
   | typeof ScalerActive
   | typeof ScalerNotActive
   | typeof ScalerCooldown
@@ -58,7 +70,12 @@ export type Reason =
   | typeof ScaleTargetScaled
   | typeof ScaleTargetRestored
   | typeof ScalerFailed
-  | typeof ScalerRecovered;
+  | typeof ScalerRecovered
+  | typeof HTTPRouteConflict
+  | typeof HTTPServicePortUnresolved
+  | typeof HPACreated
+  | typeof HPAUpdated
+  | typeof HPADeleted;
 
 /** A problem found in user input: the field path (`spec.triggers[0].metadata.start`) and why. */
 export interface Problem {

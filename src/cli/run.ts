@@ -4,13 +4,17 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { DEFAULT_REPORT_PORT, serveActivatorReports } from '../controller/activator-reports.ts';
 import { Controller } from '../controller/controller.ts';
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
-import type { ControllerObserver } from '../controller/observer.ts';
+import { type ControllerObserver, combineObservers } from '../controller/observer.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
+import { HealthChecks } from '../observability/health.ts';
+import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
+import { servedPort, serveObservability } from '../observability/server.ts';
 import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
 import type { Scaler } from '../scaler.ts';
-import { positiveInt, seconds } from './flags.ts';
+import { portNumber, positiveInt, seconds } from './flags.ts';
 import type { CliIO } from './io.ts';
 
 export interface RunControllerOptions {
@@ -39,11 +43,24 @@ export interface RunControllerOptions {
   readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
   /** Told about every poll (Prometheus metrics, the metrics adapter); see src/controller/observer.ts. */
   readonly observer?: ControllerObserver;
+  /** Prometheus metrics (also the activator's observer); default: a new EbbMetrics. */
+  readonly metrics?: EbbMetrics;
+  /** Liveness/readiness checks; the controller adds `informers`. Default: new ones. */
+  readonly health?: HealthChecks;
+  /** Serve /metrics on this port (0: any free one); undefined: not served. */
+  readonly metricsPort?: number | undefined;
+  /** Serve /healthz and /readyz on this port (0: any free one); undefined: not served. */
+  readonly healthPort?: number | undefined;
 }
 
 export interface RunningController {
   readonly identity: string;
   readonly platform: KubernetesPlatform;
+  readonly metrics: EbbMetrics;
+  readonly health: HealthChecks;
+  /** `http://host:port` of /metrics and of /healthz + /readyz, when served. */
+  readonly metricsUrl: string | undefined;
+  readonly healthUrl: string | undefined;
   /** True while this process polls and writes (always, without leader election). */
   isLeader(): boolean;
   /** The controller while leading. */
@@ -53,6 +70,8 @@ export interface RunningController {
 
 export const DEFAULT_LEASE_NAME = 'ebb-controller';
 export const DEFAULT_MAX_CONCURRENT_POLLS = 256;
+export const DEFAULT_METRICS_PORT = 9090;
+export const DEFAULT_HEALTH_PORT = 8081;
 
 /** Starts the controller (or a candidate for leadership); resolves once it is running. */
 export const runController = async (opts: RunControllerOptions = {}): Promise<RunningController> => {
@@ -74,6 +93,22 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       'trigger authentication watches failed',
     );
   });
+  const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo());
+  const health = opts.health ?? new HealthChecks();
+  let leading = () => true;
+  // Ready once the ScaledObject informer has listed; a standby is ready (a healthy candidate).
+  health.addReadiness('informers', () =>
+    !leading() || platform.source.hasSynced ? true : 'ScaledObjects not listed yet',
+  );
+  const served = await serveObservability({
+    metrics,
+    health,
+    metricsPort: opts.metricsPort,
+    healthPort: opts.healthPort,
+    log,
+  });
+  const observed = { metrics, health, metricsUrl: served.metricsUrl, healthUrl: served.healthUrl };
+  const observer = opts.observer === undefined ? metrics : combineObservers(metrics, opts.observer);
   const makeController = () =>
     new Controller({
       source: platform.source,
@@ -86,7 +121,8 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       ...(opts.onPollStart === undefined ? {} : { onPollStart: opts.onPollStart }),
       ...(opts.createScaler === undefined ? {} : { createScaler: opts.createScaler }),
       triggerAuth: platform.triggerAuth,
-      ...(opts.observer === undefined ? {} : { observer: opts.observer }),
+      hpa: platform.hpa,
+      observer,
     });
 
   if (opts.leaderElect !== true) {
@@ -95,11 +131,13 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     return {
       identity,
       platform,
+      ...observed,
       isLeader: () => true,
       controller: () => controller,
       async stop() {
         await controller.stop();
         await platform.close();
+        await served.close();
       },
     };
   }
@@ -136,10 +174,12 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
         await c?.stop();
       }),
   });
+  leading = () => elector.isLeader;
   elector.start();
   return {
     identity,
     platform,
+    ...observed,
     isLeader: () => elector.isLeader,
     controller: () => current,
     async stop() {
@@ -147,6 +187,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       await transitions;
       await current?.stop();
       await platform.close();
+      await served.close();
     },
   };
 };
@@ -164,6 +205,9 @@ interface RunFlags {
   renewDeadline?: number;
   retryPeriod?: number;
   maxConcurrentPolls: number;
+  metricsPort: number;
+  healthPort: number;
+  reportPort: number;
 }
 
 const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
@@ -197,6 +241,14 @@ const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
       'polls in flight at once',
       positiveInt,
       DEFAULT_MAX_CONCURRENT_POLLS,
+    )
+    .option('--metrics-port <n>', 'port of Prometheus /metrics (0: off)', portNumber, DEFAULT_METRICS_PORT)
+    .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
+    .option(
+      '--report-port <n>',
+      'port standalone activators (`ebb activator --controller-url`) report to (0: off)',
+      portNumber,
+      DEFAULT_REPORT_PORT,
     )
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
@@ -282,12 +334,20 @@ const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO)
     leaseName: flags.leaseName,
     leaseNamespace: flags.leaseNamespace,
     maxConcurrentPolls: flags.maxConcurrentPolls,
+    metricsPort: servedPort(flags.metricsPort),
+    healthPort: servedPort(flags.healthPort),
     ...(flags.leaseDuration === undefined ? {} : { leaseDurationMs: flags.leaseDuration }),
     ...(flags.renewDeadline === undefined ? {} : { renewDeadlineMs: flags.renewDeadline }),
     ...(flags.retryPeriod === undefined ? {} : { retryPeriodMs: flags.retryPeriod }),
   });
+  // Every replica receives (a standby keeps its feed warm); only the leader's pokes poll.
+  const reports =
+    flags.reportPort === 0
+      ? undefined
+      : await serveActivatorReports(running, { port: flags.reportPort, log: defaultLogger });
   const signal = await waitForSignal();
   io.stderr.write(`ebb ${name}: ${signal}, stopping\n`);
+  await reports?.close();
   await running.stop();
   return 0;
 };

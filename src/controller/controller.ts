@@ -8,6 +8,7 @@ import type { TriggerAuthResolver } from '../platform/auth.ts';
 import {
   type EventRecorder,
   type FinalizerWriter,
+  type HpaWriter,
   type ScaledObjectSource,
   type ScaleTarget,
   type StatusWriter,
@@ -44,6 +45,8 @@ export interface ControllerOptions {
   readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
   /** Resolves triggers' authenticationRefs; a change it reports reconciles the objects using it. */
   readonly triggerAuth?: TriggerAuthResolver;
+  /** HPA mode's HorizontalPodAutoscalers (docs/hpa-mode.md); without it HPA mode is refused. */
+  readonly hpa?: HpaWriter;
   /** Told about every poll, pause and removal (Prometheus metrics, the metrics adapter). */
   readonly observer?: ControllerObserver;
 }
@@ -98,6 +101,7 @@ export class Controller {
       now,
       createScaler,
       triggerAuth: opts.triggerAuth,
+      hpa: opts.hpa,
       observer,
       writeStatus,
       enqueue: (key) => {

@@ -4,6 +4,7 @@
 //   Events on activation, deactivation, scaler failure and recovery → status, only what changed.
 
 import { performance } from 'node:perf_hooks';
+import { concurrencyScalingOf } from '../../scalers/http/metric.ts';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import type { ConditionUpdate } from '../api/conditions.ts';
 import { toRFC3339 } from '../api/conditions.ts';
@@ -25,6 +26,7 @@ import type { EventRecorder, ScaleTarget, StatusPatch } from '../platform/ports.
 import type { ReadError, Reading, Scaler } from '../scaler.ts';
 import { decide } from '../scaling/decide.ts';
 import type { ScaleDecision, TriggerReading } from '../scaling/types.ts';
+import { replicasToWrite } from './hpa-mode.ts';
 import type { ControllerObserver, TriggerObservation } from './observer.ts';
 import type { StatusChange } from './status.ts';
 import { describeTarget, type LiveTrigger, type Loop, persistedHealth, type Tracked } from './tracked.ts';
@@ -81,6 +83,8 @@ const toReading = (live: LiveTrigger, r: ReadResult): TriggerReading => {
   const { key, metric } = live.resolved;
   if (r.ok) {
     const value = Number.isFinite(r.value.value) && r.value.value > 0 ? r.value.value : 0;
+    // An http trigger in concurrency mode: decide() applies Knative's stable/panic windows.
+    const concurrency = concurrencyScalingOf(r.value);
     return {
       ok: true,
       trigger: key,
@@ -89,6 +93,7 @@ const toReading = (live: LiveTrigger, r: ReadResult): TriggerReading => {
       target: metric.target,
       metricType: metric.metricType,
       active: r.value.active,
+      ...(concurrency === undefined ? {} : { concurrency }),
     };
   }
   return {
@@ -282,8 +287,10 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
 
   const fields: StatusPatch = {};
   let replicas = current.value;
-  if (decision.desiredReplicas !== current.value) {
-    const scaled = await ctx.scaleTarget.scale(loop.target, decision.desiredReplicas);
+  // HPA mode: the HPA owns 1 <-> N; ebb writes only 0 <-> 1 (hpa-mode.ts).
+  const desired = replicasToWrite(loop, current.value, decision);
+  if (desired !== current.value) {
+    const scaled = await ctx.scaleTarget.scale(loop.target, desired);
     if (scaled.ok) {
       replicas = scaled.value;
       if (t.status.originalReplicaCount === undefined) fields.originalReplicaCount = current.value;
@@ -305,9 +312,9 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
         type: 'Warning',
         reason: scaled.error.reason,
         action: 'Scale',
-        note: `cannot scale ${describeTarget(loop.target)} to ${decision.desiredReplicas}: ${scaled.error.message}`,
+        note: `cannot scale ${describeTarget(loop.target)} to ${desired}: ${scaled.error.message}`,
       });
-      t.log.warn({ err: scaled.error.message, desired: decision.desiredReplicas }, 'scale failed');
+      t.log.warn({ err: scaled.error.message, desired: desired }, 'scale failed');
     }
   }
 
@@ -323,12 +330,12 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
     at: nowMs,
     triggers: observeTriggers(loop, readings, latencyMs),
     currentReplicas: replicas,
-    desiredReplicas: decision.desiredReplicas,
+    desiredReplicas: desired,
     active: decision.active,
-    error: decision.triggerError !== undefined || replicas !== decision.desiredReplicas,
+    error: decision.triggerError !== undefined || replicas !== desired,
   });
   fields.currentReplicas = replicas;
-  fields.desiredReplicas = decision.desiredReplicas;
+  fields.desiredReplicas = desired;
   fields.health = persistedHealth(decision.state.health, loop.spec);
   await ctx.writeStatus(t, { conditions: pollConditions(decision, loop), fields });
 };

@@ -10,6 +10,8 @@ import { type ConditionUpdate, findCondition } from '../api/conditions.ts';
 import {
   AuthenticationError,
   formatProblem,
+  HPAConflict,
+  HPAFailed,
   InvalidSpec,
   InvalidTriggerMetadata,
   type Problem,
@@ -30,6 +32,7 @@ import {
   Conflict,
   type EventRecorder,
   type FinalizerWriter,
+  type HpaWriter,
   NotFound,
   type ScaledObjectSource,
   type ScaleTarget,
@@ -39,6 +42,15 @@ import type { Scaler } from '../scaler.ts';
 import { initialScalingState } from '../scaling/decide.ts';
 import { scalingSpecFrom } from '../scaling/spec.ts';
 import { type Admission, admitScaledObject } from './admission.ts';
+import {
+  dropHpa,
+  type HpaOutcome,
+  hpaDefinitionOf,
+  hpaNameOf,
+  keepHpa,
+  scalingModeOf,
+  setHpaMode,
+} from './hpa-mode.ts';
 import type { ControllerObserver } from './observer.ts';
 import { READY_MESSAGE } from './poll.ts';
 import type { PollScheduler } from './scheduler.ts';
@@ -49,6 +61,7 @@ import {
   FINALIZER,
   type LiveTrigger,
   type Loop,
+  pollingIntervalMs,
   regardingOf,
   seedState,
   type Tracked,
@@ -69,6 +82,8 @@ export interface ReconcileContext {
   readonly createScaler: (resolved: ResolvedTrigger) => Scaler;
   /** Resolves triggers' authenticationRefs; without it they are built unresolved (unit tests). */
   readonly triggerAuth?: TriggerAuthResolver | undefined;
+  /** HPA mode's HorizontalPodAutoscalers; without it HPA mode is refused (unit tests, local mode). */
+  readonly hpa?: HpaWriter | undefined;
   readonly observer: ControllerObserver;
   writeStatus(t: Tracked, change: StatusChange): Promise<void>;
   /** Reconcile these keys again (ownership of a target moved). */
@@ -85,6 +100,8 @@ const RECONCILE_READY_REASONS: ReadonlySet<string> = new Set([
   ScaleTargetInUse,
   ScaledObjectCheckFailed,
   AuthenticationError,
+  HPAConflict,
+  HPAFailed,
 ]);
 
 const MetaOnly = z.object({ metadata: ObjectMetaSchema });
@@ -157,6 +174,8 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
   if (!admission.ok) return refuse(ctx, t, admission.problems);
   const spec = scalingSpecFrom(admission.object.spec, admission.pause);
   if (!spec.ok) return refuse(ctx, t, spec.error);
+  const mode = scalingModeOf(admission.object);
+  if (!mode.ok) return refuse(ctx, t, mode.error);
 
   const so = admission.object;
   const target = targetRefOf(so, t.ref.namespace);
@@ -192,6 +211,22 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
     );
   }
   const resolvedTriggers = auth.triggers;
+
+  // HPA mode keeps ebb's HPA (none while paused, as KEDA); direct mode deletes it.
+  const hpaWanted = mode.value === 'hpa' && admission.pause.pause.kind === 'none';
+  const hpa: HpaOutcome = hpaWanted
+    ? await keepHpa(ctx, t, hpaDefinitionOf(so, t.regarding, target, resolvedTriggers, spec.value))
+    : await dropHpa(ctx, t);
+  if (!hpa.ok) {
+    stopLoop(ctx, t);
+    if (hpa.retry) ctx.retry(key);
+    return report(
+      ctx,
+      t,
+      { type: 'Ready', status: 'False', reason: hpa.reason, message: hpa.message },
+      { reason: hpa.reason, note: hpa.message },
+    );
+  }
 
   // (Re)build the loop when the spec generation moved; otherwise only refresh spec and pause,
   // and rebuild the scalers of triggers whose auth parameters changed.
@@ -243,6 +278,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
     loop.spec = spec.value;
     rebuildChangedAuth(ctx, t, loop, resolvedTriggers, auth.digests);
   }
+  setHpaMode(loop, hpaWanted);
 
   const conditions: ConditionUpdate[] = [];
   const ready = findCondition(t.status.conditions, 'Ready');
@@ -259,8 +295,9 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
       reason: ScaledObjectUnpaused,
       message: 'ScaledObject is not paused',
     });
-    ctx.scheduler.schedule(key, spec.value.pollingIntervalSeconds * 1000);
-    const change = { conditions, fields: { externalMetricNames, pausedReplicaCount: null } };
+    ctx.scheduler.schedule(key, pollingIntervalMs(spec.value, resolvedTriggers));
+    const hpaName = hpaWanted ? hpaNameOf(so) : null;
+    const change = { conditions, fields: { externalMetricNames, pausedReplicaCount: null, hpaName } };
     if (newLoop) t.deferred = change;
     else await ctx.writeStatus(t, change);
     return;
@@ -405,12 +442,15 @@ const holdPaused = async (
       reason: ScaledObjectPaused,
       message: 'ScaledObject is paused',
     });
-    await ctx.writeStatus(t, { conditions, fields: { externalMetricNames, pausedReplicaCount: null } });
+    await ctx.writeStatus(t, {
+      conditions,
+      fields: { externalMetricNames, pausedReplicaCount: null, hpaName: null },
+    });
     return;
   }
   const n = pause.replicas;
   const current = await ctx.scaleTarget.replicas(loop.target);
-  const fields: Record<string, unknown> = { externalMetricNames, pausedReplicaCount: n };
+  const fields: Record<string, unknown> = { externalMetricNames, pausedReplicaCount: n, hpaName: null };
   if (current.ok && current.value !== n) {
     const scaled = await ctx.scaleTarget.scale(loop.target, n);
     if (!scaled.ok) {
@@ -457,6 +497,13 @@ const keepFinalizer = async (ctx: ReconcileContext, t: Tracked, wanted: boolean)
 /** Deletion: restore the original replica count if asked to, then let the object go. */
 const finalize = async (ctx: ReconcileContext, t: Tracked, admission: Admission): Promise<void> => {
   stopLoop(ctx, t);
+  // HPA mode: the HPA goes first (it would fight the restore), also where no garbage collector runs.
+  const hpa = await dropHpa(ctx, t);
+  if (!hpa.ok) {
+    t.log.warn({ err: hpa.message }, 'cannot delete the HPA; will retry');
+    ctx.retry(t.key);
+    return;
+  }
   if (!t.finalizers.includes(FINALIZER)) return;
   const restore = admission.ok && admission.object.spec.advanced?.restoreToOriginalReplicaCount === true;
   const original = t.status.originalReplicaCount;
@@ -543,6 +590,9 @@ const retire = (loop: Loop, triggers: readonly LiveTrigger[]): void => {
 const forget = (ctx: ReconcileContext, t: Tracked): void => {
   const target = t.loop?.target;
   stopLoop(ctx, t);
+  void dropHpa(ctx, t).then((hpa) => {
+    if (!hpa.ok) t.log.warn({ err: hpa.message }, 'cannot delete the HPA of a deleted ScaledObject');
+  });
   for (const k of ctx.claims.release(t.key)) ctx.enqueue(k);
   if (target !== undefined && ctx.claims.claimants(targetKeyOf(target)) === 0) ctx.scaleTarget.forget(target);
   ctx.tracked.delete(t.key);

@@ -132,5 +132,23 @@ export const persistedHealth = (
   return out;
 };
 
+/** The longest gap between two polls of an object with an http trigger. */
+export const HTTP_POLLING_INTERVAL_MS = 1000;
+
+/**
+ * How often the scheduler polls an object:
+ *   with an http trigger: min(pollingInterval, 1 s)   (Knative's windows take a sample per poll:
+ *                                                      the 6 s panic window needs one a second)
+ *   otherwise:            pollingInterval
+ * An http poll reads the activators' counters from memory and the replicas from the informer
+ * cache, and writes only on change, so a poll a second costs no API calls while nothing moves.
+ */
+export const pollingIntervalMs = (spec: ScalingSpec, triggers: readonly ResolvedTrigger[]): number => {
+  const configured = spec.pollingIntervalSeconds * 1000;
+  return triggers.some((r) => r.trigger.type === 'http')
+    ? Math.min(configured, HTTP_POLLING_INTERVAL_MS)
+    : configured;
+};
+
 /** Reads an adapter error as one line for a condition message or Event note. */
 export const describeError = (e: PlatformError): string => e.message;

@@ -2,7 +2,7 @@
 // `kubernetes/` (the only code that imports @kubernetes/client-node) and, later, `local/`.
 // Nothing here names a client-library type; every method returns errors as values.
 import type { Result } from '../api/reasons.ts';
-import type { ScaledObjectStatus } from '../api/scaledobject.ts';
+import type { HPABehavior, ScaledObjectStatus } from '../api/scaledobject.ts';
 
 /** A failure of the platform (API server, network), as a value. */
 export interface PlatformError {
@@ -53,6 +53,51 @@ export interface ScaleTarget {
   scale(ref: TargetRef, replicas: number): Promise<PlatformResult<number>>;
   /** The target is no longer scaled by anything ebb watches: drop what is cached about it. */
   forget(ref: TargetRef): void;
+}
+
+/** One External metric of a managed HPA: the adapter serves `name` for the HPA's selector. */
+export interface HpaMetric {
+  readonly name: string;
+  readonly metricType: 'AverageValue' | 'Value';
+  /** Per replica (AverageValue) or in total (Value); rendered as a quantity (milli-units). */
+  readonly target: number;
+}
+
+/** The autoscaling/v2 HPA ebb keeps for a ScaledObject in HPA mode, as plain data. */
+export interface HpaDefinition {
+  /** In the owner's namespace. */
+  readonly name: string;
+  /** The ScaledObject: the HPA's controller ownerReference. */
+  readonly owner: EventRegarding;
+  readonly target: TargetRef;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly metrics: readonly HpaMetric[];
+  /** matchLabels of every External metric's selector. */
+  readonly metricSelector: Readonly<Record<string, string>>;
+  readonly behavior: HPABehavior | undefined;
+}
+
+/** An HPA found on the server, as far as ownership goes. */
+export interface HpaInfo {
+  readonly name: string;
+  /** The uid of its controller ownerReference, if any. */
+  readonly controllerUid: string | undefined;
+}
+
+export type HpaEnsured = 'created' | 'updated' | 'unchanged';
+
+/** autoscaling/v2 HorizontalPodAutoscalers that ebb owns in HPA mode. */
+export interface HpaWriter {
+  /** HPAs in the target's namespace whose scaleTargetRef names the target. */
+  findForTarget(target: TargetRef): Promise<PlatformResult<HpaInfo[]>>;
+  /**
+   * Creates the HPA or brings it to `hpa`, writing only when it differs; fails with reason
+   * `HPAConflict` when an HPA of that name exists that `hpa.owner` does not control.
+   */
+  ensure(hpa: HpaDefinition): Promise<PlatformResult<HpaEnsured>>;
+  /** Deletes the HPA if `ownerUid` controls it; ok(false) when there is none (or not ours). */
+  delete(namespace: string, name: string, ownerUid: string): Promise<PlatformResult<boolean>>;
 }
 
 /** A ScaledObject as Events and status writes address it. */

@@ -9,6 +9,10 @@ import type {
   EventRecorder,
   EventRegarding,
   FinalizerWriter,
+  HpaDefinition,
+  HpaEnsured,
+  HpaInfo,
+  HpaWriter,
   LeaseLock,
   LeaseRecord,
   PlatformResult,
@@ -118,6 +122,50 @@ export class FakeStatusWriter implements StatusWriter, FinalizerWriter {
       else this.source.put(next);
     }
     return { ok: true, value: undefined };
+  }
+}
+
+/** HPAs in memory: ebb's (with their definition) and foreign ones (a name on a target). */
+export class FakeHpaWriter implements HpaWriter {
+  /** `namespace/name` → the definition ebb last wrote, with its owner's uid. */
+  readonly hpas = new Map<string, HpaDefinition>();
+  /** `namespace/name` → a foreign HPA's target (`Kind/namespace/name`). */
+  readonly foreign = new Map<string, string>();
+  readonly writes: { verb: 'create' | 'update' | 'delete'; key: string }[] = [];
+  fail: string | undefined;
+
+  async findForTarget(target: TargetRef): Promise<PlatformResult<HpaInfo[]>> {
+    if (this.fail !== undefined) return { ok: false, error: { reason: 'ApiError', message: this.fail } };
+    const want = `${target.kind}/${target.namespace}/${target.name}`;
+    const found: HpaInfo[] = [];
+    for (const [key, def] of this.hpas) {
+      if (`${def.target.kind}/${def.target.namespace}/${def.target.name}` === want)
+        found.push({ name: key.slice(key.indexOf('/') + 1), controllerUid: def.owner.uid });
+    }
+    for (const [key, t] of this.foreign) {
+      if (t === want) found.push({ name: key.slice(key.indexOf('/') + 1), controllerUid: undefined });
+    }
+    return { ok: true, value: found };
+  }
+  async ensure(hpa: HpaDefinition): Promise<PlatformResult<HpaEnsured>> {
+    if (this.fail !== undefined) return { ok: false, error: { reason: 'ApiError', message: this.fail } };
+    const key = `${hpa.owner.namespace}/${hpa.name}`;
+    if (this.foreign.has(key))
+      return { ok: false, error: { reason: 'HPAConflict', message: 'not ours', status: 409 } };
+    const live = this.hpas.get(key);
+    if (live !== undefined && JSON.stringify(live) === JSON.stringify(hpa))
+      return { ok: true, value: 'unchanged' };
+    this.hpas.set(key, hpa);
+    this.writes.push({ verb: live === undefined ? 'create' : 'update', key });
+    return { ok: true, value: live === undefined ? 'created' : 'updated' };
+  }
+  async delete(namespace: string, name: string, ownerUid: string): Promise<PlatformResult<boolean>> {
+    if (this.fail !== undefined) return { ok: false, error: { reason: 'ApiError', message: this.fail } };
+    const key = `${namespace}/${name}`;
+    if (this.hpas.get(key)?.owner.uid !== ownerUid) return { ok: true, value: false };
+    this.hpas.delete(key);
+    this.writes.push({ verb: 'delete', key });
+    return { ok: true, value: true };
   }
 }
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type ControllerObserver, combineObservers, type PollObservation } from '../../src/controller/observer.ts';
+import {
+  type ControllerObserver,
+  combineObservers,
+  type PollObservation,
+} from '../../src/controller/observer.ts';
 import { harness, reading, ScriptedScaler, scaledObject } from './fakes.ts';
 
 const KEY = 'ns/app';
@@ -45,7 +49,12 @@ describe('controller observer', () => {
       error: false,
     });
     expect(poll?.triggers).toEqual([
-      expect.objectContaining({ type: 'cron', index: 0, metricName: 's0-cron-Etc-UTC-06xxx-020xxx', value: 7 }),
+      expect.objectContaining({
+        type: 'cron',
+        index: 0,
+        metricName: 's0-cron-Etc-UTC-06xxx-020xxx',
+        value: 7,
+      }),
     ]);
     expect(poll?.triggers[0]?.latencyMs).toBeGreaterThanOrEqual(0);
   });
@@ -72,7 +81,10 @@ describe('controller observer', () => {
 
   it('is told about pauses and removals', async () => {
     const observer = new Recorder();
-    const h = harness({ observer, script: (resolved) => new ScriptedScaler(resolved.metric, () => reading(0)) });
+    const h = harness({
+      observer,
+      script: (resolved) => new ScriptedScaler(resolved.metric, () => reading(0)),
+    });
     h.target.set(TARGET, 2);
     h.source.put(scaledObject('app', { annotations: { 'autoscaling.keda.sh/paused': 'true' } }));
     await h.controller.reconcileNow(KEY);

@@ -5,12 +5,14 @@
 #   kube-apiserver, kube-controller-manager  from k8s.io/kubernetes (staging modules pinned to
 #                                            their published v0.Y.Z, see kubernetes#79384)
 #   etcd                                     from go.etcd.io/etcd/server/v3 (package main at root)
+#   helm                                     from helm.sh/helm/v3/cmd/helm (go install, for deploy/)
 #
 # Idempotent: a component whose binaries exist is not rebuilt. Prints how long each build took.
 set -euo pipefail
 
 K8S_VERSION="${EBB_K8S_VERSION:-v1.35.4}"
 ETCD_VERSION="${EBB_ETCD_VERSION:-v3.6.16}"
+HELM_VERSION="${EBB_HELM_VERSION:-v3.22.0}"
 CACHE="${EBB_CACHE:-$HOME/.cache/ebb}"
 export GOFLAGS="-mod=mod -buildvcs=false"
 export CGO_ENABLED=0
@@ -71,9 +73,38 @@ build_etcd() {
   log "etcd $ETCD_VERSION built in $((SECONDS - start)) s"
 }
 
+build_helm() {
+  local out="$CACHE/bin/helm-$HELM_VERSION"
+  if [[ -x "$out/helm" ]]; then
+    log "helm $HELM_VERSION cached in $out"
+    return
+  fi
+  local start=$SECONDS
+  mkdir -p "$out"
+  log "building helm $HELM_VERSION into $out"
+  # Stamped as helm's Makefile does: its version, and the Kubernetes version `helm template`
+  # assumes (client-go v0.Y.Z → 1.Y), read from the release's own go.mod.
+  local gomod
+  gomod=$(GOFLAGS=-mod=mod go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
+  [[ -f "$gomod" ]] || { log "cannot read go.mod of helm.sh/helm/v3@$HELM_VERSION"; exit 1; }
+  local k8s_minor
+  k8s_minor=$(sed -n 's/^\s*k8s\.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$gomod" | head -1)
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  ldflags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  local pkg
+  for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
+  done
+  # `go install pkg@version` accepts no -mod flag.
+  GOFLAGS=-buildvcs=false GOBIN="$out" go install -trimpath -ldflags "$ldflags" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  log "helm $HELM_VERSION built in $((SECONDS - start)) s"
+}
+
 case "${1:-all}" in
   etcd) build_etcd ;;
   kubernetes) build_kubernetes ;;
-  all) build_etcd; build_kubernetes ;;
-  *) log "usage: $0 [all|etcd|kubernetes]"; exit 2 ;;
+  helm) build_helm ;;
+  all) build_etcd; build_kubernetes; build_helm ;;
+  *) log "usage: $0 [all|etcd|kubernetes|helm]"; exit 2 ;;
 esac

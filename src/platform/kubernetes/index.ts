@@ -6,6 +6,7 @@ import type { Logger } from '../../logging.ts';
 import type { PlatformResult } from '../ports.ts';
 import { KubeClient, loadKubeConfig } from './client.ts';
 import { KubeEventRecorder } from './events.ts';
+import { KubeHpaWriter } from './hpa.ts';
 import { KubeLeaseLock } from './lease.ts';
 import { KubeScaleTarget } from './scale-target.ts';
 import { KubeScaledObjectSource, KubeScaledObjectWriter } from './scaledobjects.ts';
@@ -39,6 +40,8 @@ export interface KubernetesPlatform {
   readonly events: KubeEventRecorder;
   /** (Cluster)TriggerAuthentications and their Secrets; watches start with `start()`, stop on close. */
   readonly triggerAuth: KubeTriggerAuthResolver;
+  /** autoscaling/v2 HPAs of ScaledObjects in HPA mode. */
+  readonly hpa: KubeHpaWriter;
   lease(namespace: string, name: string): KubeLeaseLock;
   /** GET /version: is an API server there at all? */
   reachable(): Promise<PlatformResult<{ server: string; version: string }>>;
@@ -77,6 +80,7 @@ export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesP
     writer,
     events,
     triggerAuth,
+    hpa: new KubeHpaWriter(client),
     lease: (namespace, name) => new KubeLeaseLock(client, namespace, name),
     async reachable() {
       const res = await client.request('GET', '/version', { timeoutMs: 5_000 });

@@ -62,6 +62,11 @@ export class KubeScaledObjectSource implements ScaledObjectSource {
     return (this.informer?.cached() ?? []).map(keyOfObject);
   }
 
+  /** True once the current watch's first list is in the cache (readiness). */
+  get hasSynced(): boolean {
+    return this.informer?.hasSynced ?? false;
+  }
+
   async stop(): Promise<void> {
     await this.informer?.stop();
   }

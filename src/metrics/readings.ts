@@ -1,0 +1,249 @@
+// The external-metrics adapter's view of the controller: per ScaledObject, the latest reading of
+// each trigger's metric, kept in memory as the controller reports its polls (a ControllerObserver).
+// The adapter answers the HPA from here, so an HPA sync never queries an event source again.
+//
+// Freshness (for the adapter's /readyz): an object is stale when
+//   now − lastPoll > max(maxAgeMs, intervalFactor × (lastPoll − previousPoll))
+// i.e. when its polls stopped for longer than `maxAgeMs` and for several of its own observed
+// polling intervals; before an object's first poll, lastPoll is the time it was first seen.
+// Paused objects are never stale (the controller does not poll them). An empty store is fresh.
+// The observation carries no pollingInterval, so an object whose interval is longer than
+// `maxAgeMs` looks stale between its first and second poll; raise `maxAgeMs` for such objects.
+import type { ControllerObserver, PollObservation } from '../controller/observer.ts';
+
+/** One trigger's metric as of the latest poll that included it. */
+export interface MetricReading {
+  /** KEDA-style metric name, `s<index>-<name>`. */
+  readonly metricName: string;
+  readonly trigger: string;
+  /** ms since the epoch of the poll that produced this entry. */
+  readonly at: number;
+  /** The value (finite, ≥ 0) when that poll read the trigger. */
+  readonly value?: number;
+  /** Why that poll could not read the trigger. */
+  readonly error?: { readonly reason: string; readonly message: string };
+}
+
+export interface ObjectReadings {
+  readonly namespace: string;
+  readonly name: string;
+  /** By metric name, in trigger order. */
+  readonly metrics: ReadonlyMap<string, MetricReading>;
+  /** ms since the epoch of the latest poll (also a poll whose target could not be read). */
+  readonly lastPollAt?: number;
+  readonly paused: boolean;
+}
+
+export interface StaleObject {
+  readonly namespace: string;
+  readonly name: string;
+  /** ms since its last poll (or since it was first seen). */
+  readonly ageMs: number;
+  readonly allowedMs: number;
+}
+
+export interface Freshness {
+  readonly fresh: boolean;
+  /** The stale objects, most overdue first. */
+  readonly stale: readonly StaleObject[];
+}
+
+export interface ReadingsOptions {
+  /** Default 120 s (four times KEDA's default pollingInterval of 30 s). */
+  readonly maxAgeMs?: number;
+  /** Default 3 polling intervals. */
+  readonly intervalFactor?: number;
+  /** The clock for `seenAt` of objects first reported by `paused` (tests); default Date.now. */
+  readonly now?: () => number;
+}
+
+export const DEFAULT_MAX_AGE_MS = 120_000;
+export const DEFAULT_INTERVAL_FACTOR = 3;
+
+interface Entry {
+  readonly namespace: string;
+  readonly name: string;
+  metrics: Map<string, MetricReading>;
+  seenAt: number;
+  lastPollAt?: number;
+  previousPollAt?: number;
+  paused: boolean;
+}
+
+interface Waiter {
+  readonly after: number;
+  readonly resolve: (polled: boolean) => void;
+}
+
+const keyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+export class MetricReadings implements ControllerObserver {
+  private readonly objects = new Map<string, Entry>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly maxAgeMs: number;
+  private readonly intervalFactor: number;
+  private readonly now: () => number;
+
+  constructor(opts: ReadingsOptions = {}) {
+    this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.intervalFactor = opts.intervalFactor ?? DEFAULT_INTERVAL_FACTOR;
+    this.now = opts.now ?? Date.now;
+    if (!(this.maxAgeMs > 0)) throw new Error(`maxAgeMs = ${this.maxAgeMs}, must be > 0`);
+    if (!(this.intervalFactor >= 1)) throw new Error(`intervalFactor = ${this.intervalFactor}, must be >= 1`);
+  }
+
+  // ---- ControllerObserver ----
+
+  polled(o: PollObservation): void {
+    const e = this.entry(o.namespace, o.name, o.at);
+    const metrics = new Map<string, MetricReading>();
+    for (const t of o.triggers) {
+      // The whole set is replaced: a trigger removed from the spec disappears with the next poll.
+      const outcome =
+        t.error !== undefined
+          ? { error: t.error }
+          : t.value !== undefined
+            ? { value: t.value }
+            : { error: { reason: 'NoValue', message: `trigger ${t.trigger} reported no value` } };
+      metrics.set(t.metricName, { metricName: t.metricName, trigger: t.trigger, at: o.at, ...outcome });
+    }
+    e.metrics = metrics;
+    this.markPolled(e, o.at);
+  }
+
+  targetFailed(namespace: string, name: string): void {
+    // The controller is alive and polling; the readings of the previous poll stay.
+    const at = this.now();
+    this.markPolled(this.entry(namespace, name, at), at);
+  }
+
+  paused(namespace: string, name: string, paused: boolean): void {
+    this.entry(namespace, name, this.now()).paused = paused;
+  }
+
+  pollStarted(): void {}
+
+  removed(namespace: string, name: string): void {
+    const key = keyOf(namespace, name);
+    this.objects.delete(key);
+    this.settle(key, false);
+  }
+
+  // ---- reads ----
+
+  get(namespace: string, name: string): ObjectReadings | undefined {
+    const e = this.objects.get(keyOf(namespace, name));
+    return e === undefined ? undefined : this.view(e);
+  }
+
+  /** Every object (the adapter's discovery lists the union of their metric names). */
+  list(): ObjectReadings[] {
+    return [...this.objects.values()].map((e) => this.view(e));
+  }
+
+  /** The metric names currently known, sorted. */
+  metricNames(): string[] {
+    const names = new Set<string>();
+    for (const e of this.objects.values()) for (const n of e.metrics.keys()) names.add(n);
+    return [...names].sort();
+  }
+
+  freshness(now: number): Freshness {
+    const stale: StaleObject[] = [];
+    for (const e of this.objects.values()) {
+      if (e.paused) continue;
+      const last = e.lastPollAt ?? e.seenAt;
+      const interval =
+        e.previousPollAt === undefined || e.lastPollAt === undefined ? 0 : e.lastPollAt - e.previousPollAt;
+      const allowedMs = Math.max(this.maxAgeMs, this.intervalFactor * interval);
+      const ageMs = now - last;
+      if (ageMs > allowedMs) stale.push({ namespace: e.namespace, name: e.name, ageMs, allowedMs });
+    }
+    stale.sort((a, b) => b.ageMs - b.allowedMs - (a.ageMs - a.allowedMs));
+    return { fresh: stale.length === 0, stale };
+  }
+
+  isFresh(now: number): boolean {
+    return this.freshness(now).fresh;
+  }
+
+  /**
+   * Resolves true at the first poll of the object that starts at or after `after` (ms since the
+   * epoch), false when the object is removed or `timeoutMs` passes first (live reads).
+   */
+  nextPoll(namespace: string, name: string, after: number, timeoutMs: number): Promise<boolean> {
+    const key = keyOf(namespace, name);
+    return new Promise((resolve) => {
+      let waiters = this.waiters.get(key);
+      if (waiters === undefined) {
+        waiters = new Set();
+        this.waiters.set(key, waiters);
+      }
+      const set = waiters;
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const waiter: Waiter = {
+        after,
+        resolve: (polled) => {
+          clearTimeout(timer);
+          resolve(polled);
+        },
+      };
+      const done = (polled: boolean) => {
+        set.delete(waiter);
+        if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
+        waiter.resolve(polled);
+      };
+      set.add(waiter);
+    });
+  }
+
+  /** Forgets every object (this process stopped leading). */
+  clear(): void {
+    for (const key of [...this.waiters.keys()]) this.settle(key, false);
+    this.objects.clear();
+  }
+
+  // ---- internals ----
+
+  private entry(namespace: string, name: string, seenAt: number): Entry {
+    const key = keyOf(namespace, name);
+    let e = this.objects.get(key);
+    if (e === undefined) {
+      e = { namespace, name, metrics: new Map(), seenAt, paused: false };
+      this.objects.set(key, e);
+    }
+    return e;
+  }
+
+  private markPolled(e: Entry, at: number): void {
+    if (e.lastPollAt !== undefined && at > e.lastPollAt) e.previousPollAt = e.lastPollAt;
+    if (e.lastPollAt === undefined || at >= e.lastPollAt) e.lastPollAt = at;
+    const key = keyOf(e.namespace, e.name);
+    const waiters = this.waiters.get(key);
+    if (waiters === undefined) return;
+    for (const w of [...waiters]) {
+      if (at >= w.after) {
+        waiters.delete(w);
+        w.resolve(true);
+      }
+    }
+    if (waiters.size === 0) this.waiters.delete(key);
+  }
+
+  private settle(key: string, polled: boolean): void {
+    const waiters = this.waiters.get(key);
+    if (waiters === undefined) return;
+    this.waiters.delete(key);
+    for (const w of waiters) w.resolve(polled);
+  }
+
+  private view(e: Entry): ObjectReadings {
+    return {
+      namespace: e.namespace,
+      name: e.name,
+      metrics: e.metrics,
+      paused: e.paused,
+      ...(e.lastPollAt === undefined ? {} : { lastPollAt: e.lastPollAt }),
+    };
+  }
+}

@@ -1,0 +1,282 @@
+// Every Prometheus metric ebb exports, in one own Registry (never prom-client's global one, so
+// two controllers in one process — tests — do not share series). Names and labels follow KEDA's
+// pkg/metricscollector/prommetrics.go with `keda_` → `ebb_`, so KEDA dashboards and alerts
+// carry over; what KEDA lacks (target, replicas, the activator) is added under the same labels.
+//
+// EbbMetrics is both observers: the controller's (src/controller/observer.ts) and the
+// activator's (src/activator/observer.ts). A removed ScaledObject loses every series it had.
+import { readFileSync } from 'node:fs';
+import { arch, version as nodeVersion, platform } from 'node:process';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { z } from 'zod';
+import type { ActivatorObserver } from '../activator/observer.ts';
+import type { ControllerObserver, PollObservation } from '../controller/observer.ts';
+
+/** KEDA's per-trigger labels; `type` is always `scaledobject` (ebb has no ScaledJobs). */
+type ScalerLabel = 'namespace' | 'scaledObject' | 'scaler' | 'triggerIndex' | 'metric' | 'type';
+type ObjectLabel = 'namespace' | 'scaledObject';
+type RouteLabel = ObjectLabel | 'route';
+
+const SCALER_LABELS: ScalerLabel[] = [
+  'namespace',
+  'scaledObject',
+  'scaler',
+  'triggerIndex',
+  'metric',
+  'type',
+];
+const OBJECT_LABELS: ObjectLabel[] = ['namespace', 'scaledObject'];
+const ROUTE_LABELS: RouteLabel[] = ['namespace', 'scaledObject', 'route'];
+const RESOURCE_TYPE = 'scaledobject';
+
+/** Request durations: a proxied request is ms to minutes (SSE, WebSocket). */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** Holds and cold starts: a scale from zero is seconds to minutes (image pulls). */
+const COLD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300];
+
+export interface BuildInfo {
+  readonly version: string;
+  readonly gitCommit?: string | undefined;
+}
+
+/** ebb's version from package.json; the commit from `EBB_GIT_COMMIT` (set by the image build). */
+export const ebbBuildInfo = (): BuildInfo => {
+  const pkg = z
+    .object({ version: z.string() })
+    .safeParse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')));
+  return { version: pkg.success ? pkg.data.version : 'unknown', gitCommit: process.env.EBB_GIT_COMMIT };
+};
+
+type Labels<T extends string> = Record<T, string>;
+
+/** `ns/name#1` (an activator route key) → its ScaledObject's namespace and name. */
+const routeObject = (route: string): Labels<ObjectLabel> => {
+  const hash = route.indexOf('#');
+  const key = hash < 0 ? route : route.slice(0, hash);
+  const slash = key.indexOf('/');
+  return slash < 0
+    ? { namespace: '', scaledObject: key }
+    : { namespace: key.slice(0, slash), scaledObject: key.slice(slash + 1) };
+};
+
+export class EbbMetrics implements ControllerObserver, ActivatorObserver {
+  readonly registry = new Registry();
+
+  readonly buildInfo = new Gauge({
+    name: 'ebb_build_info',
+    help: 'Info metric: ebb version and git commit, and the Node.js runtime (goversion, goos, goarch keep KEDA label names).',
+    labelNames: ['version', 'git_commit', 'goversion', 'goos', 'goarch'] as const,
+    registers: [this.registry],
+  });
+  readonly scalerMetricsValue = new Gauge({
+    name: 'ebb_scaler_metrics_value',
+    help: "The current value of each trigger's metric (what the HPA formula divides by the target).",
+    labelNames: SCALER_LABELS,
+    registers: [this.registry],
+  });
+  readonly scalerMetricsTarget = new Gauge({
+    name: 'ebb_scaler_metrics_target',
+    help: "Each trigger's target: per replica for AverageValue, in total for Value (not in KEDA).",
+    labelNames: SCALER_LABELS,
+    registers: [this.registry],
+  });
+  readonly scalerMetricsLatency = new Gauge({
+    name: 'ebb_scaler_metrics_latency_seconds',
+    help: "The latency of the last read of each trigger's metric, in seconds (retry included).",
+    labelNames: SCALER_LABELS,
+    registers: [this.registry],
+  });
+  readonly scalerActive = new Gauge({
+    name: 'ebb_scaler_active',
+    help: 'Whether a trigger is active (1) or not (0), as of its last successful read.',
+    labelNames: SCALER_LABELS,
+    registers: [this.registry],
+  });
+  readonly scalerErrors = new Counter({
+    name: 'ebb_scaler_detail_errors_total',
+    help: 'The number of failed reads of each trigger.',
+    labelNames: SCALER_LABELS,
+    registers: [this.registry],
+  });
+  readonly scaledObjectErrors = new Counter({
+    name: 'ebb_scaled_object_errors_total',
+    help: 'The number of errors for each ScaledObject: each failed trigger read, unreadable target or failed scale.',
+    labelNames: OBJECT_LABELS,
+    registers: [this.registry],
+  });
+  readonly scaledObjectPaused = new Gauge({
+    name: 'ebb_scaled_object_paused',
+    help: 'Whether a ScaledObject is paused (1) or not (0).',
+    labelNames: OBJECT_LABELS,
+    registers: [this.registry],
+  });
+  readonly scaledObjectReplicas = new Gauge({
+    name: 'ebb_scaled_object_replicas',
+    help: 'Replicas of the scale target after the last poll: kind="desired" (what ebb decided) and kind="current" (what the target has).',
+    labelNames: ['namespace', 'scaledObject', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly scaleLoopLatency = new Gauge({
+    name: 'ebb_internal_scale_loop_latency_seconds',
+    help: 'How late the last poll of each ScaledObject started against its schedule, in seconds.',
+    labelNames: ['namespace', 'type', 'resource'] as const,
+    registers: [this.registry],
+  });
+  readonly activatorRequests = new Histogram({
+    name: 'ebb_activator_request_duration_seconds',
+    help: 'Requests through the activator by route and status code (0: the client went away first), in seconds.',
+    labelNames: [...ROUTE_LABELS, 'code'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly activatorHeld = new Histogram({
+    name: 'ebb_activator_held_request_duration_seconds',
+    help: 'Time requests waited in the hold queue for an endpoint, by route and outcome, in seconds.',
+    labelNames: [...ROUTE_LABELS, 'outcome'] as const,
+    buckets: COLD_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly activatorColdStarts = new Histogram({
+    name: 'ebb_activator_cold_start_duration_seconds',
+    help: 'Cold starts: first request held on a route with no endpoint until the first one is forwarded, in seconds.',
+    labelNames: ROUTE_LABELS,
+    buckets: COLD_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** Every per-trigger label set an object has now, by `namespace/name` (to remove them). */
+  private readonly scalerSeries = new Map<string, Map<string, Labels<ScalerLabel>>>();
+  /** Every activator label set per object, by `namespace/name`. */
+  private readonly routeSeries = new Map<string, Map<string, () => void>>();
+
+  constructor(build: BuildInfo) {
+    this.buildInfo
+      .labels({
+        version: build.version,
+        git_commit: build.gitCommit ?? '',
+        goversion: `node${nodeVersion}`,
+        goos: platform,
+        goarch: arch,
+      })
+      .set(1);
+  }
+
+  /** The text exposition of every metric (what GET /metrics answers). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  // ---- ControllerObserver ----
+
+  polled(o: PollObservation): void {
+    const object = { namespace: o.namespace, scaledObject: o.name };
+    const key = `${o.namespace}/${o.name}`;
+    const previous = this.scalerSeries.get(key);
+    const now = new Map<string, Labels<ScalerLabel>>();
+    let failed = 0;
+    for (const t of o.triggers) {
+      const labels: Labels<ScalerLabel> = {
+        ...object,
+        scaler: t.trigger,
+        triggerIndex: String(t.index),
+        metric: t.metricName,
+        type: RESOURCE_TYPE,
+      };
+      now.set(JSON.stringify(labels), labels);
+      this.scalerMetricsTarget.labels(labels).set(t.target);
+      this.scalerMetricsLatency.labels(labels).set(t.latencyMs / 1000);
+      if (t.error === undefined) {
+        this.scalerMetricsValue.labels(labels).set(t.value ?? 0);
+        this.scalerActive.labels(labels).set(t.active === true ? 1 : 0);
+        this.scalerErrors.labels(labels).inc(0); // present at 0 from the first poll, as KEDA
+      } else {
+        failed++;
+        this.scalerErrors.labels(labels).inc();
+      }
+    }
+    // A trigger renamed or removed by an edit loses its series at once.
+    for (const [id, labels] of previous ?? []) if (!now.has(id)) this.removeScalerSeries(labels);
+    this.scalerSeries.set(key, now);
+
+    // KEDA counts one object error per failed trigger; a failed scale write counts once.
+    this.scaledObjectErrors.labels(object).inc(failed > 0 ? failed : o.error ? 1 : 0);
+    this.scaledObjectReplicas.labels({ ...object, kind: 'desired' }).set(o.desiredReplicas);
+    this.scaledObjectReplicas.labels({ ...object, kind: 'current' }).set(o.currentReplicas);
+  }
+
+  targetFailed(namespace: string, name: string, _reason: string): void {
+    this.scaledObjectErrors.labels({ namespace, scaledObject: name }).inc();
+  }
+
+  paused(namespace: string, name: string, paused: boolean): void {
+    this.scaledObjectPaused.labels({ namespace, scaledObject: name }).set(paused ? 1 : 0);
+  }
+
+  pollStarted(namespace: string, name: string, latenessMs: number): void {
+    this.scaleLoopLatency
+      .labels({ namespace, type: RESOURCE_TYPE, resource: name })
+      .set(Math.max(0, latenessMs) / 1000);
+  }
+
+  removed(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    for (const labels of this.scalerSeries.get(key)?.values() ?? []) this.removeScalerSeries(labels);
+    this.scalerSeries.delete(key);
+    const object = { namespace, scaledObject: name };
+    this.scaledObjectErrors.remove(object);
+    this.scaledObjectPaused.remove(object);
+    this.scaledObjectReplicas.remove({ ...object, kind: 'desired' });
+    this.scaledObjectReplicas.remove({ ...object, kind: 'current' });
+    this.scaleLoopLatency.remove({ namespace, type: RESOURCE_TYPE, resource: name });
+    for (const remove of this.routeSeries.get(key)?.values() ?? []) remove();
+    this.routeSeries.delete(key);
+  }
+
+  // ---- ActivatorObserver ----
+
+  requestDone(route: string, status: number, seconds: number): void {
+    const labels = { ...routeObject(route), route, code: String(status) };
+    this.activatorRequests.labels(labels).observe(seconds);
+    this.noteRoute('request', labels, () => this.activatorRequests.remove(labels));
+  }
+
+  heldDone(route: string, seconds: number, outcome: 'forwarded' | 'timeout' | 'rejected' | 'aborted'): void {
+    const labels = { ...routeObject(route), route, outcome };
+    this.activatorHeld.labels(labels).observe(seconds);
+    this.noteRoute('held', labels, () => this.activatorHeld.remove(labels));
+  }
+
+  coldStart(route: string, seconds: number): void {
+    const labels = { ...routeObject(route), route };
+    this.activatorColdStarts.labels(labels).observe(seconds);
+    this.noteRoute('cold', labels, () => this.activatorColdStarts.remove(labels));
+  }
+
+  /** Remembers how to remove one activator series when its ScaledObject goes. */
+  private noteRoute(metric: string, labels: Labels<ObjectLabel>, remove: () => void): void {
+    const key = `${labels.namespace}/${labels.scaledObject}`;
+    let series = this.routeSeries.get(key);
+    if (series === undefined) {
+      series = new Map();
+      this.routeSeries.set(key, series);
+    }
+    const id = `${metric} ${JSON.stringify(labels)}`;
+    if (!series.has(id)) series.set(id, remove);
+  }
+
+  private removeScalerSeries(labels: Labels<ScalerLabel>): void {
+    this.scalerMetricsValue.remove(labels);
+    this.scalerMetricsTarget.remove(labels);
+    this.scalerMetricsLatency.remove(labels);
+    this.scalerActive.remove(labels);
+    this.scalerErrors.remove(labels);
+  }
+}
+
+/** Every metric name EbbMetrics registers (the dashboard test checks its queries against it). */
+export const exportedMetricNames = (m: EbbMetrics): string[] =>
+  m.registry.getMetricsAsArray().map((metric) => metric.name);
