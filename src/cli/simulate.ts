@@ -8,18 +8,24 @@
 // trigger's activation threshold (0 unless its scaler registers one), and `error` is a failed
 // read. A trigger without a column is read by its own scaler at start + t when it needs nothing
 // but the clock (cron); any other trigger without a column is an error.
+//
+// `--plot FILE.svg` writes the simulation as an SVG (src/cli/plot.ts) instead of printing the
+// CSV, and prints the file's path; `--compare OTHER.yaml` (only with --plot) replays the same
+// trace through a second ScaledObject and draws both.
 
+import { writeFile } from 'node:fs/promises';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import { type Problem, TriggerError } from '../api/reasons.ts';
 import { KIND } from '../api/scaledobject.ts';
 import { admitScaledObject } from '../controller/admission.ts';
 import type { Scaler } from '../scaler.ts';
 import { clampMetric } from '../scaler.ts';
-import { simulate } from '../scaling/simulate.ts';
+import { type SimulationPoll, simulate } from '../scaling/simulate.ts';
 import { scalingSpecFrom } from '../scaling/spec.ts';
-import type { TriggerReading } from '../scaling/types.ts';
+import type { ScalingSpec, TriggerReading } from '../scaling/types.ts';
 import { kindOf, yamlDocuments } from './documents.ts';
 import { type CliIO, describeError } from './io.ts';
+import { plotSvg, type SimulatedRun } from './plot.ts';
 import { parseTrace, READ_ERROR, rowAt, type Trace } from './trace.ts';
 import { problemLine } from './validate.ts';
 
@@ -32,7 +38,16 @@ export interface SimulateOptions {
   readonly start: Date;
   /** Adds an `explanation` column: why each decision was made. */
   readonly explain?: boolean;
+  /** Write an SVG plot to this file instead of printing the CSV. */
+  readonly plot?: string | undefined;
+  /** A second ScaledObject file: the same trace through it, drawn beside (needs `plot`). */
+  readonly compare?: string | undefined;
 }
+
+/** Writes a UTF-8 file (tests pass their own). */
+export type WriteText = (file: string, text: string) => Promise<void>;
+
+const writeUtf8: WriteText = (file, text) => writeFile(file, text, 'utf8');
 
 /** Where a trigger's readings come from: a trace column, or its own scaler on the trace clock. */
 export type ReadingSource =
@@ -189,55 +204,130 @@ const readTrace = async (file: string, io: CliIO): Promise<Outcome<Trace>> => {
   return trace.ok ? trace : { ok: false, errors: trace.error };
 };
 
-/** Runs `ebb simulate`; returns the exit code. Errors go to stderr, the CSV to stdout. */
-export const runSimulate = async (options: SimulateOptions, io: CliIO): Promise<number> => {
-  const stop = (errors: readonly string[]): number => {
-    for (const line of errors) io.stderr.write(`${line}\n`);
-    return 1;
-  };
-  const problemsAt = (doc: number, problems: readonly Problem[]) =>
-    problems.map((p) => problemLine(options.scaledObjectFile, doc, p));
+/** Flag combinations that cannot work, each naming its flag. */
+const flagErrors = (options: SimulateOptions): string[] => {
+  const errors: string[] = [];
+  if (options.compare !== undefined && options.plot === undefined) {
+    errors.push('--compare: needs --plot FILE.svg (the comparison is drawn, not printed)');
+  }
+  if (options.plot !== undefined && !/\.svg$/i.test(options.plot)) {
+    errors.push(`--plot: must name a .svg file, got "${options.plot}"`);
+  }
+  if (options.plot !== undefined && options.explain === true) {
+    errors.push('--explain: adds a column to the CSV, which --plot does not print');
+  }
+  return errors;
+};
 
-  const document = await readScaledObject(options.scaledObjectFile, io);
-  if (!document.ok) return stop(document.errors);
+interface AdmittedObject {
+  readonly file: string;
+  readonly spec: ScalingSpec;
+  readonly triggers: readonly ResolvedTrigger[];
+}
+
+/** Reads and admits a ScaledObject file as the controller would. */
+const loadScaledObject = async (file: string, io: CliIO): Promise<Outcome<AdmittedObject>> => {
+  const document = await readScaledObject(file, io);
+  if (!document.ok) return document;
+  const problemsAt = (problems: readonly Problem[]) => ({
+    ok: false as const,
+    errors: problems.map((p) => problemLine(file, document.value.doc, p)),
+  });
   const admission = admitScaledObject(document.value.value);
-  if (!admission.ok) return stop(problemsAt(document.value.doc, admission.problems));
+  if (!admission.ok) return problemsAt(admission.problems);
   const spec = scalingSpecFrom(admission.object.spec, admission.pause);
-  if (!spec.ok) return stop(problemsAt(document.value.doc, spec.error));
+  if (!spec.ok) return problemsAt(spec.error);
+  return { ok: true, value: { file, spec: spec.value, triggers: admission.triggers } };
+};
 
-  const trace = await readTrace(options.traceFile, io);
-  if (!trace.ok) return stop(trace.errors);
-  const sources = readingSources(admission.triggers, trace.value.columns, options.traceFile);
-  if (!sources.ok) return stop(sources.errors);
+/** The trace through one admitted ScaledObject: reading sources, polls, decisions. */
+const replay = async (
+  object: AdmittedObject,
+  trace: Trace,
+  options: SimulateOptions,
+): Promise<Outcome<SimulatedRun>> => {
+  const { file, spec } = object;
+  const sources = readingSources(object.triggers, trace.columns, options.traceFile);
+  if (!sources.ok) return sources;
 
-  const lastT = trace.value.rows.at(-1)?.t ?? 0;
-  const interval = spec.value.pollingIntervalSeconds;
+  const lastT = trace.rows.at(-1)?.t ?? 0;
+  const interval = spec.pollingIntervalSeconds;
   if (lastT / interval >= MAX_POLLS) {
-    return stop([
-      `${options.traceFile}: ${lastT} s at a ${interval} s polling interval is more than ${MAX_POLLS} polls`,
-    ]);
+    return {
+      ok: false,
+      errors: [
+        `${options.traceFile}: ${lastT} s at a ${interval} s polling interval is more than ${MAX_POLLS} polls`,
+      ],
+    };
   }
   const startMs = options.start.getTime();
   const signal = new AbortController().signal;
-  const polls = [];
+  const polls: SimulationPoll[] = [];
   try {
     for (const t of pollTimes(lastT, interval)) {
-      polls.push({ t, readings: await readingsAt(sources.value, trace.value, t, startMs, signal) });
+      polls.push({ t, readings: await readingsAt(sources.value, trace, t, startMs, signal) });
     }
   } finally {
     await Promise.all(sources.value.map((s) => ('scaler' in s ? s.scaler.close() : undefined)));
   }
-
-  const rows = simulate(spec.value, {
-    initialReplicas: options.initialReplicas ?? spec.value.minReplicas,
+  const steps = simulate(spec, {
+    initialReplicas: options.initialReplicas ?? spec.minReplicas,
     polls,
     startMs,
   });
-  const explain = options.explain === true;
-  io.stdout.write(explain ? 't,replicas,active,explanation\n' : 't,replicas,active\n');
-  for (const row of rows) {
-    const base = `${row.t},${row.replicas},${row.active}`;
-    io.stdout.write(explain ? `${base},${csvField(row.decision.explanation)}\n` : `${base}\n`);
+  const columns = new Map(
+    sources.value.flatMap((s) => ('column' in s ? [[s.trigger.key, trace.columns[s.column] ?? '']] : [])),
+  );
+  return { ok: true, value: { file, spec, polls, steps, columns } };
+};
+
+/**
+ * Runs `ebb simulate`; returns the exit code. Errors go to stderr; the CSV, or with `--plot` the
+ * SVG file's path, to stdout.
+ */
+export const runSimulate = async (
+  options: SimulateOptions,
+  io: CliIO,
+  write: WriteText = writeUtf8,
+): Promise<number> => {
+  const stop = (errors: readonly string[]): number => {
+    for (const line of errors) io.stderr.write(`${line}\n`);
+    return 1;
+  };
+  const misuse = flagErrors(options);
+  if (misuse.length > 0) return stop(misuse);
+
+  // The ScaledObject is read before the trace so its problems come first.
+  const object = await loadScaledObject(options.scaledObjectFile, io);
+  if (!object.ok) return stop(object.errors);
+  const trace = await readTrace(options.traceFile, io);
+  if (!trace.ok) return stop(trace.errors);
+  const run = await replay(object.value, trace.value, options);
+  if (!run.ok) return stop(run.errors);
+
+  if (options.plot === undefined) {
+    const explain = options.explain === true;
+    io.stdout.write(explain ? 't,replicas,active,explanation\n' : 't,replicas,active\n');
+    for (const row of run.value.steps) {
+      const base = `${row.t},${row.replicas},${row.active}`;
+      io.stdout.write(explain ? `${base},${csvField(row.decision.explanation)}\n` : `${base}\n`);
+    }
+    return 0;
   }
+
+  const runs = [run.value];
+  if (options.compare !== undefined) {
+    const compare = await loadScaledObject(options.compare, io);
+    const other = compare.ok ? await replay(compare.value, trace.value, options) : compare;
+    if (!other.ok) return stop(other.errors.map((line) => `--compare: ${line}`));
+    runs.push(other.value);
+  }
+  const svg = plotSvg({ traceFile: options.traceFile, trace: trace.value, runs });
+  try {
+    await write(options.plot, svg);
+  } catch (error) {
+    return stop([`--plot: cannot write ${options.plot}: ${describeError(error)}`]);
+  }
+  io.stdout.write(`${options.plot}\n`);
   return 0;
 };

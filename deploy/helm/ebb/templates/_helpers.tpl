@@ -1,0 +1,136 @@
+{{/* Names, labels and small derived values shared by every template. */}}
+
+{{- define "ebb.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Resource-name prefix: the release name, plus the chart name unless it is already in it. */}}
+{{- define "ebb.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ebb.controllerName" -}}{{ include "ebb.fullname" . }}-controller{{- end -}}
+{{- define "ebb.activatorName" -}}{{ include "ebb.fullname" . }}-activator{{- end -}}
+{{/* Headless: resolves to every controller pod, so reports reach the leader and the standbys. */}}
+{{- define "ebb.reportServiceName" -}}{{ include "ebb.fullname" . }}-controller-reports{{- end -}}
+{{- define "ebb.adapterSecretName" -}}
+{{- if eq .Values.adapter.certificate.source "secret" -}}
+{{- required "adapter.certificate.secretName is required when adapter.certificate.source is secret" .Values.adapter.certificate.secretName -}}
+{{- else -}}
+{{- include "ebb.fullname" . }}-adapter-cert
+{{- end -}}
+{{- end -}}
+
+{{- define "ebb.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "ebb.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: ebb
+{{- end -}}
+
+{{/* Selector labels of one component: include with (dict "ctx" $ "component" "controller"). */}}
+{{- define "ebb.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ebb.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "ebb.componentLabels" -}}
+{{ include "ebb.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "ebb.controllerServiceAccount" -}}
+{{- default (include "ebb.controllerName" .) .Values.serviceAccount.controller.name -}}
+{{- end -}}
+{{- define "ebb.activatorServiceAccount" -}}
+{{- default (include "ebb.activatorName" .) .Values.serviceAccount.activator.name -}}
+{{- end -}}
+
+{{- define "ebb.image" -}}
+{{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
+{{- end -}}
+
+{{- define "ebb.clusterObjectNamespace" -}}
+{{- default .Release.Namespace .Values.clusterObjectNamespace -}}
+{{- end -}}
+
+{{/* Soft anti-affinity over nodes, used when a component sets no affinity of its own. */}}
+{{- define "ebb.spreadAffinity" -}}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "ebb.selectorLabels" . | nindent 12 }}
+{{- end -}}
+
+{{/*
+Rules the controller needs in every namespace it watches; rendered into a ClusterRole (all
+namespaces) or a Role in watchNamespace. Paths: src/platform/kubernetes/*.ts.
+*/}}
+{{- define "ebb.controllerNamespacedRules" -}}
+# ScaledObjects: informer (list/watch), finalizers (patch), status (patch).
+- apiGroups: ["autoscaling.ebb.dev"]
+  resources: ["scaledobjects"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["autoscaling.ebb.dev"]
+  resources: ["scaledobjects/status"]
+  verbs: ["get", "patch"]
+- apiGroups: ["autoscaling.ebb.dev"]
+  resources: ["triggerauthentications"]
+  verbs: ["get", "list", "watch"]
+# Any scalable kind, found through discovery.
+- apiGroups: ["*"]
+  resources: ["*/scale"]
+  verbs: ["get", "update", "patch"]
+# The replicas cache (spec.replicas of these kinds is their /scale value).
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "replicasets"]
+  verbs: ["list", "watch"]
+- apiGroups: [""]
+  resources: ["replicationcontrollers"]
+  verbs: ["list", "watch"]
+{{- range .Values.rbac.extraWatchedScaleTargets }}
+- apiGroups: {{ toJson .apiGroups }}
+  resources: {{ toJson .resources }}
+  verbs: ["list", "watch"]
+{{- end }}
+# events.k8s.io/v1 Events about ScaledObjects, de-duplicated by patching the series.
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end -}}
+
+{{/* What a standalone activator reads: routes from ScaledObjects, ports from Services, pods from EndpointSlices. */}}
+{{- define "ebb.activatorRules" -}}
+- apiGroups: ["autoscaling.ebb.dev"]
+  resources: ["scaledobjects"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["discovery.k8s.io"]
+  resources: ["endpointslices"]
+  verbs: ["get", "list", "watch"]
+{{- end -}}
+
+{{- define "ebb.secretRules" -}}
+# Secret metadata is watched (names, resourceVersions); values are read with GET on demand.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+{{- end -}}

@@ -1,0 +1,345 @@
+// `ebb local FILE`: embedded mode (what `npm start` runs). The same controller, scaling core,
+// scalers and activator as on a cluster; the targets are LocalApps, whose replicas are
+// processes on 127.0.0.1 run by src/platform/local's supervisor. Wiring only:
+//
+//   FILE ──LocalApps──▶ Supervisor ◀──scale── Controller ◀── LocalScaledObjectStore (FILE's objects)
+//                          │ ready replicas                     ▲ status, Events as lines
+//                          ▼                                    │ poke, http counters
+//   curl ──▶ activator (--port) ── held / forwarded ────────────┘
+//   browser ──▶ status page (--ui-port): StatusBoard, sampled each second
+//
+// Output (stdout): the URLs, then one line per change: a route's replicas, in flight and held;
+// a replica started, ready, crashed (with its restart backoff) or stopped; an Event.
+// Logs (JSON, level $EBB_LOG_LEVEL or warn) go to stderr.
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Command, CommanderError } from 'commander';
+import { pino } from 'pino';
+import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
+import { type Activator, createActivator } from '../activator/server.ts';
+import { formatProblem } from '../api/reasons.ts';
+import { ActivationFeed } from '../controller/activation-feed.ts';
+import { admitScaledObject } from '../controller/admission.ts';
+import { Controller } from '../controller/controller.ts';
+import { HttpRouteIndex, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import { createLogger, type Logger } from '../logging.ts';
+import { eventLine, PrintedEventRecorder } from '../platform/local/events.ts';
+import { fileProblemLine, type LocalFile, parseLocalFile } from '../platform/local/file.ts';
+import { LocalEndpointSource, LocalScaleTarget, localServicePort } from '../platform/local/scale-target.ts';
+import { StatusBoard } from '../platform/local/status-board.ts';
+import { createStatusServer } from '../platform/local/status-page.ts';
+import { LocalScaledObjectStore } from '../platform/local/store.ts';
+import {
+  LOCALHOST,
+  Supervisor,
+  type SupervisorEvent,
+  type SupervisorOptions,
+} from '../platform/local/supervisor.ts';
+import { portNumber } from './flags.ts';
+import { type CliIO, describeError } from './io.ts';
+
+export const DEFAULT_LOCAL_PORT = 8080;
+export const DEFAULT_UI_PORT = 8090;
+
+export interface RunLocalOptions {
+  /** The file's name (relative `cwd`s resolve against its folder) and its text. */
+  readonly file: string;
+  readonly text: string;
+  /** The activator's port on 127.0.0.1; 0 picks a free one. Default 8080. */
+  readonly port?: number;
+  /** The status page's port on 127.0.0.1; 0 picks a free one. Default 8090. */
+  readonly uiPort?: number;
+  /** Where the change lines go. */
+  readonly print: (line: string) => void;
+  readonly log?: Logger;
+  readonly supervisor?: Omit<SupervisorOptions, 'onEvent'>;
+  /** How often route lines are checked for a change; default 200 ms. */
+  readonly linePeriodMs?: number;
+}
+
+export interface RunningLocal {
+  /** `http://127.0.0.1:<port>`: curl this. */
+  readonly url: string;
+  /** `http://127.0.0.1:<ui-port>/`: the status page. */
+  readonly uiUrl: string;
+  readonly supervisor: Supervisor;
+  readonly board: StatusBoard;
+  readonly activator: Activator;
+  readonly controller: Controller;
+  /** Graceful: stops polling, the activator, the status page, then every replica (SIGTERM → SIGKILL). */
+  stop(): Promise<void>;
+}
+
+export type StartResult = { ok: true; value: RunningLocal } | { ok: false; lines: string[] };
+
+const clock = (): string => new Date().toISOString().slice(11, 23);
+
+export const supervisorLine = (e: SupervisorEvent): string => {
+  switch (e.type) {
+    case 'started':
+      return `replica ${e.replica} started (pid ${e.pid}, port ${e.port})`;
+    case 'ready':
+      return `replica ${e.replica} ready after ${(e.afterMs / 1000).toFixed(2)} s`;
+    case 'crashed': {
+      const tail = e.stderrTail.filter((l) => l.trim() !== '').at(-1);
+      return `replica ${e.replica} crashed (${e.why}); restart #${e.restarts} in ${(e.backoffMs / 1000).toFixed(1)} s${
+        tail === undefined ? '' : `; stderr: ${tail}`
+      }`;
+    }
+    case 'stopped':
+      return `replica ${e.replica} stopped${e.killed ? ' (SIGKILL after the grace period)' : ''}`;
+  }
+};
+
+/** Checks the file (structure, then admission of every ScaledObject): every problem, one per line. */
+export const checkLocalFile = (
+  file: string,
+  text: string,
+): { ok: true; value: LocalFile } | { ok: false; lines: string[] } => {
+  const parsed = parseLocalFile(file, text);
+  if (!parsed.ok) return { ok: false, lines: parsed.problems.map((p) => fileProblemLine(file, p)) };
+  const lines: string[] = [];
+  for (const { doc, raw } of parsed.value.scaledObjects) {
+    for (const p of admitScaledObject(raw).problems) lines.push(`${file}:${doc}: ${formatProblem(p)}`);
+  }
+  return lines.length > 0 ? { ok: false, lines } : parsed;
+};
+
+const listen = (server: Server, port: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOCALHOST, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+
+const closeServer = (server: Server): Promise<void> =>
+  new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+
+export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
+  const checked = checkLocalFile(opts.file, opts.text);
+  if (!checked.ok) return checked;
+  const { apps, scaledObjects } = checked.value;
+  const print = (line: string) => opts.print(`${clock()} ${line}`);
+  const log =
+    opts.log ??
+    createLogger({ level: process.env.EBB_LOG_LEVEL ?? 'warn', destination: pino.destination(2) });
+
+  const supervisor = new Supervisor(apps, { ...opts.supervisor, onEvent: (e) => print(supervisorLine(e)) });
+  const store = new LocalScaledObjectStore(scaledObjects.map((o) => o.raw));
+  const events = new PrintedEventRecorder((e) => print(eventLine(e)));
+  const endpoints = new LocalEndpointSource(supervisor);
+
+  const index = new HttpRouteIndex();
+  for (const key of store.keys()) index.update(key, store.get(key));
+  const routes = index.build(localServicePort);
+  for (const u of routes.unresolved)
+    print(`route ${u.route} left out: ${u.message}; give the http trigger's port as a number`);
+  const routeOf = new Map<string, string>();
+  for (const r of routes.routes)
+    if (!routeOf.has(scaledObjectKeyOfRoute(r.key))) routeOf.set(scaledObjectKeyOfRoute(r.key), r.key);
+
+  const feed = new ActivationFeed();
+  feed.setAliases(routes.aliases);
+  let controller: Controller | undefined;
+  const activator = createActivator({
+    endpoints,
+    routes: routes.routes,
+    id: `local_${randomUUID().slice(0, 8)}`,
+    onStats: (stats) => feed.record(stats),
+    statsIntervalMs: 1000,
+    poke: (route) => {
+      // The poll must see the held request: the feed gets a snapshot taken now.
+      feed.record(activator.stats());
+      controller?.poke(scaledObjectKeyOfRoute(route));
+    },
+  });
+  for (const c of activator.setRoutes(routes.routes)) print(`route ${c.dropped}: ${c.message}`);
+  feed.record(activator.stats());
+  const unbind = bindConcurrencyFeed(feed);
+
+  const board = new StatusBoard({
+    objects: scaledObjects.map(({ raw }) => {
+      const meta = raw.metadata as { namespace: string; name: string };
+      const spec = raw.spec as { scaleTargetRef: { name: string } };
+      return {
+        key: `${meta.namespace}/${meta.name}`,
+        namespace: meta.namespace,
+        target: `${meta.namespace}/${spec.scaleTargetRef.name}`,
+      };
+    }),
+    supervisor,
+    stats: () => activator.stats(),
+    routeOf: (key) => routeOf.get(key),
+    status: (key) => store.status(key),
+  });
+  controller = new Controller({
+    source: store,
+    scaleTarget: new LocalScaleTarget(supervisor),
+    status: store,
+    finalizers: store,
+    events,
+    log,
+    observer: board,
+  });
+  const ui = createStatusServer(() => board.snapshot());
+
+  let port: number;
+  let uiPort: number;
+  try {
+    port = await listen(activator.server, opts.port ?? DEFAULT_LOCAL_PORT);
+    uiPort = await listen(ui, opts.uiPort ?? DEFAULT_UI_PORT);
+  } catch (err) {
+    await activator.close();
+    if (ui.listening) await closeServer(ui);
+    unbind();
+    return {
+      ok: false,
+      lines: [`cannot listen: ${describeError(err)} (choose other ports with --port and --ui-port)`],
+    };
+  }
+  await controller.start();
+  board.start();
+
+  // One line per change of a route's (or target's) replicas, in flight and held.
+  const lastLine = new Map<string, string>();
+  const printChanges = () => {
+    for (const o of board.snapshot().objects) {
+      const what = o.route !== null ? `route ${o.route}` : `target ${o.target}`;
+      const line = `${what}: replicas ${o.replicas} (${o.ready} ready), in flight ${o.inFlight}, held ${o.held}`;
+      if (lastLine.get(o.key) === line) continue;
+      lastLine.set(o.key, line);
+      print(line);
+    }
+  };
+  printChanges();
+  const lines = setInterval(printChanges, opts.linePeriodMs ?? 200);
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = async (): Promise<void> => {
+    clearInterval(lines);
+    board.stop();
+    await activator.close();
+    await closeServer(ui);
+    await controller.stop();
+    feed.forget(activator.stats().activator);
+    unbind();
+    await supervisor.stop();
+  };
+  return {
+    ok: true,
+    value: {
+      url: `http://${LOCALHOST}:${port}`,
+      uiUrl: `http://${LOCALHOST}:${uiPort}/`,
+      supervisor,
+      board,
+      activator,
+      controller,
+      stop: () => {
+        stopping ??= shutdown();
+        return stopping;
+      },
+    },
+  };
+};
+
+// ---- the command ----
+
+interface LocalFlags {
+  port: number;
+  uiPort: number;
+  appLogs?: boolean;
+}
+
+const buildCommand = (io: CliIO): Command =>
+  new Command('ebb local')
+    .description(
+      'embedded mode: run the LocalApps and ScaledObjects of FILE on this machine (replicas are local processes; no cluster)',
+    )
+    .argument('<file>', 'YAML with LocalApp and ScaledObject documents (see examples/local/ebb.yaml)')
+    .option(
+      '--port <n>',
+      'port of the activator on 127.0.0.1 (the URL to curl)',
+      portNumber,
+      DEFAULT_LOCAL_PORT,
+    )
+    .option('--ui-port <n>', 'port of the status page on 127.0.0.1', portNumber, DEFAULT_UI_PORT)
+    .option('--app-logs', "print the replicas' stdout and stderr lines, prefixed with the replica")
+    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
+    .exitOverride();
+
+/** `ebb local FILE [flags]`: runs until SIGINT/SIGTERM; resolves to the exit code. */
+export const localCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
+  const command = buildCommand(io);
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (err) {
+    return err instanceof CommanderError ? err.exitCode : 2;
+  }
+  const flags = command.opts<LocalFlags>();
+  const file = command.args[0] ?? '';
+  let text: string;
+  try {
+    text = await io.readText(file);
+  } catch (err) {
+    io.stderr.write(`ebb local: cannot read ${file}: ${describeError(err)}\n`);
+    return 1;
+  }
+  const started = await runLocal({
+    file,
+    text,
+    port: flags.port,
+    uiPort: flags.uiPort,
+    print: (line) => io.stdout.write(`${line}\n`),
+    ...(flags.appLogs === true
+      ? {
+          supervisor: {
+            onOutput: (replica, stream, line) => io.stderr.write(`${replica} ${stream}| ${line}\n`),
+          },
+        }
+      : {}),
+  });
+  if (!started.ok) {
+    for (const line of started.lines) io.stderr.write(`ebb local: ${line}\n`);
+    return 1;
+  }
+  const running = started.value;
+  // Nothing outlives ebb: an uncaught error or a plain exit SIGKILLs every replica's group.
+  const killAll = () => running.supervisor.killAllNow();
+  const onFatal = (err: unknown) => {
+    io.stderr.write(`ebb local: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    killAll();
+    process.exit(1);
+  };
+  process.on('exit', killAll);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+
+  io.stdout.write(
+    `ebb local: ${file}\n  curl ${running.url}/    (the activator: a request to a scaled-to-zero app starts it)\n  status page: ${running.uiUrl}\n  Ctrl-C stops ebb and every replica\n`,
+  );
+  const signal = await new Promise<string>((resolve) => {
+    const onSignal = (s: string) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      // A second signal while stopping: kill everything now.
+      const again = () => onFatal(new Error(`${s} again: killing every replica`));
+      process.once('SIGINT', again);
+      process.once('SIGTERM', again);
+      resolve(s);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  io.stdout.write(`ebb local: ${signal}, stopping every replica\n`);
+  await running.stop();
+  process.off('exit', killAll);
+  process.off('uncaughtException', onFatal);
+  process.off('unhandledRejection', onFatal);
+  return 0;
+};
