@@ -59,6 +59,14 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
       ),
     )
     .option('--explain', 'add an explanation column: why each decision was made')
+    .option(
+      '--plot <file.svg>',
+      'draw the metrics, their targets and the replicas as an SVG instead of the CSV',
+    )
+    .option(
+      '--compare <other.yaml>',
+      'with --plot: replay the same trace through a second ScaledObject, side by side',
+    )
     .action(async (options: SimulateFlags) => {
       const { runSimulate } = await import('./simulate.ts');
       setExitCode(
@@ -69,6 +77,8 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
             initialReplicas: options.initialReplicas,
             start: options.start ?? io.now(),
             explain: options.explain === true,
+            plot: options.plot,
+            compare: options.compare,
           },
           io,
         ),
@@ -133,6 +143,8 @@ interface SimulateFlags {
   initialReplicas?: number;
   start?: Date;
   explain?: boolean;
+  plot?: string;
+  compare?: string;
 }
 
 /** Runs `ebb <argv>`; resolves to the exit code. Never throws: failures become a message. */

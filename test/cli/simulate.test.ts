@@ -1,7 +1,7 @@
 // `ebb simulate`: traces through the command (in-process with files in memory, then spawned once
 // for the exit code and the error format), and the column matching on its own.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -342,5 +342,45 @@ describe('ebb simulate (spawned)', () => {
     expect(run.stderr).toBe(`${join(dir, 'trace.csv')}:3: t must be a number of seconds >= 0, got "-30"\n`);
     expect(run.stdout).toBe('');
     expect(run.status).toBe(1);
+  });
+});
+
+describe('ebb simulate --plot, as a user runs it', () => {
+  const run = (...argv: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'simulate', ...argv], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
+
+  it('writes the committed docs/simulate-burst.svg from the examples, byte for byte', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'ebb-plot-')), 'burst.svg');
+    const result = run(
+      '--scaledobject',
+      'examples/simulate/fast.yaml',
+      '--metrics',
+      'examples/simulate/burst.csv',
+      '--plot',
+      out,
+      '--compare',
+      'examples/simulate/slow.yaml',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(`${out}\n`);
+    expect(result.status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(REPO, 'docs', 'simulate-burst.svg'), 'utf8'));
+  });
+
+  it('refuses --compare without --plot, naming the flag', () => {
+    const result = run(
+      '--scaledobject',
+      'examples/simulate/fast.yaml',
+      '--metrics',
+      'examples/simulate/burst.csv',
+      '--compare',
+      'examples/simulate/slow.yaml',
+    );
+    expect(result.stderr).toBe('--compare: needs --plot FILE.svg (the comparison is drawn, not printed)\n');
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(1);
   });
 });
