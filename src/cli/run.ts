@@ -1,6 +1,7 @@
 // `ebb run` (cluster mode) and `ebb start` (what `npm start` calls): the controller against a
 // kubeconfig, optionally with leader election. Wiring only; the logic is in src/controller.
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
@@ -9,9 +10,13 @@ import { Controller } from '../controller/controller.ts';
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
 import { type ControllerObserver, combineObservers } from '../controller/observer.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
+import { type MetricsAdapter, type RequestHeaderAuth, startMetricsAdapter } from '../metrics/adapter.ts';
+import { MetricReadings } from '../metrics/readings.ts';
+import { loadServingCert, type ServingCert } from '../metrics/serving-cert.ts';
 import { HealthChecks } from '../observability/health.ts';
 import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { servedPort, serveObservability } from '../observability/server.ts';
+import { readRequestHeaderSettings } from '../platform/kubernetes/extension-auth.ts';
 import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
 import type { Scaler } from '../scaler.ts';
 import { portNumber, positiveInt, seconds } from './flags.ts';
@@ -51,6 +56,20 @@ export interface RunControllerOptions {
   readonly metricsPort?: number | undefined;
   /** Serve /healthz and /readyz on this port (0: any free one); undefined: not served. */
   readonly healthPort?: number | undefined;
+  /**
+   * Serve the external.metrics.k8s.io adapter (HTTPS, for HPA mode's HPAs through the
+   * aggregation layer) on this port (0: any free one); undefined: not served.
+   */
+  readonly adapterPort?: number | undefined;
+  /** Listen address of the adapter; default all interfaces. */
+  readonly adapterAddress?: string | undefined;
+  /** Directory holding the adapter's tls.crt and tls.key; undefined: a self-signed certificate. */
+  readonly adapterCertDir?: string | undefined;
+  /**
+   * PEM file of the CA that signs the aggregator's front-proxy client certificate; undefined:
+   * read from ConfigMap kube-system/extension-apiserver-authentication (with its allowed names).
+   */
+  readonly requestHeaderClientCAFile?: string | undefined;
 }
 
 export interface RunningController {
@@ -61,6 +80,10 @@ export interface RunningController {
   /** `http://host:port` of /metrics and of /healthz + /readyz, when served. */
   readonly metricsUrl: string | undefined;
   readonly healthUrl: string | undefined;
+  /** `https://host:port` of the external metrics adapter, when served. */
+  readonly adapterUrl: string | undefined;
+  /** The latest reading of every trigger, as the adapter serves them (empty on a standby). */
+  readonly readings: MetricReadings;
   /** True while this process polls and writes (always, without leader election). */
   isLeader(): boolean;
   /** The controller while leading. */
@@ -72,6 +95,47 @@ export const DEFAULT_LEASE_NAME = 'ebb-controller';
 export const DEFAULT_MAX_CONCURRENT_POLLS = 256;
 export const DEFAULT_METRICS_PORT = 9090;
 export const DEFAULT_HEALTH_PORT = 8081;
+export const DEFAULT_ADAPTER_PORT = 6443;
+
+/** The adapter's request-header authentication: from a CA file, else from the cluster's ConfigMap. */
+const requestHeaderAuth = async (
+  platform: KubernetesPlatform,
+  caFile: string | undefined,
+): Promise<RequestHeaderAuth> => {
+  if (caFile !== undefined) {
+    let clientCA: string;
+    try {
+      clientCA = await readFile(caFile, 'utf8');
+    } catch (err) {
+      throw new Error(
+        `--requestheader-client-ca: cannot read ${caFile}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    if (!clientCA.includes('BEGIN CERTIFICATE'))
+      throw new Error(`--requestheader-client-ca: ${caFile} holds no PEM certificate`);
+    return { clientCA };
+  }
+  const settings = await readRequestHeaderSettings(platform.client);
+  if (!settings.ok) {
+    throw new Error(
+      `external metrics adapter: cannot read the aggregator's request-header CA: ${settings.error.message} (pass --requestheader-client-ca FILE, or --adapter-port 0 to serve no adapter)`,
+    );
+  }
+  return {
+    clientCA: settings.value.clientCA,
+    allowedNames: settings.value.allowedNames,
+    ...(settings.value.usernameHeaders.length === 0
+      ? {}
+      : { usernameHeaders: settings.value.usernameHeaders }),
+  };
+};
+
+const servingCert = async (dir: string | undefined): Promise<ServingCert | undefined> => {
+  if (dir === undefined) return undefined;
+  const loaded = await loadServingCert(dir);
+  if (!loaded.ok) throw new Error(loaded.error.message);
+  return loaded.value;
+};
 
 /** Starts the controller (or a candidate for leadership); resolves once it is running. */
 export const runController = async (opts: RunControllerOptions = {}): Promise<RunningController> => {
@@ -107,8 +171,56 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     healthPort: opts.healthPort,
     log,
   });
-  const observed = { metrics, health, metricsUrl: served.metricsUrl, healthUrl: served.healthUrl };
-  const observer = opts.observer === undefined ? metrics : combineObservers(metrics, opts.observer);
+  // The adapter answers from the readings of this process's polls, so only the leader has any.
+  const readings = new MetricReadings();
+  let adapter: MetricsAdapter | undefined;
+  if (opts.adapterPort !== undefined) {
+    try {
+      const [requestHeader, tls] = await Promise.all([
+        requestHeaderAuth(platform, opts.requestHeaderClientCAFile),
+        servingCert(opts.adapterCertDir),
+      ]);
+      adapter = await startMetricsAdapter({
+        readings,
+        port: opts.adapterPort,
+        ...(opts.adapterAddress === undefined ? {} : { address: opts.adapterAddress }),
+        tls,
+        requestHeader,
+        log,
+        ready: () =>
+          leading()
+            ? { ok: true, reasons: [] }
+            : { ok: false, reasons: ['not the leader: a standby holds no readings'] },
+      });
+    } catch (err) {
+      await served.close();
+      await platform.close();
+      throw err;
+    }
+    // Stale readings make the pod unready, so the aggregator's Service routes elsewhere.
+    health.addReadiness('readings', () => {
+      const stale = readings.freshness(Date.now()).stale;
+      if (stale.length === 0) return true;
+      const s = stale[0];
+      return `${stale.length} object(s) not polled in time, e.g. ${s?.namespace}/${s?.name} (${Math.round((s?.ageMs ?? 0) / 1000)} s)`;
+    });
+  }
+  const adapterUrl =
+    adapter === undefined ? undefined : `https://${opts.adapterAddress ?? '127.0.0.1'}:${adapter.port}`;
+  const closeServers = async () => {
+    await adapter?.close();
+    await served.close();
+  };
+  const observed = {
+    metrics,
+    health,
+    metricsUrl: served.metricsUrl,
+    healthUrl: served.healthUrl,
+    adapterUrl,
+    readings,
+  };
+  const observers = [metrics, readings, ...(opts.observer === undefined ? [] : [opts.observer])];
+  const observer = combineObservers(...observers);
   const makeController = () =>
     new Controller({
       source: platform.source,
@@ -137,7 +249,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       async stop() {
         await controller.stop();
         await platform.close();
-        await served.close();
+        await closeServers();
       },
     };
   }
@@ -172,6 +284,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
         const c = current;
         current = undefined;
         await c?.stop();
+        readings.clear();
       }),
   });
   leading = () => elector.isLeader;
@@ -187,7 +300,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       await transitions;
       await current?.stop();
       await platform.close();
-      await served.close();
+      await closeServers();
     },
   };
 };
@@ -208,6 +321,9 @@ interface RunFlags {
   metricsPort: number;
   healthPort: number;
   reportPort: number;
+  adapterPort: number;
+  adapterCertDir?: string;
+  requestheaderClientCa?: string;
 }
 
 const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
@@ -244,6 +360,21 @@ const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
     )
     .option('--metrics-port <n>', 'port of Prometheus /metrics (0: off)', portNumber, DEFAULT_METRICS_PORT)
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
+    .option(
+      '--adapter-port <n>',
+      'HTTPS port of the external.metrics.k8s.io adapter HPA mode reads through the aggregation layer (0: off)',
+      portNumber,
+      // `ebb start` runs on a workstation, where 6443 may be a local API server's (k3s).
+      name === 'run' ? DEFAULT_ADAPTER_PORT : 0,
+    )
+    .option(
+      '--adapter-cert-dir <dir>',
+      "the adapter's serving certificate, tls.crt and tls.key (default: a self-signed one made at start)",
+    )
+    .option(
+      '--requestheader-client-ca <file>',
+      "CA of the aggregator's front-proxy client certificate (default: ConfigMap kube-system/extension-apiserver-authentication)",
+    )
     .option(
       '--report-port <n>',
       'port standalone activators (`ebb activator --controller-url`) report to (0: off)',
@@ -336,6 +467,9 @@ const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO)
     maxConcurrentPolls: flags.maxConcurrentPolls,
     metricsPort: servedPort(flags.metricsPort),
     healthPort: servedPort(flags.healthPort),
+    adapterPort: servedPort(flags.adapterPort),
+    adapterCertDir: flags.adapterCertDir,
+    requestHeaderClientCAFile: flags.requestheaderClientCa,
     ...(flags.leaseDuration === undefined ? {} : { leaseDurationMs: flags.leaseDuration }),
     ...(flags.renewDeadline === undefined ? {} : { renewDeadlineMs: flags.renewDeadline }),
     ...(flags.retryPeriod === undefined ? {} : { retryPeriodMs: flags.retryPeriod }),

@@ -118,9 +118,13 @@ export const inHpaMode = (loop: Loop): boolean => hpaModeLoops.has(loop);
  * The replicas a poll writes. Direct mode: the decision's. HPA mode: only activation (0 -> 1,
  * or idle -> min), deactivation (-> idle/0 after the cooldown) and a restore from 0 are ebb's;
  * while the target has replicas and neither happens, the HPA owns the count and ebb keeps it.
+ * Except in fallback: the adapter cannot serve a failing trigger's metric (503), so the HPA holds
+ * (or, with other metrics valid, only scales up) and ebb writes the fallback's replicas itself,
+ * the count KEDA's HPA reaches from the fallback metric its adapter serves instead.
  */
 export const replicasToWrite = (loop: Loop, current: number, decision: ScaleDecision): number => {
   if (!inHpaMode(loop) || current === 0 || decision.transition !== undefined) return decision.desiredReplicas;
+  if (decision.fallbackActive) return decision.desiredReplicas;
   return current;
 };
 

@@ -59,7 +59,10 @@ export interface MetricsAdapterOptions {
   /** undefined: no authentication at all (tests and local use only; a warning is logged). */
   readonly requestHeader: RequestHeaderAuth | undefined;
   readonly log: Logger;
-  /** A further readiness condition, e.g. "this replica leads" (standbys hold no readings). */
+  /**
+   * A further readiness condition, e.g. "this replica leads" (standbys hold no readings). While it
+   * fails, metric reads are answered 503 with its reasons (not 404: the metric may well exist).
+   */
   readonly ready?: () => Readiness;
   /** Opt-in live reads: poll the object now and resolve once done (true) or given up (false). */
   readonly liveRead?: (namespace: string, name: string) => Promise<boolean>;
@@ -144,6 +147,10 @@ export const startMetricsAdapter = async (opts: MetricsAdapterOptions): Promise<
   };
 
   const metric = async (namespace: string, metricName: string, url: URL): Promise<Reply> => {
+    const serving = opts.ready?.();
+    if (serving !== undefined && !serving.ok) {
+      return fail(503, 'ServiceUnavailable', `cannot serve external metrics: ${serving.reasons.join('; ')}`);
+    }
     const parsed = parseSelector(url.searchParams.get('labelSelector') ?? '');
     if (!parsed.ok) return fail(400, 'BadRequest', parsed.error.message);
     const names = pinnedValues(parsed.value, SCALED_OBJECT_LABEL);
