@@ -83,17 +83,18 @@ Rules the controller needs in every namespace it watches; rendered into a Cluste
 namespaces) or a Role in watchNamespace. Paths: src/platform/kubernetes/*.ts.
 */}}
 {{- define "ebb.controllerNamespacedRules" -}}
-# ScaledObjects: informer (list/watch), finalizers (patch), status (patch).
+# Verbs are exactly the requests ebb makes (test/integration/deploy.test.ts runs the controller
+# under these rules). ScaledObjects: informer (list/watch), finalizers (patch), status (patch).
 - apiGroups: ["autoscaling.ebb.dev"]
   resources: ["scaledobjects"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["autoscaling.ebb.dev"]
   resources: ["scaledobjects/status"]
-  verbs: ["get", "patch"]
+  verbs: ["patch"]
 - apiGroups: ["autoscaling.ebb.dev"]
   resources: ["triggerauthentications"]
-  verbs: ["get", "list", "watch"]
-# Any scalable kind, found through discovery.
+  verbs: ["list", "watch"]
+# Any scalable kind, found through discovery: GET and PATCH /scale (update: as KEDA's role has it).
 - apiGroups: ["*"]
   resources: ["*/scale"]
   verbs: ["get", "update", "patch"]
@@ -113,19 +114,28 @@ namespaces) or a Role in watchNamespace. Paths: src/platform/kubernetes/*.ts.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if .Values.adapter.enabled }}
+# HPA mode: the autoscaling/v2 HPA ebb owns per ScaledObject (src/platform/kubernetes/hpa.ts:
+# GET, LIST of the namespace to find a foreign HPA on the target, POST, PUT, DELETE; no watch).
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["get", "list", "create", "update", "delete"]
+{{- end }}
 {{- end -}}
 
 {{/* What a standalone activator reads: routes from ScaledObjects, ports from Services, pods from EndpointSlices. */}}
 {{- define "ebb.activatorRules" -}}
+# Informers only (list/watch); no writes: route problems travel to the controller with the stats,
+# and the controller writes the conditions and Events.
 - apiGroups: ["autoscaling.ebb.dev"]
   resources: ["scaledobjects"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 {{- end -}}
 
 {{- define "ebb.secretRules" -}}
