@@ -4,19 +4,27 @@
 //   activator  the activator over a MemoryEndpointSource, driven over IPC (endpoints, stats,
 //              cpuUsage, memoryUsage after gc); pokes are reported with their time
 //   bare       a bare node:http server that only holds requests: node's own memory baseline
+//   ebb        `ebb activator`'s wiring (runActivatorController: controller + activator in one
+//              process) against a real API server (--kubeconfig, --namespace); its ScaleTarget's
+//              `scale` and its Controller's `poke` are wrapped to report their times (`scaled`,
+//              `poked`), and `probe` reports its view of one app (Deployment, Service and
+//              ScaledObject of one name): routed?, held, the controller's replicas, and the
+//              scale writes and pokes so far
 // Run as `node --expose-gc --import tsx bench-processes.ts --role <role>` with an IPC channel
 // (advanced serialization: times are bigints).
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import type { RouteSpec } from '../../src/activator/routes.ts';
 import { createActivator } from '../../src/activator/server.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
+import type { TargetRef } from '../../src/platform/ports.ts';
 import { MemoryEndpointSource } from './memory-endpoints.ts';
 
 export const HOST = 'app.bench';
 
-export type Role = 'backend' | 'activator' | 'bare';
+export type Role = 'backend' | 'activator' | 'bare' | 'ebb';
 
 export const route = (name: string, over: Partial<RouteSpec> = {}): RouteSpec => ({
   key: `bench/${name}`,
@@ -35,7 +43,21 @@ export type ToActivator =
   | { type: 'set'; service: string; endpoints: Endpoint[] }
   | { type: 'cpu' }
   | { type: 'mem' }
-  | { type: 'stats' };
+  | { type: 'stats' }
+  | { type: 'probe'; name: string };
+
+/** What the `ebb` child sees now (its answer to `probe`). */
+export interface EbbProbe {
+  /** The app's route is in the activator's table. */
+  readonly routed: boolean;
+  /** Requests held for the route now. */
+  readonly held: number;
+  /** The Deployment's replicas as the controller's ScaleTarget reads them (cache), or an error. */
+  readonly replicas: number | string;
+  /** Scale writes and controller pokes since the start. */
+  readonly writes: number;
+  readonly pokes: number;
+}
 
 export type FromActivator =
   | { type: 'ready'; port: number }
@@ -43,7 +65,23 @@ export type FromActivator =
   | { type: 'set'; at: bigint }
   | { type: 'cpu'; user: number; system: number }
   | { type: 'mem'; rss: number; heapUsed: number; external: number }
-  | { type: 'stats'; stats: ActivatorStats };
+  | { type: 'stats'; stats: ActivatorStats }
+  | { type: 'probe'; probe: EbbProbe }
+  /** The controller was poked for `key` (wrapping Controller.poke: the time it was called). */
+  | { type: 'poked'; key: string; at: bigint }
+  /** A scale write: `sentAt` as the controller called ScaleTarget.scale, `doneAt` as its PATCH answered. */
+  | { type: 'scaled'; target: string; replicas: number; ok: boolean; sentAt: bigint; doneAt: bigint };
+
+/** A child process as the parent drives it (see startChild in test/bench/activator.bench.ts). */
+export interface Child {
+  readonly proc: ChildProcess;
+  readonly port: number;
+  /** The next message of `type` (messages are queued until asked for). */
+  next<T extends FromActivator['type']>(type: T): Promise<Extract<FromActivator, { type: T }>>;
+  send(m: ToActivator): void;
+}
+
+export type StartChild = (role: Role, args?: readonly string[]) => Promise<Child>;
 
 const runBackend = (): void => {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -130,7 +168,80 @@ const runActivator = (): void => {
   });
 };
 
+const flag = (name: string): string => {
+  const i = process.argv.indexOf(name);
+  const value = i < 0 ? undefined : process.argv[i + 1];
+  if (value === undefined) throw new Error(`${name} is required`);
+  return value;
+};
+
+const runEbb = async (): Promise<void> => {
+  const namespace = flag('--namespace');
+  const send = (m: FromActivator): void => {
+    process.send?.(m);
+  };
+  // Imported here, not at the top: the other roles' memory must not include the Kubernetes client.
+  const { runActivatorController } = await import('../../src/cli/activator.ts');
+  const { silentLogger } = await import('../../src/logging.ts');
+  const running = await runActivatorController({
+    kubeconfig: flag('--kubeconfig'),
+    namespace,
+    log: silentLogger,
+    port: 0,
+    address: '127.0.0.1',
+  });
+  let writes = 0;
+  let pokes = 0;
+  // The same ScaleTarget object the Controller holds (runController passes platform.scaleTarget).
+  const target = running.controller.platform.scaleTarget;
+  const scale = target.scale.bind(target);
+  target.scale = async (ref, replicas) => {
+    const sentAt = process.hrtime.bigint();
+    const res = await scale(ref, replicas);
+    const doneAt = process.hrtime.bigint();
+    writes++;
+    send({ type: 'scaled', target: ref.name, replicas, ok: res.ok, sentAt, doneAt });
+    return res;
+  };
+  const controller = running.controller.controller();
+  if (controller === undefined) throw new Error('ebb activator: no controller');
+  const poke = controller.poke.bind(controller);
+  controller.poke = (key) => {
+    const at = process.hrtime.bigint();
+    poke(key);
+    pokes++;
+    // After the poll's synchronous start, so the report costs the measured path nothing.
+    setImmediate(() => send({ type: 'poked', key, at }));
+  };
+  process.on('message', (m: ToActivator) => {
+    if (m.type !== 'probe') return;
+    const ref: TargetRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: m.name };
+    const routeKey = `${namespace}/${m.name}`;
+    void target.replicas(ref).then((r) =>
+      send({
+        type: 'probe',
+        probe: {
+          routed: running.routes().routes.some((x) => x.key === routeKey),
+          held: running.activator.stats().routes.find((x) => x.route === routeKey)?.held ?? 0,
+          replicas: r.ok ? r.value : r.error.message,
+          writes,
+          pokes,
+        },
+      }),
+    );
+  });
+  process.on('disconnect', () => {
+    void running.stop().finally(() => process.exit(0));
+  });
+  send({ type: 'ready', port: running.port });
+};
+
 const role = process.argv[process.argv.indexOf('--role') + 1];
 if (role === 'backend') runBackend();
 else if (role === 'activator') runActivator();
 else if (role === 'bare') runBare();
+else if (role === 'ebb')
+  runEbb().catch((err: unknown) => {
+    process.stderr.write(`ebb child: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });

@@ -2,11 +2,12 @@
 // in the same run, on 127.0.0.1 only.
 //
 //   npm run bench:activator            (--requests <n> sequential pairs, --duration <s> per autocannon
-//                                       run, --cold-starts <n>, --held <n>)
+//                                       run, --cold-starts <n>, --held <n>, --scale-writes <n>)
 //
 // Processes (test/activator/bench-processes.ts): this one (the clients), a backend child, an
 // activator child (so its CPU and memory are its own; driven over IPC: endpoints, stats,
-// cpuUsage, memoryUsage after gc()), and for the memory baseline a bare node:http child.
+// cpuUsage, memoryUsage after gc()), for the memory baseline a bare node:http child, and for the
+// scale-write phase etcd + kube-apiserver and an `ebb` child (`ebb activator`'s wiring).
 // Clocks: process.hrtime.bigint() is CLOCK_MONOTONIC, the same clock in every process of the
 // machine, so a time taken in one child is compared with a time taken in another.
 //
@@ -15,20 +16,30 @@
 //   throughput        autocannon (its own process) at saturation, direct then through; ratio;
 //                     requests per activator CPU-second = through requests / Δ cpuUsage
 //   cold start        K times: a route with no endpoint; t0 = the client writes the request;
-//                     poke latency = poke callback time − t0 (the controller's scale write is
-//                     added to this once the controller is wired: this is the activator's part);
-//                     then the endpoint is published: ready → forwarded = backend arrival time −
-//                     the time the EndpointSource change was applied
+//                     poke latency = poke callback time − t0 (the activator's part alone,
+//                     `cold_start_poke_p99_ms`); then the endpoint is published: ready → forwarded
+//                     = backend arrival time − the time the EndpointSource change was applied
+//   scale write       (test/bench/cold-start.ts) `ebb activator`'s wiring (controller + activator
+//                     in one process) against a real kube-apiserver + etcd started for it: first
+//                     held request → the API server's answer to the controller's /scale PATCH,
+//                     `cold_start_scale_write_p99_ms` (and → a Deployment watch's event)
 //   held requests     a fresh activator process; M concurrent requests held on a cold route,
 //                     memory (after gc) before and while held: RSS delta / M (heap + external
 //                     delta / M alongside); the endpoint appears; every answer must be a 200
 // The LAST line printed is one JSON object.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Endpoint } from '../../src/activator/ports.ts';
-import { type FromActivator, HOST, type Role, type ToActivator } from '../activator/bench-processes.ts';
+import {
+  type Child,
+  type FromActivator,
+  HOST,
+  type Role,
+  type ToActivator,
+} from '../activator/bench-processes.ts';
+import { coldStartScaleWrites } from './cold-start.ts';
 import { percentile, round } from './common.ts';
 
 const log = (msg: string): void => {
@@ -40,10 +51,11 @@ interface Args {
   duration: number;
   coldStarts: number;
   held: number;
+  scaleWrites: number;
 }
 
 const parseArgs = (argv: readonly string[]): Args => {
-  const args: Args = { requests: 20_000, duration: 8, coldStarts: 200, held: 10_000 };
+  const args: Args = { requests: 20_000, duration: 8, coldStarts: 200, held: 10_000, scaleWrites: 100 };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1] ?? '';
     switch (argv[i]) {
@@ -59,6 +71,9 @@ const parseArgs = (argv: readonly string[]): Args => {
       case '--held':
         args.held = Number(value);
         break;
+      case '--scale-writes':
+        args.scaleWrites = Number(value);
+        break;
       default:
         throw new Error(`unknown flag ${argv[i]}`);
     }
@@ -70,20 +85,16 @@ const parseArgs = (argv: readonly string[]): Args => {
 
 const processes = fileURLToPath(new URL('../activator/bench-processes.ts', import.meta.url));
 
-interface Child {
-  readonly proc: ChildProcess;
-  readonly port: number;
-  /** The next message of `type` (messages are queued until asked for). */
-  next<T extends FromActivator['type']>(type: T): Promise<Extract<FromActivator, { type: T }>>;
-  send(m: ToActivator): void;
-}
-
-const startChild = (role: Role): Promise<Child> =>
+const startChild = (role: Role, extra: readonly string[] = []): Promise<Child> =>
   new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', processes, '--role', role], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'advanced',
-    });
+    const proc = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', processes, '--role', role, ...extra],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'advanced',
+      },
+    );
     const queued: FromActivator[] = [];
     const waiting: { type: string; resolve: (m: FromActivator) => void }[] = [];
     proc.on('message', (m: FromActivator) => {
@@ -406,13 +417,24 @@ const main = async (args: Args): Promise<void> => {
   );
 
   backendChild.proc.kill();
+  const writes = await coldStartScaleWrites(startChild, args.scaleWrites, log);
+  const ms = (xs: Float64Array): string =>
+    `p50 ${round(percentile(xs, 50))} ms p99 ${round(percentile(xs, 99))} ms`;
+  log(
+    `cold start x${args.scaleWrites} (real API server): request → scale write answered ${ms(writes.write)}; ` +
+      `→ watch event ${ms(writes.watch)}; parts: request → poke ${ms(writes.poke)}, poke → PATCH sent ${ms(writes.poll)}, ` +
+      `PATCH round trip ${ms(writes.patch)}; warm-up run ${round(writes.warmUpMs)} ms (not counted); ` +
+      `${writes.writes} writes, ${writes.pokes} pokes for ${args.scaleWrites + 1} cold starts`,
+  );
   log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const result = {
     added_latency_p50_ms: round(tp50 - dp50),
     added_latency_p99_ms: round(tp99 - dp99),
     throughput_ratio: round(through.rps / direct.rps),
     requests_per_cpu_second: Math.round(through.requests / cpu),
-    cold_start_scale_write_p99_ms: round(percentile(cold.poke, 99)),
+    cold_start_scale_write_p99_ms: round(percentile(writes.write, 99)),
+    cold_start_scale_write_watch_p99_ms: round(percentile(writes.watch, 99)),
+    cold_start_poke_p99_ms: round(percentile(cold.poke, 99)),
     ready_to_forward_p99_ms: round(percentile(cold.readyToForward, 99)),
     held_request_kb: round(held.perHeldKb, 2),
     held_request_heap_kb: round(held.perHeldHeapKb, 2),
