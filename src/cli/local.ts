@@ -9,8 +9,12 @@
 //   browser ──▶ status page (--ui-port): StatusBoard, sampled each second
 //
 // Output (stdout): the URLs, then one line per change: a route's replicas, in flight and held;
-// a replica started, ready, crashed (with its restart backoff) or stopped; an Event.
-// Logs (JSON, level $EBB_LOG_LEVEL or warn) go to stderr.
+// a replica started, ready, crashed (with its restart backoff) or stopped; an Event (a trigger
+// whose server is unreachable is a Warning line and "unavailable" on the status page, not fatal).
+// Logs (JSON, level $EBB_LOG_LEVEL or error: the Event lines already carry the warnings) go to
+// stderr. Stopping (SIGINT, SIGTERM, SIGHUP, or the parent process going away, as when npm is
+// killed) stops every replica's process group; the Reaper (src/platform/local/reaper.ts) stops
+// them even when ebb itself is SIGKILLed.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +30,7 @@ import { HttpRouteIndex, scaledObjectKeyOfRoute } from '../controller/http-route
 import { createLogger, type Logger } from '../logging.ts';
 import { eventLine, PrintedEventRecorder } from '../platform/local/events.ts';
 import { fileProblemLine, type LocalFile, parseLocalFile } from '../platform/local/file.ts';
+import { startReaper } from '../platform/local/reaper.ts';
 import { LocalEndpointSource, LocalScaleTarget, localServicePort } from '../platform/local/scale-target.ts';
 import { StatusBoard } from '../platform/local/status-board.ts';
 import { createStatusServer } from '../platform/local/status-page.ts';
@@ -53,13 +58,13 @@ export interface RunLocalOptions {
   /** Where the change lines go. */
   readonly print: (line: string) => void;
   readonly log?: Logger;
-  readonly supervisor?: Omit<SupervisorOptions, 'onEvent'>;
+  readonly supervisor?: Omit<SupervisorOptions, 'onEvent' | 'guard'>;
   /** How often route lines are checked for a change; default 200 ms. */
   readonly linePeriodMs?: number;
 }
 
 export interface RunningLocal {
-  /** `http://127.0.0.1:<port>`: curl this. */
+  /** `http://127.0.0.1:<port>/`: curl this. */
   readonly url: string;
   /** `http://127.0.0.1:<ui-port>/`: the status page. */
   readonly uiUrl: string;
@@ -128,9 +133,14 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
   const print = (line: string) => opts.print(`${clock()} ${line}`);
   const log =
     opts.log ??
-    createLogger({ level: process.env.EBB_LOG_LEVEL ?? 'warn', destination: pino.destination(2) });
+    createLogger({ level: process.env.EBB_LOG_LEVEL ?? 'error', destination: pino.destination(2) });
 
-  const supervisor = new Supervisor(apps, { ...opts.supervisor, onEvent: (e) => print(supervisorLine(e)) });
+  const reaper = startReaper(Math.max(0, ...apps.map((a) => a.gracePeriodMs)));
+  const supervisor = new Supervisor(apps, {
+    ...opts.supervisor,
+    onEvent: (e) => print(supervisorLine(e)),
+    guard: reaper,
+  });
   const store = new LocalScaledObjectStore(scaledObjects.map((o) => o.raw));
   const events = new PrintedEventRecorder((e) => print(eventLine(e)));
   const endpoints = new LocalEndpointSource(supervisor);
@@ -187,7 +197,8 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     log,
     observer: board,
   });
-  const ui = createStatusServer(() => board.snapshot());
+  let activatorUrl: string | undefined;
+  const ui = createStatusServer(() => ({ ...board.snapshot(), file: opts.file, url: activatorUrl }));
 
   let port: number;
   let uiPort: number;
@@ -198,20 +209,31 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     await activator.close();
     if (ui.listening) await closeServer(ui);
     unbind();
+    reaper.close();
     return {
       ok: false,
       lines: [`cannot listen: ${describeError(err)} (choose other ports with --port and --ui-port)`],
     };
   }
+  const url = `http://${LOCALHOST}:${port}/`;
+  const uiUrl = `http://${LOCALHOST}:${uiPort}/`;
+  activatorUrl = url;
+  opts.print(`ebb local: ${opts.file} (pid ${process.pid})`);
+  opts.print(`  URL:          ${url}   (curl it: a request to a scaled-to-zero app starts it)`);
+  opts.print(`  status page:  ${uiUrl}`);
+  opts.print('  Ctrl-C stops ebb and every replica.');
   await controller.start();
   board.start();
 
-  // One line per change of a route's (or target's) replicas, in flight and held.
+  // One line per change: a route's replicas, in flight and held; a target's replicas.
   const lastLine = new Map<string, string>();
   const printChanges = () => {
     for (const o of board.snapshot().objects) {
-      const what = o.route !== null ? `route ${o.route}` : `target ${o.target}`;
-      const line = `${what}: replicas ${o.replicas} (${o.ready} ready), in flight ${o.inFlight}, held ${o.held}`;
+      const replicas = `replicas ${o.replicas} (${o.ready} ready)`;
+      const line =
+        o.route !== null
+          ? `route ${o.route}: ${replicas}, in flight ${o.inFlight}, held ${o.held}`
+          : `target ${o.target}: ${replicas}`;
       if (lastLine.get(o.key) === line) continue;
       lastLine.set(o.key, line);
       print(line);
@@ -230,12 +252,13 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     feed.forget(activator.stats().activator);
     unbind();
     await supervisor.stop();
+    reaper.close();
   };
   return {
     ok: true,
     value: {
-      url: `http://${LOCALHOST}:${port}`,
-      uiUrl: `http://${LOCALHOST}:${uiPort}/`,
+      url,
+      uiUrl,
       supervisor,
       board,
       activator,
@@ -273,7 +296,10 @@ const buildCommand = (io: CliIO): Command =>
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
 
-/** `ebb local FILE [flags]`: runs until SIGINT/SIGTERM; resolves to the exit code. */
+/** Each stops ebb gracefully (SIGHUP: the terminal closed). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** `ebb local FILE [flags]`: runs until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
 export const localCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
   const command = buildCommand(io);
   try {
@@ -320,21 +346,27 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
 
-  io.stdout.write(
-    `ebb local: ${file}\n  curl ${running.url}/    (the activator: a request to a scaled-to-zero app starts it)\n  status page: ${running.uiUrl}\n  Ctrl-C stops ebb and every replica\n`,
-  );
+  // Under `npm start` ebb's parent is npm: if npm goes away without passing a signal on, ebb is
+  // reparented, and stops as on SIGTERM.
+  const parent = process.ppid;
+  let orphanCheck: NodeJS.Timeout | undefined;
   const signal = await new Promise<string>((resolve) => {
     const onSignal = (s: string) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      // A second signal while stopping: kill everything now.
-      const again = () => onFatal(new Error(`${s} again: killing every replica`));
-      process.once('SIGINT', again);
-      process.once('SIGTERM', again);
+      clearInterval(orphanCheck);
+      for (const stop of STOP_SIGNALS) process.off(stop, onSignal);
+      // A second signal while stopping kills everything now; one within a second is the same
+      // Ctrl-C twice (the terminal sends it to npm and ebb, and npm passes it on to ebb).
+      const first = performance.now();
+      const again = (s2: string) => {
+        if (performance.now() - first >= 1000) onFatal(new Error(`${s2} again: killing every replica`));
+      };
+      for (const stop of STOP_SIGNALS) process.on(stop, again);
       resolve(s);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const stop of STOP_SIGNALS) process.on(stop, onSignal);
+    orphanCheck = setInterval(() => {
+      if (process.ppid !== parent) onSignal(`parent process ${parent} gone`);
+    }, 500);
   });
   io.stdout.write(`ebb local: ${signal}, stopping every replica\n`);
   await running.stop();

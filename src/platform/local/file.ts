@@ -16,6 +16,7 @@
 //     startupTimeoutSeconds: 60                    # not ready by then: killed, counted a crash
 //     terminationGracePeriodSeconds: 5             # SIGTERM, then SIGKILL after this
 //
+// A ScaledObject's `scaleTargetRef` names a LocalApp (`kind`/`apiVersion` omitted or LocalApp's).
 // Only the structure is checked here; ScaledObjects are admitted by the controller's admission
 // (the caller runs it), so a file is refused with every problem, each naming its field.
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -42,7 +43,20 @@ export const LocalAppSpecSchema = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).optional(),
   cwd: z.string().min(1).optional(),
-  env: z.record(z.string().regex(ENV_NAME, 'must be an environment variable name'), z.string()).optional(),
+  // Keys checked after the record: zod reports a bad record key as "Invalid key in record".
+  env: z
+    .record(z.string(), z.string())
+    .superRefine((env, ctx) => {
+      for (const key of Object.keys(env)) {
+        if (!ENV_NAME.test(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `must be an environment variable name (letters, digits, "_"), got ${JSON.stringify(key)}`,
+          });
+      }
+    })
+    .optional(),
   portEnv: z.string().regex(ENV_NAME, 'must be an environment variable name such as PORT'),
   readinessPath: z
     .string()
@@ -96,6 +110,27 @@ const stringAt = (v: unknown, ...path: string[]): string | undefined => {
   let at: unknown = v;
   for (const key of path) at = isMap(at) ? at[key] : undefined;
   return typeof at === 'string' ? at : undefined;
+};
+
+/**
+ * A ScaledObject's target in local mode is a LocalApp: `scaleTargetRef.kind` and `apiVersion`
+ * are filled in when omitted (so Events say "Scaled LocalApp ...") and refused when they name
+ * something else (a Deployment has no meaning here). Anything malformed is left to admission.
+ */
+const targetLocalApp = (spec: unknown, at: (path: string, message: string) => void): unknown => {
+  if (!isMap(spec) || !isMap(spec.scaleTargetRef)) return spec;
+  const ref = spec.scaleTargetRef;
+  const refused = (field: 'kind' | 'apiVersion', want: string) => {
+    const got = ref[field];
+    if (got === undefined || got === want) return;
+    at(
+      `spec.scaleTargetRef.${field}`,
+      `must be "${want}" or omitted in local mode (the target is a LocalApp of this file), got ${JSON.stringify(got)}`,
+    );
+  };
+  refused('kind', LOCAL_APP_KIND);
+  refused('apiVersion', LOCAL_API_VERSION);
+  return { ...spec, scaleTargetRef: { ...ref, apiVersion: LOCAL_API_VERSION, kind: LOCAL_APP_KIND } };
 };
 
 /**
@@ -158,7 +193,8 @@ export const parseLocalFile = (
     if (kind === SCALED_OBJECT_KIND) {
       const metadata = isMap(value.metadata) ? value.metadata : {};
       const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : DEFAULT_NAMESPACE;
-      scaledObjects.push({ doc, raw: { ...value, metadata: { ...metadata, namespace } } });
+      const targeted = targetLocalApp(value.spec, (path, message) => at(doc, path, message));
+      scaledObjects.push({ doc, raw: { ...value, metadata: { ...metadata, namespace }, spec: targeted } });
       return;
     }
     at(

@@ -1,8 +1,10 @@
 // What the status page shows: per ScaledObject its replicas (asked for, ready, each process),
 // its route's in-flight and held requests, each trigger's last reading, and a history sampled
-// once a second over the last five minutes. The metric charted is the route's concurrency
-// (in flight + held, read from the activator each sample) for an object with an http route,
-// else its first trigger's last polled value. It is the controller's observer for the readings.
+// once a second over the last five minutes. The metric charted is, for an object with an http
+// route, the route's average concurrency over the sample's interval,
+//   metric = Δ concurrencyMs / Δ t   (in flight + held, integrated by the activator)
+// so a request held between two samples still shows; else its first trigger's last polled
+// value. It is the controller's observer for the readings.
 import type { ActivatorStats } from '../../activator/stats.ts';
 import type { ScaledObjectStatus } from '../../api/scaledobject.ts';
 import type { ControllerObserver, PollObservation } from '../../controller/observer.ts';
@@ -41,6 +43,8 @@ export interface ObjectStatus {
   readonly processes: readonly ReplicaView[];
   readonly inFlight: number;
   readonly held: number;
+  /** Requests through its route since ebb started. */
+  readonly requests: number;
   readonly active: boolean;
   /** The Ready condition's message when it is not True. */
   readonly problem: string | null;
@@ -73,6 +77,8 @@ export interface StatusBoardSources {
 export class StatusBoard implements ControllerObserver {
   private readonly polls = new Map<string, PollObservation>();
   private readonly history = new Map<string, HistorySample[]>();
+  /** Each route's concurrency integral at the previous sample. */
+  private readonly lastIntegral = new Map<string, { concurrencyMs: number; at: number }>();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
 
@@ -105,14 +111,15 @@ export class StatusBoard implements ControllerObserver {
 
   /** Appends one sample per object (the history keeps the last HISTORY_SAMPLES). */
   sample(): void {
-    const snapshot = this.current();
+    const stats = this.sources.stats();
+    const snapshot = this.current(stats);
     for (const o of snapshot.objects) {
       const list = this.history.get(o.key) ?? [];
       list.push({
         t: snapshot.now,
         replicas: o.replicas,
         ready: o.ready,
-        metric: metricOf(o),
+        metric: o.route === null ? firstReading(o) : this.averageConcurrency(o.route, o, stats),
         inFlight: o.inFlight,
         held: o.held,
       });
@@ -122,15 +129,24 @@ export class StatusBoard implements ControllerObserver {
   }
 
   snapshot(): StatusSnapshot {
-    const current = this.current();
+    const current = this.current(this.sources.stats());
     return {
       now: current.now,
       objects: current.objects.map((o) => ({ ...o, history: this.history.get(o.key) ?? [] })),
     };
   }
 
-  private current(): StatusSnapshot {
-    const stats = this.sources.stats();
+  /** Δ concurrencyMs / Δ t since the previous sample; the gauges at the first one. */
+  private averageConcurrency(route: string, o: ObjectStatus, stats: ActivatorStats): number {
+    const counters = stats.routes.find((r) => r.route === route);
+    if (counters === undefined) return o.inFlight + o.held;
+    const last = this.lastIntegral.get(route);
+    this.lastIntegral.set(route, { concurrencyMs: counters.concurrencyMs, at: stats.at });
+    if (last === undefined || stats.at <= last.at) return o.inFlight + o.held;
+    return Math.max(0, (counters.concurrencyMs - last.concurrencyMs) / (stats.at - last.at));
+  }
+
+  private current(stats: ActivatorStats): StatusSnapshot {
     const now = this.now();
     const objects = this.sources.objects.map((o): ObjectStatus => {
       const [namespace, name] = splitKey(o.target);
@@ -148,6 +164,7 @@ export class StatusBoard implements ControllerObserver {
         processes: group?.view() ?? [],
         inFlight: counters?.inFlight ?? 0,
         held: counters?.held ?? 0,
+        requests: counters?.requests ?? 0,
         active: poll?.active ?? false,
         problem:
           ready !== undefined && ready.status !== 'True' ? (ready.message ?? ready.reason ?? null) : null,
@@ -165,8 +182,8 @@ export class StatusBoard implements ControllerObserver {
   }
 }
 
-const metricOf = (o: ObjectStatus): number | null =>
-  o.route !== null ? o.inFlight + o.held : (o.triggers.find((t) => t.value !== null)?.value ?? null);
+const firstReading = (o: ObjectStatus): number | null =>
+  o.triggers.find((t) => t.value !== null)?.value ?? null;
 
 const splitKey = (key: string): [string, string] => {
   const slash = key.indexOf('/');

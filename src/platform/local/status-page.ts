@@ -3,7 +3,13 @@
 import { createServer, type Server } from 'node:http';
 import type { StatusSnapshot } from './status-board.ts';
 
-export const createStatusServer = (snapshot: () => StatusSnapshot): Server =>
+/** What `/api/status` answers: the board's snapshot, the file, and the URL to send requests to. */
+export interface StatusPageData extends StatusSnapshot {
+  readonly file: string;
+  readonly url: string | undefined;
+}
+
+export const createStatusServer = (snapshot: () => StatusPageData): Server =>
   createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -23,8 +29,9 @@ export const createStatusServer = (snapshot: () => StatusSnapshot): Server =>
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
 
-// The chart spans the last five minutes; x is time, y is scaled to the larger of the
-// replicas and the metric seen in that span (at least 1).
+// Each chart spans the object's history up to the last five minutes (at least 20 s, so
+// the first seconds are not squeezed into a corner); y is scaled to the largest of the replicas
+// and the metric in that span, rounded up (at least 1). Series: replicas (asked for), ready, metric.
 const STATUS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -32,75 +39,97 @@ const STATUS_PAGE = `<!doctype html>
 <title>ebb local</title>
 <style>
   body { font: 14px system-ui, sans-serif; margin: 1.5rem; color: #222; }
-  h1 { font-size: 1.2rem; }
+  h1 { font-size: 1.2rem; margin-bottom: .2rem; }
+  .intro { color: #555; margin: 0 0 1rem; }
+  code { background: #f3f3f3; padding: 0 .3rem; border-radius: 3px; }
   .object { border: 1px solid #ccc; border-radius: 6px; padding: .8rem 1rem; margin-bottom: 1rem; max-width: 760px; }
-  .object h2 { font-size: 1rem; margin: 0 0 .4rem; }
+  .object h2 { font-size: 1rem; margin: 0 0 .4rem; font-weight: 600; }
+  .object h2 small { font-weight: normal; color: #666; }
   .numbers span { margin-right: 1.2rem; }
   .numbers b { font-variant-numeric: tabular-nums; }
+  .state { padding: 0 .4rem; border-radius: 3px; background: #eee; }
+  .state.active { background: #dff3df; }
   .problem, .error { color: #b00; }
-  svg { background: #fafafa; border: 1px solid #eee; margin-top: .5rem; }
+  svg { background: #fafafa; border: 1px solid #eee; margin-top: .5rem; display: block; }
   .legend { font-size: 12px; color: #555; }
-  .replicas { stroke: #1f77b4; } .metric { stroke: #ff7f0e; }
   ul { margin: .3rem 0; padding-left: 1.2rem; }
 </style>
 </head>
 <body>
 <h1>ebb local</h1>
-<p id="updated">loading…</p>
+<p class="intro" id="intro">loading…</p>
 <div id="objects"></div>
 <script>
-const W = 720, H = 140, SPAN = 300000;
+const W = 720, H = 140, PAD = 14, SPAN_MAX = 300000, SPAN_MIN = 20000;
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const fmt = (v) => v === null || v === undefined ? '–' : (Math.round(v * 100) / 100).toString();
 
-function points(history, now, field, max, step) {
+// Step lines for counts (they hold until the next sample), straight segments for the metric.
+function points(history, from, span, field, max, step) {
   const out = [];
-  let prev;
+  let prevY;
   for (const s of history) {
     const v = s[field];
-    if (v === null || v === undefined) continue;
-    const x = ((s.t - (now - SPAN)) / SPAN) * W;
-    if (x < 0) continue;
-    const y = H - 4 - (v / max) * (H - 8);
-    if (step && prev !== undefined) out.push(x.toFixed(1) + ',' + prev);
+    if (v === null || v === undefined || s.t < from) continue;
+    const x = ((s.t - from) / span) * W;
+    const y = H - PAD - (v / max) * (H - 2 * PAD);
+    if (step && prevY !== undefined) out.push(x.toFixed(1) + ',' + prevY);
     out.push(x.toFixed(1) + ',' + y.toFixed(1));
-    prev = y.toFixed(1);
+    prevY = y.toFixed(1);
   }
   return out.join(' ');
 }
 
 function chart(o, now) {
-  const recent = o.history.filter((s) => s.t >= now - SPAN);
-  const max = Math.max(1, ...recent.map((s) => s.replicas), ...recent.map((s) => s.metric ?? 0));
-  return '<svg width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + ' ' + H + '" data-max="' + max + '">' +
-    '<polyline class="replicas" data-series="replicas" fill="none" stroke-width="2" points="' + points(recent, now, 'replicas', max, true) + '"/>' +
-    '<polyline class="metric" data-series="metric" fill="none" stroke-width="1.5" points="' + points(recent, now, 'metric', max, false) + '"/>' +
-    '<text x="4" y="12" font-size="10" fill="#888">' + max + '</text></svg>' +
-    '<div class="legend"><span style="color:#1f77b4">━ replicas</span> &nbsp; <span style="color:#ff7f0e">━ ' +
-    (o.route !== null ? 'concurrency (in flight + held)' : 'metric (first trigger)') + '</span> &nbsp; last 5 minutes</div>';
+  const first = o.history.length > 0 ? o.history[0].t : now;
+  const span = Math.min(SPAN_MAX, Math.max(SPAN_MIN, now - first));
+  const from = now - span;
+  const recent = o.history.filter((s) => s.t >= from);
+  const max = Math.ceil(Math.max(1, ...recent.map((s) => s.replicas), ...recent.map((s) => s.metric ?? 0)));
+  const line = (series, color, width, dash, step) =>
+    '<polyline data-series="' + series + '" fill="none" stroke="' + color + '" stroke-width="' + width + '"' +
+    (dash ? ' stroke-dasharray="4 3"' : '') + ' points="' + points(recent, from, span, series, max, step) + '"/>';
+  const metricName = o.route !== null ? 'concurrency (in flight + held, per-second average)' : 'metric (first trigger)';
+  return '<svg width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + ' ' + H + '" data-max="' + max + '" data-samples="' + recent.length + '">' +
+    '<line x1="0" x2="' + W + '" y1="' + (H - PAD) + '" y2="' + (H - PAD) + '" stroke="#ddd"/>' +
+    '<line x1="0" x2="' + W + '" y1="' + PAD + '" y2="' + PAD + '" stroke="#eee"/>' +
+    line('metric', '#ff7f0e', 1.5, false, false) +
+    line('replicas', '#1f77b4', 2.5, false, true) +
+    line('ready', '#2ca02c', 1.5, true, true) +
+    '<text x="4" y="' + (PAD - 3) + '" font-size="10" fill="#888">' + fmt(max) + '</text>' +
+    '<text x="4" y="' + (H - 3) + '" font-size="10" fill="#888">' + Math.round(span / 1000) + ' s ago</text>' +
+    '<text x="' + (W - 4) + '" y="' + (H - 3) + '" font-size="10" fill="#888" text-anchor="end">now</text></svg>' +
+    '<div class="legend"><span style="color:#1f77b4">━ replicas</span> &nbsp; <span style="color:#2ca02c">┅ ready</span> &nbsp; ' +
+    '<span style="color:#ff7f0e">━ ' + metricName + '</span></div>';
 }
 
 function render(data) {
   const html = data.objects.map((o) => {
+    const failing = o.triggers.some((t) => t.error !== null);
     const triggers = o.triggers.map((t) =>
       '<li>' + esc(t.name) + ' (' + esc(t.type) + '): ' +
-      (t.error !== null ? '<span class="error">' + esc(t.error) + '</span>' : fmt(t.value) + ' / target ' + fmt(t.target)) + '</li>').join('');
-    const procs = o.processes.map((p) => esc(p.name) + ' ' + esc(p.phase) + (p.port ? ' :' + p.port : '') + (p.restarts ? ' (' + p.restarts + ' restarts)' : '')).join(', ');
+      (t.error !== null ? '<span class="error">' + esc(t.error) + '</span>' : 'metric ' + fmt(t.value) + ', target ' + fmt(t.target)) + '</li>').join('');
+    const procs = o.processes.map((p) => esc(p.name) + ' ' + esc(p.phase) + (p.port ? ' :' + p.port : '') + (p.pid ? ' pid ' + p.pid : '') + (p.restarts ? ' (' + p.restarts + ' restarts)' : '')).join(', ');
     return '<section class="object" data-key="' + esc(o.key) + '">' +
-      '<h2>' + esc(o.key) + ' → ' + esc(o.target) + (o.route ? ' <small>(route ' + esc(o.route) + ')</small>' : '') + '</h2>' +
+      '<h2>ScaledObject ' + esc(o.key) + ' <small>→ LocalApp ' + esc(o.target) + (o.route ? ', route ' + esc(o.route) : '') + '</small></h2>' +
       '<div class="numbers">' +
       '<span>replicas <b data-field="replicas">' + o.replicas + '</b></span>' +
       '<span>ready <b data-field="ready">' + o.ready + '</b></span>' +
-      '<span>in flight <b data-field="inFlight">' + o.inFlight + '</b></span>' +
-      '<span>held <b data-field="held">' + o.held + '</b></span>' +
-      '<span>' + (o.active ? 'active' : 'idle') + '</span></div>' +
-      (o.problem ? '<div class="problem">' + esc(o.problem) + '</div>' : '') +
-      (triggers ? '<ul>' + triggers + '</ul>' : '<ul><li>not polled yet</li></ul>') +
+      (o.route !== null
+        ? '<span>in flight <b data-field="inFlight">' + o.inFlight + '</b></span>' +
+          '<span>held <b data-field="held">' + o.held + '</b></span>' +
+          '<span>requests <b data-field="requests">' + o.requests + '</b></span>'
+        : '') +
+      '<span class="state' + (o.active ? ' active' : '') + '" data-field="active">' + (o.active ? 'active' : 'idle') + '</span></div>' +
+      (o.problem && !failing ? '<div class="problem">' + esc(o.problem) + '</div>' : '') +
+      '<ul>' + (triggers || '<li>not polled yet</li>') + '</ul>' +
       '<div class="legend">processes: ' + (procs || 'none') + '</div>' +
       chart(o, data.now) + '</section>';
   }).join('');
   document.getElementById('objects').innerHTML = html || '<p>no ScaledObjects</p>';
-  document.getElementById('updated').textContent = 'updated ' + new Date(data.now).toLocaleTimeString();
+  document.getElementById('intro').innerHTML = esc(data.file) +
+    (data.url ? ' · send requests to <code>' + esc(data.url) + '</code>' : '') +
+    ' · updated <span id="updated">' + esc(new Date(data.now).toLocaleTimeString()) + '</span>';
 }
 
 async function refresh() {
@@ -108,7 +137,7 @@ async function refresh() {
     const res = await fetch('/api/status', { cache: 'no-store' });
     render(await res.json());
   } catch (err) {
-    document.getElementById('updated').textContent = 'ebb is not answering: ' + err;
+    document.getElementById('intro').textContent = 'ebb is not answering: ' + err;
   }
 }
 refresh();
