@@ -100,7 +100,11 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
   for (const name of ['run', 'start'] as const) {
     program
       .command(name)
-      .description(name === 'run' ? 'run the controller against a cluster' : 'same as run (npm start)')
+      .description(
+        name === 'run'
+          ? 'run the controller against a cluster'
+          : 'same as run (kept for older scripts; npm start now runs ebb local)',
+      )
       .helpOption(false)
       .allowUnknownOption()
       .allowExcessArguments()
