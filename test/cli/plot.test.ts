@@ -306,7 +306,10 @@ describe('the well-formedness check itself', () => {
     { svg: '<svg><g></g><path d="M0,0"/></svg>', problems: [] },
     { svg: '<svg><g></svg>', problems: ['</svg> closes <g>', 'unclosed: svg'] },
     { svg: '<svg><text>a & b</text></svg>', problems: ['raw & in text: a & b'] },
-    { svg: '<svg><text>a < b</text></svg>', problems: ['not a tag at 13: < b</text></svg>', 'unclosed: svg, text'] },
+    {
+      svg: '<svg><text>a < b</text></svg>',
+      problems: ['not a tag at 13: < b</text></svg>', 'unclosed: svg, text'],
+    },
     { svg: '<svg/><svg/>', problems: ['2 root elements'] },
   ])('$svg', ({ svg, problems }) => {
     expect(xmlProblems(svg)).toEqual(problems);
