@@ -2,6 +2,7 @@
 // kubeconfig, optionally with leader election. Wiring only; the logic is in src/controller.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
@@ -18,6 +19,7 @@ import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { servedPort, serveObservability } from '../observability/server.ts';
 import { readRequestHeaderSettings } from '../platform/kubernetes/extension-auth.ts';
 import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
+import type { AdapterEndpoint, AdapterEndpointWriter } from '../platform/ports.ts';
 import type { Scaler } from '../scaler.ts';
 import { portNumber, positiveInt, seconds } from './flags.ts';
 import type { CliIO } from './io.ts';
@@ -70,6 +72,21 @@ export interface RunControllerOptions {
    * read from ConfigMap kube-system/extension-apiserver-authentication (with its allowed names).
    */
   readonly requestHeaderClientCAFile?: string | undefined;
+  /**
+   * The adapter's selector-less Service (in the pod's namespace): while this process leads, the
+   * Service's EndpointSlice names this pod's IP and the adapter's port; undefined: not kept.
+   */
+  readonly adapterService?: string | undefined;
+  /** This pod's IP for that endpoint; default $POD_IP. */
+  readonly podIP?: string | undefined;
+  /** This pod's name (the endpoint's targetRef); default $POD_NAME, else no targetRef. */
+  readonly podName?: string | undefined;
+  /** The namespace of the pod and of `adapterService`; default $POD_NAMESPACE. */
+  readonly podNamespace?: string | undefined;
+  /** How often the leader re-checks its endpoint (a GET while nothing changed); default 10 s. */
+  readonly adapterEndpointResyncMs?: number;
+  /** Also keep v1 Endpoints for the Service; default: when the API server is older than 1.33. */
+  readonly adapterLegacyEndpoints?: boolean;
 }
 
 export interface RunningController {
@@ -96,6 +113,7 @@ export const DEFAULT_MAX_CONCURRENT_POLLS = 256;
 export const DEFAULT_METRICS_PORT = 9090;
 export const DEFAULT_HEALTH_PORT = 8081;
 export const DEFAULT_ADAPTER_PORT = 6443;
+export const DEFAULT_ADAPTER_ENDPOINT_RESYNC_MS = 10_000;
 
 /** The adapter's request-header authentication: from a CA file, else from the cluster's ConfigMap. */
 const requestHeaderAuth = async (
@@ -137,10 +155,90 @@ const servingCert = async (dir: string | undefined): Promise<ServingCert | undef
   return loaded.value;
 };
 
+/** The pod's address and namespace for `--adapter-service`, checked before anything starts. */
+const adapterPodOf = (
+  opts: RunControllerOptions,
+): { service: string; namespace: string; address: string; podName: string | undefined } | undefined => {
+  const service = opts.adapterService;
+  if (service === undefined) return undefined;
+  if (opts.adapterPort === undefined) {
+    throw new Error(`--adapter-service ${service}: the adapter is not served (--adapter-port is 0)`);
+  }
+  const address = opts.podIP ?? process.env.POD_IP;
+  if (address === undefined || address === '') {
+    throw new Error(`--adapter-service ${service}: POD_IP is not set (the downward API's status.podIP)`);
+  }
+  if (isIP(address) === 0) {
+    throw new Error(`--adapter-service ${service}: POD_IP = "${address}", must be an IPv4 or IPv6 address`);
+  }
+  const namespace = opts.podNamespace ?? process.env.POD_NAMESPACE;
+  if (namespace === undefined || namespace === '') {
+    throw new Error(`--adapter-service ${service}: POD_NAMESPACE is not set (the Service's namespace)`);
+  }
+  const podName = opts.podName ?? process.env.POD_NAME;
+  return { service, namespace, address, podName: podName === '' ? undefined : podName };
+};
+
+/**
+ * Keeps the adapter Service's endpoint on this process while it leads: publish on taking the
+ * lead and every `resyncMs` (heals a failed write or a deleted slice), withdraw on leaving.
+ * Steps run one at a time, in the order leadership changed.
+ */
+const keepAdapterEndpoint = (writer: AdapterEndpointWriter, log: Logger, resyncMs: number) => {
+  const where = { service: writer.description };
+  let leading = false;
+  let timer: NodeJS.Timeout | undefined;
+  let steps: Promise<void> = Promise.resolve();
+  const step = (run: () => Promise<void>): Promise<void> => {
+    steps = steps.then(run).catch((err: unknown) => {
+      log.error(
+        { ...where, err: err instanceof Error ? err.message : String(err) },
+        'adapter endpoint step failed',
+      );
+    });
+    return steps;
+  };
+  const publish = () =>
+    step(async () => {
+      if (!leading) return;
+      const res = await writer.publish();
+      if (!res.ok) log.warn({ ...where, err: res.error.message }, 'cannot point the adapter Service here');
+      else if (res.value !== 'unchanged')
+        log.info({ ...where, write: res.value }, 'adapter Service points here');
+    });
+  return {
+    lead(): Promise<void> {
+      leading = true;
+      if (timer === undefined) {
+        timer = setInterval(() => void publish(), resyncMs);
+        timer.unref();
+      }
+      return publish();
+    },
+    /** Stops publishing; `withdraw` false leaves the endpoint (a simulated crash). */
+    follow(withdraw: boolean): Promise<void> {
+      leading = false;
+      clearInterval(timer);
+      timer = undefined;
+      return step(async () => {
+        if (!withdraw) return;
+        const res = await writer.withdraw();
+        if (!res.ok)
+          log.warn(
+            { ...where, err: res.error.message },
+            'cannot remove this process from the adapter Service',
+          );
+        else if (res.value) log.info(where, 'removed this process from the adapter Service');
+      });
+    },
+  };
+};
+
 /** Starts the controller (or a candidate for leadership); resolves once it is running. */
 export const runController = async (opts: RunControllerOptions = {}): Promise<RunningController> => {
   const log = opts.log ?? defaultLogger;
   const identity = opts.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
+  const adapterPod = adapterPodOf(opts);
   const platform = kubernetesPlatform({
     kubeconfig: opts.kubeconfig,
     namespace: opts.namespace,
@@ -197,7 +295,8 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       await platform.close();
       throw err;
     }
-    // Stale readings make the pod unready, so the aggregator's Service routes elsewhere.
+    // Stale readings make the pod unready (polls that stopped show in rollouts and `kubectl get
+    // pods`); with --adapter-service the Service follows the lease, not readiness.
     health.addReadiness('readings', () => {
       const stale = readings.freshness(Date.now()).stale;
       if (stale.length === 0) return true;
@@ -211,6 +310,30 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     await adapter?.close();
     await served.close();
   };
+  const adapterEndpoint: AdapterEndpoint | undefined =
+    adapterPod === undefined || adapter === undefined
+      ? undefined
+      : {
+          namespace: adapterPod.namespace,
+          service: adapterPod.service,
+          holder: identity,
+          address: adapterPod.address,
+          port: adapter.port,
+          podName: adapterPod.podName,
+        };
+  const endpointKeeper =
+    adapterEndpoint === undefined
+      ? undefined
+      : keepAdapterEndpoint(
+          platform.adapterEndpoint(
+            adapterEndpoint,
+            opts.adapterLegacyEndpoints === undefined ? {} : { legacyEndpoints: opts.adapterLegacyEndpoints },
+          ),
+          log,
+          opts.adapterEndpointResyncMs ?? DEFAULT_ADAPTER_ENDPOINT_RESYNC_MS,
+        );
+  // A stop without releasing the lease simulates a crash (tests): the endpoint stays as well.
+  const withdrawOnStop = opts.releaseOnStop ?? true;
   const observed = {
     metrics,
     health,
@@ -240,6 +363,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
   if (opts.leaderElect !== true) {
     const controller = makeController();
     await controller.start();
+    await endpointKeeper?.lead();
     return {
       identity,
       platform,
@@ -247,6 +371,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       isLeader: () => true,
       controller: () => controller,
       async stop() {
+        await endpointKeeper?.follow(withdrawOnStop);
         await controller.stop();
         await platform.close();
         await closeServers();
@@ -257,6 +382,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
   // Leading starts a controller, losing it stops that controller; transitions run one at a
   // time, outside the elector's renew loop (a slow first list must not starve renewals).
   let current: Controller | undefined;
+  let stopping = false;
   let transitions: Promise<void> = Promise.resolve();
   const transition = (step: () => Promise<void>) => {
     transitions = transitions.then(step).catch((err: unknown) => {
@@ -274,18 +400,25 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     renewDeadlineMs: opts.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs,
     retryPeriodMs: opts.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs,
     releaseOnStop: opts.releaseOnStop ?? true,
-    onStartedLeading: () =>
+    onStartedLeading: () => {
+      // Not awaited: the Service moves here while the controller's first list is still running.
+      void endpointKeeper?.lead();
       transition(async () => {
         current = makeController();
         await current.start();
-      }),
-    onStoppedLeading: () =>
+      });
+    },
+    // Awaited by the elector: on a graceful stop the endpoint goes before the lease is released.
+    onStoppedLeading: () => {
+      const left = endpointKeeper?.follow(!stopping || withdrawOnStop);
       transition(async () => {
         const c = current;
         current = undefined;
         await c?.stop();
         readings.clear();
-      }),
+      });
+      return left;
+    },
   });
   leading = () => elector.isLeader;
   elector.start();
@@ -296,6 +429,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     isLeader: () => elector.isLeader,
     controller: () => current,
     async stop() {
+      stopping = true;
       await elector.stop();
       await transitions;
       await current?.stop();
@@ -324,6 +458,7 @@ interface RunFlags {
   adapterPort: number;
   adapterCertDir?: string;
   requestheaderClientCa?: string;
+  adapterService?: string;
 }
 
 const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
@@ -374,6 +509,10 @@ const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
     .option(
       '--requestheader-client-ca <file>',
       "CA of the aggregator's front-proxy client certificate (default: ConfigMap kube-system/extension-apiserver-authentication)",
+    )
+    .option(
+      '--adapter-service <name>',
+      "the adapter's selector-less Service in the pod's namespace: the leader keeps its EndpointSlice naming itself ($POD_IP, $POD_NAME, $POD_NAMESPACE)",
     )
     .option(
       '--report-port <n>',
@@ -470,6 +609,7 @@ const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO)
     adapterPort: servedPort(flags.adapterPort),
     adapterCertDir: flags.adapterCertDir,
     requestHeaderClientCAFile: flags.requestheaderClientCa,
+    adapterService: flags.adapterService,
     ...(flags.leaseDuration === undefined ? {} : { leaseDurationMs: flags.leaseDuration }),
     ...(flags.renewDeadline === undefined ? {} : { renewDeadlineMs: flags.renewDeadline }),
     ...(flags.retryPeriod === undefined ? {} : { retryPeriodMs: flags.retryPeriod }),

@@ -29,6 +29,8 @@ export interface PollObservation {
   readonly name: string;
   /** ms since the epoch the poll started. */
   readonly at: number;
+  /** How often the controller polls this object now (ms): the next poll is due at `at` + this. */
+  readonly pollingIntervalMs?: number;
   readonly triggers: readonly TriggerObservation[];
   /** The target's replicas after the poll (what /scale says, or what was written). */
   readonly currentReplicas: number;

@@ -29,7 +29,14 @@ import type { ScaleDecision, TriggerReading } from '../scaling/types.ts';
 import { replicasToWrite } from './hpa-mode.ts';
 import type { ControllerObserver, TriggerObservation } from './observer.ts';
 import type { StatusChange } from './status.ts';
-import { describeTarget, type LiveTrigger, type Loop, persistedHealth, type Tracked } from './tracked.ts';
+import {
+  describeTarget,
+  type LiveTrigger,
+  type Loop,
+  persistedHealth,
+  pollingIntervalMs,
+  type Tracked,
+} from './tracked.ts';
 
 export interface PollContext {
   readonly scaleTarget: ScaleTarget;
@@ -328,6 +335,10 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
     namespace: t.ref.namespace,
     name: t.ref.name,
     at: nowMs,
+    pollingIntervalMs: pollingIntervalMs(
+      loop.spec,
+      loop.triggers.map((l) => l.resolved),
+    ),
     triggers: observeTriggers(loop, readings, latencyMs),
     currentReplicas: replicas,
     desiredReplicas: desired,

@@ -2,13 +2,15 @@
 // each trigger's metric, kept in memory as the controller reports its polls (a ControllerObserver).
 // The adapter answers the HPA from here, so an HPA sync never queries an event source again.
 //
-// Freshness (for the adapter's /readyz): an object is stale when
-//   now − lastPoll > max(maxAgeMs, intervalFactor × (lastPoll − previousPoll))
-// i.e. when its polls stopped for longer than `maxAgeMs` and for several of its own observed
-// polling intervals; before an object's first poll, lastPoll is the time it was first seen.
-// Paused objects are never stale (the controller does not poll them). An empty store is fresh.
-// The observation carries no pollingInterval, so an object whose interval is longer than
-// `maxAgeMs` looks stale between its first and second poll; raise `maxAgeMs` for such objects.
+// Freshness (for the adapter's /readyz): an object is stale when now − lastPoll > allowed, with
+//   allowed = max(maxAgeMs, 2 × pollingInterval + slackMs)          the poll reported its interval
+//   allowed = max(maxAgeMs, intervalFactor × (lastPoll − previousPoll))   otherwise (observed)
+// The scheduler runs polls fixed-rate and skips a slot a slow poll overran, so two poll starts
+// can be up to two intervals apart; `slackMs` covers the poll's own reads (10 s timeout, one
+// retry) and a late start. Before an object's first poll, lastPoll is the time it was first
+// seen. Paused objects are never stale (the controller does not poll them). An empty store is
+// fresh. The interval comes with `polled` only: an object whose target has never been read
+// (only `targetFailed`) falls back to the observed rule.
 import type { ControllerObserver, PollObservation } from '../controller/observer.ts';
 
 /** One trigger's metric as of the latest poll that included it. */
@@ -49,16 +51,40 @@ export interface Freshness {
 }
 
 export interface ReadingsOptions {
-  /** Default 120 s (four times KEDA's default pollingInterval of 30 s). */
+  /** The least age that is ever stale; default 120 s (four times KEDA's default pollingInterval of 30 s). */
   readonly maxAgeMs?: number;
-  /** Default 3 polling intervals. */
+  /** Observed polling intervals allowed when the poll did not report its interval; default 3. */
   readonly intervalFactor?: number;
+  /** Added to two reported polling intervals; default 30 s. */
+  readonly slackMs?: number;
   /** The clock for `seenAt` of objects first reported by `paused` (tests); default Date.now. */
   readonly now?: () => number;
 }
 
 export const DEFAULT_MAX_AGE_MS = 120_000;
 export const DEFAULT_INTERVAL_FACTOR = 3;
+export const DEFAULT_SLACK_MS = 30_000;
+/** A slot overrun by a slow poll is skipped: poll starts are at most two intervals apart. */
+export const REPORTED_INTERVAL_FACTOR = 2;
+
+export interface AgeLimits {
+  readonly maxAgeMs: number;
+  readonly intervalFactor: number;
+  readonly slackMs: number;
+}
+
+/**
+ * How old an object's last poll may be before it is stale (see the top of this file):
+ *   reported interval I:  max(maxAgeMs, 2 × I + slackMs)
+ *   else observed gap G:  max(maxAgeMs, intervalFactor × G)   (G = 0 before a second poll)
+ */
+export const allowedAgeMs = (
+  intervals: { readonly reportedMs: number | undefined; readonly observedMs: number },
+  limits: AgeLimits,
+): number =>
+  intervals.reportedMs !== undefined
+    ? Math.max(limits.maxAgeMs, REPORTED_INTERVAL_FACTOR * intervals.reportedMs + limits.slackMs)
+    : Math.max(limits.maxAgeMs, limits.intervalFactor * intervals.observedMs);
 
 interface Entry {
   readonly namespace: string;
@@ -67,6 +93,8 @@ interface Entry {
   seenAt: number;
   lastPollAt?: number;
   previousPollAt?: number;
+  /** As the latest `polled` reported it. */
+  pollingIntervalMs?: number;
   paused: boolean;
 }
 
@@ -80,16 +108,20 @@ const keyOf = (namespace: string, name: string): string => `${namespace}/${name}
 export class MetricReadings implements ControllerObserver {
   private readonly objects = new Map<string, Entry>();
   private readonly waiters = new Map<string, Set<Waiter>>();
-  private readonly maxAgeMs: number;
-  private readonly intervalFactor: number;
+  private readonly limits: AgeLimits;
   private readonly now: () => number;
 
   constructor(opts: ReadingsOptions = {}) {
-    this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-    this.intervalFactor = opts.intervalFactor ?? DEFAULT_INTERVAL_FACTOR;
+    this.limits = {
+      maxAgeMs: opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
+      intervalFactor: opts.intervalFactor ?? DEFAULT_INTERVAL_FACTOR,
+      slackMs: opts.slackMs ?? DEFAULT_SLACK_MS,
+    };
     this.now = opts.now ?? Date.now;
-    if (!(this.maxAgeMs > 0)) throw new Error(`maxAgeMs = ${this.maxAgeMs}, must be > 0`);
-    if (!(this.intervalFactor >= 1)) throw new Error(`intervalFactor = ${this.intervalFactor}, must be >= 1`);
+    const { maxAgeMs, intervalFactor, slackMs } = this.limits;
+    if (!(maxAgeMs > 0)) throw new Error(`maxAgeMs = ${maxAgeMs}, must be > 0`);
+    if (!(intervalFactor >= 1)) throw new Error(`intervalFactor = ${intervalFactor}, must be >= 1`);
+    if (!(slackMs >= 0)) throw new Error(`slackMs = ${slackMs}, must be >= 0`);
   }
 
   // ---- ControllerObserver ----
@@ -108,6 +140,8 @@ export class MetricReadings implements ControllerObserver {
       metrics.set(t.metricName, { metricName: t.metricName, trigger: t.trigger, at: o.at, ...outcome });
     }
     e.metrics = metrics;
+    if (o.pollingIntervalMs !== undefined && o.pollingIntervalMs > 0)
+      e.pollingIntervalMs = o.pollingIntervalMs;
     this.markPolled(e, o.at);
   }
 
@@ -153,9 +187,9 @@ export class MetricReadings implements ControllerObserver {
     for (const e of this.objects.values()) {
       if (e.paused) continue;
       const last = e.lastPollAt ?? e.seenAt;
-      const interval =
+      const observedMs =
         e.previousPollAt === undefined || e.lastPollAt === undefined ? 0 : e.lastPollAt - e.previousPollAt;
-      const allowedMs = Math.max(this.maxAgeMs, this.intervalFactor * interval);
+      const allowedMs = allowedAgeMs({ reportedMs: e.pollingIntervalMs, observedMs }, this.limits);
       const ageMs = now - last;
       if (ageMs > allowedMs) stale.push({ namespace: e.namespace, name: e.name, ageMs, allowedMs });
     }

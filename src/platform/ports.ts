@@ -186,6 +186,37 @@ export interface LeaseLock {
   update(record: LeaseRecord, version: string): Promise<PlatformResult<VersionedLease>>;
 }
 
+/** Where this process serves the external-metrics adapter, as one endpoint of a Service. */
+export interface AdapterEndpoint {
+  /** The selector-less Service the aggregator's APIService names, in `namespace`. */
+  readonly namespace: string;
+  readonly service: string;
+  /** This process's lease identity: marks the endpoint as its own. */
+  readonly holder: string;
+  /** The pod's IP (IPv4 or IPv6). */
+  readonly address: string;
+  /** The adapter's port (the endpoint port named `https`). */
+  readonly port: number;
+  /** The pod, for the endpoint's targetRef; undefined: no targetRef. */
+  readonly podName?: string | undefined;
+}
+
+export type EndpointPublished = 'created' | 'updated' | 'unchanged';
+
+/**
+ * The leader's hold on the adapter Service: while leading, its only endpoint is this process.
+ * A new leader overwrites whatever is there; a leaving one removes only what is still its own,
+ * so it never clobbers its successor's endpoint.
+ */
+export interface AdapterEndpointWriter {
+  /** `namespace/service`, for logs. */
+  readonly description: string;
+  /** Points the Service at this process, writing only when something differs. */
+  publish(): Promise<PlatformResult<EndpointPublished>>;
+  /** Removes the endpoint if it is still this process's; ok(false) when it was not (or gone). */
+  withdraw(): Promise<PlatformResult<boolean>>;
+}
+
 export const ADD = 'add';
 export type ADD = typeof ADD;
 export const UPDATE = 'update';

@@ -3,10 +3,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { API_VERSION, GROUP, VERSION } from '../../api/scaledobject.ts';
 import type { Logger } from '../../logging.ts';
-import type { PlatformResult } from '../ports.ts';
+import type { AdapterEndpoint, PlatformResult } from '../ports.ts';
 import { KubeClient, loadKubeConfig } from './client.ts';
 import { KubeEventRecorder } from './events.ts';
 import { KubeHpaWriter } from './hpa.ts';
+import { type KubeAdapterEndpointOptions, KubeAdapterEndpointWriter } from './leader-endpoints.ts';
 import { KubeLeaseLock } from './lease.ts';
 import { KubeScaleTarget } from './scale-target.ts';
 import { KubeScaledObjectSource, KubeScaledObjectWriter } from './scaledobjects.ts';
@@ -43,6 +44,8 @@ export interface KubernetesPlatform {
   /** autoscaling/v2 HPAs of ScaledObjects in HPA mode. */
   readonly hpa: KubeHpaWriter;
   lease(namespace: string, name: string): KubeLeaseLock;
+  /** The leader's endpoint of the adapter's selector-less Service (`ebb run --adapter-service`). */
+  adapterEndpoint(endpoint: AdapterEndpoint, opts?: KubeAdapterEndpointOptions): KubeAdapterEndpointWriter;
   /** GET /version: is an API server there at all? */
   reachable(): Promise<PlatformResult<{ server: string; version: string }>>;
   /** Is the ScaledObject CRD installed (its group-version served)? */
@@ -82,6 +85,7 @@ export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesP
     triggerAuth,
     hpa: new KubeHpaWriter(client),
     lease: (namespace, name) => new KubeLeaseLock(client, namespace, name),
+    adapterEndpoint: (endpoint, o) => new KubeAdapterEndpointWriter(client, endpoint, o),
     async reachable() {
       const res = await client.request('GET', '/version', { timeoutMs: 5_000 });
       if (!res.ok) return res;
