@@ -2,7 +2,7 @@
 // offsets, fetched in parallel through a client shared with every trigger on the same cluster
 // and credentials, then handed to computeKafkaLag. The excludePersistentLag state lives here,
 // per trigger, from one read to the next.
-import { AuthenticationError, fail, ok, type Result } from '../../src/api/reasons.ts';
+import { AuthenticationError, fail, KafkaError, ok, type Result } from '../../src/api/reasons.ts';
 import { clampMetric, type MetricSpec, type ReadError, type Reading, type Scaler } from '../../src/scaler.ts';
 import {
   KafkaClientError,
@@ -22,7 +22,7 @@ import {
 import type { KafkaConfig } from './schema.ts';
 
 /** Read errors: the brokers failed or refused a request (KafkaError), or refused the credentials. */
-export const KafkaError = 'KafkaError';
+export { KafkaError };
 
 /** A reading with the lag details behind it (tests and logs). */
 export interface KafkaReading extends Reading {

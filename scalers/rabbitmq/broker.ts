@@ -18,7 +18,7 @@ import {
 } from './schema.ts';
 
 /** The reason of every failed RabbitMQ read (the source answered badly or not at all). */
-export const RabbitMQError = 'RabbitMQError';
+export { RabbitMQError } from '../../src/api/reasons.ts';
 
 /** KEDA's GlobalHTTPTimeout default: a dead management API fails a poll within 3 s. */
 export const DEFAULT_HTTP_TIMEOUT_MS = 3000;

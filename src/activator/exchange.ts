@@ -1,9 +1,10 @@
 // One client request on its way through the activator (a plain request, or an Upgrade whose
 // client side is a raw socket), and the error answers the activator gives on its own. Every
-// answer the activator writes itself carries `X-Ebb-Reason` and a one-line body naming the route
-// and the limit that was hit.
+// answer the activator writes itself carries `X-Ebb-Reason` (an ActivatorReason, listed in
+// src/api/reasons.ts) and a one-line body naming the route and the limit that was hit.
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ActivatorReason } from '../api/reasons.ts';
 import type { EndpointState } from './endpoints.ts';
 import type { RouteState } from './hold-queue.ts';
 
@@ -14,27 +15,6 @@ export const FORWARDING = 2;
 /** Answered (or failed) as far as the activator is concerned; later events are ignored. */
 export const DONE = 3;
 export type ExchangeState = typeof NEW | typeof HELD | typeof FORWARDING | typeof DONE;
-
-/** Why the activator answered by itself (the `X-Ebb-Reason` header). */
-export const NoRoute = 'NoRoute';
-export const RouteHoldLimit = 'RouteHoldLimit';
-export const GlobalHoldLimit = 'GlobalHoldLimit';
-export const HoldTimeout = 'HoldTimeout';
-export const UpstreamFailed = 'UpstreamFailed';
-export const UpstreamTimeout = 'UpstreamTimeout';
-export const Draining = 'Draining';
-export const RouteRemoved = 'RouteRemoved';
-export const ScaledToZero = 'ScaledToZero';
-export type ActivatorReason =
-  | typeof NoRoute
-  | typeof RouteHoldLimit
-  | typeof GlobalHoldLimit
-  | typeof HoldTimeout
-  | typeof UpstreamFailed
-  | typeof UpstreamTimeout
-  | typeof Draining
-  | typeof RouteRemoved
-  | typeof ScaledToZero;
 
 let arrivals = 0;
 

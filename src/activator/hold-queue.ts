@@ -24,17 +24,10 @@
 // cold start end: the first counted request held while the backend had no ready endpoint → the
 // first request of that route forwarded (a queue that empties without a forward ends no cold
 // start; the next held request starts a new one).
+
+import { type ActivatorReason, GlobalHoldLimit, HoldTimeout, RouteHoldLimit } from '../api/reasons.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
-import {
-  type ActivatorReason,
-  DONE,
-  type Exchange,
-  GlobalHoldLimit,
-  HELD,
-  HoldTimeout,
-  RouteHoldLimit,
-  replyError,
-} from './exchange.ts';
+import { DONE, type Exchange, HELD, replyError } from './exchange.ts';
 import type { ActivatorObserver } from './observer.ts';
 import type { RouteSpec } from './routes.ts';
 import type { Clock } from './stats.ts';

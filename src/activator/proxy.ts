@@ -18,8 +18,9 @@
 //     be ended cleanly, and a truncated body must not look complete).
 import { type IncomingMessage, request } from 'node:http';
 import type { Socket } from 'node:net';
+import { UpstreamFailed, UpstreamTimeout } from '../api/reasons.ts';
 import type { EndpointState } from './endpoints.ts';
-import { type Exchange, FORWARDING, replyError, UpstreamFailed, UpstreamTimeout } from './exchange.ts';
+import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
 
 export interface ForwardHooks {

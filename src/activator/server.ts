@@ -15,20 +15,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Draining, NoRoute, RouteRemoved, ScaledToZero } from '../api/reasons.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
-import {
-  DONE,
-  Draining,
-  Exchange,
-  FORWARDING,
-  HELD,
-  NoRoute,
-  RouteRemoved,
-  replyError,
-  ScaledToZero,
-  writeError,
-  writeRawError,
-} from './exchange.ts';
+import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError } from './exchange.ts';
 import { HoldQueue, RouteState } from './hold-queue.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import type { EndpointSource } from './ports.ts';
@@ -369,9 +358,11 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   };
 
   const stats = (): ActivatorStats => {
+    // One clock read for every route: each integral runs up to exactly the `at` reported.
+    const t = now();
     const list = [];
-    for (const r of routes.values()) list.push(r.counters.snapshot());
-    return { activator: id, at: performance.timeOrigin + now(), routes: list };
+    for (const r of routes.values()) list.push(r.counters.snapshot(t));
+    return { activator: id, at: performance.timeOrigin + t, routes: list };
   };
 
   const rejectHeld = (message: string): void => {

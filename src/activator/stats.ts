@@ -18,6 +18,20 @@ export interface RouteStats {
   readonly concurrencyMs: number;
 }
 
+/**
+ * A route the activator left out of its table: its trigger names the Service port `port`, which
+ * the Service does not declare (or the Service is not known yet). The controller turns it into a
+ * ServicePortUnresolved condition on the ScaledObject.
+ */
+export interface UnresolvedPort {
+  /** The route key (`namespace/name`, `namespace/name#<index>`). */
+  readonly route: string;
+  readonly namespace: string;
+  readonly service: string;
+  /** The port name as the trigger gives it. */
+  readonly port: string;
+}
+
 export interface ActivatorStats {
   /** Which activator replica took it: the controller sums replicas, keyed by this. */
   readonly activator: string;
@@ -27,6 +41,8 @@ export interface ActivatorStats {
   /** `httpRouteKey(config)` → route key for the routes above (sent by a standalone activator, so
    * a controller in another process can serve scalers keyed the default way). */
   readonly aliases?: Readonly<Record<string, string>>;
+  /** Routes left out because their named port did not resolve (absent: as in the last report). */
+  readonly unresolved?: readonly UnresolvedPort[];
 }
 
 /** The monotonic clock (ms) the activator measures with: counters, hold deadlines, cooldowns. */
@@ -47,8 +63,7 @@ export class RouteCounters {
   }
 
   /** Folds the time since the last change into the integral, before a gauge moves. */
-  private settle(): void {
-    const t = this.now();
+  private settle(t = this.now()): void {
     this.concurrencyMs += (this.inFlight + this.held) * (t - this.changedAt);
     this.changedAt = t;
   }
@@ -71,8 +86,9 @@ export class RouteCounters {
     this.inFlight++;
   }
 
-  snapshot(): RouteStats {
-    this.settle();
+  /** The counters at `t` (default now): the integral up to exactly the time the report states. */
+  snapshot(t = this.now()): RouteStats {
+    this.settle(t);
     return {
       route: this.route,
       inFlight: this.inFlight,

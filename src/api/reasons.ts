@@ -17,6 +17,10 @@ export const AuthenticationError = 'AuthenticationError';
 export const HPAConflict = 'HPAConflict';
 /** HPA mode: the HPA could not be created, updated or deleted (RBAC, API errors). */
 export const HPAFailed = 'HPAFailed';
+/** An http trigger's host + path prefix is also claimed by another ScaledObject, which keeps it. */
+export const RouteConflict = 'RouteConflict';
+/** An http trigger's named port is not a port of its Service (as the activators see it). */
+export const ServicePortUnresolved = 'ServicePortUnresolved';
 
 /** Reasons for the `Active` condition. */
 export const ScalerActive = 'ScalerActive';
@@ -38,9 +42,6 @@ export const ScaleTargetScaled = 'ScaleTargetScaled';
 export const ScaleTargetRestored = 'ScaleTargetRestored';
 export const ScalerFailed = 'ScalerFailed';
 export const ScalerRecovered = 'ScalerRecovered';
-/** Warning Events about an http trigger's route (the activator reports them). */
-export const HTTPRouteConflict = 'HTTPRouteConflict';
-export const HTTPServicePortUnresolved = 'HTTPServicePortUnresolved';
 export const HPACreated = 'HPACreated';
 export const HPAUpdated = 'HPAUpdated';
 export const HPADeleted = 'HPADeleted';
@@ -58,6 +59,8 @@ export type Reason =
   | typeof AuthenticationError
   | typeof HPAConflict
   | typeof HPAFailed
+  | typeof RouteConflict
+  | typeof ServicePortUnresolved
   | typeof ScalerActive
   | typeof ScalerNotActive
   | typeof ScalerCooldown
@@ -71,11 +74,37 @@ export type Reason =
   | typeof ScaleTargetRestored
   | typeof ScalerFailed
   | typeof ScalerRecovered
-  | typeof HTTPRouteConflict
-  | typeof HTTPServicePortUnresolved
   | typeof HPACreated
   | typeof HPAUpdated
   | typeof HPADeleted;
+
+/** Trigger read errors (a scaler's ReadError reason): the source failed or refused the read. */
+export const KafkaError = 'KafkaError';
+export const RabbitMQError = 'RabbitMQError';
+
+/**
+ * What the activator answers by itself (its `X-Ebb-Reason` header), each with a one-line body
+ * naming the route and the limit that was hit.
+ */
+export const NoRoute = 'NoRoute';
+export const RouteHoldLimit = 'RouteHoldLimit';
+export const GlobalHoldLimit = 'GlobalHoldLimit';
+export const HoldTimeout = 'HoldTimeout';
+export const UpstreamFailed = 'UpstreamFailed';
+export const UpstreamTimeout = 'UpstreamTimeout';
+export const Draining = 'Draining';
+export const RouteRemoved = 'RouteRemoved';
+export const ScaledToZero = 'ScaledToZero';
+export type ActivatorReason =
+  | typeof NoRoute
+  | typeof RouteHoldLimit
+  | typeof GlobalHoldLimit
+  | typeof HoldTimeout
+  | typeof UpstreamFailed
+  | typeof UpstreamTimeout
+  | typeof Draining
+  | typeof RouteRemoved
+  | typeof ScaledToZero;
 
 /** A problem found in user input: the field path (`spec.triggers[0].metadata.start`) and why. */
 export interface Problem {

@@ -3,28 +3,22 @@
 //
 //   ScaledObjects (watch) ──http triggers──▶ HttpRouteIndex ──routes──▶ activator.setRoutes
 //   Services + EndpointSlices (watch) ──ready endpoints──▶ activator (per-service waiters)
-//   unresolved ports, host/path conflicts ──▶ Warning Events on the ScaledObject
+//   unresolved named ports ──▶ `routes().unresolved`, reported with the stats to the controller
+//     (which writes the ServicePortUnresolved condition and Event; it finds host/path
+//     conflicts itself, from the ScaledObjects: src/controller/route-claims.ts)
 //
 // One rebuild per turn of the event loop, however many objects or Services changed in it.
 import type { RouteConflict } from '../activator/routes.ts';
-import {
-  HttpRouteIndex,
-  type HttpRoutes,
-  RouteProblemEvents,
-  routeProblems,
-} from '../controller/http-routes.ts';
+import type { UnresolvedPort } from '../activator/stats.ts';
+import { HttpRouteIndex, type HttpRoutes } from '../controller/http-routes.ts';
 import type { Logger } from '../logging.ts';
 import type { KubeClient } from '../platform/kubernetes/client.ts';
 import { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
-import { KubeEventRecorder } from '../platform/kubernetes/events.ts';
 import { KubeScaledObjectSource } from '../platform/kubernetes/scaledobjects.ts';
 
 export interface ActivatorRoutingOptions {
   readonly namespace?: string | undefined;
   readonly log: Logger;
-  /** Events' reportingInstance (this activator's id). */
-  readonly identity: string;
-  readonly eventRefreshMs?: number | undefined;
 }
 
 /** Where built routes go: the activator's table; returns its conflicts. */
@@ -34,8 +28,6 @@ export class ActivatorRouting {
   readonly index = new HttpRouteIndex();
   readonly endpoints: KubeEndpointSource;
   private readonly objects: KubeScaledObjectSource;
-  private readonly events: KubeEventRecorder;
-  private readonly problems: RouteProblemEvents;
   private current: HttpRoutes = { routes: [], aliases: new Map(), unresolved: [] };
   private lastBuilt = '';
   private sink: RouteSink | undefined;
@@ -51,12 +43,6 @@ export class ActivatorRouting {
       onServiceChange: () => this.schedule(),
     });
     this.objects = new KubeScaledObjectSource(client, opts.namespace, opts.log);
-    this.events = new KubeEventRecorder(client, {
-      instance: opts.identity,
-      log: opts.log,
-      ...(opts.eventRefreshMs === undefined ? {} : { refreshMs: opts.eventRefreshMs }),
-    });
-    this.problems = new RouteProblemEvents(this.events, this.index);
   }
 
   /** Starts the watches and waits for their first lists. */
@@ -78,10 +64,19 @@ export class ActivatorRouting {
     return this.current;
   }
 
+  /** The routes left out for a named port that does not resolve, as the stats carry them. */
+  unresolved(): UnresolvedPort[] {
+    return this.current.unresolved.map(({ route, namespace, service, port }) => ({
+      route,
+      namespace,
+      service,
+      port,
+    }));
+  }
+
   async stop(): Promise<void> {
     this.sink = undefined;
     await Promise.all([this.endpoints.stop(), this.objects.stop()]);
-    await this.events.close();
   }
 
   private schedule(): void {
@@ -99,9 +94,9 @@ export class ActivatorRouting {
     if (text === this.lastBuilt) return;
     this.lastBuilt = text;
     this.current = built;
-    const problems = routeProblems(built, sink(built));
-    for (const p of problems) this.opts.log.warn({ route: p.route, reason: p.reason }, p.note);
-    this.problems.report(problems);
+    const conflicts = sink(built);
+    for (const u of built.unresolved) this.opts.log.warn({ route: u.route }, `${u.message}; route left out`);
+    for (const c of conflicts) this.opts.log.warn({ route: c.dropped }, c.message);
     this.opts.log.info({ routes: built.routes.length }, 'activator routes updated');
   }
 }

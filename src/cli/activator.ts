@@ -20,6 +20,7 @@ import { type Activator, type ActivatorLimits, createActivator } from '../activa
 import type { ActivatorStats } from '../activator/stats.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
 import { type HttpRoutes, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import { bindServicePortView } from '../controller/route-claims.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
 import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
@@ -79,35 +80,41 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
   const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
   const feed = new ActivationFeed();
   const id = opts.activatorId ?? defaultId();
-  const routing = new ActivatorRouting(client, {
-    namespace: opts.namespace,
-    log,
-    identity: id,
-    eventRefreshMs: opts.eventRefreshMs,
-  });
+  const routing = new ActivatorRouting(client, { namespace: opts.namespace, log });
   let running: RunningController | undefined;
   await routing.start();
+  // The routes left out for their named port travel with the stats (the controller's conditions).
+  const withUnresolved = (stats: ActivatorStats): ActivatorStats => ({
+    ...stats,
+    unresolved: routing.unresolved(),
+  });
 
   const created = createActivator({
     endpoints: routing.endpoints,
     routes: [],
     id,
     ...(opts.limits === undefined ? {} : { limits: opts.limits }),
-    onStats: (stats) => feed.record(stats),
+    onStats: (stats) => feed.record(withUnresolved(stats)),
     statsIntervalMs: opts.statsIntervalMs ?? 1000,
     poke: (route) => {
       // The poll must see the held request: the feed gets a snapshot taken now.
-      feed.record(created.stats());
+      feed.record(withUnresolved(created.stats()));
       running?.controller()?.poke(scaledObjectKeyOfRoute(route));
     },
   });
   routing.attach((built) => {
     const conflicts = created.setRoutes(built.routes);
     feed.setAliases(built.aliases);
-    feed.record(created.stats()); // new routes are readable at once, not after the next push
+    // New routes are readable at once, not after the next push.
+    feed.record(withUnresolved(created.stats()));
     return conflicts;
   });
-  const unbind = bindConcurrencyFeed(feed);
+  const unbindFeed = bindConcurrencyFeed(feed);
+  const unbindPorts = bindServicePortView(feed);
+  const unbind = () => {
+    unbindPorts();
+    unbindFeed();
+  };
 
   let bound: { url: string; port: number };
   try {
@@ -164,7 +171,6 @@ export interface RunStandaloneActivatorOptions {
   readonly limits?: Partial<ActivatorLimits>;
   /** How often stats are pushed; default 1000 ms. */
   readonly statsIntervalMs?: number;
-  readonly eventRefreshMs?: number;
   readonly log?: Logger;
 }
 
@@ -190,17 +196,14 @@ export const runStandaloneActivator = async (
   const id = opts.activatorId ?? defaultId();
   const reporter = new ActivatorReporter({ urls: opts.controllerUrls, log });
   const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
-  const routing = new ActivatorRouting(client, {
-    namespace: opts.namespace,
-    log,
-    identity: id,
-    eventRefreshMs: opts.eventRefreshMs,
-  });
+  const routing = new ActivatorRouting(client, { namespace: opts.namespace, log });
   await routing.start();
-  // Aliases travel with the stats: the controller scales scalers keyed by hosts|paths as well.
+  // Aliases travel with the stats (the controller scales scalers keyed by hosts|paths as well),
+  // and so do the routes left out for their named port (the controller's conditions).
   const withAliases = (stats: ActivatorStats): ActivatorStats => ({
     ...stats,
     aliases: Object.fromEntries(routing.routes().aliases),
+    unresolved: routing.unresolved(),
   });
   const created = createActivator({
     endpoints: routing.endpoints,

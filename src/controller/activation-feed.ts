@@ -1,7 +1,9 @@
 // The controller's side of the activators' reports: the ConcurrencyFeed the http scalers read
 // (scalers/http/feed.ts). Each activator replica pushes snapshots of its per-route counters
 // (`record`); `latest(route)` sums the newest snapshot of every live activator
-// (sumRouteReadings), `at` being the oldest of them, so a sum is only as fresh as its stalest part.
+// (sumRouteReadings), `at` being the oldest of them, so a sum is only as fresh as its stalest part;
+// each activator's ∫ concurrency is first placed at that `at`, between its own last two reports
+// (integralAt).
 //
 // An activator that stops reporting ages out in two steps:
 //   age <= staleAfterMs (the scaler's limit, 10 s)  summed as usual
@@ -19,10 +21,15 @@
 //
 // A poke (`recordPoke`) raises the held gauge of one route in that activator's last report, so
 // the poll the poke starts sees the held request even before the next report arrives.
+//
+// It is also the controller's ServicePortView (route-claims.ts): a report lists the routes its
+// activator left out because their named Service port does not resolve; a port is unresolved
+// while any activator not yet forgotten says so, and a change is told to the listeners.
 
 import type { ConcurrencyFeed } from '../../scalers/http/feed.ts';
 import { type RouteReading, sumRouteReadings } from '../../scalers/http/metric.ts';
-import type { ActivatorStats, RouteStats } from '../activator/stats.ts';
+import type { ActivatorStats, RouteStats, UnresolvedPort } from '../activator/stats.ts';
+import type { ServicePortView } from './route-claims.ts';
 
 export const DEFAULT_FORGET_AFTER_MS = 30_000;
 
@@ -30,7 +37,45 @@ interface Report {
   readonly at: number;
   readonly routes: Map<string, RouteStats>;
   readonly aliases: ReadonlyMap<string, string> | undefined;
+  /** portId of each unresolved port. */
+  readonly unresolved: ReadonlySet<string>;
+  /** The activator's report before this one (its integrals place the sum's `at` in between). */
+  readonly previous: { readonly at: number; readonly routes: ReadonlyMap<string, RouteStats> } | undefined;
 }
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** `namespace/service` NUL `port`: the Service comes back with serviceOfPortId. */
+const portId = (namespace: string, service: string, port: string): string =>
+  `${namespace}/${service}\u0000${port}`;
+const serviceOfPortId = (id: string): string => id.slice(0, id.indexOf('\u0000'));
+const portIds = (list: readonly UnresolvedPort[]): ReadonlySet<string> =>
+  list.length === 0 ? NONE : new Set(list.map((u) => portId(u.namespace, u.service, u.port)));
+
+/**
+ * One activator's ∫ concurrency for route `r` at time `t` (<= its report's `at`), from its own
+ * reports only where they bracket `t`:
+ *   prev.at <= t <= at:  I(t) = I_prev + (I - I_prev) · (t - prev.at) / (at - prev.at)
+ *   else (t before both): I(t) = I_last - (inFlight + held) · (at_last - t), with the gauges of
+ *                         the older of the two reports, never below 0
+ * Interpolating keeps each activator's slope its real average between its reports, so the sum's
+ * Δ integral / Δ at is never more than what the activators measured.
+ */
+const integralAt = (report: Report, r: RouteStats, t: number): number => {
+  if (t >= report.at) return r.concurrencyMs;
+  const before = report.previous?.routes.get(r.route);
+  const beforeAt = report.previous?.at;
+  if (before === undefined || beforeAt === undefined) {
+    return Math.max(0, r.concurrencyMs - (r.inFlight + r.held) * (report.at - t));
+  }
+  if (t >= beforeAt) {
+    return (
+      before.concurrencyMs +
+      ((r.concurrencyMs - before.concurrencyMs) * (t - beforeAt)) / (report.at - beforeAt)
+    );
+  }
+  return Math.max(0, before.concurrencyMs - (before.inFlight + before.held) * (beforeAt - t));
+};
 
 export interface ActivationFeedOptions {
   /** An activator silent for longer than this is dropped from the sums. */
@@ -39,8 +84,9 @@ export interface ActivationFeedOptions {
   readonly now?: () => number;
 }
 
-export class ActivationFeed implements ConcurrencyFeed {
+export class ActivationFeed implements ConcurrencyFeed, ServicePortView {
   private readonly reports = new Map<string, Report>();
+  private readonly portListeners = new Set<(service: string) => void>();
   private aliases: ReadonlyMap<string, string> = new Map();
   private readonly forgetAfterMs: number;
   private readonly now: () => number;
@@ -57,7 +103,16 @@ export class ActivationFeed implements ConcurrencyFeed {
     const routes = new Map<string, RouteStats>();
     for (const r of stats.routes) routes.set(r.route, r);
     const aliases = stats.aliases === undefined ? last?.aliases : new Map(Object.entries(stats.aliases));
-    this.reports.set(stats.activator, { at: stats.at, routes, aliases });
+    const unresolved =
+      stats.unresolved === undefined ? (last?.unresolved ?? NONE) : portIds(stats.unresolved);
+    const previous =
+      last === undefined
+        ? undefined
+        : stats.at > last.at
+          ? { at: last.at, routes: last.routes }
+          : last.previous;
+    this.reports.set(stats.activator, { at: stats.at, routes, aliases, unresolved, previous });
+    this.portsChanged(last?.unresolved ?? NONE, unresolved);
   }
 
   /**
@@ -67,7 +122,7 @@ export class ActivationFeed implements ConcurrencyFeed {
   recordPoke(activator: string, route: string, held: number, at: number): void {
     let report = this.reports.get(activator);
     if (report === undefined) {
-      report = { at, routes: new Map(), aliases: undefined };
+      report = { at, routes: new Map(), aliases: undefined, unresolved: NONE, previous: undefined };
       this.reports.set(activator, report);
     }
     const r = report.routes.get(route);
@@ -78,7 +133,23 @@ export class ActivationFeed implements ConcurrencyFeed {
 
   /** An activator that shut down cleanly: its counters leave the sums at once. */
   forget(activator: string): void {
+    const report = this.reports.get(activator);
+    if (report === undefined) return;
     this.reports.delete(activator);
+    this.portsChanged(report.unresolved, NONE);
+  }
+
+  unresolved(namespace: string, service: string, port: string): boolean {
+    const id = portId(namespace, service, port);
+    const oldest = this.now() - this.forgetAfterMs;
+    for (const report of this.reports.values())
+      if (report.at >= oldest && report.unresolved.has(id)) return true;
+    return false;
+  }
+
+  onChange(listener: (service: string) => void): () => void {
+    this.portListeners.add(listener);
+    return () => this.portListeners.delete(listener);
   }
 
   /** `httpRouteKey(config)` → route key (`namespace/name`), for scalers keyed the default way. */
@@ -92,22 +163,41 @@ export class ActivationFeed implements ConcurrencyFeed {
     return [...this.reports.keys()];
   }
 
+  /** Activators whose latest report has the route (by route key or alias), sorted. */
+  reporting(routeKey: string): string[] {
+    this.sweep();
+    const key = this.aliases.get(routeKey) ?? this.reportedAlias(routeKey) ?? routeKey;
+    return [...this.reports]
+      .filter(([, report]) => report.routes.has(key))
+      .map(([id]) => id)
+      .sort();
+  }
+
+  /**
+   * The route's counters summed over the activators, `at` the oldest report's, each activator's
+   * integral taken at that `at` (integralAt). Summed as reported, a report newer than another
+   * would add the time between them to the sum's integral, and Δ concurrencyMs / Δ at over two
+   * sums whose activators reported in different phases would overstate the average.
+   */
   latest(routeKey: string): RouteReading | undefined {
     this.sweep();
     const key = this.aliases.get(routeKey) ?? this.reportedAlias(routeKey) ?? routeKey;
-    const parts: RouteReading[] = [];
+    const found: { report: Report; r: RouteStats }[] = [];
     for (const report of this.reports.values()) {
       const r = report.routes.get(key);
-      if (r === undefined) continue;
-      parts.push({
+      if (r !== undefined) found.push({ report, r });
+    }
+    if (found.length === 0) return undefined;
+    const at = Math.min(...found.map((f) => f.report.at));
+    return sumRouteReadings(
+      found.map(({ report, r }) => ({
         inFlight: r.inFlight,
         held: r.held,
         requests: r.requests,
-        concurrencyMs: r.concurrencyMs,
+        concurrencyMs: integralAt(report, r, at),
         at: report.at,
-      });
-    }
-    return sumRouteReadings(parts);
+      })),
+    );
   }
 
   private reportedAlias(routeKey: string): string | undefined {
@@ -120,6 +210,15 @@ export class ActivationFeed implements ConcurrencyFeed {
 
   private sweep(): void {
     const oldest = this.now() - this.forgetAfterMs;
-    for (const [id, report] of this.reports) if (report.at < oldest) this.reports.delete(id);
+    for (const [id, report] of this.reports) if (report.at < oldest) this.forget(id);
+  }
+
+  /** Tells the listeners each Service with a port in one set and not the other. */
+  private portsChanged(before: ReadonlySet<string>, after: ReadonlySet<string>): void {
+    if (before === after || this.portListeners.size === 0) return;
+    const services = new Set<string>();
+    for (const id of before) if (!after.has(id)) services.add(serviceOfPortId(id));
+    for (const id of after) if (!before.has(id)) services.add(serviceOfPortId(id));
+    for (const service of services) for (const listener of [...this.portListeners]) listener(service);
   }
 }

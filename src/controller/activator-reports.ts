@@ -19,6 +19,7 @@ import type { ActivatorStats } from '../activator/stats.ts';
 import type { Logger } from '../logging.ts';
 import { ActivationFeed } from './activation-feed.ts';
 import { scaledObjectKeyOfRoute } from './http-routes.ts';
+import { bindServicePortView } from './route-claims.ts';
 
 export const STATS_PATH = '/v1/activator/stats';
 export const POKE_PATH = '/v1/activator/poke';
@@ -38,11 +39,19 @@ const RouteStatsSchema = z.object({
   concurrencyMs: z.number().nonnegative(),
 });
 
+const UnresolvedPortSchema = z.object({
+  route: z.string().min(1),
+  namespace: z.string().min(1),
+  service: z.string().min(1),
+  port: z.string().min(1),
+});
+
 export const ActivatorStatsSchema = z.object({
   activator: activatorId,
   at: z.number().positive(),
   routes: z.array(RouteStatsSchema),
   aliases: z.record(z.string(), z.string()).optional(),
+  unresolved: z.array(UnresolvedPortSchema).optional(),
 });
 
 const PokeSchema = z.object({
@@ -219,7 +228,8 @@ export const startActivatorReports = async (
 };
 
 export interface ServedActivatorReports {
-  /** The activators' counters, bound as this process's ConcurrencyFeed (the http scalers read it). */
+  /** The activators' counters, bound as this process's ConcurrencyFeed (the http scalers read it)
+   * and ServicePortView (reconcile reads it). */
   readonly feed: ActivationFeed;
   readonly url: string;
   readonly port: number;
@@ -228,7 +238,7 @@ export interface ServedActivatorReports {
 
 /**
  * What `ebb run --report-port` starts beside the controller: a fresh ActivationFeed bound as the
- * ConcurrencyFeed, and the receiver on `port` (0: a free one). `running.controller()` is the
+ * ConcurrencyFeed and the ServicePortView (route-claims.ts), and the receiver on `port` (0: a free one). `running.controller()` is the
  * controller while this process leads (runController's RunningController fits).
  */
 export const serveActivatorReports = async (
@@ -243,14 +253,16 @@ export const serveActivatorReports = async (
     port: opts.port,
     address: opts.address,
   });
-  const unbind = bindConcurrencyFeed(feed);
+  const unbindFeed = bindConcurrencyFeed(feed);
+  const unbindPorts = bindServicePortView(feed);
   opts.log.info({ url: reports.url }, 'receiving activator reports');
   return {
     feed,
     url: reports.url,
     port: reports.port,
     async close() {
-      unbind();
+      unbindPorts();
+      unbindFeed();
       await reports.close();
     },
   };

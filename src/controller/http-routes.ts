@@ -5,26 +5,25 @@
 // table from the index is then cheap, so it can be rebuilt whenever a Service changes too.
 //
 // A trigger's `port` may be a Service port name: it is resolved to the port number through the
-// Service (`servicePort`); until the Service is known the route is left out and reported.
-//
-// Route problems (a named port that does not resolve, two objects claiming one host + path)
-// become Warning Events on the ScaledObject (`RouteProblemEvents`), each once when it appears.
+// Service (`servicePort`); until the Service is known the route is left out and listed in
+// `unresolved`, which the activators report to the controller (src/controller/route-claims.ts
+// turns it into a ServicePortUnresolved condition, and host + path clashes into RouteConflict).
 import { type HttpConfig, httpRouteKey, parseHttpMetadata } from '../../scalers/http/schema.ts';
-import type { RouteConflict, RouteSpec } from '../activator/routes.ts';
-import { HTTPRouteConflict, HTTPServicePortUnresolved } from '../api/reasons.ts';
-import { API_VERSION } from '../api/scaledobject.ts';
-import type { EventRecorder, ScaledObjectRef } from '../platform/ports.ts';
-import { admitScaledObject } from './admission.ts';
+import type { RouteSpec } from '../activator/routes.ts';
+import type { UnresolvedPort } from '../activator/stats.ts';
+import { type Admission, admitScaledObject } from './admission.ts';
 
-interface HttpTrigger {
+/** One http trigger of an admitted ScaledObject, with the route key it is served under. */
+export interface HttpTrigger {
   readonly routeKey: string;
+  /** The trigger's index in spec.triggers (field paths name it). */
+  readonly index: number;
   readonly namespace: string;
   readonly config: HttpConfig;
 }
 
 interface Entry {
   readonly resourceVersion: string | undefined;
-  readonly ref: ScaledObjectRef | undefined;
   readonly triggers: readonly HttpTrigger[];
 }
 
@@ -33,7 +32,7 @@ export interface HttpRoutes {
   /** `httpRouteKey(config)` → route key (what the ActivationFeed's aliases are). */
   readonly aliases: Map<string, string>;
   /** Routes left out, with why (a named port whose Service is not known yet). */
-  readonly unresolved: { readonly route: string; readonly port: string; readonly message: string }[];
+  readonly unresolved: (UnresolvedPort & { readonly message: string })[];
 }
 
 /** Resolves a Service port given by number or name to its number; undefined when unknown. */
@@ -49,8 +48,8 @@ export const scaledObjectKeyOfRoute = (routeKey: string): string => {
   return hash < 0 ? routeKey : routeKey.slice(0, hash);
 };
 
-const httpTriggersOf = (key: string, raw: unknown): HttpTrigger[] => {
-  const admission = admitScaledObject(raw);
+/** The http triggers of an admitted, not deleted ScaledObject under `key` (`namespace/name`). */
+export const httpTriggersOf = (key: string, admission: Admission): HttpTrigger[] => {
   if (!admission.ok || admission.object.metadata.deletionTimestamp !== undefined) return [];
   const slash = key.indexOf('/');
   const namespace = admission.object.metadata.namespace ?? key.slice(0, slash);
@@ -61,6 +60,7 @@ const httpTriggersOf = (key: string, raw: unknown): HttpTrigger[] => {
     if (!parsed.ok) continue;
     out.push({
       routeKey: out.length === 0 ? key : `${key}#${resolved.index}`,
+      index: resolved.index,
       namespace,
       config: parsed.value,
     });
@@ -78,19 +78,14 @@ export class HttpRouteIndex {
     const rv = typeof resourceVersion === 'string' ? resourceVersion : undefined;
     const old = this.entries.get(key);
     if (old !== undefined && rv !== undefined && old.resourceVersion === rv) return false;
-    const triggers = httpTriggersOf(key, raw);
+    const triggers = httpTriggersOf(key, admitScaledObject(raw));
     if (triggers.length === 0 && (old === undefined || old.triggers.length === 0)) {
       this.entries.delete(key);
       return false;
     }
     if (triggers.length === 0) this.entries.delete(key);
-    else this.entries.set(key, { resourceVersion: rv, ref: refOf(key, raw), triggers });
+    else this.entries.set(key, { resourceVersion: rv, triggers });
     return true;
-  }
-
-  /** The ScaledObject (namespace, name, uid) a route key belongs to, for Events. */
-  ref(routeKey: string): ScaledObjectRef | undefined {
-    return this.entries.get(scaledObjectKeyOfRoute(routeKey))?.ref;
   }
 
   /** Keys of objects with at least one http trigger. */
@@ -101,7 +96,7 @@ export class HttpRouteIndex {
   build(servicePort: ServicePortResolver): HttpRoutes {
     const routes: RouteSpec[] = [];
     const aliases = new Map<string, string>();
-    const unresolved: { route: string; port: string; message: string }[] = [];
+    const unresolved: (UnresolvedPort & { message: string })[] = [];
     // Sorted, so that of two routes with the same hosts and paths the alias goes to the one the
     // routing table keeps (the key that sorts first).
     const keys = [...this.entries.keys()].sort();
@@ -113,6 +108,8 @@ export class HttpRouteIndex {
         if (port === undefined) {
           unresolved.push({
             route: t.routeKey,
+            namespace: t.namespace,
+            service: c.service,
             port: String(wanted),
             message: `route ${t.routeKey}: Service ${t.namespace}/${c.service} has no port named "${wanted}" (or is not known yet)`,
           });
@@ -134,66 +131,5 @@ export class HttpRouteIndex {
       }
     }
     return { routes, aliases, unresolved };
-  }
-}
-
-const refOf = (key: string, raw: unknown): ScaledObjectRef | undefined => {
-  const meta = (raw as { metadata?: { uid?: unknown; name?: unknown; namespace?: unknown } }).metadata;
-  if (typeof meta?.uid !== 'string') return undefined;
-  const slash = key.indexOf('/');
-  return {
-    namespace: typeof meta.namespace === 'string' ? meta.namespace : key.slice(0, slash),
-    name: typeof meta.name === 'string' ? meta.name : key.slice(slash + 1),
-    uid: meta.uid,
-  };
-};
-
-/** One problem with one route, as it becomes a Warning Event on its ScaledObject. */
-export interface RouteProblem {
-  readonly route: string;
-  readonly reason: typeof HTTPRouteConflict | typeof HTTPServicePortUnresolved;
-  readonly note: string;
-}
-
-/** The problems of one build: unresolved ports and the routes that lost a host + path. */
-export const routeProblems = (routes: HttpRoutes, conflicts: readonly RouteConflict[]): RouteProblem[] => [
-  ...routes.unresolved.map(
-    (u): RouteProblem => ({ route: u.route, reason: HTTPServicePortUnresolved, note: u.message }),
-  ),
-  ...conflicts.map(
-    (c): RouteProblem => ({
-      route: c.dropped,
-      reason: HTTPRouteConflict,
-      note: `route ${c.dropped}: host ${c.host} path prefix ${c.pathPrefix} is also claimed by ScaledObject ${scaledObjectKeyOfRoute(c.kept)}, which keeps it; requests there are not routed to this object`,
-    }),
-  ),
-];
-
-/**
- * Records each route problem as a Warning Event once when it appears (the recorder de-duplicates
- * repeats too); a problem that goes away and comes back is recorded again.
- */
-export class RouteProblemEvents {
-  private seen = new Set<string>();
-
-  constructor(
-    private readonly events: EventRecorder,
-    private readonly index: HttpRouteIndex,
-  ) {}
-
-  report(problems: readonly RouteProblem[]): void {
-    const now = new Set<string>();
-    for (const p of problems) {
-      const id = `${p.route}\u0000${p.reason}\u0000${p.note}`;
-      now.add(id);
-      if (this.seen.has(id)) continue;
-      const ref = this.index.ref(p.route);
-      if (ref === undefined) continue;
-      this.events.record(
-        { ...ref, apiVersion: API_VERSION, kind: 'ScaledObject' },
-        { type: 'Warning', reason: p.reason, action: 'Route', note: p.note },
-      );
-    }
-    this.seen = now;
   }
 }

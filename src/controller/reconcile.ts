@@ -15,12 +15,14 @@ import {
   InvalidSpec,
   InvalidTriggerMetadata,
   type Problem,
+  RouteConflict,
   ScaledObjectCheckFailed,
   ScaledObjectPaused,
   ScaledObjectReady,
   ScaledObjectUnpaused,
   ScaleTargetInUse,
   ScaleTargetRestored,
+  ServicePortUnresolved,
   UnsupportedTriggerType,
 } from '../api/reasons.ts';
 import { AuthenticationRefSchema, ObjectMetaSchema, ScaledObjectStatusSchema } from '../api/scaledobject.ts';
@@ -53,6 +55,7 @@ import {
 } from './hpa-mode.ts';
 import type { ControllerObserver } from './observer.ts';
 import { READY_MESSAGE } from './poll.ts';
+import { hasHttpTrigger, RouteClaims } from './route-claims.ts';
 import type { PollScheduler } from './scheduler.ts';
 import type { StatusChange } from './status.ts';
 import type { TargetClaims } from './target-claims.ts';
@@ -102,7 +105,29 @@ const RECONCILE_READY_REASONS: ReadonlySet<string> = new Set([
   AuthenticationError,
   HPAConflict,
   HPAFailed,
+  RouteConflict,
+  ServicePortUnresolved,
 ]);
+
+/** Each controller's http route claims (one ReconcileContext per Controller), filled from its cache. */
+const routeClaimsByContext = new WeakMap<ReconcileContext, RouteClaims>();
+
+const routeClaimsOf = (ctx: ReconcileContext): RouteClaims => {
+  let claims = routeClaimsByContext.get(ctx);
+  if (claims === undefined) {
+    const made = new RouteClaims((keys) => {
+      for (const k of keys) ctx.enqueue(k);
+    });
+    // Every object's claims before the first verdict, so the winner wins from the first reconcile.
+    for (const key of ctx.source.keys()) {
+      const raw = ctx.source.get(key);
+      if (hasHttpTrigger(raw)) made.update(key, admitScaledObject(raw));
+    }
+    routeClaimsByContext.set(ctx, made);
+    claims = made;
+  }
+  return claims;
+};
 
 const MetaOnly = z.object({ metadata: ObjectMetaSchema });
 const StatusOnly = z.object({ status: ScaledObjectStatusSchema.optional() });
@@ -170,6 +195,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
   t.finalizers = meta.finalizers ?? [];
 
   const admission = admitScaledObject(raw);
+  for (const k of routeClaimsOf(ctx).update(key, admission)) ctx.enqueue(k);
   if (meta.deletionTimestamp !== undefined) return finalize(ctx, t, admission);
   if (!admission.ok) return refuse(ctx, t, admission.problems);
   const spec = scalingSpecFrom(admission.object.spec, admission.pause);
@@ -198,6 +224,16 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
   }
 
   if (!(await keepFinalizer(ctx, t, so.spec.advanced?.restoreToOriginalReplicaCount === true))) return;
+
+  // An http trigger the activators will not serve (another object keeps its host + path, or its
+  // named port does not resolve): no scaling on a route that carries no requests.
+  const routeProblems = routeClaimsOf(ctx).problems(key);
+  if (routeProblems.length > 0) {
+    stopLoop(ctx, t);
+    const reason = routeProblems[0]?.reason ?? RouteConflict;
+    const message = routeProblems.map(formatProblem).join('; ');
+    return report(ctx, t, { type: 'Ready', status: 'False', reason, message }, { reason, note: message });
+  }
 
   // Every reconcile re-resolves authenticationRefs (served from the resolver's caches).
   const auth = await withAuth(ctx, t.ref.namespace, admission.triggers);
@@ -590,6 +626,7 @@ const retire = (loop: Loop, triggers: readonly LiveTrigger[]): void => {
 const forget = (ctx: ReconcileContext, t: Tracked): void => {
   const target = t.loop?.target;
   stopLoop(ctx, t);
+  for (const k of routeClaimsOf(ctx).update(t.key, undefined)) ctx.enqueue(k);
   void dropHpa(ctx, t).then((hpa) => {
     if (!hpa.ok) t.log.warn({ err: hpa.message }, 'cannot delete the HPA of a deleted ScaledObject');
   });

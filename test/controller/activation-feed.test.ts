@@ -31,14 +31,15 @@ describe('ActivationFeed', () => {
       want: { inFlight: 2, held: 1, requests: 10, concurrencyMs: 500, at: 1000 },
     },
     {
-      label: 'two activators: summed, at = the older report',
+      // a's integral back at 900: 500 - (2 + 1) · 100 = 200
+      label: 'two activators: summed, at = the older report, integrals taken back to it',
       reports: [
         report('a', 1000, route('ns/web', 2, 1, 10, 500)),
         report('b', 900, route('ns/web', 1, 3, 5, 100)),
       ],
       key: 'ns/web',
       now: 1000,
-      want: { inFlight: 3, held: 4, requests: 15, concurrencyMs: 600, at: 900 },
+      want: { inFlight: 3, held: 4, requests: 15, concurrencyMs: 300, at: 900 },
     },
     {
       label: 'an older report from the same activator is ignored',

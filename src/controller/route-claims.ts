@@ -1,0 +1,221 @@
+// Which http triggers the activators will not serve, found by the controller so that reconcile
+// can make each one a Ready=False condition and a Warning Event naming the field:
+//
+//   RouteConflict          two ScaledObjects claim one host + path prefix; the route key that
+//                          sorts first keeps it (the activators' rule, buildRoutingTable), the
+//                          other is told at spec.triggers[i].metadata.hosts
+//   ServicePortUnresolved  the trigger names a Service port the Service does not declare, as the
+//                          activators report it (they watch Services, the controller does not):
+//                          spec.triggers[i].metadata.port
+//
+// Conflicts follow from the ScaledObjects alone, so a controller finds them with or without
+// activators. A route whose port does not resolve is left out of the activators' tables, so it
+// claims nothing here either.
+//
+// RouteClaims is an index reconcile keeps up to date (`update` per object). It says which other
+// objects to reconcile again when one changes (a deleted winner lets the loser in), and when the
+// activators' view of a Service's ports changes (a ServicePortView, bound once per process as the
+// ConcurrencyFeed is: src/controller/activation-feed.ts implements both).
+import { normalizeHost } from '../activator/routes.ts';
+import { type Problem, RouteConflict, ServicePortUnresolved } from '../api/reasons.ts';
+import type { Admission } from './admission.ts';
+import { type HttpTrigger, httpTriggersOf, scaledObjectKeyOfRoute } from './http-routes.ts';
+
+/** What the activators see of Services' ports (the controller watches no Services). */
+export interface ServicePortView {
+  /** True when an activator reports that Service `namespace/service` declares no port `port`. */
+  unresolved(namespace: string, service: string, port: string): boolean;
+  /** Calls `listener` with each Service (`namespace/name`) whose unresolved ports changed. */
+  onChange(listener: (service: string) => void): () => void;
+}
+
+let boundView: ServicePortView | undefined;
+/** Every RouteClaims alive in the process (`undefined`: any Service may have changed). */
+const followers = new Set<(service: string | undefined) => void>();
+const tell = (service: string | undefined): void => {
+  for (const f of [...followers]) f(service);
+};
+
+/** Makes `view` the process's view of Service ports; returns the function that unbinds it. */
+export const bindServicePortView = (view: ServicePortView): (() => void) => {
+  const stop = view.onChange((service) => {
+    if (boundView === view) tell(service);
+  });
+  boundView = view;
+  tell(undefined);
+  return () => {
+    stop();
+    if (boundView !== view) return;
+    boundView = undefined;
+    tell(undefined);
+  };
+};
+
+export const boundServicePortView = (): ServicePortView | undefined => boundView;
+
+/** A cheap look at a raw ScaledObject: does any trigger say `type: http`? (before admitting it) */
+export const hasHttpTrigger = (raw: unknown): boolean => {
+  const triggers = (raw as { spec?: { triggers?: unknown } } | undefined)?.spec?.triggers;
+  return Array.isArray(triggers) && triggers.some((t) => (t as { type?: unknown } | null)?.type === 'http');
+};
+
+/** `host path` (a host holds no space). */
+const claimId = (host: string, prefix: string): string => `${host} ${prefix}`;
+
+/** The host + path prefix pairs a trigger claims, normalised as the activator's table keys them. */
+const claimsOf = (t: HttpTrigger): { host: string; prefix: string }[] => {
+  const prefixes = t.config.pathPrefixes.length === 0 ? ['/'] : t.config.pathPrefixes;
+  return t.config.hosts.flatMap((raw) => {
+    const host = raw === '*' ? raw : normalizeHost(raw);
+    return prefixes.map((prefix) => ({ host, prefix }));
+  });
+};
+
+/** The port name a trigger gives when the view says it does not resolve. */
+const unresolvedPort = (t: HttpTrigger, view: ServicePortView | undefined): string | undefined => {
+  const port = t.config.port;
+  if (view === undefined || !('name' in port)) return undefined;
+  return view.unresolved(t.namespace, t.config.service, port.name) ? port.name : undefined;
+};
+
+/** What `update` compares: a change elsewhere in the trigger moves no claim. */
+const claimText = (triggers: readonly HttpTrigger[]): string =>
+  JSON.stringify(
+    triggers.map((t) => [t.routeKey, t.config.hosts, t.config.pathPrefixes, t.config.service, t.config.port]),
+  );
+
+const MAX_LISTED = 3;
+
+export class RouteClaims {
+  private readonly objects = new Map<string, readonly HttpTrigger[]>();
+  /** claimId → route keys claiming it. */
+  private readonly claims = new Map<string, Set<string>>();
+  /** `namespace/service` → objects naming one of its ports by name. */
+  private readonly byService = new Map<string, Set<string>>();
+
+  /** `recheck` is told which objects' problems may have changed (reconcile enqueues them). */
+  constructor(private readonly recheck: (keys: readonly string[]) => void) {
+    // Held weakly: a stopped controller's claims go with it, and their follower with them.
+    const self = new WeakRef(this);
+    const follower = (service: string | undefined): void => {
+      const claims = self.deref();
+      if (claims === undefined) followers.delete(follower);
+      else claims.servicePortsChanged(service);
+    };
+    followers.add(follower);
+  }
+
+  /**
+   * The ScaledObject under `key` as reconcile admitted it now (undefined: gone). Returns the
+   * other objects sharing a host + path prefix with its old or new claims.
+   */
+  update(key: string, admission: Admission | undefined): string[] {
+    const next = admission === undefined ? [] : httpTriggersOf(key, admission);
+    const prev = this.objects.get(key) ?? [];
+    if (claimText(prev) === claimText(next)) return [];
+    const touched = new Set<string>();
+    for (const t of prev) this.release(key, t, touched);
+    if (next.length === 0) this.objects.delete(key);
+    else this.objects.set(key, next);
+    for (const t of next) this.hold(key, t, touched);
+    touched.delete(key);
+    return [...touched];
+  }
+
+  /** Why some of `key`'s http triggers are not served: one problem per trigger, naming its field. */
+  problems(key: string): Problem[] {
+    const view = boundView;
+    const out: Problem[] = [];
+    for (const t of this.objects.get(key) ?? []) {
+      const field = `spec.triggers[${t.index}].metadata`;
+      const port = unresolvedPort(t, view);
+      if (port !== undefined) {
+        out.push({
+          path: `${field}.port`,
+          reason: ServicePortUnresolved,
+          message: `Service ${t.namespace}/${t.config.service} has no port named "${port}" (or the activators do not know the Service yet), so no activator routes this trigger's requests; name a port the Service declares or give its number`,
+        });
+        continue;
+      }
+      const lost: string[] = [];
+      for (const { host, prefix } of claimsOf(t)) {
+        const winner = this.winner(claimId(host, prefix), view);
+        if (winner === undefined || winner.routeKey === t.routeKey) continue;
+        const owner = scaledObjectKeyOfRoute(winner.routeKey);
+        lost.push(
+          `host ${host} path prefix ${prefix} is also claimed by ${owner === key ? 'this ScaledObject' : `ScaledObject ${owner}`} at spec.triggers[${winner.index}], which keeps it`,
+        );
+      }
+      if (lost.length === 0) continue;
+      const more = lost.length > MAX_LISTED ? `; and ${lost.length - MAX_LISTED} more` : '';
+      out.push({
+        path: `${field}.hosts`,
+        reason: RouteConflict,
+        message: `${lost.slice(0, MAX_LISTED).join('; ')}${more} (of two claims the route key that sorts first wins); the activators route none of these requests to this trigger`,
+      });
+    }
+    return out;
+  }
+
+  /** Of the routable triggers claiming `claim`, the one whose route key sorts first. */
+  private winner(claim: string, view: ServicePortView | undefined): HttpTrigger | undefined {
+    let best: HttpTrigger | undefined;
+    for (const routeKey of this.claims.get(claim) ?? []) {
+      if (best !== undefined && best.routeKey < routeKey) continue;
+      const t = this.objects.get(scaledObjectKeyOfRoute(routeKey))?.find((x) => x.routeKey === routeKey);
+      if (t !== undefined && unresolvedPort(t, view) === undefined) best = t;
+    }
+    return best;
+  }
+
+  private hold(key: string, t: HttpTrigger, touched: Set<string>): void {
+    for (const { host, prefix } of claimsOf(t)) {
+      const id = claimId(host, prefix);
+      let holders = this.claims.get(id);
+      if (holders === undefined) {
+        holders = new Set();
+        this.claims.set(id, holders);
+      }
+      for (const r of holders) touched.add(scaledObjectKeyOfRoute(r));
+      holders.add(t.routeKey);
+    }
+    if ('name' in t.config.port) {
+      const service = `${t.namespace}/${t.config.service}`;
+      const users = this.byService.get(service) ?? new Set();
+      users.add(key);
+      this.byService.set(service, users);
+    }
+  }
+
+  private release(key: string, t: HttpTrigger, touched: Set<string>): void {
+    for (const { host, prefix } of claimsOf(t)) {
+      const id = claimId(host, prefix);
+      const holders = this.claims.get(id);
+      if (holders === undefined) continue;
+      holders.delete(t.routeKey);
+      for (const r of holders) touched.add(scaledObjectKeyOfRoute(r));
+      if (holders.size === 0) this.claims.delete(id);
+    }
+    const service = `${t.namespace}/${t.config.service}`;
+    const users = this.byService.get(service);
+    users?.delete(key);
+    if (users?.size === 0) this.byService.delete(service);
+  }
+
+  /** The activators' view of `service` changed: its users, and whoever shares their claims. */
+  private servicePortsChanged(service: string | undefined): void {
+    const users =
+      service === undefined
+        ? [...this.byService.values()].flatMap((s) => [...s])
+        : [...(this.byService.get(service) ?? [])];
+    if (users.length === 0) return;
+    const keys = new Set(users);
+    for (const key of users) {
+      for (const t of this.objects.get(key) ?? []) {
+        for (const { host, prefix } of claimsOf(t))
+          for (const r of this.claims.get(claimId(host, prefix)) ?? []) keys.add(scaledObjectKeyOfRoute(r));
+      }
+    }
+    this.recheck([...keys]);
+  }
+}

@@ -1,0 +1,430 @@
+// Several activator replicas in front of one controller (issue 4: "Several activator replicas
+// may run; the controller sums them"), through the real path: the controller is runController
+// plus the report receiver (what `ebb run --report-port` starts) against the real API server;
+// activator A runs in this process (runStandaloneActivator), activator B is the CLI in a child
+// process (`ebb activator --controller-url`), so it can also die without a goodbye. Both route
+// the same ScaledObjects to backends the netns test kubelet runs and publishes in real
+// EndpointSlices; requests are sent to A or B on 127.0.0.1.
+import { readFileSync } from 'node:fs';
+import { type ClientRequest, request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type RunningStandaloneActivator, runStandaloneActivator } from '../../src/cli/activator.ts';
+import { type RunningController, runController } from '../../src/cli/run.ts';
+import {
+  type ServedActivatorReports,
+  serveActivatorReports,
+} from '../../src/controller/activator-reports.ts';
+import { noopObserver, type PollObservation } from '../../src/controller/observer.ts';
+import { silentLogger } from '../../src/logging.ts';
+import {
+  conditionOf,
+  createScaledObject,
+  deleteScaledObject,
+  installCrd,
+  listEvents,
+  readScaledObject,
+} from '../controller/cluster.ts';
+import { startKubelet, type TestKubelet } from '../env/kubelet.ts';
+import { useNetns } from '../env/netns.ts';
+import { freePort, type ManagedProcess, makeTempDir, removeDir, startProcess } from '../env/proc.ts';
+import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
+
+const WAIT = { timeout: 20_000, interval: 100 };
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const kc = kubeConfig();
+const apps = kc.makeApiClient(AppsV1Api);
+const core = kc.makeApiClient(CoreV1Api);
+const ns = useNamespace('activator-replicas');
+const net = useNetns();
+const kubelets: TestKubelet[] = [];
+
+let controller: RunningController;
+let reports: ServedActivatorReports;
+let a: RunningStandaloneActivator;
+/** Activator B: `ebb activator --controller-url` in a child process, id act-b. */
+let b: ManagedProcess;
+let bUrl: string;
+let tmp: string | undefined;
+/** Every scale write the controller made, as `name=replicas`, in order. */
+const scaleWrites: string[] = [];
+const writesTo = (name: string): string[] => scaleWrites.filter((w) => w.startsWith(`${name}=`));
+/** Every poll the controller made (what each case's failure message shows). */
+const polls: PollObservation[] = [];
+/** One object's polls as `replicas current→desired (value)` lines, for failure messages. */
+const pollsOf = (name: string): string =>
+  polls
+    .filter((o) => o.name === name)
+    .map(
+      (o) =>
+        `${o.currentReplicas}→${o.desiredReplicas} (${o.triggers.map((t) => t.value ?? t.error?.reason).join(', ')})`,
+    )
+    .join('\n');
+/** Client requests still open at the end; destroyed in afterAll. */
+const open = new Set<ClientRequest>();
+
+beforeAll(async () => {
+  await installCrd(kc);
+  const kubeconfig = kubeConnection().kubeconfigPath;
+  controller = await runController({
+    kubeconfig,
+    namespace: ns.name,
+    log: silentLogger,
+    eventRefreshMs: 500,
+    observer: { ...noopObserver, polled: (o) => polls.push(o) },
+  });
+  const target = controller.platform.scaleTarget;
+  const scale = target.scale.bind(target);
+  target.scale = (ref, replicas) => {
+    scaleWrites.push(`${ref.name}=${replicas}`);
+    return scale(ref, replicas);
+  };
+  reports = await serveActivatorReports(controller, { port: 0, address: '127.0.0.1', log: silentLogger });
+  a = await runStandaloneActivator({
+    kubeconfig,
+    namespace: ns.name,
+    controllerUrls: [reports.url],
+    port: 0,
+    address: '127.0.0.1',
+    activatorId: 'act-a',
+    log: silentLogger,
+  });
+  tmp = await makeTempDir('activator-replicas');
+  const port = await freePort();
+  const logFile = join(tmp, 'activator-b.log');
+  b = startProcess({
+    name: 'activator-b',
+    command: process.execPath,
+    args: [
+      '--import',
+      'tsx',
+      'src/main.ts',
+      'activator',
+      ...['--kubeconfig', kubeconfig, '--namespace', ns.name],
+      ...['--port', String(port), '--address', '127.0.0.1', '--controller-url', reports.url],
+    ],
+    logFile,
+    cwd: ROOT,
+    env: { ...process.env, POD_NAME: 'act-b', EBB_LOG_LEVEL: 'warn' },
+  });
+  bUrl = `http://127.0.0.1:${port}`;
+  await vi.waitFor(
+    () => {
+      if (b.exit !== undefined) throw new Error(`activator B exited: ${b.logTail()}`);
+      expect(readFileSync(logFile, 'utf8')).toContain(`listening on ${bUrl}`);
+    },
+    { timeout: 60_000, interval: 100 },
+  );
+});
+
+afterAll(async () => {
+  for (const req of open) req.destroy();
+  await Promise.all(kubelets.map((k) => k.stop()));
+  await b?.stop(10_000);
+  await a?.stop();
+  await reports?.close();
+  await controller?.stop();
+  if (tmp !== undefined) await removeDir(tmp);
+});
+
+/** A Deployment at 0 and its Service (port 80 `http` → 8080); with a kubelet unless `pods` is false. */
+const createApp = async (name: string, pods = true): Promise<void> => {
+  const labels = { app: name };
+  await core.createNamespacedService({
+    namespace: ns.name,
+    body: {
+      metadata: { name },
+      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
+    },
+  });
+  await apps.createNamespacedDeployment({
+    namespace: ns.name,
+    body: {
+      metadata: { name },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+        },
+      },
+    },
+  });
+  if (!pods) return;
+  kubelets.push(
+    await startKubelet({
+      kc,
+      namespace: ns.name,
+      deployment: name,
+      service: name,
+      netns: net.current,
+      terminationGraceMs: 2_000,
+    }),
+  );
+};
+
+const httpTrigger = (name: string, metadata: Record<string, string> = {}) => ({
+  type: 'http',
+  metadata: { hosts: `${name}.example.test`, service: name, port: '80', ...metadata },
+});
+
+/** An http-triggered ScaledObject; waits until both activators report its route and it was polled once. */
+const createHttpScaledObject = async (
+  name: string,
+  metadata: Record<string, string>,
+  spec: Record<string, unknown>,
+): Promise<void> => {
+  await createScaledObject(kc, ns.name, name, { triggers: [httpTrigger(name, metadata)], spec });
+  const key = `${ns.name}/${name}`;
+  await vi.waitFor(() => {
+    expect(a.routes().routes.map((r) => r.key)).toContain(key);
+    expect(reports.feed.reporting(key)).toEqual(['act-a', 'act-b']);
+  }, WAIT);
+  await vi.waitFor(
+    async () => expect(conditionOf(await readScaledObject(kc, ns.name, name), 'Active')).toBeDefined(),
+    WAIT,
+  );
+};
+
+/** spec.replicas and metadata.generation: every scale write bumps the generation by one. */
+const deployment = async (name: string): Promise<{ replicas: number; generation: number }> => {
+  const d = await apps.readNamespacedDeployment({ name, namespace: ns.name });
+  return { replicas: d.spec?.replicas ?? -1, generation: d.metadata?.generation ?? -1 };
+};
+
+const replicas = async (name: string): Promise<number> => (await deployment(name)).replicas;
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+interface Sent {
+  readonly req: ClientRequest;
+  readonly answer: Promise<Answer>;
+  settled(): boolean;
+}
+
+/** One request to an activator (`base`) with `Host: <host>`; the caller may abort it. */
+const start = (base: string, host: string, path = '/', timeoutMs = 130_000): Sent => {
+  let done = false;
+  let req: ClientRequest | undefined;
+  const answer = new Promise<Answer>((resolve, reject) => {
+    req = httpRequest(new URL(path, base), { headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req?.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  }).finally(() => {
+    done = true;
+    if (req !== undefined) open.delete(req);
+  });
+  if (req === undefined) throw new Error('unreachable: the request is created synchronously');
+  open.add(req);
+  // A case that fails before awaiting it must not leave an unhandled rejection behind.
+  answer.catch(() => undefined);
+  return { req, answer, settled: () => done };
+};
+
+const send = (base: string, host: string, path = '/'): Promise<Answer> => start(base, host, path).answer;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The route's counters on one in-process activator (A). */
+const onA = (name: string) => a.activator.stats().routes.find((r) => r.route === `${ns.name}/${name}`);
+
+describe('two standalone activators reporting to one controller', () => {
+  it('a cold start through A wakes the target with exactly one scale write; B serves it warm', async () => {
+    await createApp('cold');
+    // pollingInterval 30 s: only A's poke, over HTTP to the controller, can be that fast.
+    await createHttpScaledObject('cold', {}, { pollingInterval: 30, cooldownPeriod: 300 });
+    const before = await deployment('cold');
+    expect(before.replicas).toBe(0);
+
+    const started = performance.now();
+    const answer = await send(a.url, 'cold.example.test', '/hello');
+    expect(answer.status, answer.body).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ name: 'cold-0', path: '/hello' });
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect((await send(bUrl, 'cold.example.test', '/through-b')).status).toBe(200);
+
+    await sleep(2_000); // both activators' later reports must not write again
+    expect(await deployment('cold')).toEqual({ replicas: 1, generation: before.generation + 1 });
+    expect(writesTo('cold')).toEqual(['cold=1']);
+  });
+
+  it('load split across A and B is summed: 3 + 3 in flight at target 2 → ceil(6 / 2) = 3 replicas', async () => {
+    await createApp('split');
+    await createHttpScaledObject(
+      'split',
+      { targetConcurrency: '2' },
+      { pollingInterval: 1, cooldownPeriod: 300 },
+    );
+    expect((await send(a.url, 'split.example.test', '/warm')).status).toBe(200); // 0 → 1
+
+    // Either half alone is ceil(3 / 2) = 2 replicas; only the sum makes 3.
+    const load = [a.url, a.url, a.url, bUrl, bUrl, bUrl].map((base, i) =>
+      send(base, 'split.example.test', `/load/${i}?delayMs=25000`),
+    );
+    await vi.waitFor(() => {
+      const mine = onA('split');
+      expect((mine?.inFlight ?? 0) + (mine?.held ?? 0)).toBe(3);
+      const sum = reports.feed.latest(`${ns.name}/split`);
+      expect((sum?.inFlight ?? 0) + (sum?.held ?? 0)).toBe(6);
+    }, WAIT);
+    await vi.waitFor(async () => expect(await replicas('split')).toBe(3), WAIT);
+    await sleep(3_000);
+    expect(await replicas('split'), pollsOf('split')).toBe(3); // and no more
+    const writes = writesTo('split').map((w) => Number(w.slice('split='.length)));
+    expect(writes[0]).toBe(1);
+    expect(writes.at(-1)).toBe(3);
+    expect(writes.every((n, i) => i === 0 || n > (writes[i - 1] ?? 0))).toBe(true); // only up
+
+    const answers = await Promise.all(load);
+    expect(answers.map((x) => x.status)).toEqual([200, 200, 200, 200, 200, 200]);
+  });
+
+  it('a request in flight on B alone keeps the route up past the cooldown; then 0, and awake again through A', async () => {
+    await createApp('busy');
+    await createHttpScaledObject('busy', {}, { pollingInterval: 1, cooldownPeriod: 2 });
+    // A cold start through B; the request then stays in flight on B for 8 s (4 cooldowns).
+    const long = start(bUrl, 'busy.example.test', '/long?delayMs=8000');
+    await vi.waitFor(async () => expect(await replicas('busy')).toBe(1), WAIT);
+    const seen = new Set<number>();
+    while (!long.settled()) {
+      seen.add(await replicas('busy'));
+      expect(onA('busy')).toMatchObject({ inFlight: 0, held: 0 }); // A has nothing of it
+      await sleep(250);
+    }
+    expect([...seen]).toEqual([1]);
+    expect((await long.answer).status).toBe(200);
+
+    await vi.waitFor(async () => expect(await replicas('busy')).toBe(0), WAIT);
+    const again = await send(a.url, 'busy.example.test', '/again');
+    expect(again.status, again.body).toBe(200);
+    expect(writesTo('busy')).toEqual(['busy=1', 'busy=0', 'busy=1']);
+  });
+
+  it('a request held on B alone keeps the route up past the cooldown; it goes to 0 once the client leaves', async () => {
+    await createApp('held', false); // woken, never ready: the request stays held
+    await createHttpScaledObject('held', { holdTimeout: '60s' }, { pollingInterval: 1, cooldownPeriod: 2 });
+    const held = start(bUrl, 'held.example.test', '/held');
+    await vi.waitFor(() => expect(reports.feed.latest(`${ns.name}/held`)).toMatchObject({ held: 1 }), WAIT);
+    await vi.waitFor(async () => expect(await replicas('held')).toBe(1), WAIT);
+    for (let i = 0; i < 24; i++) {
+      expect(await replicas('held')).toBe(1); // 6 s: three cooldowns
+      await sleep(250);
+    }
+    expect(held.settled()).toBe(false);
+    held.req.destroy();
+    await held.answer.catch(() => undefined);
+    await vi.waitFor(async () => expect(await replicas('held')).toBe(0), WAIT);
+    expect(writesTo('held')).toEqual(['held=1', 'held=0']);
+  });
+
+  it('route problems surface on the losing object: a host + path claimed twice, a named port the Service lacks', async () => {
+    for (const name of ['route-a', 'route-b', 'named']) await createApp(name, false);
+    // route-b first, so the conflict appears only when route-a (which sorts first) arrives.
+    await createScaledObject(kc, ns.name, 'route-b', {
+      triggers: [httpTrigger('route-b', { hosts: 'shared.example.test' })],
+    });
+    await vi.waitFor(async () => {
+      expect(conditionOf(await readScaledObject(kc, ns.name, 'route-b'), 'Ready')?.status).toBe('True');
+    }, WAIT);
+    await createScaledObject(kc, ns.name, 'route-a', {
+      triggers: [httpTrigger('route-a', { hosts: 'shared.example.test' })],
+    });
+    await createScaledObject(kc, ns.name, 'named', { triggers: [httpTrigger('named', { port: 'grpc' })] });
+
+    await vi.waitFor(async () => {
+      expect(conditionOf(await readScaledObject(kc, ns.name, 'route-b'), 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'RouteConflict',
+        message: expect.stringMatching(
+          new RegExp(
+            `^spec\\.triggers\\[0\\]\\.metadata\\.hosts: host shared\\.example\\.test path prefix / is also claimed by ScaledObject ${ns.name}/route-a`,
+          ),
+        ),
+      });
+      expect(conditionOf(await readScaledObject(kc, ns.name, 'named'), 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'ServicePortUnresolved',
+        message: expect.stringContaining(
+          `spec.triggers[0].metadata.port: Service ${ns.name}/named has no port named "grpc"`,
+        ),
+      });
+    }, WAIT);
+    await vi.waitFor(async () => {
+      const warnings = (await listEvents(kc, ns.name)).filter((e) => e.type === 'Warning');
+      expect(warnings).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            regarding: 'ScaledObject/route-b',
+            reason: 'RouteConflict',
+            note: expect.stringContaining('spec.triggers[0].metadata.hosts'),
+          }),
+          expect.objectContaining({
+            regarding: 'ScaledObject/named',
+            reason: 'ServicePortUnresolved',
+            note: expect.stringContaining('spec.triggers[0].metadata.port'),
+          }),
+        ]),
+      );
+      expect(warnings.filter((e) => e.regarding === 'ScaledObject/route-a')).toEqual([]);
+    }, WAIT);
+    // Each activator routes the shared host to route-a only.
+    expect(a.routes().routes.map((r) => r.key)).toEqual(expect.arrayContaining([`${ns.name}/route-a`]));
+
+    // The Service gets the port: the activators' next reports clear it; the winner leaves: b is served.
+    const svc = await core.readNamespacedService({ name: 'named', namespace: ns.name });
+    svc.spec?.ports?.push({ name: 'grpc', port: 81, targetPort: 8081, protocol: 'TCP' });
+    await core.replaceNamespacedService({ name: 'named', namespace: ns.name, body: svc });
+    await deleteScaledObject(kc, ns.name, 'route-a');
+    await vi.waitFor(async () => {
+      expect(conditionOf(await readScaledObject(kc, ns.name, 'named'), 'Ready')?.status).toBe('True');
+      expect(conditionOf(await readScaledObject(kc, ns.name, 'route-b'), 'Ready')?.status).toBe('True');
+    }, WAIT);
+  });
+
+  // Last: B dies here.
+  it('an activator that dies without a goodbye: its data goes stale and the route is not scaled to zero on it', async () => {
+    await createApp('stale');
+    await createHttpScaledObject('stale', {}, { pollingInterval: 1, cooldownPeriod: 2 });
+    const long = start(bUrl, 'stale.example.test', '/long?delayMs=120000');
+    await vi.waitFor(
+      () => expect(reports.feed.latest(`${ns.name}/stale`)).toMatchObject({ inFlight: 1 }),
+      WAIT,
+    );
+    expect(await replicas('stale')).toBe(1);
+
+    process.kill(-b.pid, 'SIGKILL'); // the whole process group: no drain, no goodbye
+    const killedAt = performance.now();
+    await long.answer.catch(() => undefined); // its client's connection died with it
+    // Fresh for 10 s, then stale: the trigger fails (Ready=False, TriggerError), never reads 0.
+    await vi.waitFor(
+      async () =>
+        expect(conditionOf(await readScaledObject(kc, ns.name, 'stale'), 'Ready')).toMatchObject({
+          status: 'False',
+          reason: 'TriggerError',
+          message: expect.stringContaining('HttpMetricsStale'),
+        }),
+      WAIT,
+    );
+    while (performance.now() - killedAt < 25_000) {
+      expect(await replicas('stale')).toBe(1);
+      await sleep(500);
+    }
+    // 30 s after its last report B is forgotten: A's counters are the whole truth, and idle.
+    await vi.waitFor(async () => expect(await replicas('stale')).toBe(0), { timeout: 30_000, interval: 250 });
+    expect(reports.feed.activators()).toEqual(['act-a']);
+    expect(writesTo('stale')).toEqual(['stale=1', 'stale=0']);
+  });
+});
