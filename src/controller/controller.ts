@@ -225,9 +225,12 @@ export class Controller {
       if (key === undefined) return;
       try {
         this.stats.reconciles++;
+        const failuresBefore = this.tracked.get(key)?.failures;
         await reconcile(this.reconcileCtx, key);
+        // Back off only while reconcile keeps asking for a retry (ctx.retry counts up); a
+        // reconcile that asked for none succeeded, and the next failure starts from 100 ms again.
         const t = this.tracked.get(key);
-        if (t !== undefined) t.failures = 0;
+        if (t !== undefined && t.failures === (failuresBefore ?? 0)) t.failures = 0;
       } catch (err) {
         // Reconcile turns errors into values; this is the last line against a bug.
         this.opts.log.error({ key, err: err instanceof Error ? err.stack : String(err) }, 'reconcile failed');
