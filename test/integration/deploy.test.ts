@@ -5,7 +5,9 @@
 //    replicas, activator Deployment + Service, the adapter's APIService with a certificate that
 //    its caBundle verifies, probes, requests, PodDisruptionBudgets) and each value does what
 //    values.yaml says; the schema refuses bad values naming them; every container runs an ebb
-//    command with flags that command accepts; the RBAC is exactly the requests ebb makes.
+//    command with flags that command accepts; the RBAC is exactly the requests ebb makes. The
+//    APIService names the adapter's own Service, which has no selector and a port `https`:
+//    `--adapter-service` makes the leader keep its EndpointSlice, with RBAC limited by name.
 // 2. On the real API server: the CRDs install and re-apply (the upgrade NOTES.txt prescribes);
 //    every other object of every values set, and of deploy/manifests/ebb.yaml, passes a
 //    server-side apply dry run with strict field validation (a misspelt field fails) and draws
@@ -16,8 +18,11 @@
 //    `ebb run` and `ebb activator` are started as the pods would run them (the rendered args and
 //    env, the ServiceAccounts' tokens, the adapter certificate Secret as a mounted directory), and
 //    they lead, scale, write status, Events and an HPA, read the Secrets TriggerAuthentications
-//    point to, serve the adapter, and route a cold-start request; SubjectAccessReviews show what
-//    they may not do.
+//    point to, serve the adapter, keep the adapter Service's EndpointSlice on the leader (and
+//    remove it on a graceful stop; the < 1.33 v1 Endpoints too, written by ebb's writer under the
+//    same token), and route a cold-start request; SubjectAccessReviews show what they may not do.
+//    Also: an upgrade keeps the chart-made adapter certificate only when its Secret says it was
+//    made for the adapter Service's name (helm's lookup against the API server).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +33,10 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SCALING_MODE } from '../../src/api/annotations.ts';
 import { GROUP, VERSION } from '../../src/api/scaledobject.ts';
+import { silentLogger } from '../../src/logging.ts';
+import { kubernetesPlatform } from '../../src/platform/kubernetes/index.ts';
+import { HOLDER_ANNOTATION } from '../../src/platform/kubernetes/leader-endpoints.ts';
+import type { AdapterEndpoint } from '../../src/platform/ports.ts';
 import {
   conditionOf,
   createDeployment,
@@ -169,7 +178,18 @@ const leases = (ns: string, lease = 'ebb-controller') => [
   `ns/${ns} coordination.k8s.io/leases create`,
   ...verbs(`ns/${ns} coordination.k8s.io/leases[${lease}]`, 'get', 'update'),
 ];
+/** The annotation on the chart-made certificate Secret naming the Service it was made for. */
+const CERT_MADE_FOR = 'autoscaling.ebb.dev/adapter-service';
 const AUTH_READER = 'binding ns/kube-system Role/extension-apiserver-authentication-reader';
+/** The adapter Service of release `ebb` (fullname "ebb"). */
+const ADAPTER_SERVICE = 'ebb-metrics-adapter';
+/** The leader's EndpointSlice and (Kubernetes < 1.33) Endpoints: create, and the rest by name only. */
+const adapterEndpoint = (ns: string, service = ADAPTER_SERVICE) => [
+  `ns/${ns} discovery.k8s.io/endpointslices create`,
+  ...verbs(`ns/${ns} discovery.k8s.io/endpointslices[${service}-leader]`, 'get', 'update', 'delete'),
+  `ns/${ns} /endpoints create`,
+  ...verbs(`ns/${ns} /endpoints[${service}]`, 'get', 'update', 'delete'),
+];
 
 /** The controller's and the activator's permissions each values set must render, exactly. */
 const EXPECTED: Record<string, (n: Names) => { controller: string[]; activator: string[] }> = {
@@ -179,6 +199,7 @@ const EXPECTED: Record<string, (n: Names) => { controller: string[]; activator: 
       ...controllerNamespaced('cluster', true),
       ...secretsIn('cluster'),
       ...leases(n.release),
+      ...adapterEndpoint(n.release),
       AUTH_READER,
     ],
     activator: activatorNamespaced('cluster'),
@@ -199,6 +220,7 @@ const EXPECTED: Record<string, (n: Names) => { controller: string[]; activator: 
       ...secretsIn(`ns/${n.watch}`),
       ...secretsIn(`ns/${n.clusterObjects}`),
       ...leases(n.release),
+      ...adapterEndpoint(n.release),
       AUTH_READER,
     ],
     activator: activatorNamespaced(`ns/${n.watch}`),
@@ -312,8 +334,15 @@ describe('the chart, rendered by helm', () => {
       );
     }
 
-    // Services select pods of a Deployment and target ports those pods name.
+    // Services select pods of a Deployment and target ports those pods name; the one exception
+    // is the adapter's (below), whose endpoint the leader writes.
+    const [selectorLess, ...moreSelectorLess] = byKind(objs, 'Service').filter(
+      (s) => (s.spec as { selector?: unknown }).selector === undefined,
+    );
+    expect(selectorLess?.metadata.name).toBe(ADAPTER_SERVICE);
+    expect(moreSelectorLess).toEqual([]);
     for (const s of byKind(objs, 'Service')) {
+      if (s === selectorLess) continue;
       const spec = s.spec as { selector: Record<string, string>; ports: { targetPort: string }[] };
       const targets = [ctl, act].filter((d) => selects(spec.selector, podOf(d).template.metadata.labels));
       expect(targets, `Service ${s.metadata.name} selects one Deployment's pods`).toHaveLength(1);
@@ -332,17 +361,37 @@ describe('the chart, rendered by helm', () => {
       `http://${reports.metadata.name}.${ns}.svc:${flag(c, 'report-port') ?? ''}`,
     );
 
-    // The APIService points at the controller Service's port that reaches --adapter-port, and
-    // its caBundle verifies the certificate the controller serves (mounted at --adapter-cert-dir).
+    // The APIService points at the adapter's own Service: no selector, one port named `https`
+    // (the name the leader's EndpointSlice port carries, src/platform/kubernetes/leader-endpoints.ts),
+    // the Service the controller keeps the endpoint of (--adapter-service, with the pod's IP, name
+    // and namespace from the downward API). The selector Service of the controller keeps
+    // /metrics only: a standby is never behind the APIService.
     const apiService = one(objs, 'APIService', 'v1beta1.external.metrics.k8s.io');
     const svcRef = (apiService.spec as { service: { name: string; namespace: string; port: number } })
       .service;
     expect(svcRef.namespace).toBe(ns);
+    expect(svcRef.name).toBe(ADAPTER_SERVICE);
+    expect(flag(c, 'adapter-service')).toBe(svcRef.name);
     const svc = one(objs, 'Service', svcRef.name);
-    const svcPort = (svc.spec as { ports: { port: number; targetPort: string }[] }).ports.find(
-      (p) => p.port === svcRef.port,
-    );
-    expect(portNamed(c, svcPort?.targetPort ?? '')).toBe(Number(flag(c, 'adapter-port')));
+    expect(svc.metadata.namespace).toBe(ns);
+    const svcSpec = svc.spec as {
+      type: string;
+      selector?: unknown;
+      ports: { name: string; port: number; targetPort: number | string; protocol: string }[];
+    };
+    expect(svcSpec.selector).toBeUndefined();
+    expect(svcSpec.type).toBe('ClusterIP');
+    expect(svcSpec.ports).toEqual([
+      { name: 'https', port: svcRef.port, targetPort: Number(flag(c, 'adapter-port')), protocol: 'TCP' },
+    ]);
+    const controllerSvc = one(objs, 'Service', ctl.metadata.name);
+    expect((controllerSvc.spec as { ports: { name: string }[] }).ports.map((p) => p.name)).toEqual([
+      'metrics',
+    ]);
+    const fieldOf = (name: string) => c.env?.find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
+    expect(fieldOf('POD_IP')).toBe('status.podIP');
+    expect(fieldOf('POD_NAME')).toBe('metadata.name');
+    expect(fieldOf('POD_NAMESPACE')).toBe('metadata.namespace');
     const certDir = flag(c, 'adapter-cert-dir') ?? '';
     const mount = c.volumeMounts?.find((m) => m.mountPath === certDir);
     const volume = podOf(ctl).template.spec.volumes?.find((v) => v.name === mount?.name);
@@ -355,6 +404,8 @@ describe('the chart, rendered by helm', () => {
     expect(cert.checkIssued(ca)).toBe(true);
     expect(cert.verify(ca.publicKey)).toBe(true);
     expect(cert.checkHost(`${svc.metadata.name}.${ns}.svc`)).toBe(`${svc.metadata.name}.${ns}.svc`);
+    // The Secret records the Service its certificate was made for (an upgrade reuses it only then).
+    expect(secret.metadata.annotations?.[CERT_MADE_FOR]).toBe(svc.metadata.name);
     expect(Buffer.from(data['tls.key'] ?? '', 'base64').toString('utf8')).toContain('PRIVATE KEY');
     expect((apiService.spec as { insecureSkipTLSVerify?: boolean }).insecureSkipTLSVerify).toBeUndefined();
   });
@@ -385,6 +436,9 @@ describe('the chart, rendered by helm', () => {
     expect(podOf(ctl).replicas).toBe(3);
     expect(flag(container(ctl), 'adapter-port')).toBe('0');
     expect(flag(container(ctl), 'adapter-cert-dir')).toBeUndefined();
+    expect(flag(container(ctl), 'adapter-service')).toBeUndefined();
+    expect(container(ctl).env?.map((e) => e.name)).not.toContain('POD_IP');
+    expect(byKind(off, 'Service').map((s) => s.metadata.name)).not.toContain(ADAPTER_SERVICE);
     for (const kind of ['APIService', 'Secret', 'PodDisruptionBudget'])
       expect(byKind(off, kind), kind).toHaveLength(0);
     expect(byKind(off, 'Deployment')).toHaveLength(1);
@@ -419,6 +473,24 @@ describe('the chart, rendered by helm', () => {
     for (const r of byKind(scoped, 'ClusterRole'))
       for (const rule of (r.rules as { resources: string[] }[]) ?? [])
         expect(rule.resources, `ClusterRole ${r.metadata.name}`).toEqual(['clustertriggerauthentications']);
+
+    // A long fullname still makes a valid Service name (a DNS label: at most 63 characters), and
+    // the flag and the RBAC follow it.
+    const long = renderChart({
+      release: 'ebb',
+      namespace: n.release,
+      values: { fullnameOverride: `ebb-${'x'.repeat(46)}` },
+    });
+    const longName = flag(container(deployment(long, 'controller')), 'adapter-service') ?? '';
+    expect(longName).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(longName.length).toBeLessThanOrEqual(63);
+    expect(longName.endsWith('-metrics-adapter')).toBe(true);
+    expect(one(long, 'APIService', 'v1beta1.external.metrics.k8s.io').spec).toMatchObject({
+      service: { name: longName },
+    });
+    expect(permissionsOf(long, n.release, `ebb-${'x'.repeat(46)}-controller`)).toEqual(
+      expect.arrayContaining(adapterEndpoint(n.release, longName)),
+    );
 
     const runtime = render('runtime certificate (as the plain manifests)');
     expect(byKind(runtime, 'Secret')).toHaveLength(0);
@@ -467,6 +539,16 @@ describe('the chart, rendered by helm', () => {
               rule.verbs.every((v) => ['get', 'list', 'watch'].includes(v)),
               where,
             ).toBe(true);
+          // Endpoints and slices: read (the activator), create, or get/update/delete of ebb's own one.
+          if (r === 'endpoints' || r === 'endpointslices') {
+            const read = rule.verbs.every((v) => ['list', 'watch'].includes(v));
+            const create = rule.verbs.length === 1 && rule.verbs[0] === 'create';
+            const own =
+              rule.resourceNames?.length === 1 &&
+              rule.verbs.every((v) => ['get', 'update', 'delete'].includes(v));
+            expect(read || create || own, `${where} ${r} ${rule.verbs.join(',')}`).toBe(true);
+            if (create || own) expect(rule.resources, where).toEqual([r]);
+          }
         }
         if (rule.apiGroups?.includes('*')) expect(rule.resources, where).toEqual(['*/scale']);
         if (rule.resources?.includes('*/scale'))
@@ -643,6 +725,64 @@ describe('on the API server', () => {
     expect(uninstall.status, uninstall.stderr).toBe(0);
   });
 
+  it("an upgrade keeps the chart-made adapter certificate only when it was made for the adapter Service's name", async () => {
+    // helm's lookup against the API server, as `helm upgrade` renders: the chart's Secret is
+    // reused when its annotation names the adapter Service, made anew otherwise (the previous
+    // chart's Secret, made for the controller Service and not annotated, or another name).
+    const name = uniqueName('cert');
+    const fullname = `${name}-ebb`;
+    const service = `${fullname}-metrics-adapter`;
+    const secretName = `${fullname}-adapter-cert`;
+    const rendered = () => {
+      const res = helm([
+        'template',
+        name,
+        CHART,
+        '--kubeconfig',
+        kube.kubeconfigPath,
+        '--namespace',
+        release.name,
+        '--dry-run=server',
+      ]);
+      expect(res.status, res.stderr).toBe(0);
+      const objs = parseObjects(res.stdout);
+      const secret = one(objs, 'Secret', secretName);
+      const api = one(objs, 'APIService', 'v1beta1.external.metrics.k8s.io').spec as {
+        caBundle: string;
+        service: { name: string };
+      };
+      expect(api.service.name).toBe(service);
+      expect(secret.metadata.annotations?.[CERT_MADE_FOR]).toBe(service);
+      const data = secret.data as Record<string, string>;
+      expect(api.caBundle).toBe(data['ca.crt']);
+      const cert = new X509Certificate(Buffer.from(data['tls.crt'] ?? '', 'base64').toString('utf8'));
+      expect(cert.checkHost(`${service}.${release.name}.svc`)).toBe(`${service}.${release.name}.svc`);
+      return secret;
+    };
+    const store = async (secret: K8sObject, madeFor: string | undefined) => {
+      await rest(kube, 'DELETE', await paths.of(secret));
+      const { annotations: _, ...metadata } = secret.metadata;
+      const stored: K8sObject = {
+        ...secret,
+        metadata:
+          madeFor === undefined ? metadata : { ...metadata, annotations: { [CERT_MADE_FOR]: madeFor } },
+      };
+      const res = await apply(kube, paths, stored, { dryRun: false });
+      expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+    };
+    const tlsCrt = (secret: K8sObject) => (secret.data as Record<string, string>)['tls.crt'];
+
+    const first = rendered();
+    expect(tlsCrt(rendered())).not.toBe(tlsCrt(first)); // nothing stored yet: a new one each time
+    await store(first, service);
+    expect(rendered().data).toEqual(first.data); // made for this Service: kept
+    await store(first, undefined);
+    expect(tlsCrt(rendered())).not.toBe(tlsCrt(first)); // the previous chart's: made anew
+    await store(first, `${fullname}-controller`);
+    expect(tlsCrt(rendered())).not.toBe(tlsCrt(first)); // made for another name: made anew
+    await rest(kube, 'DELETE', await paths.of(first));
+  });
+
   it('scripts/render-manifests.mjs --check: the plain manifests and the chart CRDs are not stale', () => {
     const res = spawnSync(process.execPath, [join(root, 'scripts/render-manifests.mjs'), '--check'], {
       cwd: root,
@@ -666,6 +806,17 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
   let ports = { health: 0, metrics: 0, report: 0, adapter: 0, proxy: 0, actHealth: 0, actMetrics: 0 };
   let controllerSA = '';
   let activatorSA = '';
+  // The pod IP the downward API would give (status.podIP): a private address, since the API
+  // server refuses loopback addresses in EndpointSlices; nothing connects to it here.
+  const POD_IP = '10.213.0.7';
+  /** The selector-less Service the APIService names and `--adapter-service` keeps. */
+  const adapterService = () =>
+    (one(objs, 'APIService', 'v1beta1.external.metrics.k8s.io').spec as { service: { name: string } }).service
+      .name;
+  const sliceOf = (name: string) =>
+    rest(kube, 'GET', `/apis/discovery.k8s.io/v1/namespaces/${release.name}/endpointslices/${name}`);
+  const endpointsOf = (name: string) =>
+    rest(kube, 'GET', `/api/v1/namespaces/${release.name}/endpoints/${name}`);
 
   const sa = (component: string) =>
     one(
@@ -734,10 +885,16 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     }
     const podName = `${d.metadata.name}-0`;
     const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfig };
+    const fields: Record<string, string> = {
+      'metadata.namespace': release.name,
+      'metadata.name': podName,
+      'status.podIP': POD_IP,
+    };
     for (const e of c.env ?? []) {
       const field = e.valueFrom?.fieldRef?.fieldPath;
-      env[e.name] =
-        field === 'metadata.namespace' ? release.name : field === 'metadata.name' ? podName : (e.value ?? '');
+      if (field !== undefined)
+        expect(fields[field], `${component} env ${e.name}: fieldRef ${field}`).toBeDefined();
+      env[e.name] = field === undefined ? (e.value ?? '') : (fields[field] ?? '');
     }
     const proc = startProcess({
       name: `ebb ${component}`,
@@ -827,6 +984,10 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       expect(res.status, `${o.kind} ${o.metadata.name}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
     }
     controllerSA = sa('controller');
+    // The adapter's Service too (no selector: nothing else writes its endpoints).
+    const svc = one(objs, 'Service', adapterService());
+    const made = await apply(kube, paths, svc, { dryRun: false });
+    expect(made.status, JSON.stringify(made.body)).toBeLessThan(300);
     activatorSA = sa('activator');
   }, 120_000);
 
@@ -874,6 +1035,50 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
         (await listEvents(kc, watch.name)).filter((e) => e.regarding === 'ScaledObject/web'),
       ).not.toEqual([]);
     }, wait);
+  });
+
+  it("ebb run: the leader keeps the adapter Service's EndpointSlice `<name>-leader`, naming its pod", async () => {
+    const ctl = deployment(objs, 'controller');
+    const service = flag(container(ctl), 'adapter-service') ?? '';
+    expect(service).toBe(adapterService());
+    const lease = await rest(
+      kube,
+      'GET',
+      `/apis/coordination.k8s.io/v1/namespaces/${release.name}/leases/${flag(container(ctl), 'lease-name')}`,
+    );
+    const holder = (lease.body as { spec?: { holderIdentity?: string } }).spec?.holderIdentity;
+    expect(holder).toBeTruthy();
+    await vi.waitFor(async () => {
+      const res = await sliceOf(`${service}-leader`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toMatchObject({
+        metadata: {
+          labels: { 'kubernetes.io/service-name': service },
+          annotations: { [HOLDER_ANNOTATION]: holder },
+        },
+        addressType: 'IPv4',
+        endpoints: [
+          {
+            addresses: [POD_IP],
+            conditions: { ready: true },
+            targetRef: { kind: 'Pod', name: `${ctl.metadata.name}-0`, namespace: release.name },
+          },
+        ],
+        // The Service's port name: how the aggregator and kube-proxy match the two.
+        ports: [{ name: 'https', port: ports.adapter, protocol: 'TCP' }],
+      });
+    }, wait);
+    // Found by the Service's label, as the aggregator and kube-proxy find it: the leader's only.
+    const list = await rest(
+      kube,
+      'GET',
+      `/apis/discovery.k8s.io/v1/namespaces/${release.name}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`,
+    );
+    expect((list.body as { items: K8sObject[] }).items.map((i) => i.metadata.name)).toEqual([
+      `${service}-leader`,
+    ]);
+    // Kubernetes 1.33 and later (this server): the aggregator reads slices, so no v1 Endpoints.
+    expect((await endpointsOf(service)).status).toBe(404);
   });
 
   it('ebb run: HPA mode creates its HorizontalPodAutoscaler', async () => {
@@ -1025,6 +1230,34 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
         controllerSA,
         { verb: 'get', resource: 'configmaps', namespace: 'kube-system', name: 'kube-root-ca.crt' },
       ],
+      // The adapter endpoint: by name only, in the release namespace only, no list.
+      ...(['get', 'update', 'delete'] as const).flatMap((verb): [string, Record<string, string>][] => [
+        [
+          controllerSA,
+          {
+            verb,
+            resource: 'endpointslices',
+            group: 'discovery.k8s.io',
+            namespace: release.name,
+            name: 'other',
+          },
+        ],
+        [controllerSA, { verb, resource: 'endpoints', namespace: release.name, name: 'other' }],
+      ]),
+      [
+        controllerSA,
+        { verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
+      ],
+      [controllerSA, { verb: 'list', resource: 'endpoints', namespace: release.name }],
+      [
+        controllerSA,
+        { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: watch.name },
+      ],
+      [controllerSA, { verb: 'create', resource: 'endpoints', namespace: watch.name }],
+      [
+        activatorSA,
+        { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
+      ],
       [activatorSA, { verb: 'get', resource: 'secrets', namespace: watch.name }],
       [
         activatorSA,
@@ -1066,9 +1299,69 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
         activatorSA,
         { verb: 'watch', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: watch.name },
       ],
+      ...(['get', 'update', 'delete'] as const).flatMap((verb): [string, Record<string, string>][] => [
+        [
+          controllerSA,
+          {
+            verb,
+            resource: 'endpointslices',
+            group: 'discovery.k8s.io',
+            namespace: release.name,
+            name: `${adapterService()}-leader`,
+          },
+        ],
+        [controllerSA, { verb, resource: 'endpoints', namespace: release.name, name: adapterService() }],
+      ]),
+      [
+        controllerSA,
+        { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
+      ],
+      [controllerSA, { verb: 'create', resource: 'endpoints', namespace: release.name }],
     ];
     for (const [account, attrs] of granted)
       expect(await allowed(account, attrs), `${account} ${JSON.stringify(attrs)}`).toBe(true);
+  });
+
+  it('ebb run: a graceful stop removes its EndpointSlice; the < 1.33 v1 Endpoints fit the same RBAC', async () => {
+    const service = adapterService();
+    const controller = processes.find((p) => p.name === 'ebb controller');
+    expect(controller).toBeDefined();
+    await controller?.stop(20_000);
+    expect((await sliceOf(`${service}-leader`)).status).toBe(404);
+
+    // This server reads slices, so ebb run wrote no Endpoints. ebb's writer, forced to keep them
+    // as it does on Kubernetes < 1.33, under the controller's token: create, update, delete of
+    // the slice and the Endpoints with exactly the chart's Role.
+    const platform = kubernetesPlatform({
+      kubeconfig: await kubeconfigFor(controllerSA),
+      identity: 'legacy-check',
+      log: silentLogger,
+    });
+    const endpoint = (address: string): AdapterEndpoint => ({
+      namespace: release.name,
+      service,
+      holder: 'legacy-check',
+      address,
+      port: ports.adapter,
+      podName: 'legacy-check',
+    });
+    try {
+      const first = platform.adapterEndpoint(endpoint('10.213.0.8'), { legacyEndpoints: true });
+      expect(await first.publish()).toEqual({ ok: true, value: 'created' });
+      const eps = await endpointsOf(service);
+      expect(eps.status).toBe(200);
+      expect(eps.body).toMatchObject({
+        metadata: { labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+        subsets: [{ addresses: [{ ip: '10.213.0.8' }], ports: [{ name: 'https', port: ports.adapter }] }],
+      });
+      const moved = platform.adapterEndpoint(endpoint('10.213.0.9'), { legacyEndpoints: true });
+      expect(await moved.publish()).toEqual({ ok: true, value: 'updated' });
+      expect(await moved.withdraw()).toEqual({ ok: true, value: true });
+      expect((await endpointsOf(service)).status).toBe(404);
+      expect((await sliceOf(`${service}-leader`)).status).toBe(404);
+    } finally {
+      await platform.close();
+    }
   });
 });
 

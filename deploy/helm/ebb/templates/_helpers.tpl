@@ -22,6 +22,12 @@
 {{- define "ebb.activatorName" -}}{{ include "ebb.fullname" . }}-activator{{- end -}}
 {{/* Headless: resolves to every controller pod, so reports reach the leader and the standbys. */}}
 {{- define "ebb.reportServiceName" -}}{{ include "ebb.fullname" . }}-controller-reports{{- end -}}
+{{/*
+The adapter's Service, which the APIService names. No selector: the leader keeps its
+EndpointSlice "<name>-leader" (`ebb run --adapter-service`). At most 63 characters (a Service
+name is a DNS label).
+*/}}
+{{- define "ebb.adapterServiceName" -}}{{ include "ebb.fullname" . | trunc 47 | trimSuffix "-" }}-metrics-adapter{{- end -}}
 {{- define "ebb.adapterSecretName" -}}
 {{- if eq .Values.adapter.certificate.source "secret" -}}
 {{- required "adapter.certificate.secretName is required when adapter.certificate.source is secret" .Values.adapter.certificate.secretName -}}
