@@ -21,7 +21,7 @@
 {{- define "ebb.controllerName" -}}{{ include "ebb.fullname" . }}-controller{{- end -}}
 {{- define "ebb.activatorName" -}}{{ include "ebb.fullname" . }}-activator{{- end -}}
 {{/* Headless: resolves to every controller pod, so reports reach the leader and the standbys. */}}
-{{- define "ebb.reportServiceName" -}}{{ include "ebb.fullname" . }}-controller-reports{{- end -}}
+{{- define "ebb.reportServiceName" -}}{{ include "ebb.fullname" . | trunc 44 | trimSuffix "-" }}-controller-reports{{- end -}}
 {{/*
 The adapter's Service, which the APIService names. No selector: the leader keeps its
 EndpointSlice "<name>-leader" (`ebb run --adapter-service`). At most 63 characters (a Service
