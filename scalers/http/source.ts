@@ -1,16 +1,14 @@
 // The http scaler's "I/O": a lookup in the in-process ConcurrencyFeed (feed.ts) the activators'
 // reports arrive through. One read = the route's summed counters, checked for freshness, added
 // to this trigger's short request history, turned into the metric by computeHttpMetric.
-import { fail, ok, type Result } from '../../src/api/reasons.ts';
+import { fail, HttpMetricsStale, HttpMetricsUnavailable, ok, type Result } from '../../src/api/reasons.ts';
 import type { MetricSpec, ReadError, Scaler } from '../../src/scaler.ts';
 import { boundConcurrencyFeed, type ConcurrencyFeedBinding } from './feed.ts';
 import { computeHttpMetric, type HttpMetric, type RequestSample, recordRequestSample } from './metric.ts';
 import { type HttpConfig, httpRouteKey } from './schema.ts';
 
-/** Read errors: no feed bound, or no activator has reported the route. */
-export const HttpMetricsUnavailable = 'HttpMetricsUnavailable';
-/** Read errors: the route's latest counters are older than the staleness limit. */
-export const HttpMetricsStale = 'HttpMetricsStale';
+/** Read errors: no feed bound or no report of the route (HttpMetricsUnavailable), stale counters (HttpMetricsStale). */
+export { HttpMetricsStale, HttpMetricsUnavailable };
 
 export interface HttpScalerDeps {
   /** Where the counters come from; default: the process's binding (bindConcurrencyFeed). */

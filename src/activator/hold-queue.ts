@@ -16,8 +16,12 @@
 //     scale-up (e.g. ceil(held / targetConcurrency)) without waiting for its next read of stats.
 //   warm but saturated (every endpoint at containerConcurrency): held reaching what the current
 //     endpoints hold at once (ready × containerConcurrency) pokes, then each doubling likewise.
-//   The count resets when the route's queue empties while warm, and when its backend goes from
-//   ready endpoints to none (the next request is a new cold start).
+//   The count resets when the route's queue empties, and when its backend goes from ready
+//   endpoints to none (the next request is a new cold start). An empty queue ends the episode
+//   even while cold: when every held request left without a forward (aborted, timed out), the
+//   target was not woken or did not come up, so the next held request pokes again (held = 1;
+//   the controller's write is idempotent). A burst that finds the queue non-empty adds no poke
+//   but the doublings.
 // Health-path requests never poke.
 //
 // The observer hears every held request leave (forwarded, timeout, rejected, aborted) and every
@@ -241,7 +245,9 @@ export class HoldQueue {
       if (released) route.counters.released();
       else route.counters.addHeld(-1);
     }
-    if (route.queued === 0 && route.backend.readyCount > 0) route.pokedAt = 0;
+    // Warm, or cold with nothing forwarded (a forward implies a ready endpoint): either way the
+    // next held request starts a new poke episode.
+    if (route.queued === 0) route.pokedAt = 0;
     if (route.queued === 0 && !released) route.coldSince = 0;
     this.hooks.observer.heldDone(route.key, (this.now() - ex.heldAt) / 1000, outcome);
   }

@@ -93,6 +93,8 @@ export interface Activator {
   drain(): Promise<void>;
   /** Immediate shutdown: held requests get 503, connections are cut. */
   close(): Promise<void>;
+  /** True once drain() or close() began (readiness fails from then on). */
+  draining(): boolean;
 }
 
 const noop = (): void => {};
@@ -417,5 +419,5 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   };
 
   setRoutes(opts.routes);
-  return { server, setRoutes, stats, drain, close };
+  return { server, setRoutes, stats, drain, close, draining: () => draining };
 };

@@ -81,6 +81,12 @@ export type Reason =
 /** Trigger read errors (a scaler's ReadError reason): the source failed or refused the read. */
 export const KafkaError = 'KafkaError';
 export const RabbitMQError = 'RabbitMQError';
+/** http trigger: no activator feed is bound, or no activator has reported the route. */
+export const HttpMetricsUnavailable = 'HttpMetricsUnavailable';
+/** http trigger: the route's latest counters are older than the staleness limit. */
+export const HttpMetricsStale = 'HttpMetricsStale';
+/** A poll's trigger reads did not all answer within the poll's time budget. */
+export const ScalerTimeout = 'ScalerTimeout';
 
 /**
  * What the activator answers by itself (its `X-Ebb-Reason` header), each with a one-line body

@@ -15,10 +15,13 @@ import type { Logger } from '../logging.ts';
 import type { KubeClient } from '../platform/kubernetes/client.ts';
 import { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
 import { KubeScaledObjectSource } from '../platform/kubernetes/scaledobjects.ts';
+import { DELETE } from '../platform/ports.ts';
 
 export interface ActivatorRoutingOptions {
   readonly namespace?: string | undefined;
   readonly log: Logger;
+  /** A ScaledObject was deleted (a standalone activator drops its metric series then). */
+  readonly onDeleted?: (namespace: string, name: string) => void;
 }
 
 /** Where built routes go: the activator's table; returns its conflicts. */
@@ -32,6 +35,7 @@ export class ActivatorRouting {
   private lastBuilt = '';
   private sink: RouteSink | undefined;
   private pending = false;
+  private started = false;
 
   constructor(
     client: KubeClient,
@@ -48,10 +52,20 @@ export class ActivatorRouting {
   /** Starts the watches and waits for their first lists. */
   async start(): Promise<void> {
     await this.endpoints.start();
-    await this.objects.start((_verb, key) => {
+    await this.objects.start((verb, key) => {
       if (this.index.update(key, this.objects.get(key))) this.schedule();
+      if (verb === DELETE && this.opts.onDeleted !== undefined) {
+        const slash = key.indexOf('/');
+        this.opts.onDeleted(key.slice(0, slash), key.slice(slash + 1));
+      }
     });
     for (const key of this.objects.keys()) this.index.update(key, this.objects.get(key));
+    this.started = true;
+  }
+
+  /** True once the ScaledObjects, Services and EndpointSlices were first listed (readiness). */
+  get synced(): boolean {
+    return this.started;
   }
 
   /** From now on routes go to `sink`; builds once at once. */

@@ -8,28 +8,65 @@
 //
 // With --controller-url URL (repeatable): a standalone activator replica (a Deployment of its
 // own, several replicas). Same routing; its stats go every second, its pokes at once, and a
-// goodbye on drain, to every URL (src/activator/reporter.ts → the controllers'
-// src/controller/activator-reports.ts, which sum the replicas by id).
+// goodbye on drain, to every controller each URL names (src/activator/reporter.ts resolves a
+// headless Service's name to every controller pod → their src/controller/activator-reports.ts,
+// which sum the replicas by id).
+//
+// Both shapes serve /metrics (--metrics-port: ebb_activator_*, and in one process the
+// controller's metrics from the same registry) and /healthz + /readyz (--health-port: ready
+// once the watches listed, until it drains), before the watches start.
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
-import { ActivatorReporter } from '../activator/reporter.ts';
+import { ActivatorReporter, type ActivatorReporterOptions } from '../activator/reporter.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
 import type { ActivatorStats } from '../activator/stats.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
 import { type HttpRoutes, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
 import { bindServicePortView } from '../controller/route-claims.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
+import { HealthChecks } from '../observability/health.ts';
+import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
+import { type ObservabilityServers, servedPort, serveObservability } from '../observability/server.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
 import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
 import { ActivatorRouting } from './activator-routing.ts';
 import { portNumber, positiveInt, seconds } from './flags.ts';
 import type { CliIO } from './io.ts';
-import { type RunControllerOptions, type RunningController, runController } from './run.ts';
+import {
+  DEFAULT_HEALTH_PORT,
+  DEFAULT_METRICS_PORT,
+  type RunControllerOptions,
+  type RunningController,
+  runController,
+} from './run.ts';
 
-export interface RunActivatorOptions extends Omit<RunControllerOptions, 'leaderElect'> {
+/** Prometheus /metrics and /healthz + /readyz of an activator process. */
+export interface ActivatorObservabilityOptions {
+  /** Its Prometheus metrics (the activator's observer); default: a new EbbMetrics. */
+  readonly metrics?: EbbMetrics;
+  /** Its checks; the activator adds `routes` and `activator`. Default: new ones. */
+  readonly health?: HealthChecks;
+  /** Serve /metrics on this port (0: any free one); undefined: not served. */
+  readonly metricsPort?: number | undefined;
+  /** Serve /healthz and /readyz on this port (0: any free one); undefined: not served. */
+  readonly healthPort?: number | undefined;
+}
+
+export interface ActivatorObservability {
+  readonly metrics: EbbMetrics;
+  readonly health: HealthChecks;
+  /** `http://host:port` of /metrics and of /healthz + /readyz, when served. */
+  readonly metricsUrl: string | undefined;
+  readonly healthUrl: string | undefined;
+}
+
+/** The controller's options minus what one process with an activator decides itself (no leader
+ * election, its own feed instead of a report receiver). */
+export interface RunActivatorOptions
+  extends Omit<RunControllerOptions, 'leaderElect' | 'reportPort' | 'reportAddress'> {
   /** Listen port; 0 picks a free one. Default 8080. */
   readonly port?: number;
   /** Listen address; default all interfaces. */
@@ -41,7 +78,7 @@ export interface RunActivatorOptions extends Omit<RunControllerOptions, 'leaderE
   readonly statsIntervalMs?: number;
 }
 
-export interface RunningActivator {
+export interface RunningActivator extends ActivatorObservability {
   readonly controller: RunningController;
   readonly activator: Activator;
   readonly feed: ActivationFeed;
@@ -75,6 +112,33 @@ const listen = async (activator: Activator, port: number, address: string | unde
   return { url: `http://${host}:${bound.port}`, port: bound.port };
 };
 
+/**
+ * Starts /metrics and /healthz + /readyz with the activator's readiness: `routes` once the
+ * ScaledObjects, Services and EndpointSlices were listed, `activator` until it drains (the
+ * Service then stops sending it new connections). Served before the watches start, so a slow
+ * first list shows as not ready rather than as a dead pod.
+ */
+const serveActivatorObservability = async (
+  opts: ActivatorObservabilityOptions & { readonly log: Logger },
+  routing: ActivatorRouting,
+  activator: () => Activator | undefined,
+): Promise<ActivatorObservability & { readonly servers: ObservabilityServers }> => {
+  const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo());
+  const health = opts.health ?? new HealthChecks();
+  health.addReadiness('routes', () =>
+    routing.synced ? true : 'ScaledObjects, Services and EndpointSlices not listed yet',
+  );
+  health.addReadiness('activator', () => (activator()?.draining() === true ? 'draining' : true));
+  const servers = await serveObservability({
+    metrics,
+    health,
+    metricsPort: opts.metricsPort,
+    healthPort: opts.healthPort,
+    log: opts.log,
+  });
+  return { metrics, health, metricsUrl: servers.metricsUrl, healthUrl: servers.healthUrl, servers };
+};
+
 export const runActivatorController = async (opts: RunActivatorOptions = {}): Promise<RunningActivator> => {
   const log = opts.log ?? defaultLogger;
   const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
@@ -82,7 +146,23 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
   const id = opts.activatorId ?? defaultId();
   const routing = new ActivatorRouting(client, { namespace: opts.namespace, log });
   let running: RunningController | undefined;
-  await routing.start();
+  let activator: Activator | undefined;
+  let observed: Awaited<ReturnType<typeof serveActivatorObservability>>;
+  try {
+    observed = await serveActivatorObservability({ ...opts, log }, routing, () => activator);
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  const { metrics, health, servers } = observed;
+  try {
+    await routing.start();
+  } catch (err) {
+    await routing.stop();
+    await servers.close();
+    await client.close();
+    throw err;
+  }
   // The routes left out for their named port travel with the stats (the controller's conditions).
   const withUnresolved = (stats: ActivatorStats): ActivatorStats => ({
     ...stats,
@@ -101,7 +181,9 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
       feed.record(withUnresolved(created.stats()));
       running?.controller()?.poke(scaledObjectKeyOfRoute(route));
     },
+    observer: metrics,
   });
+  activator = created;
   routing.attach((built) => {
     const conflicts = created.setRoutes(built.routes);
     feed.setAliases(built.aliases);
@@ -119,11 +201,22 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
   let bound: { url: string; port: number };
   try {
     bound = await listen(created, opts.port ?? DEFAULT_ACTIVATOR_PORT, opts.address);
-    running = await runController({ ...opts, log, leaderElect: false });
+    // One registry and one set of checks for both; the ports are served above.
+    running = await runController({
+      ...opts,
+      log,
+      leaderElect: false,
+      metrics,
+      health,
+      metricsPort: undefined,
+      healthPort: undefined,
+      reportPort: undefined,
+    });
   } catch (err) {
     await created.close();
     unbind();
     await routing.stop();
+    await servers.close();
     await client.close();
     throw err;
   }
@@ -137,6 +230,7 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
     await controller.stop();
     await routing.stop();
     await client.close();
+    await servers.close();
   };
   let stopping: Promise<void> | undefined;
   return {
@@ -146,6 +240,10 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
     endpoints: routing.endpoints,
     url: bound.url,
     port: bound.port,
+    metrics,
+    health,
+    metricsUrl: observed.metricsUrl,
+    healthUrl: observed.healthUrl,
     routes: () => routing.routes(),
     drain: () => {
       stopping ??= shutdown(true);
@@ -160,7 +258,7 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
 
 // ---- standalone: the activator as its own Deployment ----
 
-export interface RunStandaloneActivatorOptions {
+export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOptions {
   readonly kubeconfig?: string | undefined;
   readonly namespace?: string | undefined;
   /** Base URLs of the controllers' report receivers (`ebb run --report-port`); at least one. */
@@ -171,10 +269,12 @@ export interface RunStandaloneActivatorOptions {
   readonly limits?: Partial<ActivatorLimits>;
   /** How often stats are pushed; default 1000 ms. */
   readonly statsIntervalMs?: number;
+  /** The reporter's resolution of the URLs' host names (tests); see src/activator/reporter.ts. */
+  readonly resolve?: ActivatorReporterOptions['resolve'];
   readonly log?: Logger;
 }
 
-export interface RunningStandaloneActivator {
+export interface RunningStandaloneActivator extends ActivatorObservability {
   readonly id: string;
   readonly activator: Activator;
   readonly reporter: ActivatorReporter;
@@ -194,10 +294,45 @@ export const runStandaloneActivator = async (
   if (opts.controllerUrls.length === 0) throw new Error('--controller-url: at least one URL is needed');
   const log = opts.log ?? defaultLogger;
   const id = opts.activatorId ?? defaultId();
-  const reporter = new ActivatorReporter({ urls: opts.controllerUrls, log });
   const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
-  const routing = new ActivatorRouting(client, { namespace: opts.namespace, log });
-  await routing.start();
+  // No controller here to drop a deleted object's series: the routing does.
+  let metricsRef: EbbMetrics | undefined;
+  const routing = new ActivatorRouting(client, {
+    namespace: opts.namespace,
+    log,
+    onDeleted: (namespace, name) => metricsRef?.removed(namespace, name),
+  });
+  let activator: Activator | undefined;
+  let observed: Awaited<ReturnType<typeof serveActivatorObservability>>;
+  try {
+    observed = await serveActivatorObservability({ ...opts, log }, routing, () => activator);
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  const { metrics, servers } = observed;
+  metricsRef = metrics;
+  let reporter: ActivatorReporter;
+  try {
+    reporter = new ActivatorReporter({
+      urls: opts.controllerUrls,
+      log,
+      ...(opts.resolve === undefined ? {} : { resolve: opts.resolve }),
+    });
+  } catch (err) {
+    await servers.close();
+    await client.close();
+    throw err;
+  }
+  try {
+    await routing.start();
+  } catch (err) {
+    reporter.close();
+    await routing.stop();
+    await servers.close();
+    await client.close();
+    throw err;
+  }
   // Aliases travel with the stats (the controller scales scalers keyed by hosts|paths as well),
   // and so do the routes left out for their named port (the controller's conditions).
   const withAliases = (stats: ActivatorStats): ActivatorStats => ({
@@ -216,7 +351,9 @@ export const runStandaloneActivator = async (
       const stats = withAliases(created.stats());
       reporter.poke({ activator: id, route, held, at: stats.at, stats });
     },
+    observer: metrics,
   });
+  activator = created;
   routing.attach((built) => {
     const conflicts = created.setRoutes(built.routes);
     reporter.stats(withAliases(created.stats()));
@@ -229,6 +366,7 @@ export const runStandaloneActivator = async (
     await created.close();
     reporter.close();
     await routing.stop();
+    await servers.close();
     await client.close();
     throw err;
   }
@@ -239,6 +377,7 @@ export const runStandaloneActivator = async (
     reporter.close();
     await routing.stop();
     await client.close();
+    await servers.close();
   };
   let stopping: Promise<void> | undefined;
   return {
@@ -248,6 +387,10 @@ export const runStandaloneActivator = async (
     endpoints: routing.endpoints,
     url: bound.url,
     port: bound.port,
+    metrics,
+    health: observed.health,
+    metricsUrl: observed.metricsUrl,
+    healthUrl: observed.healthUrl,
     routes: () => routing.routes(),
     drain: () => {
       stopping ??= shutdown(true);
@@ -271,6 +414,8 @@ interface ActivatorFlags {
   drainTimeout?: number;
   responseTimeout?: number;
   controllerUrl: string[];
+  healthPort: number;
+  metricsPort: number;
 }
 
 const collectUrl = (value: string, previous: string[]): string[] => {
@@ -302,6 +447,13 @@ const buildCommand = (io: CliIO): Command =>
       '--response-timeout <s>',
       'seconds a forwarded request waits for the response head before a 504 (default 300)',
       seconds,
+    )
+    .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
+    .option(
+      '--metrics-port <n>',
+      "port of Prometheus /metrics (0: off; without --controller-url also the controller's metrics)",
+      portNumber,
+      DEFAULT_METRICS_PORT,
     )
     .option(
       '--controller-url <url>',
@@ -343,8 +495,10 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     port: flags.port,
     ...(flags.address === undefined ? {} : { address: flags.address }),
     limits,
+    healthPort: servedPort(flags.healthPort),
+    metricsPort: servedPort(flags.metricsPort),
   };
-  let running: { url: string; drain(): Promise<void> };
+  let running: ActivatorObservability & { url: string; drain(): Promise<void> };
   try {
     running =
       flags.controllerUrl.length === 0
@@ -354,10 +508,16 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     io.stderr.write(`ebb activator: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+  const served = [
+    ...(running.metricsUrl === undefined ? [] : [`/metrics on ${running.metricsUrl}`]),
+    ...(running.healthUrl === undefined ? [] : [`/healthz and /readyz on ${running.healthUrl}`]),
+  ];
   io.stderr.write(
-    flags.controllerUrl.length === 0
-      ? `ebb activator: controller running, activator listening on ${running.url}\n`
-      : `ebb activator: listening on ${running.url}, reporting to ${flags.controllerUrl.join(', ')}\n`,
+    `${
+      flags.controllerUrl.length === 0
+        ? `ebb activator: controller running, activator listening on ${running.url}`
+        : `ebb activator: listening on ${running.url}, reporting to ${flags.controllerUrl.join(', ')}`
+    }${served.length === 0 ? '' : `; ${served.join(', ')}`}\n`,
   );
   const signal = await waitForSignal();
   io.stderr.write(`ebb activator: ${signal}, draining\n`);

@@ -6,7 +6,11 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
-import { DEFAULT_REPORT_PORT, serveActivatorReports } from '../controller/activator-reports.ts';
+import {
+  DEFAULT_REPORT_PORT,
+  type ServedActivatorReports,
+  serveActivatorReports,
+} from '../controller/activator-reports.ts';
 import { Controller } from '../controller/controller.ts';
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
 import { type ControllerObserver, combineObservers } from '../controller/observer.ts';
@@ -59,6 +63,14 @@ export interface RunControllerOptions {
   /** Serve /healthz and /readyz on this port (0: any free one); undefined: not served. */
   readonly healthPort?: number | undefined;
   /**
+   * Receive standalone activators' reports (`ebb activator --controller-url`) on this port (0:
+   * any free one); undefined: not received. Every replica receives (a standby keeps its feed
+   * warm); only the leader's pokes poll.
+   */
+  readonly reportPort?: number | undefined;
+  /** Listen address of the report receiver; default all interfaces. */
+  readonly reportAddress?: string | undefined;
+  /**
    * Serve the external.metrics.k8s.io adapter (HTTPS, for HPA mode's HPAs through the
    * aggregation layer) on this port (0: any free one); undefined: not served.
    */
@@ -99,6 +111,8 @@ export interface RunningController {
   readonly healthUrl: string | undefined;
   /** `https://host:port` of the external metrics adapter, when served. */
   readonly adapterUrl: string | undefined;
+  /** The activators' reports (`http://host:port` and their feed), when received. */
+  readonly reports: ServedActivatorReports | undefined;
   /** The latest reading of every trigger, as the adapter serves them (empty on a standby). */
   readonly readings: MetricReadings;
   /** True while this process polls and writes (always, without leader election). */
@@ -269,6 +283,22 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     healthPort: opts.healthPort,
     log,
   });
+  // The controller while this process leads; set below. The receiver is up (and its feed bound)
+  // before the first poll, so http triggers never start without their counters.
+  let leadingController: () => Controller | undefined = () => undefined;
+  let reports: ServedActivatorReports | undefined;
+  if (opts.reportPort !== undefined) {
+    try {
+      reports = await serveActivatorReports(
+        { controller: () => leadingController() },
+        { port: opts.reportPort, address: opts.reportAddress, log },
+      );
+    } catch (err) {
+      await served.close();
+      await platform.close();
+      throw err;
+    }
+  }
   // The adapter answers from the readings of this process's polls, so only the leader has any.
   const readings = new MetricReadings();
   let adapter: MetricsAdapter | undefined;
@@ -291,6 +321,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
             : { ok: false, reasons: ['not the leader: a standby holds no readings'] },
       });
     } catch (err) {
+      await reports?.close();
       await served.close();
       await platform.close();
       throw err;
@@ -307,6 +338,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
   const adapterUrl =
     adapter === undefined ? undefined : `https://${opts.adapterAddress ?? '127.0.0.1'}:${adapter.port}`;
   const closeServers = async () => {
+    await reports?.close();
     await adapter?.close();
     await served.close();
   };
@@ -341,6 +373,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     healthUrl: served.healthUrl,
     adapterUrl,
     readings,
+    reports,
   };
   const observers = [metrics, readings, ...(opts.observer === undefined ? [] : [opts.observer])];
   const observer = combineObservers(...observers);
@@ -362,6 +395,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
 
   if (opts.leaderElect !== true) {
     const controller = makeController();
+    leadingController = () => controller;
     await controller.start();
     await endpointKeeper?.lead();
     return {
@@ -421,6 +455,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     },
   });
   leading = () => elector.isLeader;
+  leadingController = () => current;
   elector.start();
   return {
     identity,
@@ -613,15 +648,10 @@ const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO)
     ...(flags.leaseDuration === undefined ? {} : { leaseDurationMs: flags.leaseDuration }),
     ...(flags.renewDeadline === undefined ? {} : { renewDeadlineMs: flags.renewDeadline }),
     ...(flags.retryPeriod === undefined ? {} : { retryPeriodMs: flags.retryPeriod }),
+    reportPort: servedPort(flags.reportPort),
   });
-  // Every replica receives (a standby keeps its feed warm); only the leader's pokes poll.
-  const reports =
-    flags.reportPort === 0
-      ? undefined
-      : await serveActivatorReports(running, { port: flags.reportPort, log: defaultLogger });
   const signal = await waitForSignal();
   io.stderr.write(`ebb ${name}: ${signal}, stopping\n`);
-  await reports?.close();
   await running.stop();
   return 0;
 };

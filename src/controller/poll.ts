@@ -17,6 +17,7 @@ import {
   ScalerFailed,
   ScalerNotActive,
   ScalerRecovered,
+  ScalerTimeout,
   ScaleTargetActivated,
   ScaleTargetDeactivated,
   ScaleTargetScaled,
@@ -147,7 +148,7 @@ export const readTriggers = async (
   return triggers.map((t) =>
     toReading(t, {
       ok: false,
-      error: { reason: 'ScalerTimeout', message: `no reading within ${timeoutMs} ms` },
+      error: { reason: ScalerTimeout, message: `no reading within ${timeoutMs} ms` },
     }),
   );
 };

@@ -96,6 +96,59 @@ describe('cold start', () => {
     expect((await second).status).toBe(200);
   });
 
+  it('pokes again when every held request left unserved (aborted): a burst after it pokes once, then doubles', async () => {
+    const a = await activatorWith([routeSpec('cart')]);
+    const req = request({ host: '127.0.0.1', port: a.port, path: '/', headers: { host: 'cart.test' } });
+    req.on('error', () => {});
+    req.end();
+    await until(() => a.pokes.length === 1, 'the first poke');
+    req.destroy();
+    await until(() => a.routeStats('shop/cart').held === 0, 'the aborted request gone');
+    // The target never became ready: the next request is a new cold start, poked at held = 1;
+    // the rest of the burst only adds the doublings (2, 4), not a poke each.
+    const burst = Array.from({ length: 5 }, (_, i) => call(a.port, 'cart.test', `/burst/${i}`));
+    await until(() => a.routeStats('shop/cart').held === 5, 'the burst held');
+    expect(a.pokes).toEqual([
+      { route: 'shop/cart', held: 1 },
+      { route: 'shop/cart', held: 1 },
+      { route: 'shop/cart', held: 2 },
+      { route: 'shop/cart', held: 4 },
+    ]);
+    const b = await backend();
+    a.source.set(serviceKey('cart'), [b.endpoint]);
+    expect((await Promise.all(burst)).map((g) => g.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(a.pokes).toHaveLength(4);
+  });
+
+  it('pokes again after a hold timeout left the queue empty', async () => {
+    const a = await activatorWith([routeSpec('cart', { holdTimeoutMs: 50 })]);
+    expect((await call(a.port, 'cart.test')).status).toBe(504);
+    expect(a.pokes).toEqual([{ route: 'shop/cart', held: 1 }]);
+    expect((await call(a.port, 'cart.test')).status).toBe(504);
+    expect(a.pokes).toEqual([
+      { route: 'shop/cart', held: 1 },
+      { route: 'shop/cart', held: 1 },
+    ]);
+  });
+
+  it('a request held while others of the cold start still wait pokes no more than the doublings', async () => {
+    const a = await activatorWith([routeSpec('cart')]);
+    const first = [call(a.port, 'cart.test'), call(a.port, 'cart.test')];
+    await until(() => a.routeStats('shop/cart').held === 2, 'two held');
+    const req = request({ host: '127.0.0.1', port: a.port, path: '/', headers: { host: 'cart.test' } });
+    req.on('error', () => {});
+    req.end();
+    await until(() => a.routeStats('shop/cart').held === 3, 'three held');
+    req.destroy();
+    await until(() => a.routeStats('shop/cart').held === 2, 'one left, two still held');
+    const third = call(a.port, 'cart.test');
+    await until(() => a.routeStats('shop/cart').held === 3, 'three held again');
+    expect(a.pokes.map((p) => p.held)).toEqual([1, 2]);
+    const b = await backend();
+    a.source.set(serviceKey('cart'), [b.endpoint]);
+    expect((await Promise.all([...first, third])).map((g) => g.status)).toEqual([200, 200, 200]);
+  });
+
   it('waiters are per Service: endpoints for one Service release only its requests', async () => {
     const a = await activatorWith([routeSpec('cart'), routeSpec('shipping')]);
     const b = await backend();

@@ -1,10 +1,14 @@
 // Several activator replicas in front of one controller (issue 4: "Several activator replicas
 // may run; the controller sums them"), through the real path: the controller is runController
-// plus the report receiver (what `ebb run --report-port` starts) against the real API server;
-// activator A runs in this process (runStandaloneActivator), activator B is the CLI in a child
-// process (`ebb activator --controller-url`), so it can also die without a goodbye. Both route
-// the same ScaledObjects to backends the netns test kubelet runs and publishes in real
-// EndpointSlices; requests are sent to A or B on 127.0.0.1.
+// with its report receiver (`reportPort`, what `ebb run --report-port` serves) against the real
+// API server; activator A runs in this process (runStandaloneActivator) and reaches the
+// controller through a host name (a fake resolver stands in for the headless Service's DNS),
+// activator B is the CLI in a child process (`ebb activator --controller-url`), so it can also
+// die without a goodbye. Both route the same ScaledObjects to backends the netns test kubelet
+// runs and publishes in real EndpointSlices; requests are sent to A or B on 127.0.0.1. Both
+// serve /metrics and /readyz (--metrics-port, --health-port). A third child, C, is `ebb
+// activator` without --controller-url (controller and activator in one process) in a namespace
+// of its own: one /metrics port serves the controller's and the activator's series.
 import { readFileSync } from 'node:fs';
 import { type ClientRequest, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -13,10 +17,7 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningStandaloneActivator, runStandaloneActivator } from '../../src/cli/activator.ts';
 import { type RunningController, runController } from '../../src/cli/run.ts';
-import {
-  type ServedActivatorReports,
-  serveActivatorReports,
-} from '../../src/controller/activator-reports.ts';
+import type { ServedActivatorReports } from '../../src/controller/activator-reports.ts';
 import { noopObserver, type PollObservation } from '../../src/controller/observer.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {
@@ -39,6 +40,10 @@ const kc = kubeConfig();
 const apps = kc.makeApiClient(AppsV1Api);
 const core = kc.makeApiClient(CoreV1Api);
 const ns = useNamespace('activator-replicas');
+/** Activator C's namespace (controller + activator in one process; no other process watches it). */
+const single = useNamespace('activator-single');
+/** The controllers' name as activator A knows it (its fake resolver answers 127.0.0.1). */
+const CONTROLLERS = 'ebb-controller-reports.test';
 const net = useNetns();
 const kubelets: TestKubelet[] = [];
 
@@ -47,7 +52,12 @@ let reports: ServedActivatorReports;
 let a: RunningStandaloneActivator;
 /** Activator B: `ebb activator --controller-url` in a child process, id act-b. */
 let b: ManagedProcess;
+/** Activator C: `ebb activator` without --controller-url, started by its test. */
+let c: ManagedProcess | undefined;
 let bUrl: string;
+/** B's /metrics and /healthz + /readyz. */
+let bMetricsUrl: string;
+let bHealthUrl: string;
 let tmp: string | undefined;
 /** Every scale write the controller made, as `name=replicas`, in order. */
 const scaleWrites: string[] = [];
@@ -75,25 +85,32 @@ beforeAll(async () => {
     log: silentLogger,
     eventRefreshMs: 500,
     observer: { ...noopObserver, polled: (o) => polls.push(o) },
+    reportPort: 0,
+    reportAddress: '127.0.0.1',
   });
+  if (controller.reports === undefined) throw new Error('runController received no reports');
+  reports = controller.reports;
   const target = controller.platform.scaleTarget;
   const scale = target.scale.bind(target);
   target.scale = (ref, replicas) => {
     scaleWrites.push(`${ref.name}=${replicas}`);
     return scale(ref, replicas);
   };
-  reports = await serveActivatorReports(controller, { port: 0, address: '127.0.0.1', log: silentLogger });
   a = await runStandaloneActivator({
     kubeconfig,
     namespace: ns.name,
-    controllerUrls: [reports.url],
+    // A name, as in a cluster (the controllers' headless Service): resolved, then posted to.
+    controllerUrls: [`http://${CONTROLLERS}:${reports.port}`],
+    resolve: async (host) => (host === CONTROLLERS ? ['127.0.0.1'] : []),
     port: 0,
     address: '127.0.0.1',
+    metricsPort: 0,
+    healthPort: 0,
     activatorId: 'act-a',
     log: silentLogger,
   });
   tmp = await makeTempDir('activator-replicas');
-  const port = await freePort();
+  const [port, bHealth, bMetrics] = [await freePort(), await freePort(), await freePort()];
   const logFile = join(tmp, 'activator-b.log');
   b = startProcess({
     name: 'activator-b',
@@ -105,12 +122,15 @@ beforeAll(async () => {
       'activator',
       ...['--kubeconfig', kubeconfig, '--namespace', ns.name],
       ...['--port', String(port), '--address', '127.0.0.1', '--controller-url', reports.url],
+      ...['--health-port', String(bHealth), '--metrics-port', String(bMetrics)],
     ],
     logFile,
     cwd: ROOT,
     env: { ...process.env, POD_NAME: 'act-b', EBB_LOG_LEVEL: 'warn' },
   });
   bUrl = `http://127.0.0.1:${port}`;
+  bHealthUrl = `http://127.0.0.1:${bHealth}`;
+  bMetricsUrl = `http://127.0.0.1:${bMetrics}`;
   await vi.waitFor(
     () => {
       if (b.exit !== undefined) throw new Error(`activator B exited: ${b.logTail()}`);
@@ -124,24 +144,24 @@ afterAll(async () => {
   for (const req of open) req.destroy();
   await Promise.all(kubelets.map((k) => k.stop()));
   await b?.stop(10_000);
+  await c?.stop(10_000);
   await a?.stop();
-  await reports?.close();
   await controller?.stop();
   if (tmp !== undefined) await removeDir(tmp);
 });
 
 /** A Deployment at 0 and its Service (port 80 `http` → 8080); with a kubelet unless `pods` is false. */
-const createApp = async (name: string, pods = true): Promise<void> => {
+const createApp = async (name: string, pods = true, namespace = ns.name): Promise<void> => {
   const labels = { app: name };
   await core.createNamespacedService({
-    namespace: ns.name,
+    namespace,
     body: {
       metadata: { name },
       spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
     },
   });
   await apps.createNamespacedDeployment({
-    namespace: ns.name,
+    namespace,
     body: {
       metadata: { name },
       spec: {
@@ -158,7 +178,7 @@ const createApp = async (name: string, pods = true): Promise<void> => {
   kubelets.push(
     await startKubelet({
       kc,
-      namespace: ns.name,
+      namespace,
       deployment: name,
       service: name,
       netns: net.current,
@@ -238,6 +258,22 @@ const send = (base: string, host: string, path = '/'): Promise<Answer> => start(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** GET `url`: status and body (/metrics, /healthz, /readyz). */
+const get = async (url: string): Promise<Answer> => {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.text() };
+};
+
+/** A Prometheus sample line's value in `text`, e.g. `name{a="b"}`; undefined when absent. */
+const sample = (text: string, series: string): number | undefined => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
+
+/** A route's label set as EbbMetrics writes it, plus `extra` (e.g. `code="200"`). */
+const routeLabels = (namespace: string, name: string, extra = ''): string =>
+  `{namespace="${namespace}",scaledObject="${name}",route="${namespace}/${name}"${extra === '' ? '' : `,${extra}`}}`;
+
 /** The route's counters on one in-process activator (A). */
 const onA = (name: string) => a.activator.stats().routes.find((r) => r.route === `${ns.name}/${name}`);
 
@@ -259,6 +295,45 @@ describe('two standalone activators reporting to one controller', () => {
     await sleep(2_000); // both activators' later reports must not write again
     expect(await deployment('cold')).toEqual({ replicas: 1, generation: before.generation + 1 });
     expect(writesTo('cold')).toEqual(['cold=1']);
+  });
+
+  it('A and B serve /metrics (their ebb_activator_* series) and /readyz (watches listed, not draining)', async () => {
+    const bMetrics = (await get(`${bMetricsUrl}/metrics`)).body;
+    expect(
+      sample(
+        bMetrics,
+        `ebb_activator_request_duration_seconds_count${routeLabels(ns.name, 'cold', 'code="200"')}`,
+      ),
+    ).toBe(1);
+    const aMetrics = (await get(`${a.metricsUrl}/metrics`)).body;
+    expect(
+      sample(
+        aMetrics,
+        `ebb_activator_request_duration_seconds_count${routeLabels(ns.name, 'cold', 'code="200"')}`,
+      ),
+    ).toBe(1);
+    // The cold start went through A: held, forwarded, one cold start.
+    expect(
+      sample(aMetrics, `ebb_activator_cold_start_duration_seconds_count${routeLabels(ns.name, 'cold')}`),
+    ).toBe(1);
+    expect(
+      sample(
+        aMetrics,
+        `ebb_activator_held_request_duration_seconds_count${routeLabels(ns.name, 'cold', 'outcome="forwarded"')}`,
+      ),
+    ).toBe(1);
+    expect(
+      sample(bMetrics, `ebb_activator_cold_start_duration_seconds_count${routeLabels(ns.name, 'cold')}`),
+    ).toBeUndefined();
+    expect(aMetrics).toContain('ebb_build_info{');
+
+    for (const health of [bHealthUrl, a.healthUrl]) {
+      const ready = await get(`${health}/readyz?verbose`);
+      expect(ready.status, ready.body).toBe(200);
+      expect(ready.body).toContain('[+]routes ok\n[+]activator ok\nreadyz check passed');
+      expect((await get(`${health}/healthz`)).status).toBe(200);
+      expect((await get(`${health}/metrics`)).status).toBe(404); // on its own port
+    }
   });
 
   it('load split across A and B is summed: 3 + 3 in flight at target 2 → ceil(6 / 2) = 3 replicas', async () => {
@@ -394,6 +469,71 @@ describe('two standalone activators reporting to one controller', () => {
     }, WAIT);
   });
 
+  it('one process (no --controller-url): one /metrics port serves the controller and the activator, /readyz checks both', async () => {
+    const other = single.name;
+    await createApp('single', false, other); // woken, never ready: the request times out held
+    await createScaledObject(kc, other, 'single', {
+      triggers: [httpTrigger('single', { holdTimeout: '3s' })],
+      spec: { pollingInterval: 1, cooldownPeriod: 300 },
+    });
+    const [port, health, metrics] = [await freePort(), await freePort(), await freePort()];
+    const logFile = join(tmp ?? '', 'activator-c.log');
+    const cUrl = `http://127.0.0.1:${port}`;
+    c = startProcess({
+      name: 'activator-c',
+      command: process.execPath,
+      args: [
+        ...['--import', 'tsx', 'src/main.ts', 'activator'],
+        ...['--kubeconfig', kubeConnection().kubeconfigPath, '--namespace', other],
+        ...['--port', String(port), '--address', '127.0.0.1'],
+        ...['--health-port', String(health), '--metrics-port', String(metrics)],
+      ],
+      logFile,
+      cwd: ROOT,
+      env: { ...process.env, POD_NAME: 'act-c', EBB_LOG_LEVEL: 'warn' },
+    });
+    const proc = c;
+    await vi.waitFor(
+      () => {
+        if (proc.exit !== undefined) throw new Error(`activator C exited: ${proc.logTail()}`);
+        expect(readFileSync(logFile, 'utf8')).toContain(`activator listening on ${cUrl}`);
+      },
+      { timeout: 60_000, interval: 100 },
+    );
+    const healthUrl = `http://127.0.0.1:${health}`;
+    const metricsUrl = `http://127.0.0.1:${metrics}/metrics`;
+    const ready = await get(`${healthUrl}/readyz?verbose`);
+    expect(ready.status, ready.body).toBe(200);
+    for (const check of ['routes', 'activator', 'informers'])
+      expect(ready.body).toContain(`[+]${check} ok\n`);
+    const desired = `ebb_scaled_object_replicas{namespace="${other}",scaledObject="single",kind="desired"}`;
+    await vi.waitFor(async () => expect(sample((await get(metricsUrl)).body, desired)).toBe(0), WAIT);
+
+    // Cold: held, poked (the controller in the same process wakes it), never ready: 504 after 3 s.
+    const answer = await send(cUrl, 'single.example.test', '/wake');
+    expect(answer.status, answer.body).toBe(504);
+    const text = (await get(metricsUrl)).body;
+    expect(
+      sample(
+        text,
+        `ebb_activator_request_duration_seconds_count${routeLabels(other, 'single', 'code="504"')}`,
+      ),
+    ).toBe(1);
+    expect(
+      sample(
+        text,
+        `ebb_activator_held_request_duration_seconds_count${routeLabels(other, 'single', 'outcome="timeout"')}`,
+      ),
+    ).toBe(1);
+    expect(sample(text, desired)).toBe(1);
+    expect(text.match(/^ebb_build_info\{/gm)).toHaveLength(1); // one registry
+    expect((await apps.readNamespacedDeployment({ name: 'single', namespace: other })).spec?.replicas).toBe(
+      1,
+    );
+    await proc.stop(10_000);
+    expect(proc.exit).toMatchObject({ code: 0 }); // SIGTERM: drained, then a clean exit
+  });
+
   // Last: B dies here.
   it('an activator that dies without a goodbye: its data goes stale and the route is not scaled to zero on it', async () => {
     await createApp('stale');
@@ -426,5 +566,26 @@ describe('two standalone activators reporting to one controller', () => {
     await vi.waitFor(async () => expect(await replicas('stale')).toBe(0), { timeout: 30_000, interval: 250 });
     expect(reports.feed.activators()).toEqual(['act-a']);
     expect(writesTo('stale')).toEqual(['stale=1', 'stale=0']);
+  });
+
+  // After B died: A alone.
+  it("A's /readyz fails once it drains (it stays alive); the request in flight still finishes", async () => {
+    await createApp('drain');
+    await createScaledObject(kc, ns.name, 'drain', {
+      triggers: [httpTrigger('drain')],
+      spec: { pollingInterval: 1, cooldownPeriod: 300 },
+    });
+    await vi.waitFor(() => expect(a.routes().routes.map((r) => r.key)).toContain(`${ns.name}/drain`), WAIT);
+    expect((await get(`${a.healthUrl}/readyz`)).status).toBe(200);
+    const long = start(a.url, 'drain.example.test', '/long?delayMs=4000');
+    await vi.waitFor(() => expect(onA('drain')).toMatchObject({ inFlight: 1 }), WAIT);
+    const drained = a.drain();
+    const ready = await get(`${a.healthUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toContain('[-]activator failed: draining');
+    expect((await get(`${a.healthUrl}/healthz`)).status).toBe(200);
+    expect(long.settled()).toBe(false);
+    expect((await long.answer).status).toBe(200);
+    await drained;
   });
 });
