@@ -39,10 +39,10 @@
 // Service's endpoints go from ready to none (src/activator/hold-queue.ts), which a Service that
 // never gets an endpoint never does. A fresh app asleep at zero is the real cold start.
 import { connect, type Socket } from 'node:net';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
 import type { Child, EbbProbe, StartChild } from '../activator/bench-processes.ts';
-import { createScaledObject, installCrd } from '../controller/cluster.ts';
+import { createHttpApp, createScaledObject, installCrd } from '../controller/cluster.ts';
 import { startKube } from '../env/kube.ts';
 import { pool, sleep } from './common.ts';
 
@@ -96,28 +96,7 @@ const until = async (
 };
 
 const createApp = async (kc: KubeConfig, name: string): Promise<void> => {
-  const labels = { app: name };
-  await kc.makeApiClient(CoreV1Api).createNamespacedService({
-    namespace: NS,
-    body: {
-      metadata: { name },
-      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
-    },
-  });
-  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
-    namespace: NS,
-    body: {
-      metadata: { name },
-      spec: {
-        replicas: 0,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
-        },
-      },
-    },
-  });
+  await createHttpApp(kc, NS, name);
   await createScaledObject(kc, NS, name, {
     spec: { pollingInterval: 30, cooldownPeriod: 300 },
     triggers: [

@@ -6,6 +6,7 @@ import {
   ApiException,
   ApiextensionsV1Api,
   AppsV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
   type KubeConfig,
@@ -83,6 +84,21 @@ export const createDeployment = async (kc: KubeConfig, namespace: string, name: 
       },
     },
   });
+};
+
+/** A Deployment at 0 replicas and its Service `name` (port 80 `http` → 8080, selector app=name). */
+export const createHttpApp = async (kc: KubeConfig, namespace: string, name: string): Promise<void> => {
+  await kc.makeApiClient(CoreV1Api).createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: {
+        selector: { app: name },
+        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+      },
+    },
+  });
+  await createDeployment(kc, namespace, name, 0);
 };
 
 export const deploymentReplicas = async (

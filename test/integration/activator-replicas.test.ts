@@ -22,6 +22,7 @@ import { noopObserver, type PollObservation } from '../../src/controller/observe
 import { silentLogger } from '../../src/logging.ts';
 import {
   conditionOf,
+  createHttpApp,
   createScaledObject,
   deleteScaledObject,
   installCrd,
@@ -152,28 +153,7 @@ afterAll(async () => {
 
 /** A Deployment at 0 and its Service (port 80 `http` → 8080); with a kubelet unless `pods` is false. */
 const createApp = async (name: string, pods = true, namespace = ns.name): Promise<void> => {
-  const labels = { app: name };
-  await core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name },
-      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
-    },
-  });
-  await apps.createNamespacedDeployment({
-    namespace,
-    body: {
-      metadata: { name },
-      spec: {
-        replicas: 0,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
-        },
-      },
-    },
-  });
+  await createHttpApp(kc, namespace, name);
   if (!pods) return;
   kubelets.push(
     await startKubelet({

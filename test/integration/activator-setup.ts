@@ -2,11 +2,17 @@
 // one process) against the real API server, a namespace, a network namespace for the test
 // kubelet's backends, and helpers that create an app (Deployment at 0 + Service, with a kubelet)
 // and an http-triggered ScaledObject for it. Call `useActivatorEnv` once at a file's top level.
-import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { type RunningActivator, runActivatorController } from '../../src/cli/activator.ts';
 import { silentLogger } from '../../src/logging.ts';
-import { conditionOf, createScaledObject, installCrd, readScaledObject } from '../controller/cluster.ts';
+import {
+  conditionOf,
+  createHttpApp,
+  createScaledObject,
+  installCrd,
+  readScaledObject,
+} from '../controller/cluster.ts';
 import { type KubeletOptions, startKubelet, type TestKubelet } from '../env/kubelet.ts';
 import { useNetns } from '../env/netns.ts';
 import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
@@ -39,7 +45,6 @@ export function useActivatorEnv(
 ): ActivatorEnv {
   const kc = kubeConfig();
   const apps = kc.makeApiClient(AppsV1Api);
-  const core = kc.makeApiClient(CoreV1Api);
   const ns = useNamespace(prefix);
   const net = useNetns();
   const kubelets: TestKubelet[] = [];
@@ -69,28 +74,7 @@ export function useActivatorEnv(
     apps,
     ns,
     async createApp(name, pods = true) {
-      const labels = { app: name };
-      await core.createNamespacedService({
-        namespace: ns.name,
-        body: {
-          metadata: { name },
-          spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
-        },
-      });
-      await apps.createNamespacedDeployment({
-        namespace: ns.name,
-        body: {
-          metadata: { name },
-          spec: {
-            replicas: 0,
-            selector: { matchLabels: labels },
-            template: {
-              metadata: { labels },
-              spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
-            },
-          },
-        },
-      });
+      await createHttpApp(kc, ns.name, name);
       if (pods === false) return undefined;
       const kubelet = await startKubelet({
         kc,

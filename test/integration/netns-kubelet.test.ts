@@ -4,20 +4,19 @@
 // Deployment's replicas, and everything is gone after teardown.
 import {
   AppsV1Api,
-  CoreV1Api,
   DiscoveryV1Api,
   PatchStrategy,
   setHeaderOptions,
   type V1EndpointSlice,
 } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { createHttpApp } from '../controller/cluster.ts';
 import { startKubelet, type TestKubelet } from '../env/kubelet.ts';
 import { createNetns, inTestRange, linkExists, netnsExists, useNetns } from '../env/netns.ts';
 import { kubeConfig, useNamespace } from '../env/testing.ts';
 
 const kc = kubeConfig();
 const apps = kc.makeApiClient(AppsV1Api);
-const core = kc.makeApiClient(CoreV1Api);
 const discovery = kc.makeApiClient(DiscoveryV1Api);
 const ns = useNamespace('netns');
 const net = useNetns();
@@ -25,28 +24,7 @@ const net = useNetns();
 const WAIT = { timeout: 20_000, interval: 50 };
 
 async function createApp(name: string): Promise<void> {
-  const labels = { app: name };
-  await core.createNamespacedService({
-    namespace: ns.name,
-    body: {
-      metadata: { name },
-      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
-    },
-  });
-  await apps.createNamespacedDeployment({
-    namespace: ns.name,
-    body: {
-      metadata: { name },
-      spec: {
-        replicas: 0,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
-        },
-      },
-    },
-  });
+  await createHttpApp(kc, ns.name, name);
 }
 
 const scaleTo = (name: string, replicas: number) =>
