@@ -1,13 +1,33 @@
 // The cold-start hold queue. A request that finds no free slot on its route's backend waits
-// here — its body unread, so the client is held back by TCP, not buffered in memory — in a FIFO
-// per route, and is released oldest first (across the routes sharing a backend) as slots appear,
-// each release going through the backend's least-in-flight pick under containerConcurrency.
+// here in a FIFO per route, and is released oldest first (across the routes sharing a backend)
+// as slots appear, each release going through the backend's least-in-flight pick under
+// containerConcurrency.
+//
+// A held request's body. node:http parses all of the socket read that completed the request
+// head, so the body bytes that came in that read (at most one read: 64 KB) sit in the request
+// stream, copied. A request whose body is still arriving (chunked, or a Content-Length above the
+// stream's high-water mark, 16 KB) then has its socket paused as it joins the queue: nothing more
+// is read, the rest waits in the kernel's socket buffers and TCP flow control holds the client
+// back. Left to itself node reads on until 16 KB are buffered: one read more, up to 64 KB more
+// (measured with 1,000 held 256 KB POSTs: 128 KB external memory per held request unpaused,
+// 64 KB paused). Reading resumes when the request is released (proxy.ts pipes the body upstream)
+// or answered here (504, 503, 404: node reads and discards the unread body after the response,
+// so a keep-alive connection carries on). A body that came whole with its head leaves the socket
+// read (node resumes reading at the end of each message).
 //
 // Limits, each answered with a body naming the route and the limit:
 //   route holds maxHeldRequests        → 503 + Retry-After  (RouteHoldLimit)
 //   activator holds limits.maxHeld     → 503 + Retry-After  (GlobalHoldLimit)
 //   waited holdTimeoutMs               → 504                (HoldTimeout)
-// A client that goes away while held leaves the queue at once (its slot and counts freed).
+// A client that goes away while held leaves the queue at once (its slot and counts freed) when
+// its socket is being read: requests without a body, or whose body was all read with the head,
+// and held Upgrades. A socket that is not read — paused above, and likewise one node stopped
+// reading itself (a body beyond the first read) — does not see its client leave: the request
+// stays held until it times out (its place freed; the 504 goes nowhere) or is released. Then
+// reading resumes and finds the client gone: a body it had not finished sending is cut short
+// upstream (the endpoint sees an aborted request, its slot is freed), while one it had sent
+// whole before leaving is forwarded whole, as from a client that half-closed, and the answer is
+// dropped. Either way a departed client's place is free by holdTimeout at the latest.
 //
 // Poking the controller (`poke(route, held)`), per route:
 //   cold (no ready endpoint): the first counted request held pokes at once (held = 1): exactly
@@ -29,6 +49,7 @@
 // first request of that route forwarded (a queue that empties without a forward ends no cold
 // start; the next held request starts a new one).
 
+import type { IncomingMessage } from 'node:http';
 import { type ActivatorReason, GlobalHoldLimit, HoldTimeout, RouteHoldLimit } from '../api/reasons.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import { DONE, type Exchange, HELD, replyError } from './exchange.ts';
@@ -200,6 +221,10 @@ export class HoldQueue {
 
   private enqueue(ex: Exchange, atHead: boolean): void {
     const route = ex.route;
+    // Stop reading a body that is still arriving (see the top of this file). An Upgrade's socket
+    // is read by the server itself (its early bytes are bounded there). A re-queued request was
+    // never piped upstream (only a refusal or a reset before any body byte is retried).
+    if (ex.res !== undefined && bodyPending(ex.req)) ex.socket.pause();
     ex.state = HELD;
     if (atHead) {
       ex.prev = undefined;
@@ -292,6 +317,17 @@ export class HoldQueue {
     }
   }
 }
+
+/**
+ * Whether more of `req`'s body may arrive than node has read: a chunked body, or a Content-Length
+ * above the request stream's high-water mark (node reads a smaller one whole anyway), and the
+ * body not complete yet. `complete` alone is no test: it is false at the 'request' event even
+ * for a GET; it counts for a request re-queued after its body was all read.
+ */
+const bodyPending = (req: IncomingMessage): boolean =>
+  !req.complete &&
+  (req.headers['transfer-encoding'] !== undefined ||
+    Number(req.headers['content-length'] ?? 0) > req.readableHighWaterMark);
 
 function onHoldTimeout(queue: HoldQueue, ex: Exchange): void {
   queue.timeOut(ex);

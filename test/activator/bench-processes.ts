@@ -101,7 +101,7 @@ const memoryAfterGc = (): FromActivator => {
   gc?.();
   gc?.();
   const u = process.memoryUsage();
-  return { type: 'mem', rss: u.rss, heapUsed: u.heapUsed, external: u.external + u.arrayBuffers };
+  return { type: 'mem', rss: u.rss, heapUsed: u.heapUsed, external: u.external };
 };
 
 /**
