@@ -23,15 +23,14 @@ export const HAPPY: TriggerHealth = { numberOfFailures: 0, status: 'Happy' };
  * GetMetricsWithFallback's bookkeeping, keyed by metric name:
  *   success -> { numberOfFailures: 0, status: Happy }
  *   failure -> { numberOfFailures: previous + 1, status: Failing }
- * Health is tracked only when a fallback is configured (KEDA leaves status.health alone otherwise).
- * Entries of metrics not read in this poll are kept.
+ * Health is tracked with or without a fallback, as KEDA does (its fallback test "should return the
+ * expected metric when fallback is disabled" still expects the status patch). Entries of metrics
+ * not read in this poll are kept.
  */
 export const nextHealth = (
   previous: Readonly<Record<string, TriggerHealth>>,
   readings: readonly TriggerReading[],
-  fallback: FallbackSpec | undefined,
 ): Readonly<Record<string, TriggerHealth>> => {
-  if (fallback === undefined) return previous;
   const next: Record<string, TriggerHealth> = { ...previous };
   for (const r of readings) {
     next[r.metricName] = r.ok

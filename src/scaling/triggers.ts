@@ -219,7 +219,7 @@ export const assessTriggers = (
   previousHealth: Readonly<Record<string, TriggerHealth>>,
   concurrencyCounts: ReadonlyMap<string, ReplicaCount> = new Map(),
 ): Assessment => {
-  const health = nextHealth(previousHealth, readings, spec.fallback);
+  const health = nextHealth(previousHealth, readings);
   return spec.modifiers === undefined
     ? assessPerTrigger(spec, readings, currentReplicas, health, concurrencyCounts)
     : assessComposite(spec, spec.modifiers, readings, currentReplicas, health);

@@ -19,17 +19,22 @@ const fallback = (behavior: FallbackBehavior, replicas = 6, failureThreshold = 3
 
 describe('health bookkeeping (GetMetricsWithFallback)', () => {
   it('a failure increments numberOfFailures and marks Failing; a success resets to 0, Happy', () => {
-    const fb = fallback('static');
-    let health = nextHealth({}, [failing('orders')], fb);
+    let health = nextHealth({}, [failing('orders')]);
     expect(health).toEqual({ 's0-orders': { numberOfFailures: 1, status: 'Failing' } });
-    health = nextHealth(health, [failing('orders')], fb);
+    health = nextHealth(health, [failing('orders')]);
     expect(health['s0-orders']).toEqual({ numberOfFailures: 2, status: 'Failing' });
-    health = nextHealth(health, [reading('orders', 1, 1)], fb);
+    health = nextHealth(health, [reading('orders', 1, 1)]);
     expect(health['s0-orders']).toEqual({ numberOfFailures: 0, status: 'Happy' });
   });
 
-  it('without a fallback nothing is tracked (KEDA leaves status.health alone)', () => {
-    expect(nextHealth({}, [failing('orders')], undefined)).toEqual({});
+  it('is tracked without a fallback too (KEDA patches status.health either way)', () => {
+    expect(nextHealth({}, [failing('orders')])).toEqual({
+      's0-orders': { numberOfFailures: 1, status: 'Failing' },
+    });
+    expect(nextHealth({ 's1-cron': { numberOfFailures: 0, status: 'Happy' } }, [failing('orders')])).toEqual({
+      's1-cron': { numberOfFailures: 0, status: 'Happy' },
+      's0-orders': { numberOfFailures: 1, status: 'Failing' },
+    });
   });
 
   it('fallback applies when numberOfFailures > failureThreshold', () => {
