@@ -181,7 +181,7 @@ const runEbb = async (): Promise<void> => {
     process.send?.(m);
   };
   // Imported here, not at the top: the other roles' memory must not include the Kubernetes client.
-  const { runActivatorController } = await import('../../src/cli/activator.ts');
+  const { runActivatorController } = await import('../../src/cli/activator-with-controller.ts');
   const { silentLogger } = await import('../../src/logging.ts');
   const running = await runActivatorController({
     kubeconfig: flag('--kubeconfig'),

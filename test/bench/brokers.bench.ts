@@ -22,7 +22,7 @@ import { connect } from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaClients } from '../../scalers/kafka/source.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
-import { runController } from '../../src/cli/run.ts';
+import { runController } from '../../src/cli/controller-wiring.ts';
 import { createLogger, silentLogger } from '../../src/logging.ts';
 import type { Scaler } from '../../src/scaler.ts';
 import { installCrd, scaledObjectManifest } from '../controller/cluster.ts';

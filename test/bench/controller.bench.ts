@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
-import { runController } from '../../src/cli/run.ts';
+import { runController } from '../../src/cli/controller-wiring.ts';
 import { createLogger, silentLogger } from '../../src/logging.ts';
 import { closedWindow, installCrd, openWindow, scaledObjectManifest } from '../controller/cluster.ts';
 import { startKube } from '../env/kube.ts';

@@ -6,7 +6,7 @@
 import { Agent, type ClientRequest, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
 import type { RouteStats } from '../../src/activator/stats.ts';
-import type { RunningActivator } from '../../src/cli/activator.ts';
+import type { RunningActivator } from '../../src/cli/activator-with-controller.ts';
 import type { ReplicaInfo } from '../env/kubelet.ts';
 import { useActivatorEnv, WAIT } from './activator-setup.ts';
 

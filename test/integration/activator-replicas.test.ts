@@ -15,8 +15,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningStandaloneActivator, runStandaloneActivator } from '../../src/cli/activator.ts';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
+import {
+  type RunningStandaloneActivator,
+  runStandaloneActivator,
+} from '../../src/cli/standalone-activator.ts';
 import type { ServedActivatorReports } from '../../src/controller/activator-reports.ts';
 import { noopObserver, type PollObservation } from '../../src/controller/observer.ts';
 import { silentLogger } from '../../src/logging.ts';

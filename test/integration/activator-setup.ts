@@ -4,7 +4,7 @@
 // and an http-triggered ScaledObject for it. Call `useActivatorEnv` once at a file's top level.
 import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
-import { type RunningActivator, runActivatorController } from '../../src/cli/activator.ts';
+import { type RunningActivator, runActivatorController } from '../../src/cli/activator-with-controller.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {
   conditionOf,

@@ -6,7 +6,7 @@
 // the kubelet starts a backend and publishes it ready, the held requests are answered.
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
-import type { RunningActivator } from '../../src/cli/activator.ts';
+import type { RunningActivator } from '../../src/cli/activator-with-controller.ts';
 import { useActivatorEnv, WAIT } from './activator-setup.ts';
 
 let running: RunningActivator;

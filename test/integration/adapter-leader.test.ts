@@ -18,7 +18,7 @@ import {
   V1MicroTime,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { kubernetesPlatform } from '../../src/platform/kubernetes/index.ts';
 import { HOLDER_ANNOTATION, leaderSliceName } from '../../src/platform/kubernetes/leader-endpoints.ts';

@@ -15,7 +15,7 @@ import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderCrds } from '../../src/api/crd.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { createLogger } from '../../src/logging.ts';
 import {
   conditionOf,

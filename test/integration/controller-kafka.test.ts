@@ -8,7 +8,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {
   conditionOf,
@@ -220,11 +220,12 @@ describe('controller + kafka scaler on a real broker', () => {
         expect(failed[0]?.type).toBe('Warning');
         expect(failed[0]?.note).toMatch(/trigger "lag" \(kafka\) failed: /);
         expect(failed[0]?.note).toContain(`group "${group}"`);
-        // status.health is kept only with a fallback (as KEDA); without one, Ready says it.
+        // status.health is kept without a fallback too (as KEDA); Ready says why.
         expect(conditionOf(await readScaledObject(kc, ns.name, 'no-fallback'), 'Ready')).toMatchObject({
           status: 'False',
           reason: 'TriggerError',
         });
+        expect(await healthOf('no-fallback')).toMatchObject({ status: 'Failing', numberOfFailures: 1 });
       }, wait);
       await morePolls(6);
       expect(await deploymentReplicas(kc, ns.name, 'no-fallback')).toBe(3);
@@ -238,10 +239,9 @@ describe('controller + kafka scaler on a real broker', () => {
           expect(await deploymentReplicas(kc, ns.name, name)).toBe(3);
           const so = await readScaledObject(kc, ns.name, name);
           expect(conditionOf(so, 'Ready')).toMatchObject({ status: 'True', reason: 'ScaledObjectReady' });
-          if (name === 'with-fallback') {
-            expect(await healthOf(name)).toMatchObject({ status: 'Happy', numberOfFailures: 0 });
+          expect(await healthOf(name)).toMatchObject({ status: 'Happy', numberOfFailures: 0 });
+          if (name === 'with-fallback')
             expect(conditionOf(so, 'Fallback')).toMatchObject({ status: 'False' });
-          }
         },
         { timeout: 90_000, interval: 500 },
       );

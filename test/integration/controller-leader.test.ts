@@ -1,7 +1,7 @@
 // Two controllers with leader election on a short lease (4 s / renew 3 s / retry 1 s): only the
 // leader scales; when it dies without releasing the lease, the standby takes over and scales.
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {
   closedWindow,

@@ -17,7 +17,7 @@ import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderCrds } from '../../src/api/crd.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { createLogger } from '../../src/logging.ts';
 import {
   conditionOf,
@@ -251,11 +251,12 @@ describe('controller + rabbitmq scaler on a real broker', () => {
         wait,
       );
       await vi.waitFor(async () => {
-        // status.health is kept only with a fallback (as KEDA); without one, Ready says it.
+        // status.health is kept without a fallback too (as KEDA); Ready says why.
         expect(conditionOf(await readScaledObject(kc, ns.name, 'no-fallback'), 'Ready')).toMatchObject({
           status: 'False',
           reason: 'TriggerError',
         });
+        expect(await health('no-fallback')).toMatchObject({ status: 'Failing', numberOfFailures: 1 });
         const failed = (await listEvents(kc, ns.name)).filter(
           (e) => e.regarding === 'ScaledObject/no-fallback' && e.reason === 'ScalerFailed',
         );
@@ -281,10 +282,9 @@ describe('controller + rabbitmq scaler on a real broker', () => {
           expect(await deploymentReplicas(kc, ns.name, name)).toBe(4);
           const so = await readScaledObject(kc, ns.name, name);
           expect(conditionOf(so, 'Ready')).toMatchObject({ status: 'True', reason: 'ScaledObjectReady' });
-          if (name === 'with-fallback') {
-            expect(await health(name)).toMatchObject({ status: 'Happy', numberOfFailures: 0 });
+          expect(await health(name)).toMatchObject({ status: 'Happy', numberOfFailures: 0 });
+          if (name === 'with-fallback')
             expect(conditionOf(so, 'Fallback')).toMatchObject({ status: 'False' });
-          }
         },
         { timeout: 90_000, interval: 500 },
       );

@@ -1,7 +1,7 @@
 // kube-apiserver restarts under a running controller: its watches fail and are restarted with
 // backoff, and a change made after the restart is acted on.
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {
   closedWindow,

@@ -8,7 +8,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { FINALIZER } from '../../src/controller/tracked.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {

@@ -24,7 +24,7 @@ import {
 import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SCALING_MODE } from '../../src/api/annotations.ts';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {
   conditionOf,

@@ -2,7 +2,7 @@
 // (and an activator route for it carrying real requests) shows every metric ebb exports with
 // values; pausing it shows in ebb_scaled_object_paused; deleting it removes all its series.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningController, runController } from '../../src/cli/run.ts';
+import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {
   type Backend,

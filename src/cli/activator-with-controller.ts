@@ -1,0 +1,171 @@
+// `ebb activator` without --controller-url: the controller and the activator in one process.
+//   ActivatorRouting (ScaledObjects, Services, EndpointSlices) ──routes──▶ activator
+//   activator.onStats (every second) ──▶ ActivationFeed ──bindConcurrencyFeed──▶ http scalers
+//   activator.poke(route, held) ──▶ fresh snapshot into the feed, controller.poke(ScaledObject)
+//   No leader election: a standby's activator would report to nobody.
+import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
+import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
+import type { ActivatorStats } from '../activator/stats.ts';
+import { ActivationFeed } from '../controller/activation-feed.ts';
+import { type HttpRoutes, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import { bindServicePortView } from '../controller/route-claims.ts';
+import { logger as defaultLogger } from '../logging.ts';
+import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
+import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
+import {
+  type ActivatorObservability,
+  DEFAULT_ACTIVATOR_PORT,
+  defaultActivatorId,
+  listenActivator,
+  serveActivatorObservability,
+} from './activator-process.ts';
+import { ActivatorRouting } from './activator-routing.ts';
+import { type RunControllerOptions, type RunningController, runController } from './controller-wiring.ts';
+
+/** The controller's options minus what one process with an activator decides itself (no leader
+ * election, its own feed instead of a report receiver). */
+export interface RunActivatorOptions
+  extends Omit<RunControllerOptions, 'leaderElect' | 'reportPort' | 'reportAddress'> {
+  /** Listen port; 0 picks a free one. Default 8080. */
+  readonly port?: number;
+  /** Listen address; default all interfaces. */
+  readonly address?: string;
+  /** This activator's id in the stats; default $POD_NAME, else `<hostname>_<random>`. */
+  readonly activatorId?: string;
+  readonly limits?: Partial<ActivatorLimits>;
+  /** How often the activator's counters reach the feed; default 1000 ms. */
+  readonly statsIntervalMs?: number;
+}
+
+export interface RunningActivator extends ActivatorObservability {
+  readonly controller: RunningController;
+  readonly activator: Activator;
+  readonly feed: ActivationFeed;
+  readonly endpoints: KubeEndpointSource;
+  /** `http://address:port` it listens on. */
+  readonly url: string;
+  readonly port: number;
+  /** The routes as last built. */
+  routes(): HttpRoutes;
+  /** Graceful: drains the activator (see src/activator/server.ts), then stops everything. */
+  drain(): Promise<void>;
+  /** Immediate: held requests get 503, connections are cut. */
+  stop(): Promise<void>;
+}
+
+export const runActivatorController = async (opts: RunActivatorOptions = {}): Promise<RunningActivator> => {
+  const log = opts.log ?? defaultLogger;
+  const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
+  const feed = new ActivationFeed();
+  const id = opts.activatorId ?? defaultActivatorId();
+  const routing = new ActivatorRouting(client, { namespace: opts.namespace, log });
+  let running: RunningController | undefined;
+  let activator: Activator | undefined;
+  let observed: Awaited<ReturnType<typeof serveActivatorObservability>>;
+  try {
+    observed = await serveActivatorObservability({ ...opts, log }, routing, () => activator);
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  const { metrics, health, servers } = observed;
+  try {
+    await routing.start();
+  } catch (err) {
+    await routing.stop();
+    await servers.close();
+    await client.close();
+    throw err;
+  }
+  // The routes left out for their named port travel with the stats (the controller's conditions).
+  const withUnresolved = (stats: ActivatorStats): ActivatorStats => ({
+    ...stats,
+    unresolved: routing.unresolved(),
+  });
+
+  const created = createActivator({
+    endpoints: routing.endpoints,
+    routes: [],
+    id,
+    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+    onStats: (stats) => feed.record(withUnresolved(stats)),
+    statsIntervalMs: opts.statsIntervalMs ?? 1000,
+    poke: (route) => {
+      // The poll must see the held request: the feed gets a snapshot taken now.
+      feed.record(withUnresolved(created.stats()));
+      running?.controller()?.poke(scaledObjectKeyOfRoute(route));
+    },
+    observer: metrics,
+  });
+  activator = created;
+  routing.attach((built) => {
+    const conflicts = created.setRoutes(built.routes);
+    feed.setAliases(built.aliases);
+    // New routes are readable at once, not after the next push.
+    feed.record(withUnresolved(created.stats()));
+    return conflicts;
+  });
+  const unbindFeed = bindConcurrencyFeed(feed);
+  const unbindPorts = bindServicePortView(feed);
+  const unbind = () => {
+    unbindPorts();
+    unbindFeed();
+  };
+
+  let bound: { url: string; port: number };
+  try {
+    bound = await listenActivator(created, opts.port ?? DEFAULT_ACTIVATOR_PORT, opts.address);
+    // One registry and one set of checks for both; the ports are served above.
+    running = await runController({
+      ...opts,
+      log,
+      leaderElect: false,
+      metrics,
+      health,
+      metricsPort: undefined,
+      healthPort: undefined,
+      reportPort: undefined,
+    });
+  } catch (err) {
+    await created.close();
+    unbind();
+    await routing.stop();
+    await servers.close();
+    await client.close();
+    throw err;
+  }
+  const controller = running;
+
+  const shutdown = async (graceful: boolean): Promise<void> => {
+    if (graceful) await created.drain();
+    else await created.close();
+    feed.forget(id);
+    unbind();
+    await controller.stop();
+    await routing.stop();
+    await client.close();
+    await servers.close();
+  };
+  let stopping: Promise<void> | undefined;
+  return {
+    controller,
+    activator: created,
+    feed,
+    endpoints: routing.endpoints,
+    url: bound.url,
+    port: bound.port,
+    metrics,
+    health,
+    metricsUrl: observed.metricsUrl,
+    healthUrl: observed.healthUrl,
+    routes: () => routing.routes(),
+    drain: () => {
+      stopping ??= shutdown(true);
+      return stopping;
+    },
+    stop: () => {
+      stopping ??= shutdown(false);
+      return stopping;
+    },
+  };
+};

@@ -1,0 +1,349 @@
+// `runController`: the controller against a kubeconfig, optionally with leader election, with
+// what runs beside it: /metrics and /healthz + /readyz, the standalone activators' report
+// receiver, and the external metrics adapter (src/cli/adapter-wiring.ts). `ebb run` and
+// `ebb start` (src/cli/run.ts) and `ebb activator` call it. Wiring only; the logic is in
+// src/controller.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { type ServedActivatorReports, serveActivatorReports } from '../controller/activator-reports.ts';
+import { Controller } from '../controller/controller.ts';
+import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
+import { type ControllerObserver, combineObservers } from '../controller/observer.ts';
+import { logger as defaultLogger, type Logger } from '../logging.ts';
+import { type MetricsAdapter, startMetricsAdapter } from '../metrics/adapter.ts';
+import { MetricReadings } from '../metrics/readings.ts';
+import { HealthChecks } from '../observability/health.ts';
+import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
+import { serveObservability } from '../observability/server.ts';
+import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
+import type { AdapterEndpoint } from '../platform/ports.ts';
+import type { Scaler } from '../scaler.ts';
+import { adapterPodOf, keepAdapterEndpoint, requestHeaderAuth, servingCert } from './adapter-wiring.ts';
+
+export interface RunControllerOptions {
+  /** kubeconfig file; default $KUBECONFIG, ~/.kube/config, or in-cluster. */
+  readonly kubeconfig?: string | undefined;
+  /** Watch one namespace; undefined: all namespaces. */
+  readonly namespace?: string | undefined;
+  /** Where ClusterTriggerAuthentications read their Secrets; default ebb-system. */
+  readonly clusterObjectNamespace?: string | undefined;
+  readonly leaderElect?: boolean;
+  readonly leaseName?: string;
+  /** Default: the watched namespace, else $POD_NAMESPACE, else `default`. */
+  readonly leaseNamespace?: string | undefined;
+  readonly leaseDurationMs?: number;
+  readonly renewDeadlineMs?: number;
+  readonly retryPeriodMs?: number;
+  readonly maxConcurrentPolls?: number;
+  /** Lease holder and Events' reportingInstance; default `<hostname>_<random>`. */
+  readonly identity?: string;
+  readonly log?: Logger;
+  readonly eventRefreshMs?: number;
+  /** Give the lease up on stop (default true); false simulates a crashed leader in tests. */
+  readonly releaseOnStop?: boolean;
+  readonly onPollStart?: (key: string, latenessMs: number) => void;
+  /** Replaces the registry's scalers (the benchmark's controller-only mode). */
+  readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
+  /** Told about every poll (Prometheus metrics, the metrics adapter); see src/controller/observer.ts. */
+  readonly observer?: ControllerObserver;
+  /** Prometheus metrics (also the activator's observer); default: a new EbbMetrics. */
+  readonly metrics?: EbbMetrics;
+  /** Liveness/readiness checks; the controller adds `informers`. Default: new ones. */
+  readonly health?: HealthChecks;
+  /** Serve /metrics on this port (0: any free one); undefined: not served. */
+  readonly metricsPort?: number | undefined;
+  /** Serve /healthz and /readyz on this port (0: any free one); undefined: not served. */
+  readonly healthPort?: number | undefined;
+  /**
+   * Receive standalone activators' reports (`ebb activator --controller-url`) on this port (0:
+   * any free one); undefined: not received. Every replica receives (a standby keeps its feed
+   * warm); only the leader's pokes poll.
+   */
+  readonly reportPort?: number | undefined;
+  /** Listen address of the report receiver; default all interfaces. */
+  readonly reportAddress?: string | undefined;
+  /**
+   * Serve the external.metrics.k8s.io adapter (HTTPS, for HPA mode's HPAs through the
+   * aggregation layer) on this port (0: any free one); undefined: not served.
+   */
+  readonly adapterPort?: number | undefined;
+  /** Listen address of the adapter; default all interfaces. */
+  readonly adapterAddress?: string | undefined;
+  /** Directory holding the adapter's tls.crt and tls.key; undefined: a self-signed certificate. */
+  readonly adapterCertDir?: string | undefined;
+  /**
+   * PEM file of the CA that signs the aggregator's front-proxy client certificate; undefined:
+   * read from ConfigMap kube-system/extension-apiserver-authentication (with its allowed names).
+   */
+  readonly requestHeaderClientCAFile?: string | undefined;
+  /**
+   * The adapter's selector-less Service (in the pod's namespace): while this process leads, the
+   * Service's EndpointSlice names this pod's IP and the adapter's port; undefined: not kept.
+   */
+  readonly adapterService?: string | undefined;
+  /** This pod's IP for that endpoint; default $POD_IP. */
+  readonly podIP?: string | undefined;
+  /** This pod's name (the endpoint's targetRef); default $POD_NAME, else no targetRef. */
+  readonly podName?: string | undefined;
+  /** The namespace of the pod and of `adapterService`; default $POD_NAMESPACE. */
+  readonly podNamespace?: string | undefined;
+  /** How often the leader re-checks its endpoint (a GET while nothing changed); default 10 s. */
+  readonly adapterEndpointResyncMs?: number;
+  /** Also keep v1 Endpoints for the Service; default: when the API server is older than 1.33. */
+  readonly adapterLegacyEndpoints?: boolean;
+}
+
+export interface RunningController {
+  readonly identity: string;
+  readonly platform: KubernetesPlatform;
+  readonly metrics: EbbMetrics;
+  readonly health: HealthChecks;
+  /** `http://host:port` of /metrics and of /healthz + /readyz, when served. */
+  readonly metricsUrl: string | undefined;
+  readonly healthUrl: string | undefined;
+  /** `https://host:port` of the external metrics adapter, when served. */
+  readonly adapterUrl: string | undefined;
+  /** The activators' reports (`http://host:port` and their feed), when received. */
+  readonly reports: ServedActivatorReports | undefined;
+  /** The latest reading of every trigger, as the adapter serves them (empty on a standby). */
+  readonly readings: MetricReadings;
+  /** True while this process polls and writes (always, without leader election). */
+  isLeader(): boolean;
+  /** The controller while leading. */
+  controller(): Controller | undefined;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_LEASE_NAME = 'ebb-controller';
+export const DEFAULT_MAX_CONCURRENT_POLLS = 256;
+export const DEFAULT_METRICS_PORT = 9090;
+export const DEFAULT_HEALTH_PORT = 8081;
+export const DEFAULT_ADAPTER_PORT = 6443;
+export const DEFAULT_ADAPTER_ENDPOINT_RESYNC_MS = 10_000;
+
+/** Starts the controller (or a candidate for leadership); resolves once it is running. */
+export const runController = async (opts: RunControllerOptions = {}): Promise<RunningController> => {
+  const log = opts.log ?? defaultLogger;
+  const identity = opts.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
+  const adapterPod = adapterPodOf(opts);
+  const platform = kubernetesPlatform({
+    kubeconfig: opts.kubeconfig,
+    namespace: opts.namespace,
+    clusterObjectNamespace: opts.clusterObjectNamespace,
+    identity,
+    log,
+    ...(opts.eventRefreshMs === undefined ? {} : { eventRefreshMs: opts.eventRefreshMs }),
+  });
+  // Not awaited: a resolve waits (bounded) for the first lists itself, and objects without an
+  // authenticationRef need not wait at all.
+  platform.triggerAuth.start().catch((err: unknown) => {
+    log.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      'trigger authentication watches failed',
+    );
+  });
+  const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo());
+  const health = opts.health ?? new HealthChecks();
+  let leading = () => true;
+  // Ready once the ScaledObject informer has listed; a standby is ready (a healthy candidate).
+  health.addReadiness('informers', () =>
+    !leading() || platform.source.hasSynced ? true : 'ScaledObjects not listed yet',
+  );
+  const served = await serveObservability({
+    metrics,
+    health,
+    metricsPort: opts.metricsPort,
+    healthPort: opts.healthPort,
+    log,
+  });
+  // The controller while this process leads; set below. The receiver is up (and its feed bound)
+  // before the first poll, so http triggers never start without their counters.
+  let leadingController: () => Controller | undefined = () => undefined;
+  let reports: ServedActivatorReports | undefined;
+  if (opts.reportPort !== undefined) {
+    try {
+      reports = await serveActivatorReports(
+        { controller: () => leadingController() },
+        { port: opts.reportPort, address: opts.reportAddress, log },
+      );
+    } catch (err) {
+      await served.close();
+      await platform.close();
+      throw err;
+    }
+  }
+  // The adapter answers from the readings of this process's polls, so only the leader has any.
+  const readings = new MetricReadings();
+  let adapter: MetricsAdapter | undefined;
+  if (opts.adapterPort !== undefined) {
+    try {
+      const [requestHeader, tls] = await Promise.all([
+        requestHeaderAuth(platform, opts.requestHeaderClientCAFile),
+        servingCert(opts.adapterCertDir),
+      ]);
+      adapter = await startMetricsAdapter({
+        readings,
+        port: opts.adapterPort,
+        ...(opts.adapterAddress === undefined ? {} : { address: opts.adapterAddress }),
+        tls,
+        requestHeader,
+        log,
+        ready: () =>
+          leading()
+            ? { ok: true, reasons: [] }
+            : { ok: false, reasons: ['not the leader: a standby holds no readings'] },
+      });
+    } catch (err) {
+      await reports?.close();
+      await served.close();
+      await platform.close();
+      throw err;
+    }
+    // Stale readings make the pod unready (polls that stopped show in rollouts and `kubectl get
+    // pods`); with --adapter-service the Service follows the lease, not readiness.
+    health.addReadiness('readings', () => {
+      const stale = readings.freshness(Date.now()).stale;
+      if (stale.length === 0) return true;
+      const s = stale[0];
+      return `${stale.length} object(s) not polled in time, e.g. ${s?.namespace}/${s?.name} (${Math.round((s?.ageMs ?? 0) / 1000)} s)`;
+    });
+  }
+  const adapterUrl =
+    adapter === undefined ? undefined : `https://${opts.adapterAddress ?? '127.0.0.1'}:${adapter.port}`;
+  const closeServers = async () => {
+    await reports?.close();
+    await adapter?.close();
+    await served.close();
+  };
+  const adapterEndpoint: AdapterEndpoint | undefined =
+    adapterPod === undefined || adapter === undefined
+      ? undefined
+      : {
+          namespace: adapterPod.namespace,
+          service: adapterPod.service,
+          holder: identity,
+          address: adapterPod.address,
+          port: adapter.port,
+          podName: adapterPod.podName,
+        };
+  const endpointKeeper =
+    adapterEndpoint === undefined
+      ? undefined
+      : keepAdapterEndpoint(
+          platform.adapterEndpoint(
+            adapterEndpoint,
+            opts.adapterLegacyEndpoints === undefined ? {} : { legacyEndpoints: opts.adapterLegacyEndpoints },
+          ),
+          log,
+          opts.adapterEndpointResyncMs ?? DEFAULT_ADAPTER_ENDPOINT_RESYNC_MS,
+        );
+  // A stop without releasing the lease simulates a crash (tests): the endpoint stays as well.
+  const withdrawOnStop = opts.releaseOnStop ?? true;
+  const observed = {
+    metrics,
+    health,
+    metricsUrl: served.metricsUrl,
+    healthUrl: served.healthUrl,
+    adapterUrl,
+    readings,
+    reports,
+  };
+  const observers = [metrics, readings, ...(opts.observer === undefined ? [] : [opts.observer])];
+  const observer = combineObservers(...observers);
+  const makeController = () =>
+    new Controller({
+      source: platform.source,
+      scaleTarget: platform.scaleTarget,
+      status: platform.writer,
+      finalizers: platform.writer,
+      events: platform.events,
+      log,
+      maxConcurrentPolls: opts.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS,
+      ...(opts.onPollStart === undefined ? {} : { onPollStart: opts.onPollStart }),
+      ...(opts.createScaler === undefined ? {} : { createScaler: opts.createScaler }),
+      triggerAuth: platform.triggerAuth,
+      hpa: platform.hpa,
+      observer,
+    });
+
+  if (opts.leaderElect !== true) {
+    const controller = makeController();
+    leadingController = () => controller;
+    await controller.start();
+    await endpointKeeper?.lead();
+    return {
+      identity,
+      platform,
+      ...observed,
+      isLeader: () => true,
+      controller: () => controller,
+      async stop() {
+        await endpointKeeper?.follow(withdrawOnStop);
+        await controller.stop();
+        await platform.close();
+        await closeServers();
+      },
+    };
+  }
+
+  // Leading starts a controller, losing it stops that controller; transitions run one at a
+  // time, outside the elector's renew loop (a slow first list must not starve renewals).
+  let current: Controller | undefined;
+  let stopping = false;
+  let transitions: Promise<void> = Promise.resolve();
+  const transition = (step: () => Promise<void>) => {
+    transitions = transitions.then(step).catch((err: unknown) => {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'leadership transition failed');
+    });
+  };
+  const elector = new LeaderElector({
+    lock: platform.lease(
+      opts.leaseNamespace ?? opts.namespace ?? process.env.POD_NAMESPACE ?? 'default',
+      opts.leaseName ?? DEFAULT_LEASE_NAME,
+    ),
+    identity,
+    log,
+    leaseDurationMs: opts.leaseDurationMs ?? DEFAULT_LEADER_ELECTION.leaseDurationMs,
+    renewDeadlineMs: opts.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs,
+    retryPeriodMs: opts.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs,
+    releaseOnStop: opts.releaseOnStop ?? true,
+    onStartedLeading: () => {
+      // Not awaited: the Service moves here while the controller's first list is still running.
+      void endpointKeeper?.lead();
+      transition(async () => {
+        current = makeController();
+        await current.start();
+      });
+    },
+    // Awaited by the elector: on a graceful stop the endpoint goes before the lease is released.
+    onStoppedLeading: () => {
+      const left = endpointKeeper?.follow(!stopping || withdrawOnStop);
+      transition(async () => {
+        const c = current;
+        current = undefined;
+        await c?.stop();
+        readings.clear();
+      });
+      return left;
+    },
+  });
+  leading = () => elector.isLeader;
+  leadingController = () => current;
+  elector.start();
+  return {
+    identity,
+    platform,
+    ...observed,
+    isLeader: () => elector.isLeader,
+    controller: () => current,
+    async stop() {
+      stopping = true;
+      await elector.stop();
+      await transitions;
+      await current?.stop();
+      await platform.close();
+      await closeServers();
+    },
+  };
+};

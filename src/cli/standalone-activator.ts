@@ -1,0 +1,167 @@
+// `ebb activator --controller-url URL` (repeatable): a standalone activator replica (a
+// Deployment of its own, several replicas). The same routing as in one process; its stats go
+// every second, its pokes at once, and a goodbye on drain, to every controller each URL names
+// (src/activator/reporter.ts resolves a headless Service's name to every controller pod → their
+// src/controller/activator-reports.ts, which sum the replicas by id).
+import { ActivatorReporter, type ActivatorReporterOptions } from '../activator/reporter.ts';
+import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
+import type { ActivatorStats } from '../activator/stats.ts';
+import type { HttpRoutes } from '../controller/http-routes.ts';
+import { logger as defaultLogger, type Logger } from '../logging.ts';
+import type { EbbMetrics } from '../observability/metrics.ts';
+import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
+import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
+import {
+  type ActivatorObservability,
+  type ActivatorObservabilityOptions,
+  DEFAULT_ACTIVATOR_PORT,
+  defaultActivatorId,
+  listenActivator,
+  serveActivatorObservability,
+} from './activator-process.ts';
+import { ActivatorRouting } from './activator-routing.ts';
+
+export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOptions {
+  readonly kubeconfig?: string | undefined;
+  readonly namespace?: string | undefined;
+  /** Base URLs of the controllers' report receivers (`ebb run --report-port`); at least one. */
+  readonly controllerUrls: readonly string[];
+  readonly port?: number;
+  readonly address?: string;
+  readonly activatorId?: string;
+  readonly limits?: Partial<ActivatorLimits>;
+  /** How often stats are pushed; default 1000 ms. */
+  readonly statsIntervalMs?: number;
+  /** The reporter's resolution of the URLs' host names (tests); see src/activator/reporter.ts. */
+  readonly resolve?: ActivatorReporterOptions['resolve'];
+  readonly log?: Logger;
+}
+
+export interface RunningStandaloneActivator extends ActivatorObservability {
+  readonly id: string;
+  readonly activator: Activator;
+  readonly reporter: ActivatorReporter;
+  readonly endpoints: KubeEndpointSource;
+  readonly url: string;
+  readonly port: number;
+  routes(): HttpRoutes;
+  /** Graceful: drains, says goodbye to every controller, stops. */
+  drain(): Promise<void>;
+  /** Immediate: held requests get 503, connections are cut; still says goodbye. */
+  stop(): Promise<void>;
+}
+
+export const runStandaloneActivator = async (
+  opts: RunStandaloneActivatorOptions,
+): Promise<RunningStandaloneActivator> => {
+  if (opts.controllerUrls.length === 0) throw new Error('--controller-url: at least one URL is needed');
+  const log = opts.log ?? defaultLogger;
+  const id = opts.activatorId ?? defaultActivatorId();
+  const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
+  // No controller here to drop a deleted object's series: the routing does.
+  let metricsRef: EbbMetrics | undefined;
+  const routing = new ActivatorRouting(client, {
+    namespace: opts.namespace,
+    log,
+    onDeleted: (namespace, name) => metricsRef?.removed(namespace, name),
+  });
+  let activator: Activator | undefined;
+  let observed: Awaited<ReturnType<typeof serveActivatorObservability>>;
+  try {
+    observed = await serveActivatorObservability({ ...opts, log }, routing, () => activator);
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  const { metrics, servers } = observed;
+  metricsRef = metrics;
+  let reporter: ActivatorReporter;
+  try {
+    reporter = new ActivatorReporter({
+      urls: opts.controllerUrls,
+      log,
+      ...(opts.resolve === undefined ? {} : { resolve: opts.resolve }),
+    });
+  } catch (err) {
+    await servers.close();
+    await client.close();
+    throw err;
+  }
+  try {
+    await routing.start();
+  } catch (err) {
+    reporter.close();
+    await routing.stop();
+    await servers.close();
+    await client.close();
+    throw err;
+  }
+  // Aliases travel with the stats (the controller scales scalers keyed by hosts|paths as well),
+  // and so do the routes left out for their named port (the controller's conditions).
+  const withAliases = (stats: ActivatorStats): ActivatorStats => ({
+    ...stats,
+    aliases: Object.fromEntries(routing.routes().aliases),
+    unresolved: routing.unresolved(),
+  });
+  const created = createActivator({
+    endpoints: routing.endpoints,
+    routes: [],
+    id,
+    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+    onStats: (stats) => reporter.stats(withAliases(stats)),
+    statsIntervalMs: opts.statsIntervalMs ?? 1000,
+    poke: (route, held) => {
+      const stats = withAliases(created.stats());
+      reporter.poke({ activator: id, route, held, at: stats.at, stats });
+    },
+    observer: metrics,
+  });
+  activator = created;
+  routing.attach((built) => {
+    const conflicts = created.setRoutes(built.routes);
+    reporter.stats(withAliases(created.stats()));
+    return conflicts;
+  });
+  let bound: { url: string; port: number };
+  try {
+    bound = await listenActivator(created, opts.port ?? DEFAULT_ACTIVATOR_PORT, opts.address);
+  } catch (err) {
+    await created.close();
+    reporter.close();
+    await routing.stop();
+    await servers.close();
+    await client.close();
+    throw err;
+  }
+  const shutdown = async (graceful: boolean): Promise<void> => {
+    if (graceful) await created.drain();
+    else await created.close();
+    await reporter.goodbye(id);
+    reporter.close();
+    await routing.stop();
+    await client.close();
+    await servers.close();
+  };
+  let stopping: Promise<void> | undefined;
+  return {
+    id,
+    activator: created,
+    reporter,
+    endpoints: routing.endpoints,
+    url: bound.url,
+    port: bound.port,
+    metrics,
+    health: observed.health,
+    metricsUrl: observed.metricsUrl,
+    healthUrl: observed.healthUrl,
+    routes: () => routing.routes(),
+    drain: () => {
+      stopping ??= shutdown(true);
+      return stopping;
+    },
+    stop: () => {
+      stopping ??= shutdown(false);
+      return stopping;
+    },
+  };
+};
