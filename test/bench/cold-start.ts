@@ -6,7 +6,7 @@
 // Service (port 80 `http` → 8080, no endpoint: there is no kubelet) and a ScaledObject with one
 // http trigger (host cold-<i>.bench.test, holdTimeout 120 s). The `ebb` child
 // (test/activator/bench-processes.ts) runs `ebb activator`'s own wiring, runActivatorController
-// from src/cli/activator.ts: controller and activator in one process, as the command does. Runs
+// from src/cli/activator-with-controller.ts: controller and activator in one process, as the command does. Runs
 // start once every app is routed, read at 0 by the controller and polled at least once: the
 // steady state of an app asleep at zero (an http object is polled every second; each such poll
 // reads 0 and writes nothing).

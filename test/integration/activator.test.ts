@@ -1,4 +1,4 @@
-// The activator in the controller's process (`ebb activator`, src/cli/activator.ts) with real
+// The activator in the controller's process (`ebb activator`, src/cli/activator-with-controller.ts) with real
 // traffic: the real API server, real EndpointSlices published by the netns test kubelet for
 // backends on 10.213.0.x, requests sent to the activator on 127.0.0.1. A request for a
 // Deployment at 0 is held, the activator pokes the controller, the controller scales 0 → 1 with
