@@ -15,9 +15,12 @@ import {
   targetKeyOf,
 } from '../platform/ports.ts';
 import type { Scaler } from '../scaler.ts';
+import { triggerAuthUsers } from './live-triggers.ts';
+import { stopLoop } from './loop-lifecycle.ts';
 import { type ControllerObserver, noopObserver } from './observer.ts';
 import { type PollContext, pollOnce } from './poll.ts';
-import { type ReconcileContext, reconcile, stopLoop, triggerAuthUsers } from './reconcile.ts';
+import { reconcile } from './reconcile.ts';
+import type { ReconcileContext } from './reconcile-context.ts';
 import { PollScheduler, realClock, type SchedulerClock } from './scheduler.ts';
 import { applyPatch, mergeChanges, type StatusChange, statusPatch } from './status.ts';
 import { TargetClaims } from './target-claims.ts';
