@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect } from 'amqplib';
 import {
   freePorts,
   log,
@@ -346,3 +347,33 @@ export async function rabbitmqAdmin(
     throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
   return res;
 }
+
+/**
+ * A setup connection (not ebb's), as the administrator: declares `queue` (durable) in `vhost` and
+ * publishes `count` persistent messages, waiting for the broker's confirms.
+ */
+export async function publishMessages(
+  conn: RabbitMQConnection,
+  vhost: string,
+  queue: string,
+  count: number,
+): Promise<void> {
+  const model = await connect(`${conn.amqpUrl}/${encodeURIComponent(vhost)}`, {
+    clientProperties: { connection_name: 'ebb-test-setup' },
+  });
+  model.on('error', () => {});
+  try {
+    const channel = await model.createConfirmChannel();
+    await channel.assertQueue(queue, { durable: true });
+    for (let i = 0; i < count; i++) channel.sendToQueue(queue, Buffer.from(`m${i}`), { persistent: true });
+    await channel.waitForConfirms();
+  } finally {
+    await model.close();
+  }
+}
+
+/** Empties `queue` in `vhost` through the management API. */
+export const purgeQueue = (conn: RabbitMQConnection, vhost: string, queue: string): Promise<Response> =>
+  rabbitmqAdmin(conn, `/api/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}/contents`, {
+    method: 'DELETE',
+  });

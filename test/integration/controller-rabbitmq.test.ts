@@ -27,7 +27,7 @@ import {
   listEvents,
   readScaledObject,
 } from '../controller/cluster.ts';
-import { rabbitmqAdmin } from '../env/rabbitmq.ts';
+import { publishMessages, purgeQueue, rabbitmqAdmin } from '../env/rabbitmq.ts';
 import {
   kubeConfig,
   kubeConnection,
@@ -58,22 +58,8 @@ const admin = (path: string, init: RequestInit = {}): Promise<Response> => rabbi
 const withUser = (url: string) => url.replace('://', `://${USER}:${PASSWORD}@`);
 const amqpUrl = () => `${conn.amqpUrl.replace(/\/\/[^@/]*@/, '//')}/${vhostPath}`;
 
-/** Declares `queue` (durable) and publishes `count` persistent messages, as an admin. */
-const publish = async (queue: string, count: number): Promise<void> => {
-  const model = await connect(`${conn.amqpUrl}/${vhostPath}`);
-  model.on('error', () => {});
-  try {
-    const channel = await model.createConfirmChannel();
-    await channel.assertQueue(queue, { durable: true });
-    for (let i = 0; i < count; i++) channel.sendToQueue(queue, Buffer.from(`m${i}`), { persistent: true });
-    await channel.waitForConfirms();
-  } finally {
-    await model.close();
-  }
-};
-
-const purge = (queue: string) =>
-  admin(`/api/queues/${vhostPath}/${encodeURIComponent(queue)}/contents`, { method: 'DELETE' });
+const publish = (queue: string, count: number) => publishMessages(conn, vhost, queue, count);
+const purge = (queue: string) => purgeQueue(conn, vhost, queue);
 
 const installCrds = async () => {
   const extensions = kc.makeApiClient(ApiextensionsV1Api);

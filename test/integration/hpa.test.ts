@@ -21,7 +21,6 @@ import {
   V1MicroTime,
   type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SCALING_MODE } from '../../src/api/annotations.ts';
 import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
@@ -38,7 +37,7 @@ import {
   readScaledObject,
 } from '../controller/cluster.ts';
 import type { ControllerManager } from '../env/kube.ts';
-import { rabbitmqAdmin } from '../env/rabbitmq.ts';
+import { publishMessages, purgeQueue, rabbitmqAdmin } from '../env/rabbitmq.ts';
 import {
   createNamespace,
   kubeConfig,
@@ -68,23 +67,8 @@ let running: RunningController;
 let kcm: ControllerManager | undefined;
 let adapterPort = 0;
 
-const publish = async (queue: string, count: number): Promise<void> => {
-  const model = await connect(`${rabbit.amqpUrl}/${vhostPath}`);
-  model.on('error', () => {});
-  try {
-    const channel = await model.createConfirmChannel();
-    await channel.assertQueue(queue, { durable: true });
-    for (let i = 0; i < count; i++) channel.sendToQueue(queue, Buffer.from(`m${i}`), { persistent: true });
-    await channel.waitForConfirms();
-  } finally {
-    await model.close();
-  }
-};
-
-const purge = (queue: string) =>
-  rabbitmqAdmin(rabbit, `/api/queues/${vhostPath}/${encodeURIComponent(queue)}/contents`, {
-    method: 'DELETE',
-  });
+const publish = (queue: string, count: number) => publishMessages(rabbit, vhost, queue, count);
+const purge = (queue: string) => purgeQueue(rabbit, vhost, queue);
 
 /** A ScaledObject in HPA mode on Deployment `name`, one RabbitMQ QueueLength trigger (value 10). */
 const hpaScaledObject = (name: string, spec: Record<string, unknown>) =>

@@ -4,12 +4,12 @@
 // comes back. Everything lives in a vhost of its own. Uses the run's broker from global-setup.ts
 // when it provides one and starts its own otherwise.
 import { randomBytes } from 'node:crypto';
-import { type ChannelModel, connect } from 'amqplib';
+import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { resolveTrigger } from '../../scalers/index.ts';
 import { amqpConnections } from '../../scalers/rabbitmq/connections.ts';
 import type { Scaler } from '../../src/scaler.ts';
-import { type RabbitMQConnection, startRabbitMQ } from '../env/rabbitmq.ts';
+import { publishMessages, type RabbitMQConnection, startRabbitMQ } from '../env/rabbitmq.ts';
 import { envAction } from '../env/testing.ts';
 
 interface Broker {
@@ -55,20 +55,8 @@ const api = async (path: string, init: RequestInit = {}): Promise<Response> => {
   return res;
 };
 
-/** A setup connection (not ebb's): declares durable queues and publishes persistent messages. */
-async function publish(queue: string, count: number, targetVhost = vhost): Promise<void> {
-  const url = `${conn.amqpUrl}/${encodeURIComponent(targetVhost)}`;
-  const model: ChannelModel = await connect(url, { clientProperties: { connection_name: 'ebb-test-setup' } });
-  model.on('error', () => {});
-  try {
-    const channel = await model.createConfirmChannel();
-    await channel.assertQueue(queue, { durable: true });
-    for (let i = 0; i < count; i++) channel.sendToQueue(queue, Buffer.from(`m${i}`), { persistent: true });
-    await channel.waitForConfirms();
-  } finally {
-    await model.close();
-  }
-}
+const publish = (queue: string, count: number, targetVhost = vhost) =>
+  publishMessages(conn, targetVhost, queue, count);
 
 /** A scaler built through the registry, as the controller builds it. */
 function scaler(
