@@ -1,13 +1,14 @@
 // Cold start and the hold queue through real HTTP: a client → the activator → node:http backends
 // on 127.0.0.1, endpoints published through the in-memory EndpointSource.
 import { type IncomingMessage, request, type ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createActivator } from '../../src/activator/server.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
 import {
   type Answer,
   type Backend,
   call,
+  closeAfterEach,
   routeSpec,
   serviceKey,
   startActivator,
@@ -17,15 +18,7 @@ import {
 } from './helpers.ts';
 import { MemoryEndpointSource } from './memory-endpoints.ts';
 
-let open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const o of open.reverse()) await o.close();
-  open = [];
-});
-const track = <T extends { close(): Promise<void> }>(x: T): T => {
-  open.push(x);
-  return x;
-};
+const track = closeAfterEach();
 
 const activatorWith = async (...args: Parameters<typeof startActivator>): Promise<TestActivator> =>
   track(await startActivator(...args));

@@ -6,11 +6,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, type IncomingMessage, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActivatorObserver } from '../../src/activator/observer.ts';
 import {
   type Backend,
   call,
+  closeAfterEach,
   type Handler,
   refusedEndpoint,
   routeSpec,
@@ -22,15 +23,7 @@ import {
 } from './helpers.ts';
 import { MemoryEndpointSource } from './memory-endpoints.ts';
 
-let open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const o of open.reverse()) await o.close();
-  open = [];
-});
-const track = <T extends { close(): Promise<void> }>(x: T): T => {
-  open.push(x);
-  return x;
-};
+const track = closeAfterEach();
 
 const BODY = 256 * 1024;
 const ROUTE = 'shop/cart';

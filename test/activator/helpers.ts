@@ -11,6 +11,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { afterEach } from 'vitest';
 import type { ActivatorObserver } from '../../src/activator/observer.ts';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import type { RouteSpec } from '../../src/activator/routes.ts';
@@ -233,4 +234,20 @@ export const wsDecode = (buf: Buffer): { opcode: number; text: string; length: n
   if (masked)
     for (let i = 0; i < len; i++) payload[i] = (payload[i] as number) ^ (buf[2 + (i % 4)] as number);
   return { opcode: (buf[0] as number) & 0x0f, text: payload.toString(), length: start + len };
+};
+
+/**
+ * Closes what a test opened, newest first, after each test of the calling file:
+ * `const track = closeAfterEach();` then `track(await startBackend())`.
+ */
+export const closeAfterEach = (): (<T extends { close(): Promise<void> }>(x: T) => T) => {
+  let open: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const o of open.reverse()) await o.close();
+    open = [];
+  });
+  return (x) => {
+    open.push(x);
+    return x;
+  };
 };

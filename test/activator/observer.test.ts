@@ -1,19 +1,20 @@
 // The ActivatorObserver hears each request's end, each held request's exit and each cold start;
 // a backend that accepts and never answers gets the client a 504 after responseTimeout.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActivatorObserver } from '../../src/activator/observer.ts';
-import { call, NS, routeSpec, serviceKey, startActivator, startBackend, until } from './helpers.ts';
+import {
+  call,
+  closeAfterEach,
+  NS,
+  routeSpec,
+  serviceKey,
+  startActivator,
+  startBackend,
+  until,
+} from './helpers.ts';
 import { MemoryEndpointSource } from './memory-endpoints.ts';
 
-let open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const o of open.reverse()) await o.close();
-  open = [];
-});
-const track = <T extends { close(): Promise<void> }>(x: T): T => {
-  open.push(x);
-  return x;
-};
+const track = closeAfterEach();
 
 interface Heard {
   readonly done: { route: string; status: number; seconds: number }[];

@@ -2,10 +2,11 @@
 // mid-request, SSE and chunked streaming, WebSocket pass-through, client aborts.
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Backend,
   call,
+  closeAfterEach,
   refusedEndpoint,
   routeSpec,
   serviceKey,
@@ -18,15 +19,7 @@ import {
   wsDecode,
 } from './helpers.ts';
 
-let open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const o of open.reverse()) await o.close();
-  open = [];
-});
-const track = <T extends { close(): Promise<void> }>(x: T): T => {
-  open.push(x);
-  return x;
-};
+const track = closeAfterEach();
 const activatorWith = async (...args: Parameters<typeof startActivator>): Promise<TestActivator> =>
   track(await startActivator(...args));
 const backend = async (...args: Parameters<typeof startBackend>): Promise<Backend> =>
