@@ -7,10 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Activator } from '../activator/server.ts';
+import type { HttpRoutes } from '../controller/http-routes.ts';
 import type { Logger } from '../logging.ts';
 import { HealthChecks } from '../observability/health.ts';
 import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { type ObservabilityServers, serveObservability } from '../observability/server.ts';
+import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
 import type { ActivatorRouting } from './activator-routing.ts';
 
 /** Prometheus /metrics and /healthz + /readyz of an activator process. */
@@ -31,6 +33,21 @@ export interface ActivatorObservability {
   /** `http://host:port` of /metrics and of /healthz + /readyz, when served. */
   readonly metricsUrl: string | undefined;
   readonly healthUrl: string | undefined;
+}
+
+/** What both shapes of `ebb activator` hand back once listening. */
+export interface RunningActivatorProcess extends ActivatorObservability {
+  readonly activator: Activator;
+  readonly endpoints: KubeEndpointSource;
+  /** `http://address:port` it listens on. */
+  readonly url: string;
+  readonly port: number;
+  /** The routes as last built. */
+  routes(): HttpRoutes;
+  /** Graceful: drains the activator (see src/activator/server.ts), then stops everything. */
+  drain(): Promise<void>;
+  /** Immediate: held requests get 503, connections are cut. */
+  stop(): Promise<void>;
 }
 
 export const DEFAULT_ACTIVATOR_PORT = 8080;

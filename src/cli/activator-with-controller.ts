@@ -7,16 +7,15 @@ import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
 import type { ActivatorStats } from '../activator/stats.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
-import { type HttpRoutes, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import { scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
 import { bindServicePortView } from '../controller/route-claims.ts';
 import { logger as defaultLogger } from '../logging.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
-import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
 import {
-  type ActivatorObservability,
   DEFAULT_ACTIVATOR_PORT,
   defaultActivatorId,
   listenActivator,
+  type RunningActivatorProcess,
   serveActivatorObservability,
 } from './activator-process.ts';
 import { ActivatorRouting } from './activator-routing.ts';
@@ -37,20 +36,9 @@ export interface RunActivatorOptions
   readonly statsIntervalMs?: number;
 }
 
-export interface RunningActivator extends ActivatorObservability {
+export interface RunningActivator extends RunningActivatorProcess {
   readonly controller: RunningController;
-  readonly activator: Activator;
   readonly feed: ActivationFeed;
-  readonly endpoints: KubeEndpointSource;
-  /** `http://address:port` it listens on. */
-  readonly url: string;
-  readonly port: number;
-  /** The routes as last built. */
-  routes(): HttpRoutes;
-  /** Graceful: drains the activator (see src/activator/server.ts), then stops everything. */
-  drain(): Promise<void>;
-  /** Immediate: held requests get 503, connections are cut. */
-  stop(): Promise<void>;
 }
 
 export const runActivatorController = async (opts: RunActivatorOptions = {}): Promise<RunningActivator> => {

@@ -6,17 +6,15 @@
 import { ActivatorReporter, type ActivatorReporterOptions } from '../activator/reporter.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
 import type { ActivatorStats } from '../activator/stats.ts';
-import type { HttpRoutes } from '../controller/http-routes.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import type { EbbMetrics } from '../observability/metrics.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
-import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
 import {
-  type ActivatorObservability,
   type ActivatorObservabilityOptions,
   DEFAULT_ACTIVATOR_PORT,
   defaultActivatorId,
   listenActivator,
+  type RunningActivatorProcess,
   serveActivatorObservability,
 } from './activator-process.ts';
 import { ActivatorRouting } from './activator-routing.ts';
@@ -37,18 +35,10 @@ export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOpt
   readonly log?: Logger;
 }
 
-export interface RunningStandaloneActivator extends ActivatorObservability {
+/** `drain` and `stop` also say goodbye to every controller. */
+export interface RunningStandaloneActivator extends RunningActivatorProcess {
   readonly id: string;
-  readonly activator: Activator;
   readonly reporter: ActivatorReporter;
-  readonly endpoints: KubeEndpointSource;
-  readonly url: string;
-  readonly port: number;
-  routes(): HttpRoutes;
-  /** Graceful: drains, says goodbye to every controller, stops. */
-  drain(): Promise<void>;
-  /** Immediate: held requests get 503, connections are cut; still says goodbye. */
-  stop(): Promise<void>;
 }
 
 export const runStandaloneActivator = async (
