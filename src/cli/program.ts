@@ -117,7 +117,9 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
   // ---- `ebb activator`: the controller + the HTTP activator in one process (src/cli/activator.ts). ----
   program
     .command('activator')
-    .description('run the controller with the HTTP activator in the same process (http triggers)')
+    .description(
+      'run the HTTP activator: with --controller-url a replica reporting to the controllers, without it together with the controller in one process',
+    )
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
