@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import type { Activator } from '../activator/server.ts';
+import type { ActivatorObserver } from '../activator/observer.ts';
+import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
+import type { ActivatorStats } from '../activator/stats.ts';
 import type { HttpRoutes } from '../controller/http-routes.ts';
 import type { Logger } from '../logging.ts';
 import { HealthChecks } from '../observability/health.ts';
@@ -49,6 +51,51 @@ export interface RunningActivatorProcess extends ActivatorObservability {
   /** Immediate: held requests get 503, connections are cut. */
   stop(): Promise<void>;
 }
+
+/** Where an activator's counters go: the controller's feed in one process, a reporter otherwise. */
+export interface ActivatorStatsSink {
+  stats(stats: ActivatorStats): void;
+  /** A cold start on `route`; `stats` is a snapshot taken now, so the poll it starts sees it. */
+  poke(route: string, held: number, stats: ActivatorStats): void;
+}
+
+/**
+ * The activator both shapes run: its routes from `routing`, its counters (with the routing's
+ * aliases and the routes left out for an unresolved named port, for the controller's conditions)
+ * to `sink` every `statsIntervalMs`, at once on a poke, and at once when the routes change.
+ */
+export const createRoutedActivator = (opts: {
+  readonly routing: ActivatorRouting;
+  readonly sink: ActivatorStatsSink;
+  readonly id: string;
+  readonly limits: Partial<ActivatorLimits> | undefined;
+  readonly statsIntervalMs: number | undefined;
+  readonly observer: ActivatorObserver;
+}): Activator => {
+  const { routing, sink } = opts;
+  const withRouting = (stats: ActivatorStats): ActivatorStats => ({
+    ...stats,
+    aliases: Object.fromEntries(routing.routes().aliases),
+    unresolved: routing.unresolved(),
+  });
+  const activator = createActivator({
+    endpoints: routing.endpoints,
+    routes: [],
+    id: opts.id,
+    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+    onStats: (stats) => sink.stats(withRouting(stats)),
+    statsIntervalMs: opts.statsIntervalMs ?? 1000,
+    poke: (route, held) => sink.poke(route, held, withRouting(activator.stats())),
+    observer: opts.observer,
+  });
+  routing.attach((built) => {
+    const conflicts = activator.setRoutes(built.routes);
+    // New routes are readable at once, not after the next push.
+    sink.stats(withRouting(activator.stats()));
+    return conflicts;
+  });
+  return activator;
+};
 
 export const DEFAULT_ACTIVATOR_PORT = 8080;
 

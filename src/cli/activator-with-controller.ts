@@ -4,14 +4,14 @@
 //   activator.poke(route, held) ──▶ fresh snapshot into the feed, controller.poke(ScaledObject)
 //   No leader election: a standby's activator would report to nobody.
 import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
-import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
-import type { ActivatorStats } from '../activator/stats.ts';
+import type { Activator, ActivatorLimits } from '../activator/server.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
 import { scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
 import { bindServicePortView } from '../controller/route-claims.ts';
 import { logger as defaultLogger } from '../logging.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
 import {
+  createRoutedActivator,
   DEFAULT_ACTIVATOR_PORT,
   defaultActivatorId,
   listenActivator,
@@ -65,34 +65,21 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
     await client.close();
     throw err;
   }
-  // The routes left out for their named port travel with the stats (the controller's conditions).
-  const withUnresolved = (stats: ActivatorStats): ActivatorStats => ({
-    ...stats,
-    unresolved: routing.unresolved(),
-  });
-
-  const created = createActivator({
-    endpoints: routing.endpoints,
-    routes: [],
-    id,
-    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
-    onStats: (stats) => feed.record(withUnresolved(stats)),
-    statsIntervalMs: opts.statsIntervalMs ?? 1000,
-    poke: (route) => {
-      // The poll must see the held request: the feed gets a snapshot taken now.
-      feed.record(withUnresolved(created.stats()));
-      running?.controller()?.poke(scaledObjectKeyOfRoute(route));
+  const created = createRoutedActivator({
+    routing,
+    sink: {
+      stats: (stats) => feed.record(stats),
+      poke: (route, _held, stats) => {
+        feed.record(stats);
+        running?.controller()?.poke(scaledObjectKeyOfRoute(route));
+      },
     },
+    id,
+    limits: opts.limits,
+    statsIntervalMs: opts.statsIntervalMs,
     observer: metrics,
   });
   activator = created;
-  routing.attach((built) => {
-    const conflicts = created.setRoutes(built.routes);
-    feed.setAliases(built.aliases);
-    // New routes are readable at once, not after the next push.
-    feed.record(withUnresolved(created.stats()));
-    return conflicts;
-  });
   const unbindFeed = bindConcurrencyFeed(feed);
   const unbindPorts = bindServicePortView(feed);
   const unbind = () => {

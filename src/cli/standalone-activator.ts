@@ -4,13 +4,13 @@
 // (src/activator/reporter.ts resolves a headless Service's name to every controller pod → their
 // src/controller/activator-reports.ts, which sum the replicas by id).
 import { ActivatorReporter, type ActivatorReporterOptions } from '../activator/reporter.ts';
-import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
-import type { ActivatorStats } from '../activator/stats.ts';
+import type { Activator, ActivatorLimits } from '../activator/server.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import type { EbbMetrics } from '../observability/metrics.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
 import {
   type ActivatorObservabilityOptions,
+  createRoutedActivator,
   DEFAULT_ACTIVATOR_PORT,
   defaultActivatorId,
   listenActivator,
@@ -86,32 +86,18 @@ export const runStandaloneActivator = async (
     await client.close();
     throw err;
   }
-  // Aliases travel with the stats (the controller scales scalers keyed by hosts|paths as well),
-  // and so do the routes left out for their named port (the controller's conditions).
-  const withAliases = (stats: ActivatorStats): ActivatorStats => ({
-    ...stats,
-    aliases: Object.fromEntries(routing.routes().aliases),
-    unresolved: routing.unresolved(),
-  });
-  const created = createActivator({
-    endpoints: routing.endpoints,
-    routes: [],
-    id,
-    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
-    onStats: (stats) => reporter.stats(withAliases(stats)),
-    statsIntervalMs: opts.statsIntervalMs ?? 1000,
-    poke: (route, held) => {
-      const stats = withAliases(created.stats());
-      reporter.poke({ activator: id, route, held, at: stats.at, stats });
+  const created = createRoutedActivator({
+    routing,
+    sink: {
+      stats: (stats) => reporter.stats(stats),
+      poke: (route, held, stats) => reporter.poke({ activator: id, route, held, at: stats.at, stats }),
     },
+    id,
+    limits: opts.limits,
+    statsIntervalMs: opts.statsIntervalMs,
     observer: metrics,
   });
   activator = created;
-  routing.attach((built) => {
-    const conflicts = created.setRoutes(built.routes);
-    reporter.stats(withAliases(created.stats()));
-    return conflicts;
-  });
   let bound: { url: string; port: number };
   try {
     bound = await listenActivator(created, opts.port ?? DEFAULT_ACTIVATOR_PORT, opts.address);
