@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Condition } from '../../src/api/scaledobject.ts';
 import { FINALIZER } from '../../src/controller/tracked.ts';
-import type { StatusPatch } from '../../src/platform/ports.ts';
-import { harness, reading, ScriptedScaler, scaledObject, settle } from './fakes.ts';
+import { condition, eventually, harness, reading, ScriptedScaler, scaledObject, settle } from './fakes.ts';
 
 const KEY = 'ns/app';
 const TARGET = 'Deployment/ns/app';
@@ -19,27 +17,6 @@ const scripted = (values: readonly (number | 'fail')[]) => {
           : reading(v ?? 0);
       }),
   });
-};
-
-const condition = (patches: readonly { patch: StatusPatch }[], type: string): Condition | undefined => {
-  for (let i = patches.length - 1; i >= 0; i--) {
-    const c = patches[i]?.patch.conditions?.find((x) => x.type === type);
-    if (c !== undefined) return c;
-  }
-  return undefined;
-};
-
-const eventually = async (check: () => void, ms = 2000): Promise<void> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await settle();
-    }
-  }
 };
 
 describe('controller poll', () => {

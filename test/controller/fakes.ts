@@ -1,6 +1,7 @@
 // Small in-process fakes of the platform ports, for controller unit tests.
 
 import type { ResolvedTrigger } from '../../scalers/index.ts';
+import type { Condition } from '../../src/api/scaledobject.ts';
 import { Controller, type ControllerOptions } from '../../src/controller/controller.ts';
 import type { SchedulerClock } from '../../src/controller/scheduler.ts';
 import { silentLogger } from '../../src/logging.ts';
@@ -360,3 +361,32 @@ export const reading = (value: number, active = value > 0): { ok: true; value: R
   ok: true,
   value: { value, active },
 });
+
+/** The newest condition of `type` among the status patches (of object `key`, when given). */
+export const condition = (
+  patches: readonly { key?: string; patch: StatusPatch }[],
+  type: string,
+  key?: string,
+): Condition | undefined => {
+  for (let i = patches.length - 1; i >= 0; i--) {
+    const p = patches[i];
+    if (key !== undefined && p?.key !== key) continue;
+    const c = p?.patch.conditions?.find((x) => x.type === type);
+    if (c !== undefined) return c;
+  }
+  return undefined;
+};
+
+/** Retries `check` (settling the event loop between tries) until it passes or `ms` run out. */
+export const eventually = async (check: () => void, ms = 2000): Promise<void> => {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await settle();
+    }
+  }
+};

@@ -2,27 +2,19 @@
 // and deletion, the refusal of a foreign HPA, and the poll writing only 0 <-> 1.
 import { describe, expect, it } from 'vitest';
 import { SCALING_MODE, scalingModeFrom } from '../../src/api/annotations.ts';
-import type { Condition, ScaledObject } from '../../src/api/scaledobject.ts';
+import type { ScaledObject } from '../../src/api/scaledobject.ts';
 import { admitScaledObject } from '../../src/controller/admission.ts';
 import { hpaDefinitionOf, scalingModeOf } from '../../src/controller/hpa-mode.ts';
 import { regardingOf, targetRefOf } from '../../src/controller/tracked.ts';
 import type { StatusPatch } from '../../src/platform/ports.ts';
 import { scalingSpecFrom } from '../../src/scaling/spec.ts';
-import { FakeHpaWriter, harness, reading, ScriptedScaler, scaledObject } from './fakes.ts';
+import { condition, FakeHpaWriter, harness, reading, ScriptedScaler, scaledObject } from './fakes.ts';
 
 const KEY = 'ns/app';
 const TARGET = 'Deployment/ns/app';
 const HPA = 'ns/ebb-hpa-app';
 const HPA_MODE = { [SCALING_MODE]: 'hpa' };
 const POD = { type: 'Pods', value: 1, periodSeconds: 60 };
-
-const condition = (patches: readonly { patch: StatusPatch }[], type: string): Condition | undefined => {
-  for (let i = patches.length - 1; i >= 0; i--) {
-    const c = patches[i]?.patch.conditions?.find((x) => x.type === type);
-    if (c !== undefined) return c;
-  }
-  return undefined;
-};
 
 const lastField = <K extends keyof StatusPatch>(
   patches: readonly { patch: StatusPatch }[],

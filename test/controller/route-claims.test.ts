@@ -3,12 +3,11 @@
 // named Service port the activators cannot resolve (ServicePortUnresolved). The pure index
 // first, then through the controller with the fakes.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Condition } from '../../src/api/scaledobject.ts';
 import { ActivationFeed } from '../../src/controller/activation-feed.ts';
 import { admitScaledObject } from '../../src/controller/admission.ts';
 import { bindServicePortView, RouteClaims } from '../../src/controller/route-claims.ts';
 import type { StatusPatch } from '../../src/platform/ports.ts';
-import { harness, reading, ScriptedScaler, scaledObject, settle } from './fakes.ts';
+import { condition, eventually, harness, reading, ScriptedScaler, scaledObject, settle } from './fakes.ts';
 
 const http = (metadata: Record<string, string> = {}) => ({
   type: 'http',
@@ -182,31 +181,8 @@ describe('RouteClaims', () => {
 
 // ---- through the controller ----
 
-const ready = (
-  patches: readonly { key: string; patch: StatusPatch }[],
-  key: string,
-): Condition | undefined => {
-  for (let i = patches.length - 1; i >= 0; i--) {
-    const p = patches[i];
-    if (p?.key !== key) continue;
-    const c = p.patch.conditions?.find((x) => x.type === 'Ready');
-    if (c !== undefined) return c;
-  }
-  return undefined;
-};
-
-const eventually = async (check: () => void, ms = 2000): Promise<void> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await settle();
-    }
-  }
-};
+const ready = (patches: readonly { key: string; patch: StatusPatch }[], key: string) =>
+  condition(patches, 'Ready', key);
 
 /** A started controller whose http scalers read 0 (no feed needed). */
 const started = async () => {
