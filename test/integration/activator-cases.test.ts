@@ -3,23 +3,21 @@
 // server, real EndpointSlices published by the netns test kubelet for backends on 10.213.0.x,
 // requests sent to the activator on 127.0.0.1. Each case has its own Deployment at 0, Service
 // and ScaledObject; a case without a kubelet has a target that is woken but never becomes ready.
-import { Agent, type ClientRequest, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
 import type { RouteStats } from '../../src/activator/stats.ts';
 import type { RunningActivator } from '../../src/cli/activator-with-controller.ts';
 import type { ReplicaInfo } from '../env/kubelet.ts';
-import { useActivatorEnv, WAIT } from './activator-setup.ts';
+import { type Answer, ClientRequests, type Sent, useActivatorEnv, WAIT } from './activator-setup.ts';
 
 let running: RunningActivator;
-/** Client requests still open at the end (held ones the cases abort); destroyed in afterAll. */
-const open = new Set<ClientRequest>();
 
 const { ns, createApp, createHttpScaledObject } = useActivatorEnv('activator-cases', {
   onStarted(r) {
     running = r;
   },
   beforeStop() {
-    for (const req of open) req.destroy();
+    requests.destroyAll();
   },
 });
 
@@ -30,47 +28,12 @@ const routeStats = (name: string): RouteStats => {
   return found;
 };
 
-interface Answer {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-interface Sent {
-  readonly req: ClientRequest;
-  readonly answer: Promise<Answer>;
-  /** Whether the answer (or an error) came. */
-  settled(): boolean;
-}
+const requests = new ClientRequests();
+const open = requests.open;
 
 /** One request through the activator with `Host: <host>`; the caller may abort it (`req.destroy()`). */
-const start = (host: string, path = '/', agent: Agent | false = false, timeoutMs = 60_000): Sent => {
-  let done = false;
-  let req: ClientRequest | undefined;
-  const answer = new Promise<Answer>((resolve, reject) => {
-    req = httpRequest(new URL(path, running.url), { headers: { host }, agent, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req?.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  }).finally(() => {
-    done = true;
-    if (req !== undefined) open.delete(req);
-  });
-  if (req === undefined) throw new Error('unreachable: the request is created synchronously');
-  open.add(req);
-  return { req, answer, settled: () => done };
-};
+const start = (host: string, path = '/', agent: Agent | false = false, timeoutMs = 60_000): Sent =>
+  requests.start(running.url, host, { path, agent, timeoutMs });
 
 const send = (host: string, path = '/', agent: Agent | false = false): Promise<Answer> =>
   start(host, path, agent).answer;

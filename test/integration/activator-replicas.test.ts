@@ -10,7 +10,6 @@
 // activator` without --controller-url (controller and activator in one process) in a namespace
 // of its own: one /metrics port serves the controller's and the activator's series.
 import { readFileSync } from 'node:fs';
-import { type ClientRequest, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -36,6 +35,7 @@ import { startKubelet, type TestKubelet } from '../env/kubelet.ts';
 import { useNetns } from '../env/netns.ts';
 import { freePort, type ManagedProcess, makeTempDir, removeDir, startProcess } from '../env/proc.ts';
 import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
+import { type Answer, ClientRequests, type Sent } from './activator-setup.ts';
 
 const WAIT = { timeout: 20_000, interval: 100 };
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -78,7 +78,8 @@ const pollsOf = (name: string): string =>
     )
     .join('\n');
 /** Client requests still open at the end; destroyed in afterAll. */
-const open = new Set<ClientRequest>();
+const requests = new ClientRequests();
+const open = requests.open;
 
 beforeAll(async () => {
   await installCrd(kc);
@@ -201,41 +202,9 @@ const deployment = async (name: string): Promise<{ replicas: number; generation:
 
 const replicas = async (name: string): Promise<number> => (await deployment(name)).replicas;
 
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-}
-
-interface Sent {
-  readonly req: ClientRequest;
-  readonly answer: Promise<Answer>;
-  settled(): boolean;
-}
-
 /** One request to an activator (`base`) with `Host: <host>`; the caller may abort it. */
-const start = (base: string, host: string, path = '/', timeoutMs = 130_000): Sent => {
-  let done = false;
-  let req: ClientRequest | undefined;
-  const answer = new Promise<Answer>((resolve, reject) => {
-    req = httpRequest(new URL(path, base), { headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req?.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  }).finally(() => {
-    done = true;
-    if (req !== undefined) open.delete(req);
-  });
-  if (req === undefined) throw new Error('unreachable: the request is created synchronously');
-  open.add(req);
-  // A case that fails before awaiting it must not leave an unhandled rejection behind.
-  answer.catch(() => undefined);
-  return { req, answer, settled: () => done };
-};
+const start = (base: string, host: string, path = '/', timeoutMs = 130_000): Sent =>
+  requests.start(base, host, { path, timeoutMs });
 
 const send = (base: string, host: string, path = '/'): Promise<Answer> => start(base, host, path).answer;
 
@@ -244,7 +213,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** GET `url`: status and body (/metrics, /healthz, /readyz). */
 const get = async (url: string): Promise<Answer> => {
   const res = await fetch(url);
-  return { status: res.status, body: await res.text() };
+  return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
 };
 
 /** A Prometheus sample line's value in `text`, e.g. `name{a="b"}`; undefined when absent. */

@@ -2,6 +2,7 @@
 // one process) against the real API server, a namespace, a network namespace for the test
 // kubelet's backends, and helpers that create an app (Deployment at 0 + Service, with a kubelet)
 // and an http-triggered ScaledObject for it. Call `useActivatorEnv` once at a file's top level.
+import { type Agent, type ClientRequest, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { type RunningActivator, runActivatorController } from '../../src/cli/activator-with-controller.ts';
@@ -109,4 +110,60 @@ export function useActivatorEnv(
       );
     },
   };
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface Sent {
+  readonly req: ClientRequest;
+  readonly answer: Promise<Answer>;
+  /** Whether the answer (or an error) came. */
+  settled(): boolean;
+}
+
+/**
+ * Client requests to an activator, each with `Host: <host>`, that the caller may abort
+ * (`req.destroy()`); those still open at the end are in `open` (destroy them in afterAll).
+ */
+export class ClientRequests {
+  readonly open = new Set<ClientRequest>();
+
+  start(base: string, host: string, opts: { path?: string; agent?: Agent | false; timeoutMs: number }): Sent {
+    const { path = '/', agent = false, timeoutMs } = opts;
+    let done = false;
+    let req: ClientRequest | undefined;
+    const answer = new Promise<Answer>((resolve, reject) => {
+      req = httpRequest(new URL(path, base), { headers: { host }, agent, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req?.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end();
+    }).finally(() => {
+      done = true;
+      if (req !== undefined) this.open.delete(req);
+    });
+    if (req === undefined) throw new Error('unreachable: the request is created synchronously');
+    this.open.add(req);
+    // A case that fails before awaiting it must not leave an unhandled rejection behind.
+    answer.catch(() => undefined);
+    return { req, answer, settled: () => done };
+  }
+
+  destroyAll(): void {
+    for (const req of this.open) req.destroy();
+  }
 }
