@@ -15,17 +15,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Draining, NoRoute, RouteRemoved, ScaledToZero } from '../api/reasons.ts';
+import { Draining, NoRoute, RouteRemoved, ScaledToZero, UnsupportedMethod } from '../api/reasons.ts';
+import { answerClientError } from './client-error.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
 import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError } from './exchange.ts';
+import { ProxyTrust } from './forwarded.ts';
 import { HoldQueue, RouteState } from './hold-queue.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import type { EndpointSource } from './ports.ts';
 import { forward } from './proxy.ts';
+import { checkRequest, RequestTarget } from './request-target.ts';
 import {
   buildRoutingTable,
   noRouteMessage,
-  normalizeHost,
   pathOf,
   type RouteConflict,
   type RouteSpec,
@@ -80,6 +82,9 @@ export interface ActivatorOptions {
   readonly statsIntervalMs?: number;
   /** Hears every request, held request and cold start (metrics); default: nobody. */
   readonly observer?: ActivatorObserver;
+  /** CIDRs (or addresses) of proxies whose X-Forwarded-Proto/-Host and Forwarded are believed;
+   * default none (forwarded.ts says why). */
+  readonly trustedProxies?: readonly string[];
 }
 
 export interface Activator {
@@ -125,6 +130,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     retry,
     draining: (): boolean => draining,
     responseTimeoutMs: limits.responseTimeoutMs,
+    trust: new ProxyTrust(opts.trustedProxies ?? []),
   };
   const holdQueue = new HoldQueue(
     limits,
@@ -189,7 +195,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
         ex,
         503,
         ScaledToZero,
-        `route ${route.key} has no ready endpoint; health path ${pathOf(ex.req.url ?? '/')} neither waits nor wakes it`,
+        `route ${route.key} has no ready endpoint; health path ${pathOf(ex.target)} neither waits nor wakes it`,
         limits.retryAfterSeconds,
       );
       return;
@@ -215,21 +221,27 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     }
   };
 
-  const route = (req: IncomingMessage): RouteState | string => {
-    let url = req.url ?? '/';
-    let rawHost = req.headers.host ?? '';
-    if (url.charCodeAt(0) !== 0x2f /* / */ && url !== '*') {
-      // absolute-form (`GET http://host/path`): its authority wins over Host (RFC 9112 §3.2.2).
-      try {
-        const u = new URL(url);
-        rawHost = u.host;
-        url = u.pathname + u.search;
-      } catch {
-        // not a URL: routed as a path, which matches nothing
-      }
-    }
-    const host = normalizeHost(rawHost);
-    return table.lookup(host, url) ?? noRouteMessage(host, pathOf(url));
+  // Filled by checkRequest for the request being handled (synchronously): no allocation per request.
+  const checked = new RequestTarget();
+
+  /** Routes the checked request (`OPTIONS *` asks the host's `/` route). */
+  const route = (t: RequestTarget): RouteState | string => {
+    const path = t.target === '*' ? '/' : t.target;
+    return table.lookup(t.host, path) ?? noRouteMessage(t.host, pathOf(path));
+  };
+
+  /** A routed exchange takes what forwarding needs from the checked request. */
+  const exchange = (
+    req: IncomingMessage,
+    res: ServerResponse | undefined,
+    socket: Socket,
+    head: Buffer | undefined,
+    r: RouteState,
+  ): Exchange => {
+    const ex = new Exchange(req, res, socket, head, r, countedPath(r, checked.target));
+    ex.target = checked.target;
+    ex.authority = checked.authority;
+    return ex;
   };
 
   const countedPath = (r: RouteState, url: string): boolean =>
@@ -256,13 +268,19 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       );
       return;
     }
-    const r = route(req);
+    const refused = checkRequest(req, false, checked);
+    if (refused !== undefined) {
+      if (observed) observeResponse(res, '', arrivedAt);
+      writeError(res, refused.status, refused.reason, refused.message, undefined, true);
+      return;
+    }
+    const r = route(checked);
     if (typeof r === 'string') {
       if (observed) observeResponse(res, '', arrivedAt);
       writeError(res, 404, NoRoute, r);
       return;
     }
-    const ex = new Exchange(req, res, req.socket, undefined, r, countedPath(r, req.url ?? '/'));
+    const ex = exchange(req, res, req.socket, undefined, r);
     ex.expectContinue = expectContinue;
     res.once('close', () => {
       clientGone(ex);
@@ -286,13 +304,19 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       );
       return;
     }
-    const r = route(req);
+    const refused = checkRequest(req, true, checked);
+    if (refused !== undefined) {
+      observer.requestDone('', refused.status, 0);
+      writeRawError(socket, refused.status, refused.reason, refused.message);
+      return;
+    }
+    const r = route(checked);
     if (typeof r === 'string') {
       observer.requestDone('', 404, 0);
       writeRawError(socket, 404, NoRoute, r);
       return;
     }
-    const ex = new Exchange(req, undefined, socket, head, r, countedPath(r, req.url ?? '/'));
+    const ex = exchange(req, undefined, socket, head, r);
     upgraded.add(socket);
     socket.once('close', () => {
       upgraded.delete(socket);
@@ -316,12 +340,21 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     // Held requests may legitimately take longer than any whole-request limit; holdTimeout bounds them.
     requestTimeout: 0,
     noDelay: true,
+    // A missing Host is refused by checkRequest, with a reason (node's own 400 has none).
+    requireHostHeader: false,
   });
   server.on('request', onRequest);
   // `Expect: 100-continue`: the client is told to send its body only when the request is
   // forwarded (a held request's body is not even sent), not at once as node would.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
   server.on('upgrade', onUpgrade);
+  // CONNECT asks for a tunnel; the activator is a reverse proxy (RFC 9110 §9.1: 501).
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.on('error', noop);
+    observer.requestDone('', 501, 0);
+    writeRawError(socket, 501, UnsupportedMethod, 'CONNECT is not supported: the activator is no tunnel');
+  });
+  server.on('clientError', answerClientError);
 
   const setRoutes = (specs: readonly RouteSpec[]): RouteConflict[] => {
     const next = new Map<string, RouteState>();
