@@ -280,18 +280,29 @@ export const HOST = 'app.test';
 let canaries = 0;
 
 /**
- * An activator with one route (`shop/app`, host app.test, every path unless `pathPrefixes` say
- * otherwise) in front of a recording backend.
+ * An activator with one route (`shop/app`, host app.test and any `hosts`, every path unless
+ * `pathPrefixes` say otherwise) in front of a recording backend.
  */
 export const startHostile = async (
-  over: { pathPrefixes?: string[]; hosts?: string[]; trustedProxies?: readonly string[] } = {},
+  over: {
+    pathPrefixes?: string[];
+    hosts?: string[];
+    healthPaths?: string[];
+    trustedProxies?: readonly string[];
+  } = {},
 ): Promise<Hostile> => {
   const backend = await startRecordingBackend();
   const source = new MemoryEndpointSource();
   source.set(serviceKey('app'), [{ address: '127.0.0.1', port: backend.port }]);
   const opts: ActivatorOptions = {
     endpoints: source,
-    routes: [routeSpec('app', { pathPrefixes: over.pathPrefixes ?? ['/'], hosts: over.hosts ?? [HOST] })],
+    routes: [
+      routeSpec('app', {
+        pathPrefixes: over.pathPrefixes ?? ['/'],
+        hosts: [...(over.hosts ?? []), HOST],
+        healthPaths: over.healthPaths ?? [],
+      }),
+    ],
     poke: () => {},
     limits: { drainTimeoutMs: 5_000 },
     id: 'activator-hostile',
@@ -301,8 +312,10 @@ export const startHostile = async (
   await new Promise<void>((resolve) => activator.server.listen(0, '127.0.0.1', resolve));
   const port = (activator.server.address() as AddressInfo).port;
   const canaryTargets = new Set<string>();
+  // Under the route's first prefix, so the canary is routed whatever the prefixes are.
+  const canaryBase = (over.pathPrefixes?.[0] ?? '/').replace(/\/$/, '');
   const canary = async (): Promise<void> => {
-    const target = `/canary/${++canaries}`;
+    const target = `${canaryBase}/canary/${++canaries}`;
     canaryTargets.add(target);
     const out = await rawExchange(port, `GET ${target} HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
     expect(out.responses.map((r) => r.body)).toEqual([`seen GET ${target}`]);
