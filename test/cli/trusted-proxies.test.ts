@@ -5,21 +5,10 @@ import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { activatorCommand } from '../../src/cli/activator.ts';
 import { trustedProxies } from '../../src/cli/flags.ts';
-import type { CliIO } from '../../src/cli/io.ts';
 import { localCommand } from '../../src/cli/local.ts';
+import { runCommand } from './run-command.ts';
 
-const run = async (command: typeof activatorCommand, argv: string[]) => {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    now: () => new Date(0),
-    readText: async () => '',
-  };
-  const code = await command(argv, io);
-  return { code, stdout, stderr };
-};
+const run = runCommand;
 
 describe.each([
   ['ebb activator', activatorCommand, []],
