@@ -77,8 +77,13 @@ export const classify = (name: string): number => {
   }
 };
 
+/** A Connection value that is one option and names no header: the usual case, no split. */
+const namesNothing = (value: string): boolean =>
+  value === '' || eqi(value, 'keep-alive') || eqi(value, 'close') || eqi(value, 'upgrade');
+
 /** Tokens of a Connection header that name other headers (close/keep-alive/upgrade are not names). */
 const connectionNames = (value: string): string[] | undefined => {
+  if (namesNothing(value)) return undefined;
   let names: string[] | undefined;
   for (const raw of value.split(',')) {
     const t = raw.trim().toLowerCase();
@@ -97,7 +102,7 @@ const GENERATED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', '
 
 /** Why a request's Connection header (its lines joined) is refused, or undefined. */
 export const connectionProblem = (value: string): string | undefined => {
-  if (eqi(value, 'keep-alive') || eqi(value, 'close') || eqi(value, 'upgrade')) return undefined;
+  if (namesNothing(value)) return undefined;
   let options = 0;
   for (const raw of value.split(',')) {
     const t = raw.trim().toLowerCase();
@@ -208,7 +213,7 @@ export const requestHeaders = (
   // The body is re-framed on this hop: node de-chunked it, so it is chunked again.
   if (chunked) out.push('transfer-encoding', 'chunked');
   if (upgrade) out.push('connection', 'upgrade');
-  const named = connection === '' ? undefined : connectionNames(connection);
+  const named = connectionNames(connection);
   return { headers: named === undefined ? out : dropNamed(out, named), hasBody };
 };
 
@@ -235,7 +240,7 @@ export const responseHeaders = (raw: readonly string[], close: boolean): string[
     }
   }
   if (close) out.push('connection', 'close');
-  const named = connection === '' ? undefined : connectionNames(connection);
+  const named = connectionNames(connection);
   return named === undefined ? out : dropNamed(out, named);
 };
 

@@ -15,8 +15,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Draining, NoRoute, RouteRemoved, ScaledToZero, UnsupportedMethod } from '../api/reasons.ts';
-import { answerClientError } from './client-error.ts';
+import { Draining, NoRoute, RouteRemoved, ScaledToZero } from '../api/reasons.ts';
+import { answerUnroutable } from './client-error.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
 import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError } from './exchange.ts';
 import { ProxyTrust } from './forwarded.ts';
@@ -24,7 +24,7 @@ import { HoldQueue, RouteState } from './hold-queue.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import type { EndpointSource } from './ports.ts';
 import { forward } from './proxy.ts';
-import { checkRequest, RequestTarget } from './request-target.ts';
+import { checkRequest, type Refusal, RequestTarget } from './request-target.ts';
 import {
   buildRoutingTable,
   noRouteMessage,
@@ -224,24 +224,13 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   // Filled by checkRequest for the request being handled (synchronously): no allocation per request.
   const checked = new RequestTarget();
 
-  /** Routes the checked request (`OPTIONS *` asks the host's `/` route). */
-  const route = (t: RequestTarget): RouteState | string => {
-    const path = t.target === '*' ? '/' : t.target;
-    return table.lookup(t.host, path) ?? noRouteMessage(t.host, pathOf(path));
-  };
-
-  /** A routed exchange takes what forwarding needs from the checked request. */
-  const exchange = (
-    req: IncomingMessage,
-    res: ServerResponse | undefined,
-    socket: Socket,
-    head: Buffer | undefined,
-    r: RouteState,
-  ): Exchange => {
-    const ex = new Exchange(req, res, socket, head, r, countedPath(r, checked.target));
-    ex.target = checked.target;
-    ex.authority = checked.authority;
-    return ex;
+  /** Checks and routes `req` (into `checked`); what is refused, 404 included, the caller answers. */
+  const route = (req: IncomingMessage, upgrade: boolean): RouteState | Refusal => {
+    const refused = checkRequest(req, upgrade, checked);
+    if (refused !== undefined) return refused;
+    const path = checked.target === '*' ? '/' : checked.target; // `OPTIONS *`: the host's `/` route
+    const r = table.lookup(checked.host, path);
+    return r ?? { status: 404, reason: NoRoute, message: noRouteMessage(checked.host, pathOf(path)) };
   };
 
   const countedPath = (r: RouteState, url: string): boolean =>
@@ -268,19 +257,16 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       );
       return;
     }
-    const refused = checkRequest(req, false, checked);
-    if (refused !== undefined) {
+    const r = route(req, false);
+    if (!(r instanceof RouteState)) {
       if (observed) observeResponse(res, '', arrivedAt);
-      writeError(res, refused.status, refused.reason, refused.message, undefined, true);
+      // A refused request's framing or target is suspect: its connection closes (nginx's rule).
+      writeError(res, r.status, r.reason, r.message, undefined, r.status !== 404);
       return;
     }
-    const r = route(checked);
-    if (typeof r === 'string') {
-      if (observed) observeResponse(res, '', arrivedAt);
-      writeError(res, 404, NoRoute, r);
-      return;
-    }
-    const ex = exchange(req, res, req.socket, undefined, r);
+    const ex = new Exchange(req, res, req.socket, undefined, r, countedPath(r, checked.target));
+    ex.target = checked.target;
+    ex.authority = checked.authority;
     ex.expectContinue = expectContinue;
     res.once('close', () => {
       clientGone(ex);
@@ -304,19 +290,15 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       );
       return;
     }
-    const refused = checkRequest(req, true, checked);
-    if (refused !== undefined) {
-      observer.requestDone('', refused.status, 0);
-      writeRawError(socket, refused.status, refused.reason, refused.message);
+    const r = route(req, true);
+    if (!(r instanceof RouteState)) {
+      observer.requestDone('', r.status, 0);
+      writeRawError(socket, r.status, r.reason, r.message);
       return;
     }
-    const r = route(checked);
-    if (typeof r === 'string') {
-      observer.requestDone('', 404, 0);
-      writeRawError(socket, 404, NoRoute, r);
-      return;
-    }
-    const ex = exchange(req, undefined, socket, head, r);
+    const ex = new Exchange(req, undefined, socket, head, r, countedPath(r, checked.target));
+    ex.target = checked.target;
+    ex.authority = checked.authority;
     upgraded.add(socket);
     socket.once('close', () => {
       upgraded.delete(socket);
@@ -348,13 +330,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   // forwarded (a held request's body is not even sent), not at once as node would.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
   server.on('upgrade', onUpgrade);
-  // CONNECT asks for a tunnel; the activator is a reverse proxy (RFC 9110 §9.1: 501).
-  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
-    socket.on('error', noop);
-    observer.requestDone('', 501, 0);
-    writeRawError(socket, 501, UnsupportedMethod, 'CONNECT is not supported: the activator is no tunnel');
-  });
-  server.on('clientError', answerClientError);
+  answerUnroutable(server, observer);
 
   const setRoutes = (specs: readonly RouteSpec[]): RouteConflict[] => {
     const next = new Map<string, RouteState>();
