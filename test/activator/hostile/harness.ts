@@ -102,8 +102,11 @@ export interface SeenRequest {
   all(name: string): string[];
 }
 
-/** What the backend sends back: a whole raw response, or undefined for the default. */
-export type Responder = (req: SeenRequest) => string | undefined;
+/**
+ * What the backend sends back: a whole raw response, undefined for the default (echo), or a
+ * response sent `afterMs` later (answers on one connection still go out in request order).
+ */
+export type Responder = (req: SeenRequest) => string | { raw: string; afterMs: number } | undefined;
 
 export interface RecordingBackend {
   readonly port: number;
@@ -140,6 +143,7 @@ export const startRecordingBackend = async (): Promise<RecordingBackend> => {
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     let buf = Buffer.alloc(0);
+    let answered = Promise.resolve();
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       for (;;) {
@@ -163,7 +167,12 @@ export const startRecordingBackend = async (): Promise<RecordingBackend> => {
           all: (name) => header(headers, name),
         };
         b.seen.push(req);
-        socket.write(b.respond(req) ?? echo(req));
+        const answer = b.respond(req) ?? echo(req);
+        if (typeof answer === 'string') answered = answered.then(() => void socket.write(answer));
+        else
+          answered = answered
+            .then(() => new Promise((resolve) => setTimeout(resolve, answer.afterMs)))
+            .then(() => void socket.write(answer.raw));
       }
     });
   });

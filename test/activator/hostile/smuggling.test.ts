@@ -3,7 +3,7 @@
 // a body, and the response direction. Every case ends with the invariant (harness.ts).
 import { describe, expect, it, vi } from 'vitest';
 import { closeAfterEach } from '../helpers.ts';
-import { expectRefused, HOST, rawExchange, startHostile } from './harness.ts';
+import { echo, expectRefused, HOST, rawExchange, startHostile } from './harness.ts';
 
 vi.setConfig({ testTimeout: 30_000 });
 const track = closeAfterEach();
@@ -22,6 +22,26 @@ describe('Connection tokens cannot unframe the forwarded request', () => {
       await h.expectOnly([{ method, target: '/', host: HOST, body: SMUGGLED }]);
     });
   }
+
+  it('the next client on the pooled upstream connection gets its own answer, not the smuggled one', async () => {
+    const h = track(await startHostile());
+    // The smuggled request's answer comes a little later, as a real one would, when the
+    // connection is back in the activator's pool and waiting for the next client.
+    h.backend.respond = (req) =>
+      req.target === '/smuggled' ? { raw: echo(req, 'x-smuggled: 1\r\n'), afterMs: 50 } : undefined;
+    const attack = `GET / HTTP/1.1\r\nHost: ${HOST}\r\nConnection: content-length\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`;
+    const attacker = await rawExchange(h.port, attack);
+    expect(attacker.responses.map((r) => r.body)).toEqual(['seen GET /']);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const victim = await rawExchange(h.port, `GET /victim HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+    expect(victim.responses.map((r) => [r.body, r.get('x-smuggled')])).toEqual([
+      ['seen GET /victim', undefined],
+    ]);
+    await h.expectOnly([
+      { method: 'GET', target: '/', host: HOST, body: SMUGGLED },
+      { method: 'GET', target: '/victim', host: HOST },
+    ]);
+  });
 
   it('a chunked GET with Connection: transfer-encoding is forwarded chunked, once', async () => {
     const h = track(await startHostile());
