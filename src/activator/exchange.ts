@@ -2,7 +2,7 @@
 // client side is a raw socket), and the error answers the activator gives on its own. Every
 // answer the activator writes itself carries `X-Ebb-Reason` (an ActivatorReason, listed in
 // src/api/reasons.ts) and a one-line body naming the route and the limit that was hit.
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { type ClientRequest, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ActivatorReason } from '../api/reasons.ts';
 import type { EndpointState } from './endpoints.ts';
@@ -30,6 +30,10 @@ export class Exchange {
   timer: NodeJS.Timeout | undefined;
   endpoint: EndpointState | undefined;
   upstream: ClientRequest | undefined;
+  /** The origin-form target forwarded (normalised: the one the route matched; request-target.ts). */
+  target = '/';
+  /** The Host the client named (the absolute-form target's authority, else its Host); '' = none. */
+  authority = '';
   /** The upstream request's headers, built once on the first forward (retries reuse them). */
   headers: string[] | undefined;
   /** The request has a body to stream (known with `headers`). */
@@ -102,11 +106,20 @@ export const writeError = (
   res.end(body);
 };
 
-const STATUS_TEXT: Record<number, string> = {
-  404: 'Not Found',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
+/** An answer of the activator's own as raw bytes, for a socket node no longer writes (then closed). */
+export const rawErrorBytes = (
+  status: number,
+  reason: ActivatorReason,
+  message: string,
+  retryAfterSeconds?: number,
+): string => {
+  const body = message.endsWith('\n') ? message : `${message}\n`;
+  const retry = retryAfterSeconds === undefined ? '' : `retry-after: ${retryAfterSeconds}\r\n`;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `x-ebb-reason: ${reason}\r\ncache-control: no-store\r\n${retry}connection: close\r\n\r\n${body}`
+  );
 };
 
 /** The same answer written by hand on an Upgrade request's socket, which is then closed. */
@@ -121,11 +134,5 @@ export const writeRawError = (
     socket.destroy();
     return;
   }
-  const body = message.endsWith('\n') ? message : `${message}\n`;
-  const retry = retryAfterSeconds === undefined ? '' : `retry-after: ${retryAfterSeconds}\r\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-      `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `x-ebb-reason: ${reason}\r\ncache-control: no-store\r\n${retry}connection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawErrorBytes(status, reason, message, retryAfterSeconds));
 };

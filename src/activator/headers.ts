@@ -2,21 +2,35 @@
 // node gives them) in one pass without building header objects. Removed both ways (RFC 9110
 // §7.6.1): Connection and every header it names, Keep-Alive, Proxy-*, TE, Trailer,
 // Transfer-Encoding, Upgrade (kept, with `Connection: upgrade`, on the Upgrade path); requests
-// also lose Expect (node already answered `100 Continue` to the client). Added to requests:
-// X-Forwarded-For (the client address appended to any list already there), X-Forwarded-Proto and
-// X-Forwarded-Host (kept when the client — usually the ingress — sent them, else this hop's).
+// also lose Expect (node already answered `100 Continue` to the client).
+//
+// What a Connection header may not remove: a Connection option removes only end-to-end headers.
+// Framing (Content-Length, Transfer-Encoding) is the parsed message's, written by the activator
+// after filtering: a body is always forwarded framed (RFC 9112 §6), whatever the client or the
+// endpoint named in Connection. Host is always sent (RFC 9112 §3.2). A request whose Connection
+// names a header the activator sets (X-Forwarded-For/-Host/-Proto, Forwarded) is refused, as
+// Envoy's sanitizeConnectionHeader does (Apache's CVE-2022-31813 let a client drop them), and so
+// is one naming 10 or more options (Envoy's limit), before it is routed (connectionProblem).
+//
+// Added to requests: Host (the checked authority, request-target.ts), X-Forwarded-For (the
+// client address appended to any list already there), X-Forwarded-Proto and X-Forwarded-Host:
+// the client's kept only when it connects from a trusted proxy (forwarded.ts), else replaced by
+// this hop's (`http`, the authority). A client's RFC 7239 `Forwarded` is kept from a trusted
+// proxy and removed otherwise (the activator writes none, like nginx and Envoy).
 import type { IncomingMessage } from 'node:http';
+import type { ProxyTrust } from './forwarded.ts';
 
-const PASS = 0;
+export const PASS = 0;
 const DROP = 1;
-const HOST = 2;
+export const HOST = 2;
 const XFF = 3;
 const XFPROTO = 4;
 const XFHOST = 5;
-const CONTENT_LENGTH = 6;
-const TRANSFER_ENCODING = 7;
-const CONNECTION = 8;
+export const CONTENT_LENGTH = 6;
+export const TRANSFER_ENCODING = 7;
+export const CONNECTION = 8;
 const UPGRADE = 9;
+const FORWARDED = 10;
 
 /** `name` equals `lower` (already lower case) ignoring ASCII case. */
 const eqi = (name: string, lower: string): boolean => {
@@ -32,7 +46,7 @@ const startsWithi = (name: string, lower: string): boolean =>
   name.length >= lower.length && eqi(name.slice(0, lower.length), lower);
 
 /** What a header is to the proxy; dispatches on length first so most names cost one switch. */
-const classify = (name: string): number => {
+export const classify = (name: string): number => {
   switch (name.length) {
     case 2:
       return eqi(name, 'te') ? DROP : PASS;
@@ -43,6 +57,8 @@ const classify = (name: string): number => {
     case 7:
       if (eqi(name, 'upgrade')) return UPGRADE;
       return eqi(name, 'trailer') ? DROP : PASS;
+    case 9:
+      return eqi(name, 'forwarded') ? FORWARDED : PASS;
     case 10:
       if (eqi(name, 'connection')) return CONNECTION;
       return eqi(name, 'keep-alive') ? DROP : PASS;
@@ -61,8 +77,13 @@ const classify = (name: string): number => {
   }
 };
 
+/** A Connection value that is one option and names no header: the usual case, no split. */
+const namesNothing = (value: string): boolean =>
+  value === '' || eqi(value, 'keep-alive') || eqi(value, 'close') || eqi(value, 'upgrade');
+
 /** Tokens of a Connection header that name other headers (close/keep-alive/upgrade are not names). */
 const connectionNames = (value: string): string[] | undefined => {
+  if (namesNothing(value)) return undefined;
   let names: string[] | undefined;
   for (const raw of value.split(',')) {
     const t = raw.trim().toLowerCase();
@@ -73,11 +94,34 @@ const connectionNames = (value: string): string[] | undefined => {
   return names;
 };
 
+/** Envoy refuses a Connection header with this many options or more (sanitizeConnectionHeader). */
+const MAX_CONNECTION_OPTIONS = 10;
+
+/** Headers the activator sets on the forward hop, which a Connection option may not name. */
+const GENERATED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded'];
+
+/** Why a request's Connection header (its lines joined) is refused, or undefined. */
+export const connectionProblem = (value: string): string | undefined => {
+  if (namesNothing(value)) return undefined;
+  let options = 0;
+  for (const raw of value.split(',')) {
+    const t = raw.trim().toLowerCase();
+    if (t === '') continue;
+    if (GENERATED.includes(t)) return `Connection names ${t}, a header the activator sets`;
+    options++;
+  }
+  return options >= MAX_CONNECTION_OPTIONS
+    ? `Connection names ${options} options; at most ${MAX_CONNECTION_OPTIONS - 1} are accepted`
+    : undefined;
+};
+
+/** Removes the end-to-end headers named in Connection; framing, Host and the proxy's own stay. */
 const dropNamed = (headers: string[], names: readonly string[]): string[] => {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i] as string;
-    if (!names.includes(name.toLowerCase())) out.push(name, headers[i + 1] as string);
+    if (classify(name) !== PASS || !names.includes(name.toLowerCase()))
+      out.push(name, headers[i + 1] as string);
   }
   return out;
 };
@@ -88,12 +132,30 @@ export interface ForwardHead {
   readonly hasBody: boolean;
 }
 
-/** The upstream request's headers for `req`; `upgrade` keeps Upgrade + `Connection: upgrade`. */
-export const requestHeaders = (req: IncomingMessage, upgrade: boolean): ForwardHead => {
+/** A Content-Length other than zero (node's parser let only digits through). */
+const nonZero = (length: string): boolean => {
+  for (let i = 0; i < length.length; i++) if (length.charCodeAt(i) !== 0x30) return true;
+  return false;
+};
+
+/**
+ * The upstream request's headers for `req`, already checked (request-target.ts): `host` is the
+ * Host to send, `authority` the one the client named ('' = none; X-Forwarded-Host then has
+ * none of the activator's); `upgrade` keeps Upgrade + `Connection: upgrade` and sends no body.
+ */
+export const requestHeaders = (
+  req: IncomingMessage,
+  upgrade: boolean,
+  host: string,
+  authority: string,
+  trust: ProxyTrust,
+): ForwardHead => {
   const raw = req.rawHeaders;
   const out: string[] = [];
-  let host = '';
+  let sawHost = false;
   let xff = '';
+  /** Whether the peer is a trusted proxy; asked only when it sent a forwarding header. */
+  let trusted: boolean | undefined;
   let sawProto = false;
   let sawXfHost = false;
   let hasBody = false;
@@ -102,34 +164,36 @@ export const requestHeaders = (req: IncomingMessage, upgrade: boolean): ForwardH
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
-    switch (classify(name)) {
+    const kind = classify(name);
+    switch (kind) {
       case PASS:
         out.push(name, value);
         break;
       case HOST:
-        if (host === '') {
-          host = value;
-          out.push(name, value);
-        }
+        // The first line's place and spelling, the checked authority's value (one line only).
+        if (!sawHost) out.push(name, host);
+        sawHost = true;
         break;
       case XFF:
         xff = xff === '' ? value : `${xff}, ${value}`;
         break;
       case XFPROTO:
-        sawProto = true;
-        out.push(name, value);
-        break;
       case XFHOST:
-        sawXfHost = true;
+      case FORWARDED:
+        trusted ??= trust.trusts(req.socket.remoteAddress);
+        if (!trusted) break;
+        if (kind === XFPROTO) sawProto = true;
+        else if (kind === XFHOST) sawXfHost = true;
         out.push(name, value);
         break;
       case CONTENT_LENGTH:
-        if (value !== '0') hasBody = true;
+        if (upgrade) break;
+        hasBody = nonZero(value);
         out.push(name, value);
         break;
       case TRANSFER_ENCODING:
-        hasBody = true;
-        chunked = true;
+        chunked = !upgrade;
+        hasBody = chunked;
         break;
       case CONNECTION:
         connection = connection === '' ? value : `${connection},${value}`;
@@ -141,14 +205,15 @@ export const requestHeaders = (req: IncomingMessage, upgrade: boolean): ForwardH
         break;
     }
   }
+  if (!sawHost) out.push('host', host);
   const client = req.socket.remoteAddress ?? '';
   out.push('x-forwarded-for', xff === '' ? client : `${xff}, ${client}`);
   if (!sawProto) out.push('x-forwarded-proto', 'http');
-  if (!sawXfHost && host !== '') out.push('x-forwarded-host', host);
+  if (!sawXfHost && authority !== '') out.push('x-forwarded-host', authority);
   // The body is re-framed on this hop: node de-chunked it, so it is chunked again.
   if (chunked) out.push('transfer-encoding', 'chunked');
   if (upgrade) out.push('connection', 'upgrade');
-  const named = connection === '' ? undefined : connectionNames(connection);
+  const named = connectionNames(connection);
   return { headers: named === undefined ? out : dropNamed(out, named), hasBody };
 };
 
@@ -175,7 +240,7 @@ export const responseHeaders = (raw: readonly string[], close: boolean): string[
     }
   }
   if (close) out.push('connection', 'close');
-  const named = connection === '' ? undefined : connectionNames(connection);
+  const named = connectionNames(connection);
   return named === undefined ? out : dropNamed(out, named);
 };
 

@@ -21,7 +21,9 @@ import type { Socket } from 'node:net';
 import { UpstreamFailed, UpstreamTimeout } from '../api/reasons.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
+import type { ProxyTrust } from './forwarded.ts';
 import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
+import { serviceAuthority } from './request-target.ts';
 
 export interface ForwardHooks {
   /** The exchange is over on its endpoint: release the slot and the counts (idempotent). */
@@ -32,6 +34,8 @@ export interface ForwardHooks {
   draining(): boolean;
   /** The response-head wait when the route sets none; 0 = no limit. */
   readonly responseTimeoutMs: number;
+  /** Whose X-Forwarded-Proto/-Host and Forwarded are passed on. */
+  readonly trust: ProxyTrust;
 }
 
 const MAX_STALE_SOCKET_RETRIES = 2;
@@ -51,7 +55,9 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   const upgrade = ex.res === undefined;
   let hasBody = false;
   if (ex.headers === undefined) {
-    const head = requestHeaders(ex.req, upgrade);
+    // A request that named no host is sent with its route's Service as Host (request-target.ts).
+    const host = ex.authority === '' ? serviceAuthority(ex.route.spec) : ex.authority;
+    const head = requestHeaders(ex.req, upgrade, host, ex.authority, hooks.trust);
     ex.headers = head.headers;
     hasBody = head.hasBody;
     ex.hasBody = hasBody;
@@ -61,7 +67,7 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     host: ep.address,
     port: ep.port,
     method: ex.req.method ?? 'GET',
-    path: ex.req.url ?? '/',
+    path: ex.target,
     headers: ex.headers,
     setHost: false,
   });

@@ -16,16 +16,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Draining, NoRoute, RouteRemoved, ScaledToZero } from '../api/reasons.ts';
+import { answerUnroutable } from './client-error.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
 import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError } from './exchange.ts';
+import { ProxyTrust } from './forwarded.ts';
 import { HoldQueue, RouteState } from './hold-queue.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import type { EndpointSource } from './ports.ts';
 import { forward } from './proxy.ts';
+import { checkRequest, type Refusal, RequestTarget } from './request-target.ts';
 import {
   buildRoutingTable,
   noRouteMessage,
-  normalizeHost,
   pathOf,
   type RouteConflict,
   type RouteSpec,
@@ -80,6 +82,9 @@ export interface ActivatorOptions {
   readonly statsIntervalMs?: number;
   /** Hears every request, held request and cold start (metrics); default: nobody. */
   readonly observer?: ActivatorObserver;
+  /** CIDRs (or addresses) of proxies whose X-Forwarded-Proto/-Host and Forwarded are believed;
+   * default none (forwarded.ts says why). */
+  readonly trustedProxies?: readonly string[];
 }
 
 export interface Activator {
@@ -125,6 +130,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     retry,
     draining: (): boolean => draining,
     responseTimeoutMs: limits.responseTimeoutMs,
+    trust: new ProxyTrust(opts.trustedProxies ?? []),
   };
   const holdQueue = new HoldQueue(
     limits,
@@ -189,7 +195,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
         ex,
         503,
         ScaledToZero,
-        `route ${route.key} has no ready endpoint; health path ${pathOf(ex.req.url ?? '/')} neither waits nor wakes it`,
+        `route ${route.key} has no ready endpoint; health path ${pathOf(ex.target)} neither waits nor wakes it`,
         limits.retryAfterSeconds,
       );
       return;
@@ -215,21 +221,16 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     }
   };
 
-  const route = (req: IncomingMessage): RouteState | string => {
-    let url = req.url ?? '/';
-    let rawHost = req.headers.host ?? '';
-    if (url.charCodeAt(0) !== 0x2f /* / */ && url !== '*') {
-      // absolute-form (`GET http://host/path`): its authority wins over Host (RFC 9112 §3.2.2).
-      try {
-        const u = new URL(url);
-        rawHost = u.host;
-        url = u.pathname + u.search;
-      } catch {
-        // not a URL: routed as a path, which matches nothing
-      }
-    }
-    const host = normalizeHost(rawHost);
-    return table.lookup(host, url) ?? noRouteMessage(host, pathOf(url));
+  // Filled by checkRequest for the request being handled (synchronously): no allocation per request.
+  const checked = new RequestTarget();
+
+  /** Checks and routes `req` (into `checked`); what is refused, 404 included, the caller answers. */
+  const route = (req: IncomingMessage, upgrade: boolean): RouteState | Refusal => {
+    const refused = checkRequest(req, upgrade, checked);
+    if (refused !== undefined) return refused;
+    const path = checked.target === '*' ? '/' : checked.target; // `OPTIONS *`: the host's `/` route
+    const r = table.lookup(checked.host, path);
+    return r ?? { status: 404, reason: NoRoute, message: noRouteMessage(checked.host, pathOf(path)) };
   };
 
   const countedPath = (r: RouteState, url: string): boolean =>
@@ -256,13 +257,16 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       );
       return;
     }
-    const r = route(req);
-    if (typeof r === 'string') {
+    const r = route(req, false);
+    if (!(r instanceof RouteState)) {
       if (observed) observeResponse(res, '', arrivedAt);
-      writeError(res, 404, NoRoute, r);
+      // A refused request's framing or target is suspect: its connection closes (nginx's rule).
+      writeError(res, r.status, r.reason, r.message, undefined, r.status !== 404);
       return;
     }
-    const ex = new Exchange(req, res, req.socket, undefined, r, countedPath(r, req.url ?? '/'));
+    const ex = new Exchange(req, res, req.socket, undefined, r, countedPath(r, checked.target));
+    ex.target = checked.target;
+    ex.authority = checked.authority;
     ex.expectContinue = expectContinue;
     res.once('close', () => {
       clientGone(ex);
@@ -286,13 +290,15 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       );
       return;
     }
-    const r = route(req);
-    if (typeof r === 'string') {
-      observer.requestDone('', 404, 0);
-      writeRawError(socket, 404, NoRoute, r);
+    const r = route(req, true);
+    if (!(r instanceof RouteState)) {
+      observer.requestDone('', r.status, 0);
+      writeRawError(socket, r.status, r.reason, r.message);
       return;
     }
-    const ex = new Exchange(req, undefined, socket, head, r, countedPath(r, req.url ?? '/'));
+    const ex = new Exchange(req, undefined, socket, head, r, countedPath(r, checked.target));
+    ex.target = checked.target;
+    ex.authority = checked.authority;
     upgraded.add(socket);
     socket.once('close', () => {
       upgraded.delete(socket);
@@ -316,12 +322,15 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     // Held requests may legitimately take longer than any whole-request limit; holdTimeout bounds them.
     requestTimeout: 0,
     noDelay: true,
+    // A missing Host is refused by checkRequest, with a reason (node's own 400 has none).
+    requireHostHeader: false,
   });
   server.on('request', onRequest);
   // `Expect: 100-continue`: the client is told to send its body only when the request is
   // forwarded (a held request's body is not even sent), not at once as node would.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
   server.on('upgrade', onUpgrade);
+  answerUnroutable(server, observer);
 
   const setRoutes = (specs: readonly RouteSpec[]): RouteConflict[] => {
     const next = new Map<string, RouteState>();

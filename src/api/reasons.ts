@@ -101,6 +101,28 @@ export const UpstreamTimeout = 'UpstreamTimeout';
 export const Draining = 'Draining';
 export const RouteRemoved = 'RouteRemoved';
 export const ScaledToZero = 'ScaledToZero';
+/**
+ * Requests the activator refuses before routing them (each answered with `Connection: close`;
+ * RFC 9110/9112 sections in src/activator/request-target.ts, headers.ts, paths.ts).
+ */
+/** Bytes node's HTTP parser refused (bad framing, obs-fold, bare CR/LF, …): 400, or 431/408/413. */
+export const MalformedRequest = 'MalformedRequest';
+/** Not origin-form, absolute-form http(s) or `OPTIONS *` (e.g. `ftp://`, userinfo, `GET *`): 400. */
+export const InvalidRequestTarget = 'InvalidRequestTarget';
+/** No Host on HTTP/1.1, two Host lines, or a Host that is not `host[:port]`: 400. */
+export const InvalidHost = 'InvalidHost';
+/** A path with a bad percent-encoding, a `\`, or a `..` above the root: 400. */
+export const InvalidPath = 'InvalidPath';
+/** Transfer-Encoding in HTTP/1.0, or an Upgrade request with a body: 400. */
+export const InvalidFraming = 'InvalidFraming';
+/** A Connection header naming a header the activator sets, or 10 or more options: 400. */
+export const InvalidConnectionHeader = 'InvalidConnectionHeader';
+/** A transfer coding other than chunked: 501. */
+export const UnsupportedTransferCoding = 'UnsupportedTransferCoding';
+/** CONNECT: the activator is no tunnel: 501. */
+export const UnsupportedMethod = 'UnsupportedMethod';
+/** An HTTP major version other than 1 on the HTTP/1 port: 505. */
+export const UnsupportedHttpVersion = 'UnsupportedHttpVersion';
 export type ActivatorReason =
   | typeof NoRoute
   | typeof RouteHoldLimit
@@ -110,7 +132,16 @@ export type ActivatorReason =
   | typeof UpstreamTimeout
   | typeof Draining
   | typeof RouteRemoved
-  | typeof ScaledToZero;
+  | typeof ScaledToZero
+  | typeof MalformedRequest
+  | typeof InvalidRequestTarget
+  | typeof InvalidHost
+  | typeof InvalidPath
+  | typeof InvalidFraming
+  | typeof InvalidConnectionHeader
+  | typeof UnsupportedTransferCoding
+  | typeof UnsupportedMethod
+  | typeof UnsupportedHttpVersion;
 
 /** A problem found in user input: the field path (`spec.triggers[0].metadata.start`) and why. */
 export interface Problem {

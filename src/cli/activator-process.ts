@@ -71,6 +71,8 @@ export const createRoutedActivator = (opts: {
   readonly limits: Partial<ActivatorLimits> | undefined;
   readonly statsIntervalMs: number | undefined;
   readonly observer: ActivatorObserver;
+  /** Proxies whose forwarding headers are believed (src/activator/forwarded.ts); default none. */
+  readonly trustedProxies: readonly string[] | undefined;
 }): Activator => {
   const { routing, sink } = opts;
   const withRouting = (stats: ActivatorStats): ActivatorStats => ({
@@ -83,6 +85,7 @@ export const createRoutedActivator = (opts: {
     routes: [],
     id: opts.id,
     ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+    ...(opts.trustedProxies === undefined ? {} : { trustedProxies: opts.trustedProxies }),
     onStats: (stats) => sink.stats(withRouting(stats)),
     statsIntervalMs: opts.statsIntervalMs ?? 1000,
     poke: (route, held) => sink.poke(route, held, withRouting(activator.stats())),

@@ -32,6 +32,8 @@ export interface RunActivatorOptions
   /** This activator's id in the stats; default $POD_NAME, else `<hostname>_<random>`. */
   readonly activatorId?: string;
   readonly limits?: Partial<ActivatorLimits>;
+  /** CIDRs of the proxies in front whose X-Forwarded-Proto/-Host and Forwarded are believed. */
+  readonly trustedProxies?: readonly string[];
   /** How often the activator's counters reach the feed; default 1000 ms. */
   readonly statsIntervalMs?: number;
 }
@@ -76,6 +78,7 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
     },
     id,
     limits: opts.limits,
+    trustedProxies: opts.trustedProxies,
     statsIntervalMs: opts.statsIntervalMs,
     observer: metrics,
   });

@@ -16,7 +16,7 @@ import { servedPort } from '../observability/server.ts';
 import { type ActivatorObservability, DEFAULT_ACTIVATOR_PORT } from './activator-process.ts';
 import { runActivatorController } from './activator-with-controller.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
-import { portNumber, positiveInt, seconds } from './flags.ts';
+import { portNumber, positiveInt, seconds, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { runStandaloneActivator } from './standalone-activator.ts';
 import { waitForSignal } from './stop-signal.ts';
@@ -29,6 +29,7 @@ interface ActivatorFlags {
   maxHeldRequests?: number;
   drainTimeout?: number;
   responseTimeout?: number;
+  trustedProxies: string[];
   controllerUrl: string[];
   healthPort: number;
   metricsPort: number;
@@ -64,6 +65,7 @@ const buildCommand = (io: CliIO): Command =>
       'seconds a forwarded request waits for the response head before a 504 (default 300)',
       seconds,
     )
+    .option('--trusted-proxies <cidrs>', TRUSTED_PROXIES_HELP, trustedProxies, [])
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
     .option(
       '--metrics-port <n>',
@@ -100,6 +102,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     port: flags.port,
     ...(flags.address === undefined ? {} : { address: flags.address }),
     limits,
+    trustedProxies: flags.trustedProxies,
     healthPort: servedPort(flags.healthPort),
     metricsPort: servedPort(flags.metricsPort),
   };

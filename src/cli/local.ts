@@ -41,7 +41,7 @@ import {
   type SupervisorEvent,
   type SupervisorOptions,
 } from '../platform/local/supervisor.ts';
-import { portNumber } from './flags.ts';
+import { portNumber, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
 import { type CliIO, describeError } from './io.ts';
 
 export const DEFAULT_LOCAL_PORT = 8080;
@@ -61,6 +61,8 @@ export interface RunLocalOptions {
   readonly supervisor?: Omit<SupervisorOptions, 'onEvent' | 'guard'>;
   /** How often route lines are checked for a change; default 200 ms. */
   readonly linePeriodMs?: number;
+  /** CIDRs of the proxies in front whose X-Forwarded-Proto/-Host and Forwarded are believed. */
+  readonly trustedProxies?: readonly string[];
 }
 
 export interface RunningLocal {
@@ -163,6 +165,7 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     id: `local_${randomUUID().slice(0, 8)}`,
     onStats: (stats) => feed.record(stats),
     statsIntervalMs: 1000,
+    ...(opts.trustedProxies === undefined ? {} : { trustedProxies: opts.trustedProxies }),
     poke: (route) => {
       // The poll must see the held request: the feed gets a snapshot taken now.
       feed.record(activator.stats());
@@ -277,6 +280,7 @@ interface LocalFlags {
   port: number;
   uiPort: number;
   appLogs?: boolean;
+  trustedProxies: string[];
 }
 
 const buildCommand = (io: CliIO): Command =>
@@ -293,6 +297,7 @@ const buildCommand = (io: CliIO): Command =>
     )
     .option('--ui-port <n>', 'port of the status page on 127.0.0.1', portNumber, DEFAULT_UI_PORT)
     .option('--app-logs', "print the replicas' stdout and stderr lines, prefixed with the replica")
+    .option('--trusted-proxies <cidrs>', TRUSTED_PROXIES_HELP, trustedProxies, [])
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
 
@@ -321,6 +326,7 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
     text,
     port: flags.port,
     uiPort: flags.uiPort,
+    trustedProxies: flags.trustedProxies,
     print: (line) => io.stdout.write(`${line}\n`),
     ...(flags.appLogs === true
       ? {

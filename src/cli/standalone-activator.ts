@@ -28,6 +28,8 @@ export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOpt
   readonly address?: string;
   readonly activatorId?: string;
   readonly limits?: Partial<ActivatorLimits>;
+  /** CIDRs of the proxies in front whose X-Forwarded-Proto/-Host and Forwarded are believed. */
+  readonly trustedProxies?: readonly string[];
   /** How often stats are pushed; default 1000 ms. */
   readonly statsIntervalMs?: number;
   /** The reporter's resolution of the URLs' host names (tests); see src/activator/reporter.ts. */
@@ -94,6 +96,7 @@ export const runStandaloneActivator = async (
     },
     id,
     limits: opts.limits,
+    trustedProxies: opts.trustedProxies,
     statsIntervalMs: opts.statsIntervalMs,
     observer: metrics,
   });

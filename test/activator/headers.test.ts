@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { ProxyTrust } from '../../src/activator/forwarded.ts';
 import { requestHeaders, responseHeaders, switchingProtocolsHead } from '../../src/activator/headers.ts';
 
 const incoming = (rawHeaders: string[], remoteAddress = '10.0.0.9'): IncomingMessage =>
@@ -16,6 +17,11 @@ describe('requestHeaders', () => {
     label: string;
     raw: string[];
     upgrade?: boolean;
+    /** The Host to send and the authority the client named (default a.test for both). */
+    host?: string;
+    authority?: string;
+    /** CIDRs of trusted proxies (the client is 10.0.0.9); default none. */
+    trusted?: string[];
     want: [string, string][];
     hasBody: boolean;
   }[] = [
@@ -67,7 +73,8 @@ describe('requestHeaders', () => {
       hasBody: false,
     },
     {
-      label: 'X-Forwarded-For appended (all lines joined), proto and host from the ingress kept',
+      label: 'X-Forwarded-For appended (all lines joined), proto and host from a trusted ingress kept',
+      trusted: ['10.0.0.0/8'],
       raw: [
         'Host',
         'a.test',
@@ -85,6 +92,79 @@ describe('requestHeaders', () => {
         ['X-Forwarded-Proto', 'https'],
         ['X-Forwarded-Host', 'public.example'],
         ['x-forwarded-for', '1.1.1.1, 2.2.2.2, 10.0.0.9'],
+      ],
+      hasBody: false,
+    },
+    {
+      label: 'proto, host and Forwarded from an untrusted client replaced by this hop’s (changed: were kept)',
+      trusted: ['192.168.0.0/16'],
+      raw: [
+        'Host',
+        'a.test',
+        'X-Forwarded-Proto',
+        'https',
+        'X-Forwarded-Host',
+        'evil.example',
+        'Forwarded',
+        'for=1.2.3.4;proto=https',
+      ],
+      want: [
+        ['Host', 'a.test'],
+        ['x-forwarded-for', '10.0.0.9'],
+        ['x-forwarded-proto', 'http'],
+        ['x-forwarded-host', 'a.test'],
+      ],
+      hasBody: false,
+    },
+    {
+      label: 'Forwarded from a trusted proxy kept',
+      trusted: ['10.0.0.9'],
+      raw: ['Host', 'a.test', 'Forwarded', 'for=1.2.3.4;proto=https'],
+      want: [
+        ['Host', 'a.test'],
+        ['Forwarded', 'for=1.2.3.4;proto=https'],
+        ['x-forwarded-for', '10.0.0.9'],
+        ['x-forwarded-proto', 'http'],
+        ['x-forwarded-host', 'a.test'],
+      ],
+      hasBody: false,
+    },
+    {
+      label: 'Connection naming framing and Host removes neither (new)',
+      raw: ['Host', 'a.test', 'Connection', 'content-length, host, transfer-encoding', 'Content-Length', '5'],
+      want: [
+        ['Host', 'a.test'],
+        ['Content-Length', '5'],
+        ['x-forwarded-for', '10.0.0.9'],
+        ['x-forwarded-proto', 'http'],
+        ['x-forwarded-host', 'a.test'],
+      ],
+      hasBody: true,
+    },
+    {
+      label: 'absolute-form: the target authority replaces Host in place (new)',
+      host: 'b.test:8080',
+      authority: 'b.test:8080',
+      raw: ['host', 'a.test', 'Accept', '*/*'],
+      want: [
+        ['host', 'b.test:8080'],
+        ['Accept', '*/*'],
+        ['x-forwarded-for', '10.0.0.9'],
+        ['x-forwarded-proto', 'http'],
+        ['x-forwarded-host', 'b.test:8080'],
+      ],
+      hasBody: false,
+    },
+    {
+      label: 'no Host from the client: the given one appended, no X-Forwarded-Host (new)',
+      host: 'app.shop.svc',
+      authority: '',
+      raw: ['Accept', '*/*'],
+      want: [
+        ['Accept', '*/*'],
+        ['host', 'app.shop.svc'],
+        ['x-forwarded-for', '10.0.0.9'],
+        ['x-forwarded-proto', 'http'],
       ],
       hasBody: false,
     },
@@ -139,10 +219,30 @@ describe('requestHeaders', () => {
       ],
       hasBody: false,
     },
+    {
+      label: 'upgrade sends no framing: no body follows the head (new)',
+      raw: ['Host', 'a.test', 'Content-Length', '0', 'Upgrade', 'websocket'],
+      upgrade: true,
+      want: [
+        ['Host', 'a.test'],
+        ['Upgrade', 'websocket'],
+        ['x-forwarded-for', '10.0.0.9'],
+        ['x-forwarded-proto', 'http'],
+        ['x-forwarded-host', 'a.test'],
+        ['connection', 'upgrade'],
+      ],
+      hasBody: false,
+    },
   ];
   for (const row of rows) {
     it(row.label, () => {
-      const got = requestHeaders(incoming(row.raw), row.upgrade ?? false);
+      const got = requestHeaders(
+        incoming(row.raw),
+        row.upgrade ?? false,
+        row.host ?? 'a.test',
+        row.authority ?? 'a.test',
+        new ProxyTrust(row.trusted ?? []),
+      );
       expect({ headers: pairs(got.headers), hasBody: got.hasBody }).toEqual({
         headers: row.want,
         hasBody: row.hasBody,
@@ -154,12 +254,14 @@ describe('requestHeaders', () => {
 describe('responseHeaders', () => {
   const rows: { label: string; raw: string[]; close: boolean; want: [string, string][] }[] = [
     {
-      label: 'hop-by-hop removed, end-to-end kept',
+      label: 'hop-by-hop removed, end-to-end kept; Content-Length stays though Connection names it',
       raw: [
         'Content-Type',
         'text/plain',
         'Connection',
-        'keep-alive, X-Internal',
+        'keep-alive, X-Internal, Content-Length',
+        'Content-Length',
+        '3',
         'Keep-Alive',
         'timeout=5',
         'Transfer-Encoding',
@@ -178,6 +280,7 @@ describe('responseHeaders', () => {
       close: false,
       want: [
         ['Content-Type', 'text/plain'],
+        ['Content-Length', '3'],
         ['Set-Cookie', 'a=1'],
         ['Set-Cookie', 'b=2'],
       ],

@@ -4,20 +4,9 @@
 // test/integration/activator-replicas.test.ts.
 import { describe, expect, it } from 'vitest';
 import { activatorCommand } from '../../src/cli/activator.ts';
-import type { CliIO } from '../../src/cli/io.ts';
+import { runCommand } from './run-command.ts';
 
-const run = async (argv: string[]) => {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    now: () => new Date(0),
-    readText: async () => '',
-  };
-  const code = await activatorCommand(argv, io);
-  return { code, stdout, stderr };
-};
+const run = (argv: string[]) => runCommand(activatorCommand, argv);
 
 describe('ebb activator flags', () => {
   it('lists --health-port (8081) and --metrics-port (9090), 0 turning each off', async () => {

@@ -112,7 +112,7 @@ const VALUE_SETS: Record<string, (n: Names) => Record<string, unknown>> = {
       certificate: { source: 'secret', secretName: 'adapter-tls' },
       apiService: { caBundle: kube.caData },
     },
-    activator: { replicas: 3, service: { type: 'NodePort' } },
+    activator: { replicas: 3, service: { type: 'NodePort' }, trustedProxies: ['10.244.0.0/16', 'fd00::/8'] },
     controller: { podAnnotations: { 'prometheus.io/scrape': 'true' }, logLevel: 'debug' },
     rbac: { extraWatchedScaleTargets: [{ apiGroups: ['argoproj.io'], resources: ['rollouts'] }] },
   }),
@@ -283,6 +283,7 @@ describe('the chart, rendered by helm', () => {
     expect(flag(c, 'cluster-object-namespace')).toBe(ns);
     expect(flag(c, 'namespace')).toBeUndefined(); // every namespace
     expect(a.args?.[0]).toBe('activator');
+    expect(flag(a, 'trusted-proxies')).toBeUndefined(); // trust nobody
     expect(podOf(act).replicas).toBe(2);
 
     // The image is the one the Dockerfile builds, at the version package.json names.
@@ -455,6 +456,7 @@ describe('the chart, rendered by helm', () => {
     const sa = container(deployment(scoped, 'activator'));
     expect(flag(sc, 'namespace')).toBe(n.watch);
     expect(flag(sa, 'namespace')).toBe(n.watch);
+    expect(flag(sa, 'trusted-proxies')).toBe('10.244.0.0/16,fd00::/8');
     expect(flag(sc, 'cluster-object-namespace')).toBe(n.clusterObjects);
     expect(podOf(deployment(scoped, 'activator')).replicas).toBe(3);
     expect(byKind(scoped, 'Secret')).toHaveLength(0); // the certificate comes from the user's Secret
@@ -511,6 +513,8 @@ describe('the chart, rendered by helm', () => {
       [{ adapter: { certificate: { source: 'secret' } } }, 'secretName'],
       [{ watchNamespace: 'Team_A' }, 'watchNamespace'],
       [{ image: { pullPolicy: 'Sometimes' } }, 'pullPolicy'],
+      [{ activator: { trustedProxies: ['ingress-nginx'] } }, 'trustedProxies'],
+      [{ activator: { trustedProxies: '10.0.0.0/8' } }, 'trustedProxies'],
     ];
     for (const [values, name] of refused) {
       const res = helm(['template', 'ebb', CHART, '--namespace', 'ebb-system'], values);
@@ -960,6 +964,8 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
           ports: { proxy: ports.proxy, health: ports.actHealth, metrics: ports.actMetrics },
           // The headless Service's name does not resolve here; its one pod does.
           controllerURLs: [`http://127.0.0.1:${ports.report}`],
+          // Rendered into --trusted-proxies, which the real `ebb activator` below must accept.
+          trustedProxies: ['127.0.0.0/8', '::1'],
         },
       },
     });
