@@ -12,7 +12,7 @@ import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-ele
 import { type ControllerObserver, combineObservers } from '../controller/observer.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { type MetricsAdapter, startMetricsAdapter } from '../metrics/adapter.ts';
-import { MetricReadings } from '../metrics/readings.ts';
+import { describeStale, MetricReadings, staleNamesLogger } from '../metrics/readings.ts';
 import { HealthChecks } from '../observability/health.ts';
 import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { serveObservability } from '../observability/server.ts';
@@ -202,11 +202,14 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     }
     // Stale readings make the pod unready (polls that stopped show in rollouts and `kubectl get
     // pods`); with --adapter-service the Service follows the lease, not readiness.
+    // The health port is unauthenticated: a count, the names only in the log.
+    const logStale = staleNamesLogger((names, count) =>
+      log.warn({ stale: names, count }, 'readings are stale: this pod is not ready'),
+    );
     health.addReadiness('readings', () => {
-      const stale = readings.freshness(Date.now()).stale;
-      if (stale.length === 0) return true;
-      const s = stale[0];
-      return `${stale.length} object(s) not polled in time, e.g. ${s?.namespace}/${s?.name} (${Math.round((s?.ageMs ?? 0) / 1000)} s)`;
+      const { fresh, stale } = readings.freshness(Date.now());
+      logStale(stale);
+      return fresh ? true : describeStale(stale);
     });
   }
   const adapterUrl =

@@ -55,6 +55,8 @@ export interface RunLocalOptions {
   readonly port?: number;
   /** The status page's port on 127.0.0.1; 0 picks a free one. Default 8090. */
   readonly uiPort?: number;
+  /** Host names the status page answers besides localhost, 127.0.0.1 and [::1] (a tunnel's). */
+  readonly uiAllowedHosts?: readonly string[];
   /** Where the change lines go. */
   readonly print: (line: string) => void;
   readonly log?: Logger;
@@ -198,7 +200,9 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     observer: board,
   });
   let activatorUrl: string | undefined;
-  const ui = createStatusServer(() => ({ ...board.snapshot(), file: opts.file, url: activatorUrl }));
+  const ui = createStatusServer(() => ({ ...board.snapshot(), file: opts.file, url: activatorUrl }), {
+    allowedHosts: opts.uiAllowedHosts ?? [],
+  });
 
   let port: number;
   let uiPort: number;
@@ -276,6 +280,7 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
 interface LocalFlags {
   port: number;
   uiPort: number;
+  uiAllowedHost: string[];
   appLogs?: boolean;
 }
 
@@ -292,6 +297,12 @@ const buildCommand = (io: CliIO): Command =>
       DEFAULT_LOCAL_PORT,
     )
     .option('--ui-port <n>', 'port of the status page on 127.0.0.1', portNumber, DEFAULT_UI_PORT)
+    .option(
+      '--ui-allowed-host <name>',
+      'a Host name the status page also answers (repeatable; e.g. a tunnel or port-forward name); others get 421',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .option('--app-logs', "print the replicas' stdout and stderr lines, prefixed with the replica")
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
@@ -321,6 +332,7 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
     text,
     port: flags.port,
     uiPort: flags.uiPort,
+    uiAllowedHosts: flags.uiAllowedHost,
     print: (line) => io.stdout.write(`${line}\n`),
     ...(flags.appLogs === true
       ? {
