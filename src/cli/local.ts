@@ -17,8 +17,8 @@
 // them even when ebb itself is SIGKILLed.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Command, CommanderError } from 'commander';
+import { type AddressInfo, isIP } from 'node:net';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
 import { type Activator, createActivator } from '../activator/server.ts';
@@ -284,6 +284,13 @@ interface LocalFlags {
   appLogs?: boolean;
 }
 
+/** `--ui-allowed-host`: a name or an IP address as a Host header carries it, without the port. */
+const allowedHost = (value: string, previous: string[]): string[] => {
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i.test(value) && isIP(value.replace(/^\[(.*)\]$/, '$1')) === 0)
+    throw new InvalidArgumentError('must be a host name or an IP address, without a port');
+  return [...previous, value];
+};
+
 const buildCommand = (io: CliIO): Command =>
   new Command('ebb local')
     .description(
@@ -300,7 +307,7 @@ const buildCommand = (io: CliIO): Command =>
     .option(
       '--ui-allowed-host <name>',
       'a Host name the status page also answers (repeatable; e.g. a tunnel or port-forward name); others get 421',
-      (value: string, previous: string[]) => [...previous, value],
+      allowedHost,
       [],
     )
     .option('--app-logs', "print the replicas' stdout and stderr lines, prefixed with the replica")

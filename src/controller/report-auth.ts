@@ -161,7 +161,8 @@ export class TokenReviewAuthenticator implements ReportAuthenticator {
       }
       review = this.opts.reviewer.review(token, this.opts.audiences);
       this.inFlight.set(key, review);
-      void review.finally(() => this.inFlight.delete(key));
+      const done = () => void this.inFlight.delete(key);
+      review.then(done, done);
     }
     const result = await review;
     if (!result.ok) {
