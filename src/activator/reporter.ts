@@ -10,6 +10,9 @@
 // (at most once per `minResolveGapMs`); a failed resolution keeps the last addresses. An IP
 // literal or `localhost` is posted to as it is, never resolved.
 //
+// Every request carries the activator's ServiceAccount token (`credentials`, report-token.ts) as
+// `Authorization: Bearer`; a 401 makes it read the token file again (it may have rotated).
+//
 // Never in the data path's way: every call returns at once (fire and forget); an address whose
 // last stats push is still under way skips this one (the next carries newer counters anyway);
 // pokes in flight per address are bounded; every request has a timeout. Failures are logged once
@@ -38,6 +41,17 @@ export interface PokeReport {
   readonly stats?: ActivatorStats;
 }
 
+/**
+ * The bearer token every report carries (the controller verifies it with a TokenReview);
+ * src/activator/report-token.ts reads it from the ServiceAccount token file.
+ */
+export interface ReportCredentials {
+  /** The token to send now; undefined: none. */
+  current(): string | undefined;
+  /** A controller answered 401: the token may have been rotated; read it again soon. */
+  rejected(): void;
+}
+
 /** A host name → every address it names (a headless Service: one per controller pod). */
 export type ResolveHost = (host: string) => Promise<readonly string[]>;
 
@@ -64,6 +78,8 @@ export interface ActivatorReporterOptions {
   readonly minResolveGapMs?: number;
   /** Extra CA certificates (PEM) trusted for https:// URLs; default Node's bundled ones. */
   readonly ca?: string;
+  /** The token sent as `Authorization: Bearer`; default none. */
+  readonly credentials?: ReportCredentials;
 }
 
 /** One place a URL's reports go: one resolved address, or the URL itself when not resolved. */
@@ -302,6 +318,7 @@ export class ActivatorReporter {
       const url = new URL(path, c.base);
       const secure = url.protocol === 'https:';
       const send = secure ? httpsRequest : httpRequest;
+      const token = this.opts.credentials?.current();
       const req = send(
         {
           protocol: url.protocol,
@@ -318,6 +335,7 @@ export class ActivatorReporter {
             host: url.host,
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
+            ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
           },
         },
         (res: IncomingMessage) => {
@@ -328,6 +346,7 @@ export class ActivatorReporter {
             if (text.length < MAX_ERROR_BODY) text += chunk;
           });
           res.on('end', () => {
+            if (status === 401) this.opts.credentials?.rejected();
             if (status >= 200 && status < 300) this.healthy(t);
             else this.failed(t, `${path} answered ${status}: ${text.trim().slice(0, MAX_ERROR_BODY)}`);
             resolve();

@@ -143,6 +143,38 @@ export type ActivatorReason =
   | typeof UnsupportedMethod
   | typeof UnsupportedHttpVersion;
 
+/**
+ * Why the controller refused an activator's report (src/controller/activator-reports.ts): the
+ * label of ebb_activator_reports_refused_total, with the HTTP status each is answered with.
+ */
+export const Unauthenticated = 'Unauthenticated'; // 401: no, malformed, invalid or expired token
+export const ForbiddenReporter = 'ForbiddenReporter'; // 403: a valid token of a ServiceAccount not allowed
+export const TokenReviewUnavailable = 'TokenReviewUnavailable'; // 503: the API server could not review it
+export const InvalidReport = 'InvalidReport'; // 400: a field missing, of the wrong type or out of bounds
+export const ClockSkew = 'ClockSkew'; // 400: `at` too far from the controller's clock
+export const UnknownRoute = 'UnknownRoute'; // 400: a poke for a route no ScaledObject has
+export const TooManyActivators = 'TooManyActivators'; // 503: a new activator id beyond the cap
+export const ReportTooLarge = 'ReportTooLarge'; // 413: a body over 1 MiB
+export type ReportRefusal =
+  | typeof Unauthenticated
+  | typeof ForbiddenReporter
+  | typeof TokenReviewUnavailable
+  | typeof InvalidReport
+  | typeof ClockSkew
+  | typeof UnknownRoute
+  | typeof TooManyActivators
+  | typeof ReportTooLarge;
+export const REPORT_REFUSALS: readonly ReportRefusal[] = [
+  Unauthenticated,
+  ForbiddenReporter,
+  TokenReviewUnavailable,
+  InvalidReport,
+  ClockSkew,
+  UnknownRoute,
+  TooManyActivators,
+  ReportTooLarge,
+];
+
 /** A problem found in user input: the field path (`spec.triggers[0].metadata.start`) and why. */
 export interface Problem {
   readonly path: string;

@@ -11,6 +11,7 @@
 // Both shapes serve /metrics (--metrics-port) and /healthz + /readyz (--health-port); see
 // src/cli/activator-process.ts.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
 import { servedPort } from '../observability/server.ts';
 import { type ActivatorObservability, DEFAULT_ACTIVATOR_PORT } from './activator-process.ts';
@@ -33,6 +34,7 @@ interface ActivatorFlags {
   controllerUrl: string[];
   healthPort: number;
   metricsPort: number;
+  reportTokenFile: string;
 }
 
 const collectUrl = (value: string, previous: string[]): string[] => {
@@ -79,6 +81,11 @@ const buildCommand = (io: CliIO): Command =>
       collectUrl,
       [],
     )
+    .option(
+      '--report-token-file <path>',
+      "with --controller-url: the ServiceAccount token sent with every report (re-read as the kubelet rotates it); 'none' sends none (only for a controller run with --report-auth=none)",
+      DEFAULT_REPORT_TOKEN_FILE,
+    )
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
 
@@ -111,7 +118,11 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     running =
       flags.controllerUrl.length === 0
         ? await runActivatorController(common)
-        : await runStandaloneActivator({ ...common, controllerUrls: flags.controllerUrl });
+        : await runStandaloneActivator({
+            ...common,
+            controllerUrls: flags.controllerUrl,
+            reportTokenFile: flags.reportTokenFile === 'none' ? false : flags.reportTokenFile,
+          });
   } catch (err) {
     io.stderr.write(`ebb activator: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;

@@ -8,11 +8,14 @@ import { hostname } from 'node:os';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import { type ServedActivatorReports, serveActivatorReports } from '../controller/activator-reports.ts';
 import { Controller } from '../controller/controller.ts';
+import { scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
 import { type ControllerObserver, combineObservers } from '../controller/observer.ts';
+import { reportAuthenticator } from '../controller/report-auth.ts';
+import { hasHttpRoute } from '../controller/route-claims.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { type MetricsAdapter, startMetricsAdapter } from '../metrics/adapter.ts';
-import { MetricReadings } from '../metrics/readings.ts';
+import { describeStale, MetricReadings, staleNamesLogger } from '../metrics/readings.ts';
 import { HealthChecks } from '../observability/health.ts';
 import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { serveObservability } from '../observability/server.ts';
@@ -63,6 +66,16 @@ export interface RunControllerOptions {
   readonly reportPort?: number | undefined;
   /** Listen address of the report receiver; default all interfaces. */
   readonly reportAddress?: string | undefined;
+  /**
+   * How reports are authenticated (src/controller/report-auth.ts): `tokenreview` (default), the
+   * activator's ServiceAccount token checked with a TokenReview against the two lists below;
+   * `none` lets anyone who reaches the port drive scaling (development only; logged loudly).
+   */
+  readonly reportAuth?: 'tokenreview' | 'none';
+  /** `namespace:name` of the ServiceAccounts allowed to report (the activators'); default none. */
+  readonly reportAllowedServiceAccounts?: readonly string[];
+  /** Audiences the activators' tokens must be valid for; default none: the API server's own. */
+  readonly reportTokenAudiences?: readonly string[];
   /**
    * Serve the external.metrics.k8s.io adapter (HTTPS, for HPA mode's HPAs through the
    * aggregation layer) on this port (0: any free one); undefined: not served.
@@ -165,7 +178,26 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     try {
       reports = await serveActivatorReports(
         { controller: () => leadingController() },
-        { port: opts.reportPort, address: opts.reportAddress, log },
+        {
+          port: opts.reportPort,
+          address: opts.reportAddress,
+          log,
+          authenticator: reportAuthenticator(
+            {
+              mode: opts.reportAuth ?? 'tokenreview',
+              allowedServiceAccounts: opts.reportAllowedServiceAccounts ?? [],
+              audiences: opts.reportTokenAudiences ?? [],
+            },
+            platform.tokenReviewer,
+            log,
+          ),
+          observer: metrics,
+          // Only the leader has the ScaledObjects cached (once listed); a standby cannot tell.
+          routeExists: (route) =>
+            leading() && platform.source.hasSynced
+              ? hasHttpRoute(platform.source.get(scaledObjectKeyOfRoute(route)), route)
+              : undefined,
+        },
       );
     } catch (err) {
       await served.close();
@@ -202,11 +234,14 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     }
     // Stale readings make the pod unready (polls that stopped show in rollouts and `kubectl get
     // pods`); with --adapter-service the Service follows the lease, not readiness.
+    // The health port is unauthenticated: a count, the names only in the log.
+    const logStale = staleNamesLogger((names, count) =>
+      log.warn({ stale: names, count }, 'readings are stale: this pod is not ready'),
+    );
     health.addReadiness('readings', () => {
-      const stale = readings.freshness(Date.now()).stale;
-      if (stale.length === 0) return true;
-      const s = stale[0];
-      return `${stale.length} object(s) not polled in time, e.g. ${s?.namespace}/${s?.name} (${Math.round((s?.ageMs ?? 0) / 1000)} s)`;
+      const { fresh, stale } = readings.freshness(Date.now());
+      logStale(stale);
+      return fresh ? true : describeStale(stale);
     });
   }
   const adapterUrl =

@@ -34,3 +34,6 @@ export const seconds = (value: string): number => {
     throw new InvalidArgumentError('must be seconds > 0');
   return Number(value) * 1000;
 };
+
+/** A repeatable flag: every value, in order (`--x a --x b` → [a, b]). */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];

@@ -17,8 +17,8 @@
 // them even when ebb itself is SIGKILLed.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Command, CommanderError } from 'commander';
+import { type AddressInfo, isIP } from 'node:net';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
 import { type Activator, createActivator } from '../activator/server.ts';
@@ -55,6 +55,8 @@ export interface RunLocalOptions {
   readonly port?: number;
   /** The status page's port on 127.0.0.1; 0 picks a free one. Default 8090. */
   readonly uiPort?: number;
+  /** Host names the status page answers besides localhost, 127.0.0.1 and [::1] (a tunnel's). */
+  readonly uiAllowedHosts?: readonly string[];
   /** Where the change lines go. */
   readonly print: (line: string) => void;
   readonly log?: Logger;
@@ -201,7 +203,9 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     observer: board,
   });
   let activatorUrl: string | undefined;
-  const ui = createStatusServer(() => ({ ...board.snapshot(), file: opts.file, url: activatorUrl }));
+  const ui = createStatusServer(() => ({ ...board.snapshot(), file: opts.file, url: activatorUrl }), {
+    allowedHosts: opts.uiAllowedHosts ?? [],
+  });
 
   let port: number;
   let uiPort: number;
@@ -279,9 +283,17 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
 interface LocalFlags {
   port: number;
   uiPort: number;
+  uiAllowedHost: string[];
   appLogs?: boolean;
   trustedProxies: string[];
 }
+
+/** `--ui-allowed-host`: a name or an IP address as a Host header carries it, without the port. */
+const allowedHost = (value: string, previous: string[]): string[] => {
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i.test(value) && isIP(value.replace(/^\[(.*)\]$/, '$1')) === 0)
+    throw new InvalidArgumentError('must be a host name or an IP address, without a port');
+  return [...previous, value];
+};
 
 const buildCommand = (io: CliIO): Command =>
   new Command('ebb local')
@@ -296,6 +308,12 @@ const buildCommand = (io: CliIO): Command =>
       DEFAULT_LOCAL_PORT,
     )
     .option('--ui-port <n>', 'port of the status page on 127.0.0.1', portNumber, DEFAULT_UI_PORT)
+    .option(
+      '--ui-allowed-host <name>',
+      'a Host name the status page also answers (repeatable; e.g. a tunnel or port-forward name); others get 421',
+      allowedHost,
+      [],
+    )
     .option('--app-logs', "print the replicas' stdout and stderr lines, prefixed with the replica")
     .option('--trusted-proxies <cidrs>', TRUSTED_PROXIES_HELP, trustedProxies, [])
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
@@ -327,6 +345,7 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
     port: flags.port,
     uiPort: flags.uiPort,
     trustedProxies: flags.trustedProxies,
+    uiAllowedHosts: flags.uiAllowedHost,
     print: (line) => io.stdout.write(`${line}\n`),
     ...(flags.appLogs === true
       ? {

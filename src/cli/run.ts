@@ -1,7 +1,8 @@
 // `ebb run` (cluster mode) and `ebb start` (what `npm start` calls): flags → runController
 // (src/cli/controller-wiring.ts) → SIGINT/SIGTERM. Wiring only; the logic is in src/controller.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REPORT_PORT } from '../controller/activator-reports.ts';
+import { parseAllowedServiceAccounts } from '../controller/report-auth.ts';
 import { logger as defaultLogger } from '../logging.ts';
 import { servedPort } from '../observability/server.ts';
 import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
@@ -13,7 +14,7 @@ import {
   DEFAULT_METRICS_PORT,
   runController,
 } from './controller-wiring.ts';
-import { portNumber, positiveInt, seconds } from './flags.ts';
+import { collect, portNumber, positiveInt, seconds } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { waitForSignal } from './stop-signal.ts';
 
@@ -31,11 +32,21 @@ interface RunFlags {
   metricsPort: number;
   healthPort: number;
   reportPort: number;
+  reportAuth: 'tokenreview' | 'none';
+  reportAllowedServiceAccounts: string[];
+  reportTokenAudience: string[];
   adapterPort: number;
   adapterCertDir?: string;
   requestheaderClientCa?: string;
   adapterService?: string;
 }
+
+/** `--report-allowed-service-accounts`: checked at parse time, so a typo stops ebb at once. */
+const allowedServiceAccounts = (value: string, previous: string[]): string[] => {
+  const parsed = parseAllowedServiceAccounts([value]);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.error);
+  return [...previous, value];
+};
 
 const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
   new Command(`ebb ${name}`)
@@ -95,6 +106,26 @@ const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
       'port standalone activators (`ebb activator --controller-url`) report to (0: off)',
       portNumber,
       DEFAULT_REPORT_PORT,
+    )
+    .addOption(
+      new Option(
+        '--report-auth <mode>',
+        "how activator reports are authenticated: tokenreview (the activator's ServiceAccount token, checked by the API server) or none (development only: anyone who reaches the port can drive scaling)",
+      )
+        .choices(['tokenreview', 'none'])
+        .default('tokenreview'),
+    )
+    .option(
+      '--report-allowed-service-accounts <ns:name,...>',
+      'ServiceAccounts whose tokens may report (repeatable, comma-separated); others get 403',
+      allowedServiceAccounts,
+      [],
+    )
+    .option(
+      '--report-token-audience <audience>',
+      "audience the activators' tokens must have (repeatable; default: the API server's own)",
+      collect,
+      [],
     )
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
@@ -179,6 +210,9 @@ const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO)
     ...(flags.renewDeadline === undefined ? {} : { renewDeadlineMs: flags.renewDeadline }),
     ...(flags.retryPeriod === undefined ? {} : { retryPeriodMs: flags.retryPeriod }),
     reportPort: servedPort(flags.reportPort),
+    reportAuth: flags.reportAuth,
+    reportAllowedServiceAccounts: flags.reportAllowedServiceAccounts,
+    reportTokenAudiences: flags.reportTokenAudience,
   });
   const signal = await waitForSignal();
   io.stderr.write(`ebb ${name}: ${signal}, stopping\n`);

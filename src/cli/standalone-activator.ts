@@ -2,7 +2,9 @@
 // Deployment of its own, several replicas). The same routing as in one process; its stats go
 // every second, its pokes at once, and a goodbye on drain, to every controller each URL names
 // (src/activator/reporter.ts resolves a headless Service's name to every controller pod → their
-// src/controller/activator-reports.ts, which sum the replicas by id).
+// src/controller/activator-reports.ts, which sum the replicas by id), each with the activator's
+// ServiceAccount token (src/activator/report-token.ts) for the controller's TokenReview.
+import { DEFAULT_REPORT_TOKEN_FILE, ReportToken } from '../activator/report-token.ts';
 import { ActivatorReporter, type ActivatorReporterOptions } from '../activator/reporter.ts';
 import type { Activator, ActivatorLimits } from '../activator/server.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
@@ -32,6 +34,12 @@ export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOpt
   readonly trustedProxies?: readonly string[];
   /** How often stats are pushed; default 1000 ms. */
   readonly statsIntervalMs?: number;
+  /**
+   * The ServiceAccount token file sent with every report (the controller verifies it with a
+   * TokenReview); default DEFAULT_REPORT_TOKEN_FILE. false: send none (only for a controller
+   * run with --report-auth=none; logged as a warning).
+   */
+  readonly reportTokenFile?: string | false;
   /** The reporter's resolution of the URLs' host names (tests); see src/activator/reporter.ts. */
   readonly resolve?: ActivatorReporterOptions['resolve'];
   readonly log?: Logger;
@@ -49,6 +57,13 @@ export const runStandaloneActivator = async (
   if (opts.controllerUrls.length === 0) throw new Error('--controller-url: at least one URL is needed');
   const log = opts.log ?? defaultLogger;
   const id = opts.activatorId ?? defaultActivatorId();
+  const tokenFile = opts.reportTokenFile ?? DEFAULT_REPORT_TOKEN_FILE;
+  // First: without its token the activator could report nothing, so it does not start.
+  const token = tokenFile === false ? undefined : await ReportToken.load(tokenFile, log);
+  if (token === undefined)
+    log.warn(
+      'reporting WITHOUT a token (--report-token-file=none): a controller that authenticates refuses every report',
+    );
   const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
   // No controller here to drop a deleted object's series: the routing does.
   let metricsRef: EbbMetrics | undefined;
@@ -62,6 +77,7 @@ export const runStandaloneActivator = async (
   try {
     observed = await serveActivatorObservability({ ...opts, log }, routing, () => activator);
   } catch (err) {
+    token?.close();
     await client.close();
     throw err;
   }
@@ -73,8 +89,10 @@ export const runStandaloneActivator = async (
       urls: opts.controllerUrls,
       log,
       ...(opts.resolve === undefined ? {} : { resolve: opts.resolve }),
+      ...(token === undefined ? {} : { credentials: token }),
     });
   } catch (err) {
+    token?.close();
     await servers.close();
     await client.close();
     throw err;
@@ -83,6 +101,7 @@ export const runStandaloneActivator = async (
     await routing.start();
   } catch (err) {
     reporter.close();
+    token?.close();
     await routing.stop();
     await servers.close();
     await client.close();
@@ -107,6 +126,7 @@ export const runStandaloneActivator = async (
   } catch (err) {
     await created.close();
     reporter.close();
+    token?.close();
     await routing.stop();
     await servers.close();
     await client.close();
@@ -117,6 +137,7 @@ export const runStandaloneActivator = async (
     else await created.close();
     await reporter.goodbye(id);
     reporter.close();
+    token?.close();
     await routing.stop();
     await client.close();
     await servers.close();

@@ -157,6 +157,23 @@ export class ActivationFeed implements ConcurrencyFeed, ServicePortView {
     this.aliases = aliases;
   }
 
+  /** Is a report of `activator` held now (not forgotten)? */
+  knows(activator: string): boolean {
+    this.sweep();
+    return this.reports.has(activator);
+  }
+
+  /** How many activators' reports are held now. */
+  get size(): number {
+    this.sweep();
+    return this.reports.size;
+  }
+
+  /** Does `activator`'s latest report name `route`? */
+  hasRoute(activator: string, route: string): boolean {
+    return this.reports.get(activator)?.routes.has(route) ?? false;
+  }
+
   /** Activators whose reports are summed now. */
   activators(): string[] {
     this.sweep();

@@ -1,6 +1,7 @@
 // What the controller tells the outside about its work, as plain data: the Prometheus metrics
 // (src/observability) and the external-metrics adapter's readings (src/metrics) both implement
 // it. Calls are synchronous and must be cheap and never throw (a poll calls `polled` once).
+import type { ReportRefusal } from '../api/reasons.ts';
 
 /** One trigger's outcome in one poll. */
 export interface TriggerObservation {
@@ -83,3 +84,14 @@ export const combineObservers = (...observers: readonly ControllerObserver[]): C
     removed: each((o, ns: string, n: string) => o.removed(ns, n)),
   };
 };
+
+/**
+ * What the receiver of the activators' reports (activator-reports.ts) tells the outside: the
+ * Prometheus metrics implement it (ebb_activator_reports_refused_total).
+ */
+export interface ReportObserver {
+  /** A report, poke or goodbye was refused, and why. */
+  reportRefused(reason: ReportRefusal): void;
+}
+
+export const noopReportObserver: ReportObserver = { reportRefused: () => {} };

@@ -59,6 +59,20 @@ export const hasHttpTrigger = (raw: unknown): boolean => {
   return Array.isArray(triggers) && triggers.some((t) => (t as { type?: unknown } | null)?.type === 'http');
 };
 
+/**
+ * A cheap look at a raw ScaledObject: is `routeKey` one of its http routes? `namespace/name`
+ * when any trigger is http, `namespace/name#i` when trigger i is (a superset of the keys
+ * httpTriggersOf gives, which skips triggers whose metadata does not parse).
+ */
+export const hasHttpRoute = (raw: unknown, routeKey: string): boolean => {
+  const hash = routeKey.indexOf('#');
+  if (hash < 0) return hasHttpTrigger(raw);
+  const index = routeKey.slice(hash + 1);
+  const triggers = (raw as { spec?: { triggers?: unknown } } | undefined)?.spec?.triggers;
+  if (!/^\d{1,4}$/.test(index) || !Array.isArray(triggers)) return false;
+  return (triggers[Number(index)] as { type?: unknown } | null | undefined)?.type === 'http';
+};
+
 /** `host path` (a host holds no space). */
 const claimId = (host: string, prefix: string): string => `${host} ${prefix}`;
 

@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../logging.ts';
+import { parseRequestTarget } from '../request-target.ts';
 import {
   apiGroup,
   apiGroupList,
@@ -28,7 +29,7 @@ import {
   type StatusReason,
   status,
 } from './api-objects.ts';
-import type { MetricReadings } from './readings.ts';
+import { describeStale, type MetricReadings, staleNamesLogger } from './readings.ts';
 import { matches, parseSelector, pinnedValues } from './selector.ts';
 import { type ServingCert, selfSignedServingCert } from './serving-cert.ts';
 
@@ -87,6 +88,25 @@ const fail = (
 const API_PREFIX = `/apis/${GROUP_VERSION}`;
 const METRIC_PATH = new RegExp(`^${API_PREFIX.replaceAll('.', '\\.')}/namespaces/([^/]+)/([^/]+)$`);
 
+/**
+ * One path segment, percent-decoded (RFC 3986 §2.1) as UTF-8; a malformed escape (`%zz`, `%2`)
+ * or bytes that are not UTF-8 (`%C0%AF`) are the client's error, 400, never a 500.
+ */
+const decodeSegment = (segment: string): { ok: true; value: string } | { ok: false; reply: Reply } => {
+  try {
+    return { ok: true, value: decodeURIComponent(segment) };
+  } catch {
+    return {
+      ok: false,
+      reply: fail(
+        400,
+        'BadRequest',
+        `path segment ${JSON.stringify(segment.slice(0, 100))} is not valid percent-encoded UTF-8 (RFC 3986 §2.1)`,
+      ),
+    };
+  }
+};
+
 type Auth = { ok: true; user: string } | { ok: false; reply: Reply };
 
 const authenticate = (req: IncomingMessage, auth: RequestHeaderAuth | undefined): Auth => {
@@ -132,26 +152,26 @@ export const startMetricsAdapter = async (opts: MetricsAdapterOptions): Promise<
   const tls = opts.tls ?? (await selfSignedServingCert());
   if (opts.requestHeader === undefined) log.warn('external metrics adapter serving WITHOUT authentication');
 
+  const logStale = staleNamesLogger((names, count) =>
+    log.warn({ stale: names, count }, 'readings are stale: the adapter is not ready'),
+  );
   const readiness = (): Readiness => {
     const reasons: string[] = [];
     const extra = opts.ready?.();
     if (extra !== undefined && !extra.ok) reasons.push(...extra.reasons);
+    // /readyz is unauthenticated: a count, never the objects' names (those go to the log).
     const fresh = opts.readings.freshness(now());
-    for (const s of fresh.stale.slice(0, 10)) {
-      reasons.push(
-        `readings of ${s.namespace}/${s.name} are ${Math.round(s.ageMs / 1000)}s old (allowed ${Math.round(s.allowedMs / 1000)}s)`,
-      );
-    }
-    if (fresh.stale.length > 10) reasons.push(`... and ${fresh.stale.length - 10} more stale objects`);
+    logStale(fresh.stale);
+    if (!fresh.fresh) reasons.push(describeStale(fresh.stale));
     return { ok: reasons.length === 0, reasons };
   };
 
-  const metric = async (namespace: string, metricName: string, url: URL): Promise<Reply> => {
+  const metric = async (namespace: string, metricName: string, query: URLSearchParams): Promise<Reply> => {
     const serving = opts.ready?.();
     if (serving !== undefined && !serving.ok) {
       return fail(503, 'ServiceUnavailable', `cannot serve external metrics: ${serving.reasons.join('; ')}`);
     }
-    const parsed = parseSelector(url.searchParams.get('labelSelector') ?? '');
+    const parsed = parseSelector(query.get('labelSelector') ?? '');
     if (!parsed.ok) return fail(400, 'BadRequest', parsed.error.message);
     const names = pinnedValues(parsed.value, SCALED_OBJECT_LABEL);
     if (names === undefined) {
@@ -188,8 +208,11 @@ export const startMetricsAdapter = async (opts: MetricsAdapterOptions): Promise<
     return items.length === 0 ? notFound : json(200, externalMetricValueList(items));
   };
 
-  const route = async (req: IncomingMessage, url: URL): Promise<Reply> => {
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+  const route = async (
+    req: IncomingMessage,
+    target: { path: string; query: URLSearchParams },
+  ): Promise<Reply> => {
+    const path = target.path.length > 1 ? target.path.replace(/\/+$/, '') : target.path;
     // Public: probes, and /openapi (404 = "no spec" to the aggregator, never a 500).
     if (path === '/healthz' || path === '/livez') return { code: 200, body: 'ok', contentType: 'text/plain' };
     if (path === '/readyz') {
@@ -223,17 +246,22 @@ export const startMetricsAdapter = async (opts: MetricsAdapterOptions): Promise<
     if (path === API_PREFIX) return json(200, apiResourceList(opts.readings.metricNames()));
     const m = METRIC_PATH.exec(path);
     if (m === null) return fail(404, 'NotFound', `${path} is not served`);
-    const result = await metric(decodeURIComponent(m[1] ?? ''), decodeURIComponent(m[2] ?? ''), url);
+    const namespace = decodeSegment(m[1] ?? '');
+    const metricName = decodeSegment(m[2] ?? '');
+    if (!namespace.ok) return namespace.reply;
+    if (!metricName.ok) return metricName.reply;
+    const result = await metric(namespace.value, metricName.value, target.query);
     log.debug({ path, user: auth.user, code: result.code }, 'external metric read');
     return result;
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'https://adapter.invalid');
-    route(req, url)
+    const target = parseRequestTarget(req.url);
+    const answer = target.ok ? route(req, target) : Promise.resolve(fail(400, 'BadRequest', target.message));
+    answer
       .catch((err: unknown): Reply => {
         log.error(
-          { err: err instanceof Error ? err.message : String(err), path: url.pathname },
+          { err: err instanceof Error ? err.message : String(err), path: target.ok ? target.path : req.url },
           'adapter request failed',
         );
         return fail(500, 'InternalError', 'internal error');

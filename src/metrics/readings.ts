@@ -50,6 +50,35 @@ export interface Freshness {
   readonly stale: readonly StaleObject[];
 }
 
+/**
+ * What an unauthenticated probe (/readyz of the adapter and of the health port) may say about
+ * stale readings: how many and the worst age, never which ScaledObjects (their names are
+ * logged instead, see `staleNamesLogger`).
+ */
+export const describeStale = (stale: readonly StaleObject[]): string => {
+  const worst = stale[0];
+  if (worst === undefined) return 'no ScaledObject is stale';
+  const s = (ms: number) => `${Math.round(ms / 1000)} s`;
+  return `${stale.length} ScaledObject${stale.length === 1 ? '' : 's'} not polled in time (the most overdue ${s(worst.ageMs)} old, allowed ${s(worst.allowedMs)})`;
+};
+
+/**
+ * Calls `tell` with the stale objects' `namespace/name`s (at most 20) whenever that set changes
+ * and is not empty: where a probe's answer no longer names them, the log does, once per change.
+ */
+export const staleNamesLogger = (
+  tell: (names: readonly string[], count: number) => void,
+): ((stale: readonly StaleObject[]) => void) => {
+  let last = '';
+  return (stale) => {
+    const names = stale.map((o) => `${o.namespace}/${o.name}`);
+    const key = names.join('\n');
+    if (key === last) return;
+    last = key;
+    if (names.length > 0) tell(names.slice(0, 20), names.length);
+  };
+};
+
 export interface ReadingsOptions {
   /** The least age that is ever stale; default 120 s (four times KEDA's default pollingInterval of 30 s). */
   readonly maxAgeMs?: number;

@@ -3,6 +3,7 @@
 // failing check (`?verbose` lists the passing ones as `[+]name ok` too). Parts of ebb register
 // their checks: the controller "informers" (synced), the adapter "readings" (fresh).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { parseRequestTarget } from '../request-target.ts';
 
 /** `true` when healthy, else a short reason. Checks are synchronous, cheap, and may throw. */
 export type HealthCheck = () => true | string;
@@ -68,8 +69,12 @@ export const probeBody = (probe: Probe, result: ProbeResult, verbose: boolean): 
 };
 
 const handle = (checks: HealthChecks, req: IncomingMessage, res: ServerResponse): void => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const probe = url.pathname.slice(1);
+  const target = parseRequestTarget(req.url);
+  if (!target.ok) {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${target.message}\n`);
+    return;
+  }
+  const probe = target.path.slice(1);
   if ((req.method !== 'GET' && req.method !== 'HEAD') || (probe !== 'healthz' && probe !== 'readyz')) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
     return;
@@ -80,7 +85,7 @@ const handle = (checks: HealthChecks, req: IncomingMessage, res: ServerResponse)
       'content-type': 'text/plain; charset=utf-8',
       'cache-control': 'no-store',
     })
-    .end(req.method === 'HEAD' ? undefined : probeBody(probe, result, url.searchParams.has('verbose')));
+    .end(req.method === 'HEAD' ? undefined : probeBody(probe, result, target.query.has('verbose')));
 };
 
 /** A server for /healthz and /readyz (everything else 404); the caller listens. */

@@ -3,14 +3,16 @@
 // pkg/metricscollector/prommetrics.go with `keda_` → `ebb_`, so KEDA dashboards and alerts
 // carry over; what KEDA lacks (target, replicas, the activator) is added under the same labels.
 //
-// EbbMetrics is both observers: the controller's (src/controller/observer.ts) and the
-// activator's (src/activator/observer.ts). A removed ScaledObject loses every series it had.
+// EbbMetrics is every observer: the controller's and the report receiver's
+// (src/controller/observer.ts) and the activator's (src/activator/observer.ts). A removed
+// ScaledObject loses every series it had.
 import { readFileSync } from 'node:fs';
 import { arch, version as nodeVersion, platform } from 'node:process';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import type { ActivatorObserver } from '../activator/observer.ts';
-import type { ControllerObserver, PollObservation } from '../controller/observer.ts';
+import { REPORT_REFUSALS, type ReportRefusal } from '../api/reasons.ts';
+import type { ControllerObserver, PollObservation, ReportObserver } from '../controller/observer.ts';
 
 /** KEDA's per-trigger labels; `type` is always `scaledobject` (ebb has no ScaledJobs). */
 type ScalerLabel = 'namespace' | 'scaledObject' | 'scaler' | 'triggerIndex' | 'metric' | 'type';
@@ -59,7 +61,7 @@ const routeObject = (route: string): Labels<ObjectLabel> => {
     : { namespace: key.slice(0, slash), scaledObject: key.slice(slash + 1) };
 };
 
-export class EbbMetrics implements ControllerObserver, ActivatorObserver {
+export class EbbMetrics implements ControllerObserver, ActivatorObserver, ReportObserver {
   readonly registry = new Registry();
 
   readonly buildInfo = new Gauge({
@@ -144,6 +146,13 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver {
     registers: [this.registry],
   });
 
+  readonly activatorReportsRefused = new Counter({
+    name: 'ebb_activator_reports_refused_total',
+    help: 'Activator reports, pokes and goodbyes the controller refused, by reason (Unauthenticated, ForbiddenReporter, InvalidReport, ClockSkew, UnknownRoute, TooManyActivators, ReportTooLarge, TokenReviewUnavailable).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   /** Every per-trigger label set an object has now, by `namespace/name` (to remove them). */
   private readonly scalerSeries = new Map<string, Map<string, Labels<ScalerLabel>>>();
   /** Every activator label set per object, by `namespace/name`. */
@@ -159,6 +168,8 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver {
         goarch: arch,
       })
       .set(1);
+    // Every reason present at 0: an alert on increase() sees the first refusal.
+    for (const reason of REPORT_REFUSALS) this.activatorReportsRefused.labels({ reason }).inc(0);
   }
 
   /** The text exposition of every metric (what GET /metrics answers). */
@@ -234,6 +245,12 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver {
     this.scaleLoopLatency.remove({ namespace, type: RESOURCE_TYPE, resource: name });
     for (const remove of this.routeSeries.get(key)?.values() ?? []) remove();
     this.routeSeries.delete(key);
+  }
+
+  // ---- ReportObserver ----
+
+  reportRefused(reason: ReportRefusal): void {
+    this.activatorReportsRefused.labels({ reason }).inc();
   }
 
   // ---- ActivatorObserver ----

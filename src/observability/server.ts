@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logging.ts';
+import { parseRequestTarget } from '../request-target.ts';
 import { createHealthServer, type HealthChecks } from './health.ts';
 
 /** What /metrics renders: EbbMetrics, or anything with its two members. */
@@ -15,8 +16,12 @@ export interface MetricsSource {
 /** A server answering GET /metrics (everything else 404); the caller listens. */
 export const createMetricsServer = (metrics: MetricsSource, log?: Logger): Server =>
   createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || path !== '/metrics') {
+    const target = parseRequestTarget(req.url);
+    if (!target.ok) {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${target.message}\n`);
+      return;
+    }
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || target.path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;
     }

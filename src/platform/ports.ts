@@ -217,6 +217,26 @@ export interface AdapterEndpointWriter {
   withdraw(): Promise<PlatformResult<boolean>>;
 }
 
+/** What the API server says of a bearer token (authentication.k8s.io/v1 TokenReview status). */
+export type TokenReviewResult =
+  | {
+      readonly authenticated: true;
+      /** `system:serviceaccount:<namespace>:<name>` for a ServiceAccount token. */
+      readonly username: string;
+      /** The requested audiences the token is valid for (empty when none were requested). */
+      readonly audiences: readonly string[];
+    }
+  | { readonly authenticated: false; readonly error: string };
+
+/** Verifies bearer tokens the way the API server does (the activators' reports). */
+export interface TokenReviewer {
+  /**
+   * Reviews `token` for `audiences` (empty: the API server's own). An error value only when the
+   * API server could not answer; an invalid token is `authenticated: false`.
+   */
+  review(token: string, audiences: readonly string[]): Promise<PlatformResult<TokenReviewResult>>;
+}
+
 export const ADD = 'add';
 export type ADD = typeof ADD;
 export const UPDATE = 'update';

@@ -1,12 +1,14 @@
 // `ebb activator`'s agreed flags (docs/HELPERS.md "Agreed ports and flags"): --health-port and
 // --metrics-port exist with their defaults, and a bad port is refused naming the flag, before
 // anything connects. Serving them is tested against a real API server in
-// test/integration/activator-replicas.test.ts.
+// test/integration/activator-replicas.test.ts. Also the flags of report authentication (ebb
+// activator's token file, ebb run's --report-*) and the status page's --ui-allowed-host: a bad
+// value stops the command naming the flag, before anything connects.
 import { describe, expect, it } from 'vitest';
 import { activatorCommand } from '../../src/cli/activator.ts';
-import { runCommand } from './run-command.ts';
+import { runCommand as runWith } from './run-command.ts';
 
-const run = (argv: string[]) => runCommand(activatorCommand, argv);
+const run = (argv: string[]) => runWith(activatorCommand, argv);
 
 describe('ebb activator flags', () => {
   it('lists --health-port (8081) and --metrics-port (9090), 0 turning each off', async () => {
@@ -28,4 +30,45 @@ describe('ebb activator flags', () => {
       `option '${flag} <n>' argument '${value}' is invalid. must be a port number 0-65535`,
     );
   });
+});
+
+describe('report authentication and status page flags', () => {
+  it('ebb activator reports with the ServiceAccount token by default; an unreadable file stops it', async () => {
+    const help = (await run(['--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('(default: "/var/run/secrets/kubernetes.io/serviceaccount/token")');
+    const { code, stderr } = await run([
+      ...['--controller-url', 'http://127.0.0.1:1', '--report-token-file', '/nonexistent/ebb-token'],
+      ...['--health-port', '0', '--metrics-port', '0'],
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^ebb activator: cannot start: --report-token-file: cannot read the ServiceAccount token .*\/nonexistent\/ebb-token/,
+    );
+  });
+
+  it.each([
+    [
+      ['--report-auth', 'basic'],
+      "option '--report-auth <mode>' argument 'basic' is invalid. Allowed choices are tokenreview, none.",
+    ],
+    [
+      ['--report-allowed-service-accounts', 'ebb-system/ebb-activator'],
+      '"ebb-system/ebb-activator" must be namespace:name of a ServiceAccount',
+    ],
+  ])('ebb run refuses %j naming the flag', async (argv, message) => {
+    const { runCommand } = await import('../../src/cli/run.ts');
+    const { code, stderr } = await runWith(runCommand, argv);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(message);
+  });
+
+  it.each(['dev.test:8090', 'http://dev.test', 'cafe:80'])(
+    'ebb local refuses --ui-allowed-host %s',
+    async (host) => {
+      const { localCommand } = await import('../../src/cli/local.ts');
+      const { code, stderr } = await runWith(localCommand, ['x.yaml', '--ui-allowed-host', host]);
+      expect(code).not.toBe(0);
+      expect(stderr).toContain('must be a host name or an IP address, without a port');
+    },
+  );
 });

@@ -1,5 +1,7 @@
 // The controller's receiver for standalone activators (src/controller/activator-reports.ts) on a
-// real port: bad bodies are refused with 400 naming the field, stats from several activators are
+// real port, every request with an allowed activator's token (a fake TokenReviewer;
+// report-receiver.test.ts tests refusals, test/integration/report-auth.test.ts the real API
+// server): bad bodies are refused with 400 naming the field, stats from several activators are
 // summed by id, a poke starts a poll of its ScaledObject only while leading, a goodbye or silence
 // takes an activator out of the sums, and the http scaler reads a silent activator's data as
 // stale (an error, never a zero). The last case sends through the real ActivatorReporter.
@@ -8,52 +10,24 @@ import { parseHttpMetadata } from '../../scalers/http/schema.ts';
 import { createHttpScaler } from '../../scalers/http/source.ts';
 import { ActivatorReporter } from '../../src/activator/reporter.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
-import { ActivationFeed } from '../../src/controller/activation-feed.ts';
-import {
-  type ActivatorReports,
-  GOODBYE_PATH,
-  POKE_PATH,
-  STATS_PATH,
-  startActivatorReports,
-} from '../../src/controller/activator-reports.ts';
+import type { ActivationFeed } from '../../src/controller/activation-feed.ts';
+import { GOODBYE_PATH, POKE_PATH, STATS_PATH } from '../../src/controller/activator-reports.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { until } from '../activator/helpers.ts';
+import { ACTIVATOR_TOKEN, closeTestReceivers, startTestReceiver, type TestReceiver } from './report-fakes.ts';
 
 let clock = 1_000_000;
-const started: ActivatorReports[] = [];
-afterEach(async () => {
-  for (const r of started.splice(0)) await r.close();
-});
+afterEach(closeTestReceivers);
 
-interface Setup {
-  readonly reports: ActivatorReports;
-  readonly feed: ActivationFeed;
-  /** ScaledObject keys the controller was asked to poll. */
-  readonly pokes: string[];
-  leading: boolean;
-}
-
-const setup = async (): Promise<Setup> => {
+const setup = (): Promise<TestReceiver> => {
   clock = 1_000_000;
-  const feed = new ActivationFeed({ now: () => clock });
-  const pokes: string[] = [];
-  const s: { leading: boolean } = { leading: true };
-  const reports = await startActivatorReports({
-    feed,
-    controller: () => (s.leading ? { poke: (key: string) => void pokes.push(key) } : undefined),
-    log: silentLogger,
-    now: () => clock,
-    port: 0,
-    address: '127.0.0.1',
-  });
-  started.push(reports);
-  return Object.assign(s, { reports, feed, pokes });
+  return startTestReceiver({ now: () => clock, routes: ['shop/web', 'shop/web#2', 'shop/new'] });
 };
 
-const post = async (s: Setup, path: string, body: unknown, method = 'POST') => {
-  const res = await fetch(`${s.reports.url}${path}`, {
+const post = async (s: TestReceiver, path: string, body: unknown, method = 'POST') => {
+  const res = await fetch(`${s.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ACTIVATOR_TOKEN}` },
     ...(method === 'GET' ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: res.status, text: (await res.text()).trim() };
@@ -92,21 +66,21 @@ describe('the activator report endpoint', () => {
     {
       label: 'no activator id',
       path: STATS_PATH,
-      body: { at: 1, routes: [] },
+      body: { at: clock, routes: [] },
       status: 400,
       text: /^activator: /,
     },
     {
       label: 'a negative gauge',
       path: STATS_PATH,
-      body: stats('a', 1, -1, 0),
+      body: stats('a', clock, -1, 0),
       status: 400,
       text: /^routes\.0\.inFlight: /,
     },
     {
       label: 'a fractional counter',
       path: STATS_PATH,
-      body: stats('a', 1, 0, 0, 1.5),
+      body: stats('a', clock, 0, 0, 1.5),
       status: 400,
       text: /^routes\.0\.requests: /,
     },
@@ -115,7 +89,7 @@ describe('the activator report endpoint', () => {
       path: STATS_PATH,
       body: {
         activator: 'a',
-        at: 1,
+        at: clock,
         routes: [{ route: '', inFlight: 0, held: 0, requests: 0, concurrencyMs: 0 }],
       },
       status: 400,
@@ -124,7 +98,10 @@ describe('the activator report endpoint', () => {
     {
       label: 'an unresolved port without its Service',
       path: STATS_PATH,
-      body: { ...stats('a', 1, 0, 0), unresolved: [{ route: 'shop/web', namespace: 'shop', port: 'http' }] },
+      body: {
+        ...stats('a', clock, 0, 0),
+        unresolved: [{ route: 'shop/web', namespace: 'shop', port: 'http' }],
+      },
       status: 400,
       text: /^unresolved\.0\.service: /,
     },
@@ -138,7 +115,7 @@ describe('the activator report endpoint', () => {
     {
       label: "a poke's snapshot with a bad route",
       path: POKE_PATH,
-      body: { activator: 'a', route: 'shop/web', held: 1, stats: stats('a', 1, 0, -2) },
+      body: { activator: 'a', route: 'shop/web', held: 1, stats: stats('a', clock, 0, -2) },
       status: 400,
       text: /^stats\.routes\.0\.held: /,
     },
@@ -171,7 +148,7 @@ describe('the activator report endpoint', () => {
       status: 405,
       text: `${STATS_PATH} takes POST, not GET`,
     });
-    const huge = { ...stats('a', 1, 0, 0), aliases: { x: 'y'.repeat(1024 * 1024) } };
+    const huge = { ...stats('a', clock, 0, 0), aliases: { x: 'y'.repeat(1024 * 1024) } };
     expect((await post(s, STATS_PATH, huge)).status).toBe(413);
   });
 
@@ -247,13 +224,14 @@ describe('the activator report endpoint', () => {
     const poke = { activator: 'b', route: 'shop/web', held: 1, at: clock, stats: stats('b', clock, 0, 1) };
     expect((await post(s, POKE_PATH, poke)).status).toBe(204);
     expect(s.feed.latest('shop/web')).toMatchObject({ held: 1 }); // b's snapshot; a's poke was another route
-    s.leading = false;
-    expect((await post(s, POKE_PATH, { ...poke, held: 4 })).status).toBe(202);
-    expect(s.pokes).toEqual(['shop/web', 'shop/web']);
-    expect(s.feed.latest('shop/web')).toMatchObject({ held: 4 }); // a standby keeps its feed warm
-    // A poke for a route no report named yet starts that activator's entry.
-    await post(s, POKE_PATH, { activator: 'c', route: 'shop/new', held: 1 });
+    // A poke for a route the cache has, that no report named yet, starts that activator's entry.
+    expect((await post(s, POKE_PATH, { activator: 'c', route: 'shop/new', held: 1 })).status).toBe(204);
     expect(s.feed.latest('shop/new')).toMatchObject({ held: 1, at: clock });
+    s.leading = false;
+    s.routes = undefined; // a standby has no cache of ScaledObjects
+    expect((await post(s, POKE_PATH, { ...poke, held: 4 })).status).toBe(202);
+    expect(s.pokes).toEqual(['shop/web', 'shop/web', 'shop/new']);
+    expect(s.feed.latest('shop/web')).toMatchObject({ held: 4 }); // a standby keeps its feed warm
   });
 
   it('an activator that stops reporting: stale (the scaler errs, never zero), then dropped from the sums', async () => {
@@ -295,7 +273,11 @@ describe('the activator report endpoint', () => {
 
   it('receives what the real ActivatorReporter sends', async () => {
     const s = await setup();
-    const reporter = new ActivatorReporter({ urls: [s.reports.url], log: silentLogger });
+    const reporter = new ActivatorReporter({
+      urls: [s.url],
+      log: silentLogger,
+      credentials: { current: () => ACTIVATOR_TOKEN, rejected: () => {} },
+    });
     try {
       reporter.stats(stats('a', clock, 1, 0, 1));
       await until(() => s.feed.latest('shop/web') !== undefined, 'the stats');

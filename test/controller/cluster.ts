@@ -235,3 +235,30 @@ export const listEvents = async (kc: KubeConfig, namespace: string): Promise<Eve
     count: e.series?.count ?? 1,
   }));
 };
+
+/**
+ * A token the API server issues for ServiceAccount `namespace/name` (TokenRequest), creating
+ * the ServiceAccount when it is missing; `audiences` empty: the API server's own.
+ */
+export const serviceAccountToken = async (
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  audiences: readonly string[] = [],
+): Promise<string> => {
+  const core = kc.makeApiClient(CoreV1Api);
+  try {
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  } catch (err) {
+    if (!(err instanceof ApiException && err.code === 409)) throw err;
+  }
+  const request = await core.createNamespacedServiceAccountToken({
+    namespace,
+    name,
+    body: { spec: { audiences: [...audiences], expirationSeconds: 3600 } },
+  });
+  const token = request.status?.token;
+  if (token === undefined || token === '')
+    throw new Error(`no token for ServiceAccount ${namespace}/${name}`);
+  return token;
+};

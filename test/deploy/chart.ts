@@ -126,7 +126,13 @@ export interface PodSpec {
   serviceAccountName: string;
   containers: Container[];
   securityContext?: Record<string, unknown>;
-  volumes?: { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] } }[];
+  volumes?: {
+    name: string;
+    secret?: { secretName: string; items?: { key: string; path: string }[] };
+    projected?: {
+      sources: { serviceAccountToken?: { audience?: string; expirationSeconds?: number; path: string } }[];
+    };
+  }[];
 }
 
 export interface DeploymentLike {

@@ -8,8 +8,9 @@
 // runs and publishes in real EndpointSlices; requests are sent to A or B on 127.0.0.1. Both
 // serve /metrics and /readyz (--metrics-port, --health-port). A third child, C, is `ebb
 // activator` without --controller-url (controller and activator in one process) in a namespace
-// of its own: one /metrics port serves the controller's and the activator's series.
-import { readFileSync } from 'node:fs';
+// of its own: one /metrics port serves the controller's and the activator's series. A and B
+// report with a ServiceAccount token from a file, which the controller verifies (TokenReview).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -30,6 +31,7 @@ import {
   installCrd,
   listEvents,
   readScaledObject,
+  serviceAccountToken,
 } from '../controller/cluster.ts';
 import { startKubelet, type TestKubelet } from '../env/kubelet.ts';
 import { useNetns } from '../env/netns.ts';
@@ -48,6 +50,8 @@ const ns = useNamespace('activator-replicas');
 const single = useNamespace('activator-single');
 /** The controllers' name as activator A knows it (its fake resolver answers 127.0.0.1). */
 const CONTROLLERS = 'ebb-controller-reports.test';
+/** The audience of the activators' report tokens (the chart's projected token has its own). */
+const REPORT_AUDIENCE = 'ebb-test-activator-reports';
 const net = useNetns();
 const kubelets: TestKubelet[] = [];
 
@@ -84,6 +88,13 @@ const open = requests.open;
 beforeAll(async () => {
   await installCrd(kc);
   const kubeconfig = kubeConnection().kubeconfigPath;
+  // The activators report as the chart runs them: with their ServiceAccount's token (from a
+  // file), which the controller verifies with a TokenReview for its audience.
+  tmp = await makeTempDir('activator-replicas');
+  const tokenFile = join(tmp, 'activator.token');
+  writeFileSync(tokenFile, await serviceAccountToken(kc, ns.name, 'activator', [REPORT_AUDIENCE]), {
+    mode: 0o600,
+  });
   controller = await runController({
     kubeconfig,
     namespace: ns.name,
@@ -92,6 +103,8 @@ beforeAll(async () => {
     observer: { ...noopObserver, polled: (o) => polls.push(o) },
     reportPort: 0,
     reportAddress: '127.0.0.1',
+    reportAllowedServiceAccounts: [`${ns.name}:activator`],
+    reportTokenAudiences: [REPORT_AUDIENCE],
   });
   if (controller.reports === undefined) throw new Error('runController received no reports');
   reports = controller.reports;
@@ -107,6 +120,7 @@ beforeAll(async () => {
     // A name, as in a cluster (the controllers' headless Service): resolved, then posted to.
     controllerUrls: [`http://${CONTROLLERS}:${reports.port}`],
     resolve: async (host) => (host === CONTROLLERS ? ['127.0.0.1'] : []),
+    reportTokenFile: tokenFile,
     port: 0,
     address: '127.0.0.1',
     metricsPort: 0,
@@ -114,7 +128,6 @@ beforeAll(async () => {
     activatorId: 'act-a',
     log: silentLogger,
   });
-  tmp = await makeTempDir('activator-replicas');
   const [port, bHealth, bMetrics] = [await freePort(), await freePort(), await freePort()];
   const logFile = join(tmp, 'activator-b.log');
   b = startProcess({
@@ -127,6 +140,7 @@ beforeAll(async () => {
       'activator',
       ...['--kubeconfig', kubeconfig, '--namespace', ns.name],
       ...['--port', String(port), '--address', '127.0.0.1', '--controller-url', reports.url],
+      ...['--report-token-file', tokenFile],
       ...['--health-port', String(bHealth), '--metrics-port', String(bMetrics)],
     ],
     logFile,

@@ -117,6 +117,10 @@ const VALUE_SETS: Record<string, (n: Names) => Record<string, unknown>> = {
     rbac: { extraWatchedScaleTargets: [{ apiGroups: ['argoproj.io'], resources: ['rollouts'] }] },
   }),
   'runtime certificate (as the plain manifests)': () => ({ adapter: { certificate: { source: 'runtime' } } }),
+  'reports unauthenticated, no NetworkPolicy': () => ({
+    reports: { auth: 'none' },
+    networkPolicy: { enabled: false },
+  }),
 };
 
 const OFFLINE: Names = { release: 'ebb-system', watch: 'team-a', clusterObjects: 'ebb-auth' };
@@ -191,10 +195,14 @@ const adapterEndpoint = (ns: string, service = ADAPTER_SERVICE) => [
   ...verbs(`ns/${ns} /endpoints[${service}]`, 'get', 'update', 'delete'),
 ];
 
+/** The activators' report tokens are checked with TokenReviews (src/platform/kubernetes/token-review.ts). */
+const TOKEN_REVIEWS = 'cluster authentication.k8s.io/tokenreviews create';
+
 /** The controller's and the activator's permissions each values set must render, exactly. */
 const EXPECTED: Record<string, (n: Names) => { controller: string[]; activator: string[] }> = {
   defaults: (n) => ({
     controller: [
+      TOKEN_REVIEWS,
       ...verbs('cluster autoscaling.ebb.dev/clustertriggerauthentications', 'list', 'watch'),
       ...controllerNamespaced('cluster', true),
       ...secretsIn('cluster'),
@@ -206,6 +214,7 @@ const EXPECTED: Record<string, (n: Names) => { controller: string[]; activator: 
   }),
   'no adapter, no activator, 3 controllers, no Secrets, no PDB': (n) => ({
     controller: [
+      TOKEN_REVIEWS,
       ...verbs('cluster autoscaling.ebb.dev/clustertriggerauthentications', 'list', 'watch'),
       ...controllerNamespaced('cluster', false),
       ...leases(n.release),
@@ -214,6 +223,7 @@ const EXPECTED: Record<string, (n: Names) => { controller: string[]; activator: 
   }),
   'one namespace, cluster objects elsewhere, certificate from a Secret': (n) => ({
     controller: [
+      TOKEN_REVIEWS,
       ...verbs('cluster autoscaling.ebb.dev/clustertriggerauthentications', 'list', 'watch'),
       ...controllerNamespaced(`ns/${n.watch}`, true),
       ...verbs(`ns/${n.watch} argoproj.io/rollouts`, 'list', 'watch'),
@@ -227,6 +237,10 @@ const EXPECTED: Record<string, (n: Names) => { controller: string[]; activator: 
   }),
   'runtime certificate (as the plain manifests)': (n) =>
     EXPECTED.defaults?.(n) ?? { controller: [], activator: [] },
+  'reports unauthenticated, no NetworkPolicy': (n) => {
+    const defaults = EXPECTED.defaults?.(n) ?? { controller: [], activator: [] };
+    return { ...defaults, controller: defaults.controller.filter((p) => p !== TOKEN_REVIEWS) };
+  },
 };
 
 // ---- flags the ebb commands accept, from their --help ----
@@ -473,10 +487,13 @@ describe('the chart, rendered by helm', () => {
       one(scoped, 'Service', deployment(scoped, 'activator').metadata.name).spec as { type: string }
     ).type;
     expect(svcType).toBe('NodePort');
-    // With one namespace watched, no ClusterRole grants anything namespaced.
+    // With one namespace watched, no ClusterRole grants anything namespaced (only cluster-scoped
+    // ClusterTriggerAuthentications and TokenReviews).
     for (const r of byKind(scoped, 'ClusterRole'))
       for (const rule of (r.rules as { resources: string[] }[]) ?? [])
-        expect(rule.resources, `ClusterRole ${r.metadata.name}`).toEqual(['clustertriggerauthentications']);
+        expect(['clustertriggerauthentications', 'tokenreviews'], `ClusterRole ${r.metadata.name}`).toContain(
+          rule.resources.join(),
+        );
 
     // A long fullname still makes a valid Service name (a DNS label: at most 63 characters), and
     // the flag and the RBAC follow it.
@@ -515,6 +532,10 @@ describe('the chart, rendered by helm', () => {
       [{ image: { pullPolicy: 'Sometimes' } }, 'pullPolicy'],
       [{ activator: { trustedProxies: ['ingress-nginx'] } }, 'trustedProxies'],
       [{ activator: { trustedProxies: '10.0.0.0/8' } }, 'trustedProxies'],
+      [{ reports: { auth: 'basic' } }, 'auth'],
+      [{ reports: { tokenExpirationSeconds: 60 } }, 'tokenExpirationSeconds'],
+      [{ reports: { extraAllowedServiceAccounts: ['ebb-activator'] } }, 'extraAllowedServiceAccounts'],
+      [{ networkPolicy: { enable: true } }, 'enable'],
     ];
     for (const [values, name] of refused) {
       const res = helm(['template', 'ebb', CHART, '--namespace', 'ebb-system'], values);
@@ -871,8 +892,8 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
 
   /**
    * Runs a Deployment's container here as its pod would: its args and env (fieldRefs resolved),
-   * Secret volumes written to a directory that stands in for their mount path, the
-   * ServiceAccount's token as the identity.
+   * Secret and projected ServiceAccount token volumes written to a directory that stands in for
+   * their mount path, the ServiceAccount's token as the identity.
    */
   const startPod = async (component: string, kubeconfig: string): Promise<ManagedProcess> => {
     const d = deployment(objs, component);
@@ -880,13 +901,36 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     const c = container(d);
     let args = [...(c.args ?? [])];
     for (const m of c.volumeMounts ?? []) {
-      const secret = pod.volumes?.find((v) => v.name === m.name)?.secret;
-      if (secret === undefined) continue;
-      const data = one(objs, 'Secret', secret.secretName).data as Record<string, string>;
+      const volume = pod.volumes?.find((v) => v.name === m.name);
       const local = join(dir, component, m.name);
-      mkdirSync(local, { recursive: true });
-      for (const item of secret.items ?? [])
-        writeFileSync(join(local, item.path), Buffer.from(data[item.key] ?? '', 'base64'));
+      if (volume?.secret !== undefined) {
+        const data = one(objs, 'Secret', volume.secret.secretName).data as Record<string, string>;
+        mkdirSync(local, { recursive: true });
+        for (const item of volume.secret.items ?? [])
+          writeFileSync(join(local, item.path), Buffer.from(data[item.key] ?? '', 'base64'));
+      } else if (volume?.projected !== undefined) {
+        // A projected ServiceAccount token, as the kubelet writes it: issued for the pod's
+        // ServiceAccount with the volume's audience and lifetime.
+        mkdirSync(local, { recursive: true });
+        for (const { serviceAccountToken: t } of volume.projected.sources) {
+          if (t === undefined) continue;
+          const res = await rest(
+            kube,
+            'POST',
+            `/api/v1/namespaces/${release.name}/serviceaccounts/${pod.serviceAccountName}/token`,
+            {
+              apiVersion: 'authentication.k8s.io/v1',
+              kind: 'TokenRequest',
+              spec: {
+                audiences: t.audience === undefined ? [] : [t.audience],
+                expirationSeconds: t.expirationSeconds ?? 3600,
+              },
+            },
+          );
+          expect(res.status, JSON.stringify(res.body)).toBe(201);
+          writeFileSync(join(local, t.path), (res.body as { status: { token: string } }).status.token);
+        }
+      } else continue;
       args = args.map((a) => a.replace(m.mountPath, local));
     }
     const podName = `${d.metadata.name}-0`;
@@ -1179,7 +1223,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     expect(reply).toEqual({ status: 200, body: 'ok' });
   });
 
-  it('ebb activator: routes a request for a Deployment at zero and wakes it through the controller', async () => {
+  it('ebb activator: routes a request for a Deployment at zero and wakes it through the controller, reporting with its projected token', async () => {
     const kubeconfig = await kubeconfigFor(activatorSA);
     await startPod('activator', kubeconfig);
     await core.createNamespacedService({
@@ -1217,6 +1261,10 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     } finally {
       for (const h of held) h.abort();
     }
+    // It reported with the chart's projected token, which the controller's TokenReview accepted.
+    const metrics = (await httpGet(`http://127.0.0.1:${ports.metrics}/metrics`)).body;
+    for (const reason of ['Unauthenticated', 'ForbiddenReporter', 'TokenReviewUnavailable'])
+      expect(metrics).toContain(`ebb_activator_reports_refused_total{reason="${reason}"} 0\n`);
   });
 
   it('and no more: SubjectAccessReviews deny what ebb does not need', async () => {
@@ -1272,6 +1320,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
         { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
       ],
       [activatorSA, { verb: 'get', resource: 'secrets', namespace: watch.name }],
+      [activatorSA, { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' }],
       [
         activatorSA,
         {
@@ -1288,6 +1337,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     // ... while the ones it needs are granted (a control for the denials above).
     const granted: [string, Record<string, string>][] = [
       [controllerSA, { verb: 'get', resource: 'secrets', namespace: watch.name }],
+      [controllerSA, { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' }],
       [controllerSA, { verb: 'watch', resource: 'secrets', namespace: clusterObjects.name }],
       [
         controllerSA,

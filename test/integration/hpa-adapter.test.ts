@@ -3,6 +3,7 @@
 // label selector, errors as meta/v1 Status), its front-proxy authentication with certificates
 // from a CA made here, 404 (never 500) for /openapi and unknown paths, and /readyz turning 503
 // when readings go stale. hpa.test.ts runs the same adapter behind a real aggregator and HPA.
+import { connect as tlsConnect } from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TriggerObservation } from '../../src/controller/observer.ts';
@@ -237,14 +238,58 @@ describe('authentication and paths', () => {
   });
 });
 
+describe('hostile paths', () => {
+  it.each([
+    { label: 'a malformed %-escape in the namespace', path: `${BASE}/namespaces/%zz/s0-rabbitmq-orders` },
+    { label: 'a truncated %-escape in the metric', path: `${BASE}/namespaces/${NS}/s0-rabbitmq-orders%2` },
+    { label: 'an escape that is not UTF-8', path: `${BASE}/namespaces/${NS}/%C0%AF` },
+  ])('answers 400 BadRequest naming the segment to $label, never 500', async ({ path }) => {
+    const res = await get(`${path}${selector('autoscaling.ebb.dev/scaledobject=orders')}`);
+    expect(res.status).toBe(400);
+    expect(json(res.body)).toMatchObject({
+      kind: 'Status',
+      reason: 'BadRequest',
+      message: expect.stringMatching(
+        /^path segment .* is not valid percent-encoded UTF-8 \(RFC 3986 §2\.1\)$/,
+      ),
+    });
+  });
+
+  it('a request-target new URL() cannot parse is 404 or 400 and the adapter keeps serving (a throw would end the controller)', async () => {
+    const ask = (target: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({
+          port: adapter.port,
+          host: '127.0.0.1',
+          rejectUnauthorized: false,
+          ...aggregator,
+        });
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
+        socket.end(`GET ${target} HTTP/1.1\r\nHost: x\r\nX-Remote-User: u\r\nConnection: close\r\n\r\n`);
+      });
+    expect(await ask('//[')).toBe('HTTP/1.1 404 Not Found');
+    expect(await ask('http://[/apis')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await ask(`https://adapter.test${BASE}`)).toBe('HTTP/1.1 200 OK');
+    expect((await get(BASE)).status).toBe(200);
+  });
+});
+
 describe('/readyz', () => {
-  it('503 naming the object when its readings are stale, 200 again once polled or paused', async () => {
+  it('503 with a count, naming no object (it is unauthenticated), when readings are stale; 200 again once polled or paused', async () => {
     expect((await get('/readyz', {})).status).toBe(200);
     clock.now += MAX_AGE_MS + 1000;
     const stale = await get('/readyz', {});
     expect(stale.status).toBe(503);
-    expect(stale.body).toContain(`readings of ${NS}/orders are`);
-    expect(stale.body).toContain(`readings of ${NS}/broken are`);
+    expect(stale.body).toMatch(
+      /^\[-\] 2 ScaledObjects not polled in time \(the most overdue \d+ s old, allowed 10 s\)\n/,
+    );
+    for (const name of ['orders', 'billing', 'broken', NS]) expect(stale.body).not.toContain(name);
     poll('orders', [trigger(0, 'orders', { value: 1 })]);
     readings.paused(NS, 'broken', true);
     expect((await get('/readyz', {})).status).toBe(200);

@@ -4,7 +4,7 @@
 // missing Chromium fails the test.
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { alive, processTree, type RunningCli, startCli } from '../platform/local/running-cli.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -84,7 +84,14 @@ describe('ebb local status page', () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 1000 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(cli.uiUrl);
+    // A Content-Security-Policy violation is a console error: the page must not cause any.
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    const loaded = await page.goto(cli.uiUrl);
+    // The page runs under its own self-only policy (no inline script or style, no eval).
+    expect(loaded?.headers()['content-security-policy']).toMatch(/^default-src 'self';/);
+    expect(loaded?.headers()['x-frame-options']).toBe('DENY');
 
     // Every ScaledObject of the example is listed, with the URL to send requests to.
     await page.waitForSelector(HELLO);
@@ -96,8 +103,13 @@ describe('ebb local status page', () => {
     expect(await page.textContent('#intro')).toContain(cli.url);
 
     // Scaled to zero, with a few samples in the chart.
-    await page.waitForFunction(
-      `Number(document.querySelector('${HELLO} svg')?.getAttribute('data-samples')) >= 2`,
+    // Locators, not waitForFunction with a string: the page's policy forbids eval.
+    await vi.waitFor(
+      async () =>
+        expect(
+          Number(await page.locator(`${HELLO} svg`).getAttribute('data-samples')),
+        ).toBeGreaterThanOrEqual(2),
+      { timeout: 30_000, interval: 200 },
     );
     const before = await readHello(page);
     expect(before).toMatchObject({ replicas: '0', ready: '0', held: '0', requests: '0' });

@@ -8,7 +8,9 @@ import {
   DEFAULT_INTERVAL_FACTOR,
   DEFAULT_MAX_AGE_MS,
   DEFAULT_SLACK_MS,
+  describeStale,
   MetricReadings,
+  staleNamesLogger,
 } from '../../src/metrics/readings.ts';
 
 const S = 1000;
@@ -214,5 +216,29 @@ describe('MetricReadings.freshness', () => {
     expect(() => new MetricReadings({ maxAgeMs: 0 })).toThrow('maxAgeMs = 0, must be > 0');
     expect(() => new MetricReadings({ intervalFactor: 0.5 })).toThrow('intervalFactor = 0.5, must be >= 1');
     expect(() => new MetricReadings({ slackMs: -1 })).toThrow('slackMs = -1, must be >= 0');
+  });
+});
+
+describe('what unauthenticated probes say about stale readings', () => {
+  const stale = (name: string, ageMs: number) => ({ namespace: 'shop', name, ageMs, allowedMs: 120 * S });
+
+  it('a count and the worst age, never a name', () => {
+    expect(describeStale([stale('orders', 185 * S), stale('billing', 130 * S)])).toBe(
+      '2 ScaledObjects not polled in time (the most overdue 185 s old, allowed 120 s)',
+    );
+    expect(describeStale([stale('orders', 121 * S)])).toBe(
+      '1 ScaledObject not polled in time (the most overdue 121 s old, allowed 120 s)',
+    );
+  });
+
+  it('the names go to the log, once per change of the stale set', () => {
+    const told: string[][] = [];
+    const log = staleNamesLogger((names) => void told.push([...names]));
+    log([stale('orders', 130 * S)]);
+    log([stale('orders', 140 * S)]); // same set: nothing new
+    log([stale('orders', 150 * S), stale('billing', 130 * S)]);
+    log([]);
+    log([stale('orders', 130 * S)]);
+    expect(told).toEqual([['shop/orders'], ['shop/orders', 'shop/billing'], ['shop/orders']]);
   });
 });

@@ -1,7 +1,22 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HealthChecks } from '../../src/observability/health.ts';
 import { EbbMetrics } from '../../src/observability/metrics.ts';
 import { type ObservabilityServers, serveObservability } from '../../src/observability/server.ts';
+
+/** One raw request line to `url`'s port; the status the server answers (0: it hung up). */
+const rawStatus = (url: string, target: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Number(text.split(' ')[1] ?? 0)));
+    socket.end(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  });
 
 const get = async (url: string) => {
   const res = await fetch(url);
@@ -78,5 +93,19 @@ describe('health checks', () => {
     expect(metrics.body).toContain('ebb_build_info{');
     expect((await get(`${urls.metrics}/healthz`)).status).toBe(404);
     expect((await get(`${urls.health}/metrics`)).status).toBe(404);
+  });
+
+  it('answers request targets new URL() cannot parse with 404 or 400, and keeps serving (a throw would end the process)', async () => {
+    const urls = await serve(new HealthChecks());
+    const answers = { '//[': 404, '//x:99999/readyz': 404, 'http://[/metrics': 400, 'ebb.test/readyz': 400 };
+    for (const url of [urls.health, urls.metrics]) {
+      for (const [target, status] of Object.entries(answers)) {
+        expect(await rawStatus(url, target), `${url} ${target}`).toBe(status);
+      }
+    }
+    // RFC 9112 §3.2.2: absolute-form is accepted too.
+    expect(await rawStatus(urls.health, 'http://ebb.test/readyz?verbose')).toBe(200);
+    expect(await rawStatus(urls.metrics, 'http://ebb.test/metrics')).toBe(200);
+    expect((await get(`${urls.health}/readyz`)).status).toBe(200);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { REPORT_REFUSALS } from '../../src/api/reasons.ts';
 import type { PollObservation, TriggerObservation } from '../../src/controller/observer.ts';
 import { EbbMetrics, exportedMetricNames } from '../../src/observability/metrics.ts';
 import { find, parseExposition, type Sample } from './exposition.ts';
@@ -119,6 +120,20 @@ describe('EbbMetrics', () => {
     expect(one(s, 'ebb_activator_cold_start_duration_seconds_sum', route)).toBe(1.5);
   });
 
+  it('counts refused activator reports by reason, every reason present from the start at 0', async () => {
+    const m = new EbbMetrics({ version: '0' });
+    expect(
+      find(await scrape(m), 'ebb_activator_reports_refused_total', {}).map((x) => x.labels.reason),
+    ).toEqual([...REPORT_REFUSALS]);
+    m.reportRefused('Unauthenticated');
+    m.reportRefused('Unauthenticated');
+    m.reportRefused('ClockSkew');
+    const s = await scrape(m);
+    expect(one(s, 'ebb_activator_reports_refused_total', { reason: 'Unauthenticated' })).toBe(2);
+    expect(one(s, 'ebb_activator_reports_refused_total', { reason: 'ClockSkew' })).toBe(1);
+    expect(one(s, 'ebb_activator_reports_refused_total', { reason: 'ForbiddenReporter' })).toBe(0);
+  });
+
   it('removed() forgets every series of that object and no other', async () => {
     const m = new EbbMetrics({ version: '0' });
     for (const name of ['worker', 'other']) {
@@ -136,7 +151,9 @@ describe('EbbMetrics', () => {
       s.filter((x) => x.labels.scaledObject === name || x.labels.resource === name);
     expect(mentions('worker')).toEqual([]);
     const left = new Set(mentions('other').map((x) => x.name.replace(/_(bucket|sum|count)$/, '')));
-    const perObject = exportedMetricNames(m).filter((n) => n !== 'ebb_build_info');
+    const perObject = exportedMetricNames(m).filter(
+      (n) => n !== 'ebb_build_info' && n !== 'ebb_activator_reports_refused_total',
+    );
     expect([...left].sort()).toEqual(perObject.sort());
   });
 });

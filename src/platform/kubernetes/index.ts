@@ -11,6 +11,7 @@ import { type KubeAdapterEndpointOptions, KubeAdapterEndpointWriter } from './le
 import { KubeLeaseLock } from './lease.ts';
 import { KubeScaleTarget } from './scale-target.ts';
 import { KubeScaledObjectSource, KubeScaledObjectWriter } from './scaledobjects.ts';
+import { KubeTokenReviewer } from './token-review.ts';
 import { KubeTriggerAuthResolver } from './trigger-auth.ts';
 
 export { KubeClient, loadKubeConfig } from './client.ts';
@@ -43,6 +44,8 @@ export interface KubernetesPlatform {
   readonly triggerAuth: KubeTriggerAuthResolver;
   /** autoscaling/v2 HPAs of ScaledObjects in HPA mode. */
   readonly hpa: KubeHpaWriter;
+  /** TokenReviews: who sent an activator's report. */
+  readonly tokenReviewer: KubeTokenReviewer;
   lease(namespace: string, name: string): KubeLeaseLock;
   /** The leader's endpoint of the adapter's selector-less Service (`ebb run --adapter-service`). */
   adapterEndpoint(endpoint: AdapterEndpoint, opts?: KubeAdapterEndpointOptions): KubeAdapterEndpointWriter;
@@ -84,6 +87,7 @@ export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesP
     events,
     triggerAuth,
     hpa: new KubeHpaWriter(client),
+    tokenReviewer: new KubeTokenReviewer(client),
     lease: (namespace, name) => new KubeLeaseLock(client, namespace, name),
     adapterEndpoint: (endpoint, o) => new KubeAdapterEndpointWriter(client, endpoint, o),
     async reachable() {

@@ -1,6 +1,15 @@
-// The status page of `ebb local`: `/` is one HTML page (inline script, SVG charts, no build
-// step) that reads `/api/status` every second; `/api/status` is the StatusBoard's snapshot.
-import { createServer, type Server } from 'node:http';
+// The status page of `ebb local`: `/` is one HTML page (its script `/status.js` and style
+// `/status.css`, SVG charts, no build step) that reads `/api/status` every second; `/api/status`
+// is the StatusBoard's snapshot.
+//
+// It listens on 127.0.0.1 only, but a web page elsewhere can still reach it through DNS
+// rebinding (a name of the attacker's that resolves to 127.0.0.1, read by the browser as
+// same-origin). So it answers only requests whose Host (RFC 9110 §7.2) is one of its own names:
+// localhost, 127.0.0.1, [::1] and those given with `--ui-allowed-host`, on its own port or none;
+// anything else gets 421 Misdirected Request (RFC 9110 §15.5.20: "not able to produce a response
+// for this target URI"), before anything is read. Every answer forbids framing and sniffing, and
+// allows the page nothing but its own origin (no inline script or style).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { StatusSnapshot } from './status-board.ts';
 
 /** What `/api/status` answers: the board's snapshot, the file, and the URL to send requests to. */
@@ -9,36 +18,112 @@ export interface StatusPageData extends StatusSnapshot {
   readonly url: string | undefined;
 }
 
-export const createStatusServer = (snapshot: () => StatusPageData): Server =>
-  createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (path === '/api/status') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(snapshot()));
-      return;
-    }
-    if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(STATUS_PAGE);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-  });
+export interface StatusServerOptions {
+  /** Host names answered besides the loopback ones (`--ui-allowed-host`, e.g. a tunnel's name). */
+  readonly allowedHosts?: readonly string[];
+}
 
-// Each chart spans the object's history up to the last five minutes (at least 20 s, so
-// the first seconds are not squeezed into a corner); y is scaled to the largest of the replicas
-// and the metric in that span, rounded up (at least 1). Series: replicas (asked for), ready, metric.
+/** The names the page always answers for: it listens on 127.0.0.1. */
+export const LOOPBACK_HOST_NAMES: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
+
+const HARDENING = {
+  'content-security-policy':
+    "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+} as const;
+
+/**
+ * A Host header's name (lower case; an IPv6 literal keeps its brackets) and port. Host =
+ * uri-host [ ":" port ], port = *DIGIT (RFC 9110 §7.2, RFC 3986 §3.2.2); an empty port is none.
+ * undefined when it is not of that form.
+ */
+export const parseHost = (host: string): { name: string; port: number | undefined } | undefined => {
+  const close = host.startsWith('[') ? host.indexOf(']') : -1;
+  if (host.startsWith('[') && close < 0) return undefined;
+  const colon = host.indexOf(':', close + 1);
+  const name = (colon < 0 ? host : host.slice(0, colon)).toLowerCase();
+  const port = colon < 0 ? '' : host.slice(colon + 1);
+  if (name === '' || (close >= 0 && close !== name.length - 1) || !/^\d{0,5}$/.test(port)) return undefined;
+  return { name, port: port === '' ? undefined : Number(port) };
+};
+
+/** `::1` → `[::1]`: an allowed IPv6 address is compared as a Host header writes it. */
+const asHostName = (name: string): string =>
+  name.includes(':') && !name.startsWith('[') ? `[${name.toLowerCase()}]` : name.toLowerCase();
+
+const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean): void => {
+  res.writeHead(status, {
+    ...HARDENING,
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(head ? undefined : body);
+};
+
+export const createStatusServer = (
+  snapshot: () => StatusPageData,
+  opts: StatusServerOptions = {},
+): Server => {
+  const names = new Set([...LOOPBACK_HOST_NAMES, ...(opts.allowedHosts ?? []).map(asHostName)]);
+  const ours = (req: IncomingMessage): boolean => {
+    const host = req.headers.host === undefined ? undefined : parseHost(req.headers.host);
+    return (
+      host !== undefined &&
+      names.has(host.name) &&
+      (host.port === undefined || host.port === req.socket.localPort)
+    );
+  };
+  return createServer((req, res) => {
+    const head = req.method === 'HEAD';
+    if (!ours(req)) {
+      const list = [...names].join(', ');
+      const port = req.socket.localPort ?? '';
+      send(
+        res,
+        421,
+        'text/plain; charset=utf-8',
+        `this server answers only for ${list} on port ${port} (add names with --ui-allowed-host)\n`,
+        head,
+      );
+      return;
+    }
+    if (req.method !== 'GET' && !head) {
+      res.setHeader('allow', 'GET, HEAD');
+      send(res, 405, 'text/plain; charset=utf-8', 'GET or HEAD only\n', false);
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/api/status') send(res, 200, 'application/json', JSON.stringify(snapshot()), head);
+    else if (path === '/') send(res, 200, 'text/html; charset=utf-8', STATUS_PAGE, head);
+    else if (path === '/status.js') send(res, 200, 'text/javascript; charset=utf-8', STATUS_SCRIPT, head);
+    else if (path === '/status.css') send(res, 200, 'text/css; charset=utf-8', STATUS_STYLE, head);
+    // Browsers ask for it on their own; no icon, and no 404 in the console.
+    else if (path === '/favicon.ico') send(res, 204, 'image/x-icon', '', true);
+    else send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);
+  });
+};
+
 const STATUS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>ebb local</title>
-<style>
-  body { font: 14px system-ui, sans-serif; margin: 1.5rem; color: #222; }
+<link rel="stylesheet" href="/status.css">
+</head>
+<body>
+<h1>ebb local</h1>
+<p class="intro" id="intro">loading…</p>
+<div id="objects"></div>
+<script src="/status.js"></script>
+</body>
+</html>
+`;
+
+const STATUS_STYLE = `  body { font: 14px system-ui, sans-serif; margin: 1.5rem; color: #222; }
   h1 { font-size: 1.2rem; margin-bottom: .2rem; }
   .intro { color: #555; margin: 0 0 1rem; }
   code { background: #f3f3f3; padding: 0 .3rem; border-radius: 3px; }
@@ -53,14 +138,15 @@ const STATUS_PAGE = `<!doctype html>
   svg { background: #fafafa; border: 1px solid #eee; margin-top: .5rem; display: block; }
   .legend { font-size: 12px; color: #555; }
   ul { margin: .3rem 0; padding-left: 1.2rem; }
-</style>
-</head>
-<body>
-<h1>ebb local</h1>
-<p class="intro" id="intro">loading…</p>
-<div id="objects"></div>
-<script>
-const W = 720, H = 140, PAD = 14, SPAN_MAX = 300000, SPAN_MIN = 20000;
+  .s-replicas { color: #1f77b4; }
+  .s-ready { color: #2ca02c; }
+  .s-metric { color: #ff7f0e; }
+`;
+
+// Each chart spans the object's history up to the last five minutes (at least 20 s, so
+// the first seconds are not squeezed into a corner); y is scaled to the largest of the replicas
+// and the metric in that span, rounded up (at least 1). Series: replicas (asked for), ready, metric.
+const STATUS_SCRIPT = `const W = 720, H = 140, PAD = 14, SPAN_MAX = 300000, SPAN_MIN = 20000;
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const fmt = (v) => v === null || v === undefined ? '–' : (Math.round(v * 100) / 100).toString();
 
@@ -99,8 +185,8 @@ function chart(o, now) {
     '<text x="4" y="' + (PAD - 3) + '" font-size="10" fill="#888">' + fmt(max) + '</text>' +
     '<text x="4" y="' + (H - 3) + '" font-size="10" fill="#888">' + Math.round(span / 1000) + ' s ago</text>' +
     '<text x="' + (W - 4) + '" y="' + (H - 3) + '" font-size="10" fill="#888" text-anchor="end">now</text></svg>' +
-    '<div class="legend"><span style="color:#1f77b4">━ replicas</span> &nbsp; <span style="color:#2ca02c">┅ ready</span> &nbsp; ' +
-    '<span style="color:#ff7f0e">━ ' + metricName + '</span></div>';
+    '<div class="legend"><span class="s-replicas">━ replicas</span> &nbsp; <span class="s-ready">┅ ready</span> &nbsp; ' +
+    '<span class="s-metric">━ ' + metricName + '</span></div>';
 }
 
 function render(data) {
@@ -142,7 +228,4 @@ async function refresh() {
 }
 refresh();
 setInterval(refresh, 1000);
-</script>
-</body>
-</html>
 `;

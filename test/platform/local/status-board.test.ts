@@ -107,7 +107,7 @@ describe('StatusBoard', () => {
 });
 
 describe('status page server', () => {
-  it('serves the page at /, the snapshot at /api/status, and nothing else', async () => {
+  it('serves the page at / (its script and style beside it), the snapshot at /api/status, and nothing else', async () => {
     const { b } = board();
     b.sample();
     const server = createStatusServer(() => ({
@@ -120,7 +120,8 @@ describe('status page server', () => {
     try {
       const page = await fetch(`${base}/`);
       expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
-      expect(await page.text()).toContain("fetch('/api/status'");
+      expect(await page.text()).toContain('<script src="/status.js"></script>');
+      expect(await (await fetch(`${base}/status.js`)).text()).toContain("fetch('/api/status'");
       const status = (await (await fetch(`${base}/api/status`)).json()) as Record<string, unknown>;
       expect(status).toMatchObject({ file: 'x.yaml', url: 'http://127.0.0.1:1/' });
       expect((status.objects as unknown[]).length).toBe(2);

@@ -64,6 +64,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (include "ebb.activatorName" .) .Values.serviceAccount.activator.name -}}
 {{- end -}}
 
+{{/* Where the activator's projected report token is mounted (`--report-token-file`). */}}
+{{- define "ebb.reportTokenDir" -}}/var/run/secrets/ebb/report-token{{- end -}}
+
+{{/* `--report-allowed-service-accounts`: the chart's activator, then reports.extraAllowedServiceAccounts. */}}
+{{- define "ebb.reportAllowedServiceAccounts" -}}
+{{- $allowed := list -}}
+{{- if .Values.activator.enabled -}}
+{{- $allowed = append $allowed (printf "%s:%s" .Release.Namespace (include "ebb.activatorServiceAccount" .)) -}}
+{{- end -}}
+{{- join "," (concat $allowed .Values.reports.extraAllowedServiceAccounts) -}}
+{{- end -}}
+
 {{- define "ebb.image" -}}
 {{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
 {{- end -}}
