@@ -39,10 +39,11 @@ import {
   type Result,
   TriggerError,
 } from '../api/reasons.ts';
+import { MAX_FORMULA_LENGTH } from '../api/scaledobject.ts';
 import { type Instruction, OP, type ParseLimits, parseFormula, type Value } from './formula-parse.ts';
 
+export { MAX_FORMULA_LENGTH };
 export const FORMULA_PATH = 'spec.advanced.scalingModifiers.formula';
-export const MAX_FORMULA_LENGTH = 4096;
 export const MAX_FORMULA_COST = 1000;
 export const MAX_FORMULA_DEPTH = 64;
 
