@@ -33,7 +33,24 @@ const { formula } = fc.letrec<{ formula: string }>((tie) => {
       fc
         .tuple(
           sub,
-          fc.constantFrom('+', '-', '*', '/', '%', '<', '<=', '>', '>=', '==', '!=', '&&', '||', 'and', 'or', '??'),
+          fc.constantFrom(
+            '+',
+            '-',
+            '*',
+            '/',
+            '%',
+            '<',
+            '<=',
+            '>',
+            '>=',
+            '==',
+            '!=',
+            '&&',
+            '||',
+            'and',
+            'or',
+            '??',
+          ),
           sub,
         )
         .map(([x, op, y]) => `${x} ${op} ${y}`),
@@ -41,15 +58,27 @@ const { formula } = fc.letrec<{ formula: string }>((tie) => {
       sub.map((x) => `(${x})`),
       fc
         .tuple(
-          fc.constantFrom('max', 'min', 'abs', 'ceil', 'floor', 'round', 'int', 'float', 'count', 'sqrt', 'exists'),
+          fc.constantFrom(
+            'max',
+            'min',
+            'abs',
+            'ceil',
+            'floor',
+            'round',
+            'int',
+            'float',
+            'count',
+            'sqrt',
+            'exists',
+          ),
           fc.array(sub, { maxLength: 4 }),
         )
         .map(([fn, args]) => `${fn}(${args.join(', ')})`),
       // outside the subset
       fc.array(sub, { maxLength: 3 }).map((xs) => `[${xs.join(', ')}]`),
-      fc.tuple(sub, fc.constantFrom('.x', '[0]', '?.y', ' ** 2', ' ^ 2', '..3', ' | max', ' in a', '; a')).map(
-        ([x, tail]) => `${x}${tail}`,
-      ),
+      fc
+        .tuple(sub, fc.constantFrom('.x', '[0]', '?.y', ' ** 2', ' ^ 2', '..3', ' | max', ' in a', '; a'))
+        .map(([x, tail]) => `${x}${tail}`),
       fc.constantFrom("'s'", '"s"', '{a: 1}', '#', 'let x = 1; x', '?:'),
     ),
   };
@@ -78,16 +107,20 @@ describe('every formula is refused at admission, or evaluates to a finite number
   it('from arbitrary text over the formula alphabet (offsets point into the text)', () => {
     const alphabet = fc.constantFrom(...'ab 0123456789.+-*/%<>=!&|?:()[]{},;#\'"`^_eExnot'.split(''));
     fc.assert(
-      fc.property(fc.array(alphabet, { maxLength: 40 }).map((cs) => cs.join('')), values, (text, input) => {
-        const compiled = compileFormula(text, NAMES);
-        if (!compiled.ok) {
-          const offset = /\(at offset (\d+)\)$/.exec(compiled.error[0]?.message ?? '');
-          if (offset !== null) expect(Number(offset[1])).toBeLessThanOrEqual(text.length);
-          return;
-        }
-        const result = compiled.value.evaluate(input);
-        if (result.ok && result.value !== null) expect(Number.isFinite(result.value)).toBe(true);
-      }),
+      fc.property(
+        fc.array(alphabet, { maxLength: 40 }).map((cs) => cs.join('')),
+        values,
+        (text, input) => {
+          const compiled = compileFormula(text, NAMES);
+          if (!compiled.ok) {
+            const offset = /\(at offset (\d+)\)$/.exec(compiled.error[0]?.message ?? '');
+            if (offset !== null) expect(Number(offset[1])).toBeLessThanOrEqual(text.length);
+            return;
+          }
+          const result = compiled.value.evaluate(input);
+          if (result.ok && result.value !== null) expect(Number.isFinite(result.value)).toBe(true);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -102,7 +135,7 @@ type Expr =
   | { k: 'arith'; op: '+' | '-' | '*' | '/'; x: Expr; y: Expr }
   | { k: 'fn'; fn: 'max' | 'min' | 'abs' | 'round'; args: Expr[] }
   | { k: 'coalesce'; x: Expr; y: Expr }
-  | { k: 'if'; a: Expr; cmp: '<' | '>=' | '=='; b: Expr; logic: '&&' | '||' | ''; then: Expr; else: Expr };
+  | { k: 'if'; a: Expr; cmp: '<' | '>=' | '=='; b: Expr; logic: '&&' | '||' | ''; yes: Expr; no: Expr };
 
 const { expr } = fc.letrec<{ expr: Expr }>((tie) => {
   const sub = tie('expr');
@@ -125,8 +158,8 @@ const { expr } = fc.letrec<{ expr: Expr }>((tie) => {
           cmp: fc.constantFrom('<' as const, '>=' as const, '==' as const),
           b: sub,
           logic: fc.constantFrom('&&' as const, '||' as const, '' as const),
-          then: sub,
-          else: sub,
+          yes: sub,
+          no: sub,
         })
         .map((r): Expr => ({ k: 'if', ...r })),
     ),
@@ -150,7 +183,7 @@ const render = (e: Expr): string => {
     case 'if': {
       const condition = `(${render(e.a)} ${e.cmp} ${render(e.b)})`;
       const full = e.logic === '' ? condition : `(${condition} ${e.logic} (${render(e.b)} < 50))`;
-      return `(${full} ? ${render(e.then)} : ${render(e.else)})`;
+      return `(${full} ? ${render(e.yes)} : ${render(e.no)})`;
     }
   }
 };
@@ -191,7 +224,7 @@ const reference = (e: Expr, env: Record<string, number | null>): Ref => {
         if (e.logic === '&&') c = c === null || c === false ? c : d;
         else c = c === null || c === true ? c : d;
       }
-      return c === null ? null : c ? num(e.then) : num(e.else);
+      return c === null ? null : c ? num(e.yes) : num(e.no);
     }
   }
 };
@@ -212,13 +245,17 @@ const typed = (e: Expr): 'number' | 'nil' | undefined => {
     case 'coalesce': {
       const x = typed(e.x);
       const y = typed(e.y);
-      return x === undefined || y === undefined ? undefined : x === 'number' || y === 'number' ? 'number' : 'nil';
+      return x === undefined || y === undefined
+        ? undefined
+        : x === 'number' || y === 'number'
+          ? 'number'
+          : 'nil';
     }
     case 'if': {
       const comparable = e.cmp === '==' ? typed(e.a) !== undefined : typed(e.a) === 'number';
       const ok = comparable && typed(e.b) === 'number';
-      const t = typed(e.then);
-      const f = typed(e.else);
+      const t = typed(e.yes);
+      const f = typed(e.no);
       if (!ok || t === undefined || f === undefined) return undefined;
       return t === 'number' || f === 'number' ? 'number' : 'nil';
     }
