@@ -41,6 +41,13 @@ describe('the formula subset: construct -> accepted, or refused at spec.advanced
     { construct: 'nil and ??', formula: 'q ?? p ?? 0' },
     { construct: '?? inside arithmetic', formula: '(q ?? 1) * 2 + max(p, 1) ?? 0' },
     { construct: 'comparison with nil', formula: 'q == nil ? 1 : q' },
+    { construct: "KEDA docs' nested conditions", formula: 'q < 2 ? q+p >= 2 ? 5 : 10 : 0' },
+    { construct: "KEDA docs' count(), rewritten", formula: '(q > 1 ? 1 : 0) + (p > 1 ? 1 : 0) > 1 ? 5 : 0' },
+    {
+      construct: "KEDA docs' count() over a list",
+      formula: 'count([q,p],{#>1}) > 1 ? 5 : 0',
+      refused: /^function count is not supported .* \(at offset 0\)$/,
+    },
     // refused: constructs outside the subset, each named with its offset
     {
       construct: 'a list literal',
