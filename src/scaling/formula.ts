@@ -17,7 +17,9 @@
 // power, ranges, pipes, `let`, `in`/`matches`/..., every other builtin (the macros included).
 //
 // Limits (why: the controller evaluates every object's formula on one event loop, and in `ebb
-// local` the activator shares that loop, so one formula must never cost more than a few µs):
+// local` the activator shares that loop, so one formula must cost microseconds, never seconds;
+// the costliest admitted formula measured about 13 µs per evaluation and 0.3 ms to compile on a
+// shared 2-core machine):
 //   length  <= 4096 characters   checked before parsing; the parser is linear, so this bounds
 //                                 admission work (KEDA's documented formulas are < 100)
 //   cost    <= 1000 steps        static: one step per instruction plus one per function
