@@ -3,7 +3,11 @@
 import type { Problem, Result } from './api/reasons.ts';
 import type { Trigger } from './api/scaledobject.ts';
 
-/** What one read of a source produced: the metric (clamped to >= 0, finite) and its activity. */
+/**
+ * What one read of a source produced: the metric as computed and its activity. The controller's
+ * boundary (src/scaling/readings.ts) turns NaN/infinite into a failed read and counts a negative
+ * one as 0, so a scaler does not clamp its result itself.
+ */
 export interface Reading {
   readonly value: number;
   readonly active: boolean;
@@ -59,5 +63,5 @@ export const sanitizeMetricName = (name: string): string => name.replace(/[/.:%(
 export const metricName = (index: number, scalerName: string): string =>
   `s${index}-${sanitizeMetricName(scalerName)}`;
 
-/** Clamp what we report: NaN, infinities and negatives become 0 before they reach a decision. */
+/** For counters a scaler sums from its inputs (activator reports): NaN and negatives add 0. */
 export const clampMetric = (value: number): number => (Number.isFinite(value) && value > 0 ? value : 0);

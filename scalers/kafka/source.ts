@@ -3,7 +3,7 @@
 // and credentials, then handed to computeKafkaLag. The excludePersistentLag state lives here,
 // per trigger, from one read to the next.
 import { AuthenticationError, fail, KafkaError, ok, type Result } from '../../src/api/reasons.ts';
-import { clampMetric, type MetricSpec, type ReadError, type Reading, type Scaler } from '../../src/scaler.ts';
+import type { MetricSpec, ReadError, Reading, Scaler } from '../../src/scaler.ts';
 import {
   KafkaClientError,
   type KafkaClientFactory,
@@ -121,7 +121,7 @@ export const createKafkaScaler = (
       const lag = computeKafkaLag(joinOffsets(offsets.latest, offsets.committed), config, previous);
       if (!lag.ok) return fail({ reason: KafkaError, message: `${describe(config)}: ${lag.error}` });
       previous = lag.value.previous;
-      return ok({ value: clampMetric(lag.value.value), active: lag.value.active, lag: lag.value });
+      return ok({ value: lag.value.value, active: lag.value.active, lag: lag.value });
     },
     close: () => lease.release(),
   };

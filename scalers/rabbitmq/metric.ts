@@ -1,6 +1,6 @@
 // The RabbitMQ metric, pure: queue readings in, { value, active } out (KEDA's
 // GetMetricsAndActivity and getComposedQueue, without the I/O).
-import { clampMetric, type Reading } from '../../src/scaler.ts';
+import type { Reading } from '../../src/scaler.ts';
 import type { Operation, RabbitMQMode } from './schema.ts';
 
 /** One queue as the management API reports it (`GET /api/queues/<vhost>/<name>`). */
@@ -91,7 +91,8 @@ export const statusFromDeclare = (messageCount: number): QueueStatus => ({
  *                        = a                      (deliverGet = 0: nobody consumes)
  *                        = (publish - deliverGet) / deliverGet + messages / deliverGet
  *                                                                 active: m > a or (deliverGet = 0 and messages > 0)
- * The value is clamped (NaN, infinities and negatives become 0); activity uses the raw metric.
+ * The value is returned as computed: the controller's boundary (src/scaling/readings.ts) fails a
+ * NaN or infinite one and clamps a negative one (an EQCT while draining) to 0, counting it.
  */
 export const rabbitMQReading = (
   mode: RabbitMQMode,
@@ -102,15 +103,15 @@ export const rabbitMQReading = (
   const a = activationValue;
   switch (mode) {
     case 'QueueLength':
-      return { value: clampMetric(messages), active: messages > a };
+      return { value: messages, active: messages > a };
     case 'MessageRate':
-      return { value: clampMetric(publish), active: publish > a || messages > a };
+      return { value: publish, active: publish > a || messages > a };
     case 'DeliverGetRate':
-      return { value: clampMetric(deliverGet), active: deliverGet > a };
+      return { value: deliverGet, active: deliverGet > a };
     case 'PublishedToDeliveredRatio': {
       const unconsumed = publish > 0 && deliverGet === 0;
       const ratio = unconsumed ? a : publish > 0 && deliverGet > 0 ? publish / deliverGet : 0;
-      return { value: clampMetric(ratio), active: ratio > a || unconsumed };
+      return { value: ratio, active: ratio > a || unconsumed };
     }
     case 'ExpectedQueueConsumptionTime': {
       const stuck = deliverGet === 0 && messages > 0;
@@ -120,7 +121,7 @@ export const rabbitMQReading = (
           : deliverGet === 0
             ? a
             : (publish - deliverGet) / deliverGet + messages / deliverGet;
-      return { value: clampMetric(eta), active: eta > a || stuck };
+      return { value: eta, active: eta > a || stuck };
     }
   }
 };

@@ -87,6 +87,10 @@ export const HttpMetricsUnavailable = 'HttpMetricsUnavailable';
 export const HttpMetricsStale = 'HttpMetricsStale';
 /** A poll's trigger reads did not all answer within the poll's time budget. */
 export const ScalerTimeout = 'ScalerTimeout';
+/** A trigger read, or the scalingModifiers formula, gave NaN or an infinity: a failed read, never 0. */
+export const MetricNotFinite = 'MetricNotFinite';
+/** The scalingModifiers formula ran past its evaluation budget (steps per evaluation). */
+export const FormulaCostExceeded = 'FormulaCostExceeded';
 
 /**
  * What the activator answers by itself (its `X-Ebb-Reason` header), each with a one-line body

@@ -92,8 +92,20 @@ export const FallbackSchema = z.object({
   behavior: z.enum(FALLBACK_BEHAVIORS).optional(),
 });
 
+/**
+ * scalingModifiers.formula's length limit, also the CRD's maxLength, so the API server refuses a
+ * longer one before it is stored (src/scaling/formula.ts gives the reasons and the other limits).
+ */
+export const MAX_FORMULA_LENGTH = 4096;
+
 export const ScalingModifiersSchema = z.object({
-  formula: z.string().optional(),
+  formula: z
+    .string()
+    .max(MAX_FORMULA_LENGTH)
+    .optional()
+    .describe(
+      "KEDA's expression subset over trigger names: numbers, + - * / %, comparisons, && || !, ?:, ??, max/min/abs/ceil/floor/round/int/float; at most 1000 evaluation steps.",
+    ),
   target: z.string().optional().describe('The composite metric target, a number written as a string.'),
   activationTarget: z.string().optional(),
   metricType: z.enum(['AverageValue', 'Value']).optional(),

@@ -19,9 +19,8 @@ import { type Problem, TriggerError } from '../api/reasons.ts';
 import { KIND } from '../api/scaledobject.ts';
 import { admitScaledObject } from '../controller/admission.ts';
 import type { Scaler } from '../scaler.ts';
-import { clampMetric } from '../scaler.ts';
+import { triggerReading } from '../scaling/readings.ts';
 import { type SimulationPoll, simulate } from '../scaling/simulate.ts';
-import { scalingSpecFrom } from '../scaling/spec.ts';
 import type { ScalingSpec, TriggerReading } from '../scaling/types.ts';
 import { kindOf, yamlDocuments } from './documents.ts';
 import { type CliIO, describeError } from './io.ts';
@@ -124,15 +123,18 @@ const failedReading = (trigger: ResolvedTrigger, reason: string, message: string
   message,
 });
 
-const reading = (trigger: ResolvedTrigger, value: number, active: boolean): TriggerReading => ({
-  ok: true,
-  trigger: trigger.key,
-  metricName: trigger.metric.name,
-  value: clampMetric(value),
-  target: trigger.metric.target,
-  metricType: trigger.metric.metricType,
-  active,
-});
+/** A value through the same boundary as the controller's (src/scaling/readings.ts). */
+const reading = (trigger: ResolvedTrigger, value: number, active: boolean): TriggerReading =>
+  triggerReading(
+    {
+      trigger: trigger.key,
+      metricName: trigger.metric.name,
+      target: trigger.metric.target,
+      metricType: trigger.metric.metricType,
+    },
+    value,
+    active,
+  );
 
 /** Every trigger's reading at trace time `t` (seconds), in spec order. */
 export const readingsAt = async (
@@ -155,8 +157,7 @@ export const readingsAt = async (
       if (value === undefined || value === READ_ERROR) {
         return failedReading(trigger, TriggerError, `the trace says the read failed at t=${t}`);
       }
-      const metric = clampMetric(value);
-      return reading(trigger, metric, metric > trigger.activationThreshold);
+      return reading(trigger, value, value > trigger.activationThreshold);
     }),
   );
 
@@ -235,9 +236,7 @@ const loadScaledObject = async (file: string, io: CliIO): Promise<Outcome<Admitt
   });
   const admission = admitScaledObject(document.value.value);
   if (!admission.ok) return problemsAt(admission.problems);
-  const spec = scalingSpecFrom(admission.object.spec, admission.pause);
-  if (!spec.ok) return problemsAt(spec.error);
-  return { ok: true, value: { file, spec: spec.value, triggers: admission.triggers } };
+  return { ok: true, value: { file, spec: admission.spec, triggers: admission.triggers } };
 };
 
 /** The trace through one admitted ScaledObject: reading sources, polls, decisions. */

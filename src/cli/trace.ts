@@ -1,7 +1,9 @@
 // A metrics trace for `ebb simulate`: CSV with the header `t,<trigger>,...`. `t` is seconds
 // from the start (0 first, strictly increasing); each other column is one trigger's metric
-// value from that `t` on, until the next row (a step function). A cell may say `error` for a
-// failed read (to replay fallback); blank lines and lines starting with `#` are skipped.
+// value from that `t` on, until the next row (a step function), a finite number >= 0 (a metric
+// is never negative: a negative cell is refused with its line, not read as 0). A cell may say
+// `error` for a failed read (to replay fallback); blank lines and lines starting with `#` are
+// skipped.
 import { fail, ok, type Result } from '../api/reasons.ts';
 
 export const READ_ERROR = 'error';
@@ -68,8 +70,13 @@ export const parseTrace = (text: string, file: string): Result<Trace, string[]> 
     const values: TraceValue[] = [];
     valueCells.forEach((cell, i) => {
       if (cell.toLowerCase() === READ_ERROR) values.push(READ_ERROR);
-      else if (NUMBER.test(cell) && Number.isFinite(Number(cell))) values.push(Number(cell));
-      else errors.push(`${at}: ${columns[i]}: must be a number or "${READ_ERROR}", got "${cell}"`);
+      else if (!NUMBER.test(cell) || !Number.isFinite(Number(cell)))
+        errors.push(`${at}: ${columns[i]}: must be a number or "${READ_ERROR}", got "${cell}"`);
+      else if (Number(cell) < 0)
+        errors.push(
+          `${at}: ${columns[i]}: must be a number >= 0 (a metric is never negative), got "${cell}"`,
+        );
+      else values.push(Number(cell));
     });
     rows.push({ t, values });
   }

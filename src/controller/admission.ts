@@ -1,13 +1,15 @@
 // Admission: every problem of one ScaledObject, found offline with the same code the controller
 // runs (layers 1-3 in docs/architecture.md): structure (zod), apiVersion, pause annotations,
-// cross-field rules (src/api/rules.ts), and each trigger's type and metadata (scalers/index.ts).
-// When the structure is broken somewhere, the parts that parsed are still checked, so one
-// mistake does not hide the others.
+// cross-field rules (src/api/rules.ts), the scaling spec (src/scaling/spec.ts: behavior
+// tolerances, scalingModifiers target and the formula compiled with its cost limits), and each
+// trigger's type and metadata (scalers/index.ts). `ebb validate`, `ebb simulate`, `ebb local` and
+// the controller all admit through here, so they agree. When the structure is broken somewhere,
+// the parts that parsed are still checked, so one mistake does not hide the others.
 import { z } from 'zod';
 import { type ResolvedTrigger, resolveTrigger } from '../../scalers/index.ts';
 import { type PauseSettings, pauseSettingsFrom } from '../api/annotations.ts';
 import { problemsFromZod } from '../api/parse.ts';
-import { fail, InvalidSpec, ok, type Problem } from '../api/reasons.ts';
+import { fail, InvalidSpec, ok, type Problem, type Result } from '../api/reasons.ts';
 import { crossFieldProblems } from '../api/rules.ts';
 import {
   API_VERSION,
@@ -19,6 +21,9 @@ import {
   type Trigger,
   TriggerSchema,
 } from '../api/scaledobject.ts';
+import { FORMULA_PATH } from '../scaling/formula.ts';
+import { scalingSpecFrom } from '../scaling/spec.ts';
+import type { ScalingSpec } from '../scaling/types.ts';
 
 /** ebb's own apiVersion, and KEDA's so that a KEDA manifest is admitted as it is. */
 export const ACCEPTED_API_VERSIONS: readonly string[] = [API_VERSION, KEDA_API_VERSION];
@@ -31,6 +36,8 @@ export type Admission =
       readonly ok: true;
       readonly object: ScaledObject;
       readonly pause: PauseSettings;
+      /** The scaling core's spec: KEDA's and the HPA's defaults applied, the formula compiled. */
+      readonly spec: ScalingSpec;
       /** Every trigger with its parsed metadata and metric, in spec order. */
       readonly triggers: readonly ResolvedTrigger[];
       readonly problems: readonly [];
@@ -58,12 +65,13 @@ const apiVersionProblems = (apiVersion: unknown): Problem[] =>
 
 const AnnotationsSchema = z.record(z.string(), z.string()).optional();
 
-const pauseProblems = (metadata: unknown): Problem[] => {
+/** The pause annotations; undefined when the annotations are not a string map (the structural parse says so). */
+const pauseOf = (metadata: unknown): Result<PauseSettings> | undefined => {
   const annotations = AnnotationsSchema.safeParse(isMap(metadata) ? metadata.annotations : undefined);
-  if (!annotations.success) return []; // reported by the structural parse
-  const pause = pauseSettingsFrom(annotations.data);
-  return pause.ok ? [] : pause.error;
+  return annotations.success ? pauseSettingsFrom(annotations.data) : undefined;
 };
+
+const UNPAUSED: PauseSettings = { pause: { kind: 'none' }, scaleInPaused: false, scaleOutPaused: false };
 
 /** A spec rebuilt from the fields that parsed, and which did not (`minReplicaCount`, `triggers[2]`). */
 interface PartialSpec {
@@ -116,6 +124,7 @@ const ruleInputs = (path: string): readonly string[] | undefined => {
   if (trigger !== null) return [`triggers[${trigger[1]}]`];
   if (path === 'spec.minReplicaCount') return ['minReplicaCount', 'maxReplicaCount', 'triggers'];
   if (path === 'spec.idleReplicaCount') return ['idleReplicaCount', 'minReplicaCount'];
+  if (path === FORMULA_PATH) return ['advanced', 'triggers']; // the formula reads trigger names
   if (path.startsWith('spec.advanced')) return ['advanced'];
   if (path.startsWith('spec.fallback')) return ['fallback', 'advanced', 'triggers'];
   return undefined;
@@ -157,19 +166,32 @@ export const admitScaledObject = (raw: unknown): Admission => {
     else triggerProblems.push(...r.error);
   }
 
+  const pause = pauseOf(raw.metadata);
+  const spec =
+    partial === undefined ? undefined : scalingSpecFrom(partial.spec, pause?.ok ? pause.value : UNPAUSED);
   const problems = dedupe([
     ...(whole.ok ? [] : whole.error),
     ...apiVersionProblems(raw.apiVersion),
-    ...pauseProblems(raw.metadata),
+    ...(pause === undefined || pause.ok ? [] : pause.error),
     ...(partial === undefined
       ? []
       : crossFieldProblems(partial.spec).filter((p) => inputsParsed(p, partial.failed))),
+    ...(partial === undefined || spec === undefined || spec.ok
+      ? []
+      : spec.error.filter((p) => inputsParsed(p, partial.failed))),
     ...triggerProblems,
   ]);
   if (!whole.ok || problems.length > 0) return { ok: false, problems };
-  const pause = pauseSettingsFrom(whole.value.metadata.annotations);
-  if (!pause.ok) return { ok: false, problems: pause.error };
-  return { ok: true, object: whole.value, pause: pause.value, triggers: resolved, problems: [] };
+  // Unreachable with no problems: the annotations and the spec parsed and were checked above.
+  if (pause === undefined || !pause.ok || spec === undefined || !spec.ok) return { ok: false, problems };
+  return {
+    ok: true,
+    object: whole.value,
+    pause: pause.value,
+    spec: spec.value,
+    triggers: resolved,
+    problems: [],
+  };
 };
 
 const dedupe = (problems: readonly Problem[]): Problem[] => {

@@ -2,6 +2,7 @@
 // (src/observability) and the external-metrics adapter's readings (src/metrics) both implement
 // it. Calls are synchronous and must be cheap and never throw (a poll calls `polled` once).
 import type { ReportRefusal } from '../api/reasons.ts';
+import type { ClampedValue } from '../scaling/types.ts';
 
 /** One trigger's outcome in one poll. */
 export interface TriggerObservation {
@@ -18,8 +19,10 @@ export interface TriggerObservation {
   readonly metricType: 'AverageValue' | 'Value' | 'Utilization';
   /** Wall time the read took (ms), retry included. */
   readonly latencyMs: number;
-  /** Present when the read succeeded: the value (already clamped to a finite number ≥ 0). */
+  /** Present when the read succeeded: the value (a finite number ≥ 0). */
   readonly value?: number;
+  /** The raw value when it was negative and `value` is the 0 it was clamped to. */
+  readonly clampedFrom?: number;
   readonly active?: boolean;
   /** Present when the read failed. */
   readonly error?: { readonly reason: string; readonly message: string };
@@ -39,6 +42,8 @@ export interface PollObservation {
   readonly active: boolean;
   /** True when the poll hit an error: a failed trigger, an unreadable target or a failed write. */
   readonly error: boolean;
+  /** Negative values counted as 0 in this poll (trigger metrics and `composite-metric`). */
+  readonly clamped?: readonly ClampedValue[];
 }
 
 export interface ControllerObserver {

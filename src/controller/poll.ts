@@ -26,6 +26,7 @@ import {
 import type { EventRecorder, ScaleTarget, StatusPatch } from '../platform/ports.ts';
 import type { ReadError, Reading, Scaler } from '../scaler.ts';
 import { decide } from '../scaling/decide.ts';
+import { triggerReading } from '../scaling/readings.ts';
 import type { ScaleDecision, TriggerReading } from '../scaling/types.ts';
 import { replicasToWrite } from './hpa-mode.ts';
 import type { ControllerObserver, TriggerObservation } from './observer.ts';
@@ -90,19 +91,15 @@ const readTrigger = async (
 const toReading = (live: LiveTrigger, r: ReadResult): TriggerReading => {
   const { key, metric } = live.resolved;
   if (r.ok) {
-    const value = Number.isFinite(r.value.value) && r.value.value > 0 ? r.value.value : 0;
-    // An http trigger in concurrency mode: decide() applies Knative's stable/panic windows.
-    const concurrency = concurrencyScalingOf(r.value);
-    return {
-      ok: true,
+    // NaN/infinite -> a failed read, negative -> 0 and noted (src/scaling/readings.ts). An http
+    // trigger in concurrency mode: decide() applies Knative's stable/panic windows.
+    const source = {
       trigger: key,
       metricName: metric.name,
-      value,
       target: metric.target,
       metricType: metric.metricType,
-      active: r.value.active,
-      ...(concurrency === undefined ? {} : { concurrency }),
     };
+    return triggerReading(source, r.value.value, r.value.active, concurrencyScalingOf(r.value));
   }
   return {
     ok: false,
@@ -245,10 +242,21 @@ const observeTriggers = (
       metricType: r.metricType,
       latencyMs: latencyMs[i] ?? 0,
     };
-    return r.ok
+    if (!r.ok) return { ...base, error: { reason: r.reason, message: r.message } };
+    return r.clampedFrom === undefined
       ? { ...base, value: r.value, active: r.active }
-      : { ...base, error: { reason: r.reason, message: r.message } };
+      : { ...base, value: r.value, active: r.active, clampedFrom: r.clampedFrom };
   });
+
+/** Negative values counted as 0: one log line when the set of clamped metrics changes. */
+const logClamped = (t: Tracked, loop: Loop, decision: ScaleDecision): void => {
+  const now = decision.clamped.map((c) => c.metric).join(',');
+  if (now === (loop.clamped ?? '')) return;
+  loop.clamped = now;
+  if (decision.clamped.length > 0)
+    t.log.warn({ clamped: decision.clamped }, 'negative metric value clamped to 0');
+  else t.log.info('no negative metric values any more');
+};
 
 /** One poll; never throws (errors become conditions, Events and log lines). */
 export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promise<void> => {
@@ -292,6 +300,7 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
   }
   loop.state = decision.state;
   triggerEvents(ctx, t, loop, readings);
+  logClamped(t, loop, decision);
 
   const fields: StatusPatch = {};
   let replicas = current.value;
@@ -345,6 +354,7 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
     desiredReplicas: desired,
     active: decision.active,
     error: decision.triggerError !== undefined || replicas !== desired,
+    clamped: decision.clamped,
   });
   fields.currentReplicas = replicas;
   fields.desiredReplicas = desired;

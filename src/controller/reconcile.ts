@@ -24,7 +24,6 @@ import type { Logger } from '../logging.ts';
 import { scaledObjectLogger } from '../logging.ts';
 import { targetKeyOf } from '../platform/ports.ts';
 import { initialScalingState } from '../scaling/decide.ts';
-import { scalingSpecFrom } from '../scaling/spec.ts';
 import { admitScaledObject } from './admission.ts';
 import { finalize, keepFinalizer } from './finalize.ts';
 import {
@@ -135,8 +134,6 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
   for (const k of routeClaimsOf(ctx).update(key, admission)) ctx.enqueue(k);
   if (meta.deletionTimestamp !== undefined) return finalize(ctx, t, admission);
   if (!admission.ok) return refuse(ctx, t, admission.problems);
-  const spec = scalingSpecFrom(admission.object.spec, admission.pause);
-  if (!spec.ok) return refuse(ctx, t, spec.error);
   const mode = scalingModeOf(admission.object);
   if (!mode.ok) return refuse(ctx, t, mode.error);
 
@@ -188,7 +185,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
   // HPA mode keeps ebb's HPA (none while paused, as KEDA); direct mode deletes it.
   const hpaWanted = mode.value === 'hpa' && admission.pause.pause.kind === 'none';
   const hpa: HpaOutcome = hpaWanted
-    ? await keepHpa(ctx, t, hpaDefinitionOf(so, t.regarding, target, resolvedTriggers, spec.value))
+    ? await keepHpa(ctx, t, hpaDefinitionOf(so, t.regarding, target, resolvedTriggers, admission.spec))
     : await dropHpa(ctx, t);
   if (!hpa.ok) {
     stopLoop(ctx, t);
@@ -217,7 +214,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
       loop = {
         generation: meta.generation,
         target,
-        spec: spec.value,
+        spec: admission.spec,
         triggers,
         state: seeded.state,
         wasActive: seeded.wasActive,
@@ -239,7 +236,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
         ...old,
         generation: meta.generation,
         target,
-        spec: spec.value,
+        spec: admission.spec,
         triggers,
         closed: false,
       };
@@ -248,7 +245,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
     }
     t.loop = loop;
   } else {
-    loop.spec = spec.value;
+    loop.spec = admission.spec;
     rebuildChangedAuth(ctx, t, loop, resolvedTriggers, auth.digests);
   }
   setHpaMode(loop, hpaWanted);
@@ -268,7 +265,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
       reason: ScaledObjectUnpaused,
       message: 'ScaledObject is not paused',
     });
-    ctx.scheduler.schedule(key, pollingIntervalMs(spec.value, resolvedTriggers));
+    ctx.scheduler.schedule(key, pollingIntervalMs(admission.spec, resolvedTriggers));
     const hpaName = hpaWanted ? hpaNameOf(so) : null;
     const change = { conditions, fields: { externalMetricNames, pausedReplicaCount: null, hpaName } };
     if (newLoop) t.deferred = change;

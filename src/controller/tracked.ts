@@ -32,6 +32,8 @@ export interface Loop {
   wasActive: boolean;
   /** The last error reading the target, while it lasts (one Event per new error). */
   targetError: string | undefined;
+  /** Which metrics were clamped from negative values in the last poll (one log line per change). */
+  clamped?: string;
   /** Settles when the poll in flight (if any) has finished. */
   inFlight: Promise<void> | undefined;
   closed: boolean;

@@ -100,6 +100,12 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
     labelNames: SCALER_LABELS,
     registers: [this.registry],
   });
+  readonly scalerMetricsClamped = new Counter({
+    name: 'ebb_scaler_metrics_clamped_total',
+    help: 'Negative metric values counted as 0 (as KEDA clamps them), per trigger metric or composite-metric.',
+    labelNames: ['namespace', 'scaledObject', 'metric'] as const,
+    registers: [this.registry],
+  });
   readonly scaledObjectErrors = new Counter({
     name: 'ebb_scaled_object_errors_total',
     help: 'The number of errors for each ScaledObject: each failed trigger read, unreadable target or failed scale.',
@@ -155,6 +161,8 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
 
   /** Every per-trigger label set an object has now, by `namespace/name` (to remove them). */
   private readonly scalerSeries = new Map<string, Map<string, Labels<ScalerLabel>>>();
+  /** The metrics of each object that were ever clamped, by `namespace/name` (to remove them). */
+  private readonly clampedSeries = new Map<string, Set<string>>();
   /** Every activator label set per object, by `namespace/name`. */
   private readonly routeSeries = new Map<string, Map<string, () => void>>();
 
@@ -213,6 +221,12 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
     for (const [id, labels] of previous ?? []) if (!now.has(id)) this.removeScalerSeries(labels);
     this.scalerSeries.set(key, now);
 
+    for (const c of o.clamped ?? []) {
+      this.scalerMetricsClamped.labels({ ...object, metric: c.metric }).inc();
+      const metrics = this.clampedSeries.get(key) ?? new Set<string>();
+      this.clampedSeries.set(key, metrics.add(c.metric));
+    }
+
     // KEDA counts one object error per failed trigger; a failed scale write counts once.
     this.scaledObjectErrors.labels(object).inc(failed > 0 ? failed : o.error ? 1 : 0);
     this.scaledObjectReplicas.labels({ ...object, kind: 'desired' }).set(o.desiredReplicas);
@@ -238,6 +252,9 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
     for (const labels of this.scalerSeries.get(key)?.values() ?? []) this.removeScalerSeries(labels);
     this.scalerSeries.delete(key);
     const object = { namespace, scaledObject: name };
+    for (const metric of this.clampedSeries.get(key) ?? [])
+      this.scalerMetricsClamped.remove({ ...object, metric });
+    this.clampedSeries.delete(key);
     this.scaledObjectErrors.remove(object);
     this.scaledObjectPaused.remove(object);
     this.scaledObjectReplicas.remove({ ...object, kind: 'desired' });

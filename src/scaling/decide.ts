@@ -10,8 +10,16 @@ import { type BehaviorHistory, storeScaleEvent } from './behavior.ts';
 import { coldStart, concurrencyWindows } from './concurrency-triggers.ts';
 import { explainHpa, type HpaSpec, reconcileHpa } from './hpa.ts';
 import { formatNumber } from './replicas.ts';
-import { type Assessment, assessTriggers } from './triggers.ts';
-import type { DecideInput, ScaleDecision, ScalingRules, ScalingSpec, ScalingState } from './types.ts';
+import { type Assessment, assessTriggers, COMPOSITE_METRIC } from './triggers.ts';
+import type {
+  ClampedValue,
+  DecideInput,
+  ScaleDecision,
+  ScalingRules,
+  ScalingSpec,
+  ScalingState,
+  TriggerReading,
+} from './types.ts';
 
 /** The state of a ScaledObject that has not been polled yet. */
 export const initialScalingState = (createdAt: number): ScalingState => ({
@@ -52,6 +60,7 @@ const pausedDecision = (
   transition: undefined,
   explanation: desired === current ? explanation : `${explanation}: ${current} → ${desired}`,
   compositeValue: undefined,
+  clamped: [],
   state,
 });
 
@@ -110,6 +119,16 @@ const applyAction = (
   };
 };
 
+/** Every negative value counted as 0 in this poll: the readings', then the composite's. */
+const clampedValues = (readings: readonly TriggerReading[], assessment: Assessment): ClampedValue[] => {
+  const clamped: ClampedValue[] = [];
+  for (const r of readings)
+    if (r.ok && r.clampedFrom !== undefined) clamped.push({ metric: r.metricName, value: r.clampedFrom });
+  if (assessment.compositeClampedFrom !== undefined)
+    clamped.push({ metric: COMPOSITE_METRIC, value: assessment.compositeClampedFrom });
+  return clamped;
+};
+
 export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingState): ScaleDecision => {
   const { now, currentReplicas: current, readings } = input;
   const pause = spec.pause.pause;
@@ -145,8 +164,11 @@ export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingStat
       ? { ...applied.history, ...storeScaleEvent(hpaSpecOf(spec), applied.history, current, desired, now) }
       : applied.history;
 
+  const clamped = clampedValues(readings, assessment);
   const parts: string[] = [];
   if (hasError) parts.push(assessment.errors.map((e) => `${e.trigger} failed (${e.reason})`).join(', '));
+  if (clamped.length > 0)
+    parts.push(clamped.map((c) => `${c.metric} was ${formatNumber(c.value)}, clamped to 0`).join(', '));
   if (assessment.fallbackTriggers.length > 0)
     parts.push(`fallback for ${assessment.fallbackTriggers.join(', ')}`);
   if (step.cooldown !== undefined && !step.cooldown.elapsed) {
@@ -185,6 +207,7 @@ export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingStat
           : undefined,
     explanation: parts.join('; '),
     compositeValue: assessment.compositeValue,
+    clamped,
     state: {
       lastActiveTime: step.lastActiveTime,
       createdAt: state.createdAt,

@@ -33,11 +33,13 @@ export interface Assessment {
   /** Triggers beyond their failure threshold, served by the fallback. */
   readonly fallbackTriggers: readonly string[];
   readonly compositeValue: number | undefined;
+  /** The composite's raw value when it was negative and counted as 0 (KEDA clamps it too). */
+  readonly compositeClampedFrom?: number;
   readonly health: Readonly<Record<string, TriggerHealth>>;
 }
 
-/** Clamp what we report: NaN, infinities and negatives become 0. */
-const clampComposite = (value: number): number => (Number.isFinite(value) && value > 0 ? value : 0);
+/** Explanations quote a formula up to this length (an Event note is at most 1 KB). */
+const QUOTED_FORMULA_LENGTH = 80;
 
 const fallbackProposal = (
   spec: ScalingSpec,
@@ -107,6 +109,11 @@ const assessPerTrigger = (
  *   any other failure                                                       -> error, not active
  *   otherwise composite = formula(trigger values), nil (fallback behavior scalingModifiers) for
  *   triggers beyond their threshold; a nil result -> target × fallback.replicas
+ *   a failed evaluation (NaN or infinite result, budget exceeded) -> a failure of the metric
+ *     `composite-metric`, counted in its health like a trigger's: beyond the threshold the
+ *     fallback applies (KEDA has no fallback there: the HPA just cannot read the metric);
+ *     the entry is dropped on the next success
+ *   a negative composite -> 0, as KEDA clamps it (compositeClampedFrom keeps the raw value)
  *   active = composite > activationTarget (or a fallback is in use)
  */
 const assessComposite = (
@@ -128,7 +135,10 @@ const assessComposite = (
       values[r.trigger] = null;
     } else errors.push({ trigger: r.trigger, reason: r.reason, message: r.message });
   }
-  const base = { health, fallbackTriggers };
+  const base: { health: Readonly<Record<string, TriggerHealth>>; fallbackTriggers: string[] } = {
+    health,
+    fallbackTriggers,
+  };
   const inFallback = (replicas: number): Assessment => ({
     ...base,
     active: true,
@@ -170,8 +180,32 @@ const assessComposite = (
     );
   }
   const result = compiled.value.evaluate(values);
-  if (!result.ok)
-    return failed([{ trigger: COMPOSITE_METRIC, reason: TriggerErrorReason, message: result.message }]);
+  if (!result.ok) {
+    const composite = health[COMPOSITE_METRIC];
+    const counted = {
+      ...health,
+      [COMPOSITE_METRIC]: {
+        numberOfFailures: (composite?.numberOfFailures ?? 0) + 1,
+        status: 'Failing' as const,
+      },
+    };
+    if (spec.fallback !== undefined && isFallingBack(counted[COMPOSITE_METRIC], spec.fallback)) {
+      const replicas = fallbackReplicas(spec.fallback, current);
+      return {
+        ...inFallback(replicas),
+        health: counted,
+        fallbackTriggers: [...fallbackTriggers, COMPOSITE_METRIC],
+      };
+    }
+    return {
+      ...failed([{ trigger: COMPOSITE_METRIC, reason: result.reason, message: result.message }]),
+      health: counted,
+    };
+  }
+  if (health[COMPOSITE_METRIC] !== undefined) {
+    const { [COMPOSITE_METRIC]: _recovered, ...others } = health;
+    base.health = others;
+  }
   if (result.value === null) {
     if (spec.fallback === undefined) {
       return failed([
@@ -184,7 +218,8 @@ const assessComposite = (
     }
     return inFallback(spec.fallback.replicas);
   }
-  const composite = clampComposite(result.value);
+  const composite = Math.max(result.value, 0);
+  const shown = modifiers.formula.length <= QUOTED_FORMULA_LENGTH ? modifiers.formula : 'formula';
   const count = metricReplicas(
     current,
     { value: composite, target: modifiers.target, metricType: modifiers.metricType },
@@ -200,11 +235,12 @@ const assessComposite = (
         ok: true,
         metric: COMPOSITE_METRIC,
         replicas: count.replicas,
-        formula: `${modifiers.formula} = ${formatNumber(composite)}; ${count.formula}`,
+        formula: `${shown} = ${formatNumber(composite)}; ${count.formula}`,
       },
     ],
     errors: [],
     compositeValue: composite,
+    ...(result.value < 0 ? { compositeClampedFrom: result.value } : {}),
   };
 };
 

@@ -54,8 +54,10 @@ export type TriggerReading =
       /** The trigger's key: its `name`, or its metric name when unnamed. */
       readonly trigger: string;
       readonly metricName: string;
-      /** Clamped: finite and >= 0. */
+      /** Finite and >= 0 (readings.ts: a non-finite value is a failed read). */
       readonly value: number;
+      /** The raw value when it was negative and `value` is the 0 it was clamped to. */
+      readonly clampedFrom?: number;
       readonly target: number;
       readonly metricType: 'AverageValue' | 'Value';
       readonly active: boolean;
@@ -140,5 +142,13 @@ export interface ScaleDecision {
   readonly explanation: string;
   /** Composite metric value when scalingModifiers are used. */
   readonly compositeValue: number | undefined;
+  /** Negative values clamped to 0 in this poll (trigger readings and the composite metric). */
+  readonly clamped: readonly ClampedValue[];
   readonly state: ScalingState;
+}
+
+/** A negative metric value that was counted as 0, as KEDA does (metric: a metric name). */
+export interface ClampedValue {
+  readonly metric: string;
+  readonly value: number;
 }

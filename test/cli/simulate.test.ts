@@ -213,6 +213,45 @@ describe('ebb simulate', () => {
     );
   });
 
+  it('shows a negative composite clamped to 0, and a non-finite one as a failed read, in --explain', async () => {
+    const so = TWO_WINDOWS.replace(
+      '  triggers:',
+      '  advanced:\n    scalingModifiers: {formula: "batch - 10 + 1 / (batch - 1)", target: "1"}\n  triggers:',
+    );
+    const run = await ebb(
+      { 'so.yaml': so, 'trace.csv': 't,batch\n0,2\n15,1\n' },
+      'simulate',
+      '--scaledobject',
+      'so.yaml',
+      '--metrics',
+      'trace.csv',
+      '--start',
+      '2024-06-03T07:00:00Z',
+      '--explain',
+    );
+    expect(run.stderr).toBe('');
+    const [, first, second] = run.stdout.split('\n');
+    // t = 0: 2 - 10 + 1 / 1 = -7, clamped to 0; t = 15: 1 / 0 is Infinity, a failed read.
+    expect(first).toContain('composite-metric was -7, clamped to 0');
+    expect(second).toContain('composite-metric failed (MetricNotFinite)');
+  });
+
+  it('refuses a negative value in the trace with its line', async () => {
+    const run = await ebb(
+      { 'so.yaml': TWO_WINDOWS, 'trace.csv': 't,batch\n0,1\n30,-2\n' },
+      'simulate',
+      '--scaledobject',
+      'so.yaml',
+      '--metrics',
+      'trace.csv',
+    );
+    expect(run).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'trace.csv:3: batch: must be a number >= 0 (a metric is never negative), got "-2"\n',
+    });
+  });
+
   it.each([
     {
       label: 'a column that names no trigger',

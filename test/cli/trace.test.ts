@@ -62,6 +62,14 @@ describe('parseTrace', () => {
         'tr.csv:3: a: must be a number or "error", got "NaN"',
       ],
     },
+    {
+      label: 'a negative value',
+      text: 't,a,b\n0,1,0\n10,-2,-0.5\n',
+      errors: [
+        'tr.csv:3: a: must be a number >= 0 (a metric is never negative), got "-2"',
+        'tr.csv:3: b: must be a number >= 0 (a metric is never negative), got "-0.5"',
+      ],
+    },
   ])('rejects $label', ({ text, errors }) => {
     expect(parseTrace(text, 'tr.csv')).toEqual({ ok: false, error: errors });
   });

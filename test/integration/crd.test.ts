@@ -15,7 +15,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { CRD_NAME, renderCrds } from '../../src/api/crd.ts';
-import { API_VERSION, GROUP, KEDA_API_VERSION, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
+import {
+  API_VERSION,
+  GROUP,
+  KEDA_API_VERSION,
+  MAX_FORMULA_LENGTH,
+  PLURAL,
+  VERSION,
+} from '../../src/api/scaledobject.ts';
 import { kubeConfig, useNamespace } from '../env/testing.ts';
 
 // The corpus lives in shared/, beside the repository (as CI clones it).
@@ -223,6 +230,25 @@ describe('invalid/ manifests', () => {
     const result = await create(manifest('invalid', stem));
     expect(result.refused?.message).toBeUndefined();
     expect(result.admitted).toBeDefined();
+  });
+});
+
+describe('scalingModifiers.formula has a maxLength (refused before it is stored)', () => {
+  const withFormula = (name: string, formula: string) => {
+    const so = manifest('valid', 'v13-rabbitmq-docs-scalingmodifiers-quoted');
+    const spec = so.spec as { advanced?: { scalingModifiers?: Record<string, unknown> } };
+    const advanced = { ...spec.advanced, scalingModifiers: { ...spec.advanced?.scalingModifiers, formula } };
+    return { ...so, metadata: { ...so.metadata, name }, spec: { ...so.spec, advanced } };
+  };
+
+  it(`admits ${MAX_FORMULA_LENGTH} characters and refuses one more with a 422 naming the field`, async () => {
+    const formula = (length: number) => `max(p2d_ratio, qlen/1000)${' '.repeat(length - 25)}`;
+    expect(await create(withFormula('formula-at-limit', formula(MAX_FORMULA_LENGTH)))).toHaveProperty(
+      'admitted',
+    );
+    const result = await create(withFormula('formula-over-limit', formula(MAX_FORMULA_LENGTH + 1)));
+    expect(result.refused).toMatchObject({ code: 422, reason: 'Invalid' });
+    expect(result.refused?.message).toContain('spec.advanced.scalingModifiers.formula: Too long');
   });
 });
 

@@ -139,7 +139,7 @@ describe('EbbMetrics', () => {
     for (const name of ['worker', 'other']) {
       m.paused('shop', name, true);
       m.pollStarted('shop', name, 10);
-      m.polled(poll({ name }));
+      m.polled(poll({ name, clamped: [{ metric: 's0-orders', value: -1 }] }));
       m.targetFailed('shop', name, 'x');
       m.requestDone(`shop/${name}`, 200, 0.1);
       m.heldDone(`shop/${name}`, 0.1, 'timeout');

@@ -92,13 +92,64 @@ describe('scalingModifiers', () => {
     expect(d.triggerError?.message).toContain('qlen: ConnectionRefused');
   });
 
-  it('non-finite or negative composites are reported as 0: a / 0 -> 0, inactive', () => {
+  it('a non-finite composite is a failed read (MetricNotFinite): replicas kept, never deactivated', () => {
+    // qlen 0: p2d_ratio / qlen = Infinity. It used to be clamped to 0: inactive, 3 -> 0.
     const d = decide(
       withFormula('p2d_ratio / qlen'),
-      { now: T0, currentReplicas: 0, readings: [p2d(1), qlen(0)] },
+      { now: T0, currentReplicas: 3, readings: [p2d(1), qlen(0)] },
       wasActive,
     );
-    expectDecision('Infinity -> 0', d, { compositeValue: 0, active: false, desiredReplicas: 0 });
+    expectDecision('3 kept', d, {
+      desiredReplicas: 3,
+      active: false,
+      compositeValue: undefined,
+      transition: undefined,
+    });
+    expect(d.triggerError?.message).toBe(
+      'composite-metric: MetricNotFinite: formula evaluated to Infinity, not a finite number',
+    );
+    expect(d.state.health['composite-metric']).toEqual({ numberOfFailures: 1, status: 'Failing' });
+  });
+
+  it('a failing composite counts toward the fallback like a trigger; recovering clears its health', () => {
+    const spec = withFormula('p2d_ratio / qlen', {}, { fallback: { failureThreshold: 2, replicas: 7 } });
+    const failedTwice: ScalingState = {
+      ...wasActive,
+      health: { 'composite-metric': { numberOfFailures: 2, status: 'Failing' } },
+    };
+    const d = decide(spec, { now: T0, currentReplicas: 3, readings: [p2d(1), qlen(0)] }, failedTwice);
+    expectDecision('fallback 7', d, {
+      desiredReplicas: 7,
+      fallbackActive: true,
+      active: true,
+      triggerError: undefined,
+      compositeValue: 14,
+    });
+    const recovered = decide(spec, { now: T0, currentReplicas: 7, readings: [p2d(4), qlen(1)] }, d.state);
+    expect(recovered.state.health['composite-metric']).toBeUndefined();
+    expect(recovered.fallbackActive).toBe(false);
+  });
+
+  it('a negative composite is clamped to 0 as KEDA does, and the clamp is listed and explained', () => {
+    const d = decide(
+      withFormula('p2d_ratio - qlen'),
+      { now: T0, currentReplicas: 0, readings: [p2d(1), qlen(6)] },
+      wasActive,
+    );
+    expectDecision('0, inactive', d, { compositeValue: 0, active: false, desiredReplicas: 0 });
+    expect(d.clamped).toEqual([{ metric: 'composite-metric', value: -5 }]);
+    expect(d.explanation).toContain('composite-metric was -5, clamped to 0');
+  });
+
+  it('a negative trigger reading (clamped at the boundary) is listed and explained', () => {
+    const clampedQlen = { ...qlen(0), clampedFrom: -2 };
+    const d = decide(
+      withFormula('qlen'),
+      { now: T0, currentReplicas: 0, readings: [p2d(0), clampedQlen] },
+      fresh,
+    );
+    expect(d.clamped).toEqual([{ metric: 's1-qlen', value: -2 }]);
+    expect(d.explanation).toContain('s1-qlen was -2, clamped to 0');
   });
 
   describe('with fallback', () => {

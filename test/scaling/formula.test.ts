@@ -1,30 +1,17 @@
+// scalingModifiers.formula: evaluation, the cost limit at admission, the runtime budget, linear
+// compilation (the subset itself: formula-subset.test.ts; properties: formula-properties.test.ts).
 import { describe, expect, it } from 'vitest';
-import { compiledFormulaFor, compileFormula, FORMULA_PATH, toCel } from '../../src/scaling/formula.ts';
+import {
+  compiledFormulaFor,
+  compileFormula,
+  FORMULA_LIMITS,
+  MAX_FORMULA_COST,
+  MAX_FORMULA_DEPTH,
+  MAX_FORMULA_LENGTH,
+} from '../../src/scaling/formula.ts';
+import { compile, refusal } from './formula-helpers.ts';
 
-const compile = (formula: string, names: string[]) => {
-  const result = compileFormula(formula, names);
-  if (!result.ok) throw new Error(`did not compile: ${result.error.map((p) => p.message).join('; ')}`);
-  return result.value;
-};
-
-describe('formula translation (expr-lang -> CEL)', () => {
-  const cases: Array<[string, string]> = [
-    ['max(p2d_ratio, qlen/1000)', 'max ( p2d_ratio , qlen / 1000.0 )'],
-    ['(a + b) / 2', '( a + b ) / 2.0'],
-    ['a > 2 and b < 1.5 or not c', 'a > 2.0 && b < 1.5 || ! c'],
-    ['a ?? 0', 'coalesce ( a , 0.0 )'],
-    ['a ?? b ?? 3', 'coalesce ( coalesce ( a , b ) , 3.0 )'],
-    ['(a ?? 1) * 2 + max(b, c) ?? 0', '( coalesce ( a , 1.0 ) ) * 2.0 + coalesce ( max ( b , c ) , 0.0 )'],
-    ['-a ?? 1', '- coalesce ( a , 1.0 )'],
-    ['a == nil ? 1 : a', 'a == null ? 1.0 : a'],
-    ['1_000 * .5 + 2.', '1000.0 * 0.5 + 2.0'],
-  ];
-  it.each(cases)('%s', (formula, cel) => {
-    expect(toCel(formula)).toMatchObject({ ok: true, value: { cel } });
-  });
-});
-
-describe('compileFormula + evaluate', () => {
+describe('evaluation', () => {
   const cases: Array<{
     label: string;
     formula: string;
@@ -37,42 +24,35 @@ describe('compileFormula + evaluate', () => {
       values: { p2d_ratio: 1.5, qlen: 4000 },
       expected: 4,
     },
-    {
-      label: 'integer division is real division, as in expr-lang',
-      formula: '(a + b) / 2',
-      values: { a: 1, b: 2 },
-      expected: 1.5,
-    },
-    { label: 'literal-only arithmetic', formula: '7 / 2 + a', values: { a: 0 }, expected: 3.5 },
+    { label: 'division is real division', formula: '(a + b) / 2', values: { a: 1, b: 2 }, expected: 1.5 },
+    { label: 'precedence: * before +', formula: '1 + a * 2', values: { a: 3 }, expected: 7 },
+    { label: 'left associativity', formula: 'a - 2 - 3', values: { a: 10 }, expected: 5 },
+    { label: 'unary minus binds tighter than *', formula: '-a * 2', values: { a: 3 }, expected: -6 },
     { label: 'ternary', formula: 'a > 2 ? a + b : 1', values: { a: 3, b: 4 }, expected: 7 },
     { label: 'ternary, else branch', formula: 'a > 2 ? a + b : 1', values: { a: 1, b: 4 }, expected: 1 },
-    {
-      label: 'comparisons and logic',
-      formula: 'a >= 1 && b != 2 ? 10 : 20',
-      values: { a: 1, b: 3 },
-      expected: 10,
-    },
-    {
-      label: 'expr-lang keywords',
-      formula: 'a > 1 and not (b > 1) ? 1 : 0',
-      values: { a: 2, b: 0 },
-      expected: 1,
-    },
+    { label: 'nested ternary', formula: 'a > 10 ? 3 : a > 5 ? 2 : 1', values: { a: 7 }, expected: 2 },
+    { label: 'and/or/not', formula: 'a > 1 and not (b > 1) ? 1 : 0', values: { a: 2, b: 0 }, expected: 1 },
+    { label: '|| short-circuits', formula: 'a > 1 || b > 1 ? 1 : 0', values: { a: 2, b: 0 }, expected: 1 },
     { label: 'min with three arguments', formula: 'min(a, b, 10)', values: { a: 30, b: 20 }, expected: 10 },
     { label: 'max with one argument', formula: 'max(a)', values: { a: 3 }, expected: 3 },
     { label: 'abs', formula: 'abs(a - b)', values: { a: 1, b: 5 }, expected: 4 },
     { label: 'ceil', formula: 'ceil(a / 3)', values: { a: 10 }, expected: 4 },
     { label: 'floor', formula: 'floor(a / 3)', values: { a: 10 }, expected: 3 },
     {
-      label: 'round half away from zero (Go math.Round)',
+      label: 'round half away from zero (Go)',
       formula: 'round(a) + round(b)',
       values: { a: 2.5, b: -2.5 },
       expected: 0,
     },
+    {
+      label: 'int() truncates toward zero',
+      formula: 'int(a) + int(b)',
+      values: { a: 2.7, b: -2.7 },
+      expected: 0,
+    },
     { label: 'modulo on doubles', formula: 'a % 3', values: { a: 10 }, expected: 1 },
-    { label: 'unary minus', formula: '-a + 10', values: { a: 4 }, expected: 6 },
-    { label: 'float() is accepted', formula: 'float(a) * 2', values: { a: 4 }, expected: 8 },
     { label: '?? with a value keeps the value', formula: 'a ?? 0', values: { a: 4 }, expected: 4 },
+    { label: '?? binds tighter than +', formula: '1 + a ?? 10', values: { a: null }, expected: 11 },
     {
       label: '?? with nil takes the default',
       formula: '(a ?? 10) + b',
@@ -80,34 +60,46 @@ describe('compileFormula + evaluate', () => {
       expected: 11,
     },
     {
-      label: 'a nil operand without ?? makes the result nil',
+      label: 'a nil operand makes the result nil',
       formula: 'a + b',
       values: { a: null, b: 1 },
       expected: null,
     },
     {
-      label: 'a nil the ?? formula does not absorb is nil',
+      label: 'a nil ?? does not absorb is nil',
       formula: 'a + (b ?? 1)',
       values: { a: null, b: 1 },
       expected: null,
     },
-    { label: 'a formula may itself yield nil', formula: 'a ?? nil', values: { a: null }, expected: null },
+    { label: 'a nil condition is nil', formula: 'a > 1 ? 1 : 2', values: { a: null }, expected: null },
+    { label: 'nil in a function is nil', formula: 'max(a, 1)', values: { a: null }, expected: null },
+    { label: 'comparing with nil', formula: 'a == nil ? 5 : a', values: { a: null }, expected: 5 },
+    { label: 'a formula may yield nil', formula: 'a ?? nil', values: { a: null }, expected: null },
   ];
   it.each(cases)('$label', ({ formula, values, expected }) => {
-    const compiled = compile(formula, Object.keys(values));
-    expect(compiled.evaluate(values)).toEqual({ ok: true, value: expected });
+    expect(compile(formula, Object.keys(values)).evaluate(values)).toEqual({ ok: true, value: expected });
   });
 
-  it('division by zero yields Infinity (the caller clamps it)', () => {
-    expect(compile('a / b', ['a', 'b']).evaluate({ a: 1, b: 0 })).toEqual({
-      ok: true,
-      value: Number.POSITIVE_INFINITY,
+  it.each([
+    { formula: 'a / b', values: { a: 1, b: 0 }, shown: 'Infinity' },
+    { formula: 'a / b', values: { a: -1, b: 0 }, shown: '-Infinity' },
+    { formula: 'a / b', values: { a: 0, b: 0 }, shown: 'NaN' },
+  ])('$formula with $values is a failed read (MetricNotFinite), never 0', ({ formula, values, shown }) => {
+    expect(compile(formula, ['a', 'b']).evaluate(values)).toEqual({
+      ok: false,
+      reason: 'MetricNotFinite',
+      message: `formula evaluated to ${shown}, not a finite number`,
     });
   });
 
-  it('a missing value is an error', () => {
+  it('a non-finite step inside is fine when the result is finite (IEEE 754, as Go)', () => {
+    expect(compile('a / b > 1 ? 1 : 2', ['a', 'b']).evaluate({ a: 1, b: 0 })).toEqual({ ok: true, value: 1 });
+  });
+
+  it('a missing value is a failed read', () => {
     expect(compile('a + b', ['a', 'b']).evaluate({ a: 1 })).toEqual({
       ok: false,
+      reason: 'TriggerError',
       message: 'formula: no value for trigger "b"',
     });
   });
@@ -117,61 +109,101 @@ describe('compileFormula + evaluate', () => {
   });
 });
 
-describe('compileFormula problems (at spec.advanced.scalingModifiers.formula)', () => {
-  const cases: Array<{ label: string; formula: string; names: string[]; message: RegExp }> = [
-    {
-      label: 'unknown trigger',
-      formula: 'orders + payments',
-      names: ['orders'],
-      message: /"payments" is not a trigger name \(triggers: orders\)/,
-    },
-    {
-      label: 'two unknown triggers',
-      formula: 'x + y',
-      names: ['orders'],
-      message: /"x", "y" are not trigger names/,
-    },
-    { label: 'no named triggers at all', formula: 'x', names: [], message: /triggers: none with a name/ },
-    { label: 'syntax error', formula: 'orders +', names: ['orders'], message: /syntax error in "orders \+"/ },
-    { label: 'unbalanced parentheses', formula: 'max(orders', names: ['orders'], message: /syntax error/ },
-    {
-      label: 'unknown function',
-      formula: 'sqrt(orders)',
-      names: ['orders'],
-      message: /no matching overload for 'sqrt/,
-    },
-    {
-      label: 'power is not supported',
-      formula: 'orders ** 2',
-      names: ['orders'],
-      message: /power \("\*\*"\) is not supported/,
-    },
-    {
-      label: 'a boolean result',
-      formula: 'orders > 1',
-      names: ['orders'],
-      message: /must evaluate to a number, not bool/,
-    },
-    {
-      label: 'a stray character',
-      formula: 'orders # 2',
-      names: ['orders'],
-      message: /unexpected character "#"/,
-    },
-    {
-      label: '?? without an operand',
-      formula: 'orders ??',
-      names: ['orders'],
-      message: /"\?\?" needs a name/,
-    },
-  ];
-  it.each(cases)('$label', ({ formula, names, message }) => {
-    const result = compileFormula(formula, names);
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.error).toEqual([
-      { path: FORMULA_PATH, reason: 'InvalidSpec', message: expect.stringMatching(message) },
-    ]);
+/** `a + a + ... ` with n terms: n loads and n - 1 additions, cost 2n - 1. */
+const sum = (n: number): string => Array.from({ length: n }, () => 'a').join(' + ');
+
+describe('the cost limit (a static bound on evaluation steps, checked at admission)', () => {
+  it.each([
+    { formula: 'a', cost: 1 },
+    { formula: 'a + 1', cost: 3 },
+    { formula: '-a', cost: 2 },
+    { formula: 'max(a, b, 1)', cost: 7 }, // 3 operands + the call + one step per argument
+    { formula: 'a > 1 ? a : 0', cost: 7 }, // the condition (3), its jump, a, the jump over the else, 0
+    { formula: 'a ?? 0', cost: 3 },
+    { formula: 'a > 1 && b > 1 ? 1 : 0', cost: 11 },
+  ])('$formula costs $cost', ({ formula, cost }) => {
+    expect(compile(formula, ['a', 'b']).cost).toBe(cost);
+  });
+
+  it(`a formula at the limit (${MAX_FORMULA_COST}) is admitted and evaluates; one step more is refused`, () => {
+    const atLimit = `-${sum(MAX_FORMULA_COST / 2)}`; // 2n - 1 + 1 for the minus
+    const compiled = compile(atLimit, ['a']);
+    expect(compiled.cost).toBe(MAX_FORMULA_COST);
+    expect(compiled.evaluate({ a: 1 })).toEqual({ ok: true, value: MAX_FORMULA_COST / 2 - 2 });
+    expect(refusal(`-${sum(MAX_FORMULA_COST / 2)} + 1`, ['a'])).toBe(
+      `costs ${MAX_FORMULA_COST + 2} evaluation steps; the limit is ${MAX_FORMULA_COST}`,
+    );
+  });
+
+  it(`a formula longer than ${MAX_FORMULA_LENGTH} characters is refused before it is parsed`, () => {
+    const long = `a${' '.repeat(MAX_FORMULA_LENGTH)}`;
+    expect(refusal(long, ['a'])).toBe(
+      `is ${MAX_FORMULA_LENGTH + 1} characters long; the limit is ${MAX_FORMULA_LENGTH}`,
+    );
+    expect(refusal(`${'('.repeat(3_000_000)}a`, ['a'])).toMatch(/^is 3000001 characters long/);
+  });
+
+  it(`nesting deeper than ${MAX_FORMULA_DEPTH} is refused (the parser's recursion is bounded)`, () => {
+    const nested = (n: number) => `${'('.repeat(n)}a${')'.repeat(n)}`;
+    expect(compile(nested(10), ['a']).evaluate({ a: 2 })).toEqual({ ok: true, value: 2 });
+    expect(refusal(nested(MAX_FORMULA_DEPTH), ['a'])).toMatch(
+      new RegExp(`^nests deeper than ${MAX_FORMULA_DEPTH} levels \\(at offset \\d+\\)$`),
+    );
+    expect(refusal(`${'-'.repeat(MAX_FORMULA_DEPTH + 1)}a`, ['a'])).toMatch(/^nests deeper than/);
+  });
+
+  it('the formulas of the issue are refused at admission, before any evaluation', () => {
+    // Three nested `exists` over 1,000-element lists: about 1e9 steps per poll under CEL.
+    const list = `[${Array.from({ length: 1000 }, (_, i) => 1000 + i).join(',')}]`;
+    const exists = `${list}.exists(x, ${list}.exists(y, ${list}.exists(z, x + y + z == q))) ? 1 : 0`;
+    expect(exists.length).toBeGreaterThan(12_000);
+    expect(refusal(exists, ['q'])).toMatch(/characters long; the limit is/);
+    const lifted = compileFormula(exists, ['q'], { ...FORMULA_LIMITS, length: Number.POSITIVE_INFINITY });
+    expect(lifted.ok ? undefined : lifted.error[0]?.message).toBe(
+      'list literals are not supported (at offset 0)',
+    );
+    const small = '[1, 2, 3].map(x, [1, 2, 3].map(y, x * y)).size() + q';
+    expect(refusal(small, ['q'])).toBe('list literals are not supported (at offset 0)');
+  });
+});
+
+describe('the runtime budget (per evaluation)', () => {
+  it('stops a program that would run more steps than the budget: a failed read, not a hang', () => {
+    const raised = { ...FORMULA_LIMITS, cost: 10 * MAX_FORMULA_COST };
+    const result = compileFormula(sum(MAX_FORMULA_COST), ['a'], raised);
+    if (!result.ok) throw new Error('compiles under raised limits');
+    expect(result.value.cost).toBe(2 * MAX_FORMULA_COST - 1);
+    expect(result.value.evaluate({ a: 1 })).toEqual({
+      ok: false,
+      reason: 'FormulaCostExceeded',
+      message: `formula: stopped after ${MAX_FORMULA_COST} evaluation steps (the budget per evaluation)`,
+    });
+    expect(result.value.evaluate({ a: 1 }, 2 * MAX_FORMULA_COST)).toEqual({
+      ok: true,
+      value: MAX_FORMULA_COST,
+    });
+  });
+
+  it('a short-circuit costs less than the bound: the bound is an upper limit', () => {
+    const compiled = compile('a > 1 || b > 1 ? 1 : 0', ['a', 'b']);
+    expect(compiled.evaluate({ a: 2, b: 0 }, compiled.cost)).toEqual({ ok: true, value: 1 });
+  });
+});
+
+describe('compilation is linear in the formula', () => {
+  it('20,000 chained ?? compile (with the length limit lifted) and evaluate', { timeout: 10_000 }, () => {
+    const names = ['a', 'b'];
+    const formula = `${Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? 'a' : 'b')).join(' ?? ')} ?? 7`;
+    const unlimited = {
+      length: Number.POSITIVE_INFINITY,
+      cost: Number.POSITIVE_INFINITY,
+      depth: MAX_FORMULA_DEPTH,
+    };
+    const result = compileFormula(formula, names, unlimited);
+    if (!result.ok) throw new Error(result.error.map((p) => p.message).join('; '));
+    expect(result.value.evaluate({ a: null, b: null }, result.value.cost)).toEqual({ ok: true, value: 7 });
+    // With the limits in force the same formula is refused at once, by its length.
+    expect(refusal(formula, names)).toMatch(/characters long/);
   });
 });
 
