@@ -103,7 +103,9 @@ export const writeError = (
 };
 
 const STATUS_TEXT: Record<number, string> = {
+  403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',

@@ -2,7 +2,7 @@
 // both ways with backpressure (pipe): nothing is buffered beyond the streams' own high-water
 // marks, a streamed response (no Content-Length: SSE, chunked) has its head flushed at once and
 // every chunk written as it arrives, and nothing is compressed. An Upgrade (WebSocket) gets the
-// upstream's 101 relayed and the two raw sockets piped into each other.
+// upstream's 101 relayed and the two raw sockets joined into a tunnel (upgrades.ts: how it ends).
 //
 // Failures, by what had happened when they struck:
 //   connection refused (nothing sent; the body is only piped once connected) → hooks.retry with
@@ -22,6 +22,7 @@ import { UpstreamFailed, UpstreamTimeout } from '../api/reasons.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
+import { joinTunnel } from './upgrades.ts';
 
 export interface ForwardHooks {
   /** The exchange is over on its endpoint: release the slot and the counts (idempotent). */
@@ -32,6 +33,8 @@ export interface ForwardHooks {
   draining(): boolean;
   /** The response-head wait when the route sets none; 0 = no limit. */
   readonly responseTimeoutMs: number;
+  /** An upgraded connection's idle limit when the route sets none; 0 = no limit. */
+  readonly upgradeIdleTimeoutMs: number;
 }
 
 const MAX_STALE_SOCKET_RETRIES = 2;
@@ -199,17 +202,9 @@ const forwardUpgrade = (
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (ex.head !== undefined && ex.head.length > 0) upstream.write(ex.head);
     upstream.setNoDelay(true);
-    upstream.pipe(client);
-    client.pipe(upstream);
-    // The WebSocket holds its endpoint slot until either side closes.
-    upstream.once('close', () => {
-      client.destroySoon();
-      hooks.finished(ex);
-    });
-    client.once('close', () => {
-      upstream.destroy();
-      hooks.finished(ex);
-    });
+    // The tunnel holds its endpoint slot until it ends (upgrades.ts: FIN, close or idle).
+    const idleMs = ex.route.spec.upgradeIdleTimeoutMs ?? hooks.upgradeIdleTimeoutMs;
+    joinTunnel(client, upstream, idleMs, () => hooks.finished(ex));
   });
   up.on('response', (ures: IncomingMessage) => {
     // The endpoint answered without switching protocols: relay that answer and close.

@@ -15,7 +15,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Draining, NoRoute, RouteRemoved, ScaledToZero } from '../api/reasons.ts';
+import { Draining, NoRoute, RouteRemoved, ScaledToZero, UpgradeRefused } from '../api/reasons.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
 import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError } from './exchange.ts';
 import { HoldQueue, RouteState } from './hold-queue.ts';
@@ -32,6 +32,7 @@ import {
   type RoutingTable,
 } from './routes.ts';
 import { type ActivatorStats, startStatsPush } from './stats.ts';
+import { DEFAULT_ALLOWED_UPGRADES, refusedUpgrade, refusedUpgradeMessage, takesUpgrade } from './upgrades.ts';
 
 export interface ActivatorLimits {
   /** Requests the whole activator may hold (each route also has its own maxHeldRequests). */
@@ -53,6 +54,9 @@ export interface ActivatorLimits {
   /** A forwarded request waits this long for the endpoint's response head, then gets 504
    * (UpstreamTimeout) when its route sets no responseTimeoutMs; 0 = no limit. */
   readonly responseTimeoutMs: number;
+  /** An upgraded connection with no byte either way for this long is closed, when its route sets
+   * no upgradeIdleTimeoutMs (nginx's proxy_read_timeout); 0 = no limit. */
+  readonly upgradeIdleTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ActivatorLimits = {
@@ -65,6 +69,7 @@ export const DEFAULT_LIMITS: ActivatorLimits = {
   keepAliveTimeoutMs: 65_000,
   headersTimeoutMs: 60_000,
   responseTimeoutMs: 300_000,
+  upgradeIdleTimeoutMs: 60_000,
 };
 
 export interface ActivatorOptions {
@@ -125,6 +130,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     retry,
     draining: (): boolean => draining,
     responseTimeoutMs: limits.responseTimeoutMs,
+    upgradeIdleTimeoutMs: limits.upgradeIdleTimeoutMs,
   };
   const holdQueue = new HoldQueue(
     limits,
@@ -292,6 +298,13 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       writeRawError(socket, 404, NoRoute, r);
       return;
     }
+    const allowed = r.spec.allowedUpgrades ?? DEFAULT_ALLOWED_UPGRADES;
+    const refused = refusedUpgrade(req, allowed);
+    if (refused !== undefined) {
+      observer.requestDone(r.key, 403, 0);
+      writeRawError(socket, 403, UpgradeRefused, refusedUpgradeMessage(r.key, refused, allowed));
+      return;
+    }
     const ex = new Exchange(req, undefined, socket, head, r, countedPath(r, req.url ?? '/'));
     upgraded.add(socket);
     socket.once('close', () => {
@@ -316,6 +329,8 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     // Held requests may legitimately take longer than any whole-request limit; holdTimeout bounds them.
     requestTimeout: 0,
     noDelay: true,
+    // An Upgrade listing only h2c is served as a plain request (upgrades.ts).
+    shouldUpgradeCallback: takesUpgrade,
   });
   server.on('request', onRequest);
   // `Expect: 100-continue`: the client is told to send its body only when the request is

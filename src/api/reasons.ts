@@ -101,6 +101,12 @@ export const UpstreamTimeout = 'UpstreamTimeout';
 export const Draining = 'Draining';
 export const RouteRemoved = 'RouteRemoved';
 export const ScaledToZero = 'ScaledToZero';
+/** An Upgrade to a protocol the route does not relay (403; its allowedUpgrades). */
+export const UpgradeRefused = 'UpgradeRefused';
+/** A forwarded request's body stopped arriving for requestBodyTimeout (408). */
+export const RequestBodyTimeout = 'RequestBodyTimeout';
+/** The activator holds as many client connections as its open-file budget allows (503). */
+export const ConnectionLimit = 'ConnectionLimit';
 export type ActivatorReason =
   | typeof NoRoute
   | typeof RouteHoldLimit
@@ -110,7 +116,10 @@ export type ActivatorReason =
   | typeof UpstreamTimeout
   | typeof Draining
   | typeof RouteRemoved
-  | typeof ScaledToZero;
+  | typeof ScaledToZero
+  | typeof UpgradeRefused
+  | typeof RequestBodyTimeout
+  | typeof ConnectionLimit;
 
 /** A problem found in user input: the field path (`spec.triggers[0].metadata.start`) and why. */
 export interface Problem {
