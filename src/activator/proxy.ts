@@ -14,11 +14,14 @@
 //   no response head (or 101) within responseTimeout of the forward (the route's, else the
 //     activator's) → the upstream request is cut and the client gets 504 naming the route, the
 //     endpoint and the limit (a backend that accepts and never answers holds no client forever);
+//   the client's body stops arriving for requestBodyTimeout → the upstream request is cut and the
+//     client gets 408 (body-timeout.ts);
 //   after the response head was sent → the client connection is destroyed (its framing cannot
 //     be ended cleanly, and a truncated body must not look complete).
 import { type IncomingMessage, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { UpstreamFailed, UpstreamTimeout } from '../api/reasons.ts';
+import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
@@ -35,6 +38,8 @@ export interface ForwardHooks {
   readonly responseTimeoutMs: number;
   /** An upgraded connection's idle limit when the route sets none; 0 = no limit. */
   readonly upgradeIdleTimeoutMs: number;
+  /** A forwarded body's idle limit when the route sets none; 0 = no limit (body-timeout.ts). */
+  readonly requestBodyTimeoutMs: number;
 }
 
 const MAX_STALE_SOCKET_RETRIES = 2;
@@ -144,6 +149,7 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
       if (ex.upstream !== up || ex.state !== FORWARDING) return;
       sent = true;
       if (ex.expectContinue) ex.res?.writeContinue();
+      watchBody(ex, up, ex.route.spec.requestBodyTimeoutMs ?? hooks.requestBodyTimeoutMs, hooks.finished);
       ex.req.pipe(up);
     };
     if (socket.connecting) socket.once('connect', start);

@@ -57,6 +57,9 @@ export interface ActivatorLimits {
   /** An upgraded connection with no byte either way for this long is closed, when its route sets
    * no upgradeIdleTimeoutMs (nginx's proxy_read_timeout); 0 = no limit. */
   readonly upgradeIdleTimeoutMs: number;
+  /** A forwarded request whose body stops arriving for this long gets 408 (RequestBodyTimeout),
+   * when its route sets no requestBodyTimeoutMs (nginx's client_body_timeout); 0 = no limit. */
+  readonly requestBodyTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ActivatorLimits = {
@@ -70,6 +73,7 @@ export const DEFAULT_LIMITS: ActivatorLimits = {
   headersTimeoutMs: 60_000,
   responseTimeoutMs: 300_000,
   upgradeIdleTimeoutMs: 60_000,
+  requestBodyTimeoutMs: 60_000,
 };
 
 export interface ActivatorOptions {
@@ -131,6 +135,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     draining: (): boolean => draining,
     responseTimeoutMs: limits.responseTimeoutMs,
     upgradeIdleTimeoutMs: limits.upgradeIdleTimeoutMs,
+    requestBodyTimeoutMs: limits.requestBodyTimeoutMs,
   };
   const holdQueue = new HoldQueue(
     limits,
