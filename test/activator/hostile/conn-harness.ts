@@ -3,6 +3,7 @@
 // sequence of HTTP/1.1 responses (Content-Length, chunked, or up to the close), so a test can
 // say what an attacker sends and check every answer, in order, without node's client in between.
 import { connect, type Socket } from 'node:net';
+import { expect } from 'vitest';
 import { until } from '../helpers.ts';
 
 export interface RawResponse {
@@ -128,3 +129,20 @@ export const parseResponses = (buf: Buffer, closed: boolean): RawResponse[] => {
 /** `GET path` for `host`, with extra header lines (`Name: value`). */
 export const rawGet = (host: string, path = '/', extra: readonly string[] = []): string =>
   `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra.map((h) => `${h}\r\n`).join('')}\r\n`;
+
+/**
+ * `res` is an answer of the activator's own: `status`, its reason in X-Ebb-Reason, a body that
+ * names each of `names`, and (`close`) the connection closing after it.
+ */
+export const expectOwnAnswer = (
+  res: RawResponse | undefined,
+  status: number,
+  reason: string,
+  names: readonly string[],
+  close = true,
+): void => {
+  expect(res?.status).toBe(status);
+  expect(res?.headers['x-ebb-reason']).toBe(reason);
+  if (close) expect(res?.headers.connection).toBe('close');
+  for (const name of names) expect(res?.body).toContain(name);
+};
