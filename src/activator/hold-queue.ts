@@ -324,7 +324,7 @@ export class HoldQueue {
  * body not complete yet. `complete` alone is no test: it is false at the 'request' event even
  * for a GET; it counts for a request re-queued after its body was all read.
  */
-const bodyPending = (req: IncomingMessage): boolean =>
+export const bodyPending = (req: IncomingMessage): boolean =>
   !req.complete &&
   (req.headers['transfer-encoding'] !== undefined ||
     Number(req.headers['content-length'] ?? 0) > req.readableHighWaterMark);

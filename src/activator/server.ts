@@ -20,6 +20,7 @@ import { BackendPool, type EndpointState, type ServiceBackend } from './endpoint
 import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError } from './exchange.ts';
 import { HoldQueue, RouteState } from './hold-queue.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
+import { deferPipelined, isPipelined } from './pipelining.ts';
 import type { EndpointSource } from './ports.ts';
 import { forward } from './proxy.ts';
 import {
@@ -254,6 +255,10 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
+    if (isPipelined(res)) {
+      deferPipelined(req, res, (q, s) => onRequest(q, s, expectContinue));
+      return;
+    }
     const arrivedAt = observed ? now() : 0;
     if (draining) {
       if (observed) observeResponse(res, '', arrivedAt);

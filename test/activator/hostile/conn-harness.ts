@@ -7,6 +7,8 @@ import { expect } from 'vitest';
 import { until } from '../helpers.ts';
 
 export interface RawResponse {
+  /** Bytes on the wire, head included. */
+  readonly length: number;
   readonly status: number;
   /** Header names lower-cased; a repeated header keeps its last value. */
   readonly headers: Readonly<Record<string, string>>;
@@ -33,11 +35,27 @@ export interface RawConn {
 export const openRaw = (port: number): Promise<RawConn> =>
   new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
-    let buf: Buffer = Buffer.alloc(0);
+    const chunks: Buffer[] = [];
     let isClosed = false;
     let err = '';
+    // Parsed incrementally: a test waiting for thousands of answers must not re-read them all.
+    let parsed: RawResponse[] = [];
+    let tail: Buffer = Buffer.alloc(0);
+    let unparsed = 0;
+    const responses = (): RawResponse[] => {
+      if (unparsed < chunks.length) {
+        tail = Buffer.concat([tail, ...chunks.slice(unparsed)]);
+        unparsed = chunks.length;
+      }
+      const more = parseResponses(tail, isClosed);
+      if (more.length > 0) {
+        parsed = parsed.concat(more);
+        tail = tail.subarray(more.reduce((n, r) => n + r.length, 0));
+      }
+      return parsed;
+    };
     socket.on('data', (c: Buffer) => {
-      buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
+      chunks.push(c);
     });
     socket.on('error', (e: NodeJS.ErrnoException) => {
       err = e.code ?? e.message;
@@ -49,8 +67,8 @@ export const openRaw = (port: number): Promise<RawConn> =>
       socket.off('error', reject);
       const conn: RawConn = {
         socket,
-        received: () => buf,
-        responses: () => parseResponses(buf, isClosed),
+        received: () => Buffer.concat(chunks),
+        responses,
         closed: () => isClosed,
         error: () => err,
         write: (data) => {
@@ -58,11 +76,11 @@ export const openRaw = (port: number): Promise<RawConn> =>
         },
         waitResponses: async (n, timeoutMs = 20_000) => {
           await until(
-            () => parseResponses(buf, isClosed).length >= n || (isClosed && buf.length === 0),
+            () => responses().length >= n || isClosed,
             `${n} responses on one connection`,
             timeoutMs,
           );
-          const got = parseResponses(buf, isClosed);
+          const got = responses();
           if (got.length < n)
             throw new Error(`connection closed after ${got.length} of ${n} responses (${err || 'no error'})`);
           return got;
@@ -81,6 +99,7 @@ export const openRaw = (port: number): Promise<RawConn> =>
 export const parseResponses = (buf: Buffer, closed: boolean): RawResponse[] => {
   const out: RawResponse[] = [];
   let at = 0;
+  let start = 0;
   for (;;) {
     const headEnd = buf.indexOf('\r\n\r\n', at);
     if (headEnd < 0) return out;
@@ -120,7 +139,8 @@ export const parseResponses = (buf: Buffer, closed: boolean): RawResponse[] => {
       body = buf.subarray(next).toString();
       next = buf.length;
     }
-    out.push({ status, headers, body });
+    out.push({ length: next - start, status, headers, body });
+    start = next;
     if (status === 101) return out;
     at = next;
   }
