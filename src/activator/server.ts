@@ -7,15 +7,12 @@
 //   activator.server.listen(8080);
 //   process.on('SIGTERM', () => activator.drain().then(() => process.exit(0)));
 //
-// drain(): stop accepting connections; requests arriving on open connections get 503 +
-// `Connection: close`; in-flight requests finish (held ones are still released when capacity
-// appears, which beats a 503); once nothing is in flight the rest of the held requests get
-// 503 + Retry-After (another activator replica takes the retry); idle connections are closed;
-// resolves when the server has closed, or after limits.drainTimeoutMs, cutting what is left.
+// drain() and close(): see drain.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Draining, NoRoute, RouteRemoved, ScaledToZero, UpgradeRefused } from '../api/reasons.ts';
+import { Shutdown } from './drain.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
 import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError } from './exchange.ts';
 import { HoldQueue, RouteState } from './hold-queue.ts';
@@ -46,7 +43,9 @@ export interface ActivatorLimits {
   readonly idleSocketMs: number;
   /** First pause after an endpoint refused a connection (doubles per refusal, up to 32×). */
   readonly refusedCooldownMs: number;
-  /** drain() gives up waiting after this and cuts what is left. */
+  /** drain() keeps accepting and serving for this long after readiness failed (drain.ts). */
+  readonly drainDelayMs: number;
+  /** drain() gives up waiting after this (from the listener closing) and cuts what is left. */
   readonly drainTimeoutMs: number;
   /** Idle client keep-alive; above the usual 60 s of load balancers, so they close first. */
   readonly keepAliveTimeoutMs: number;
@@ -69,6 +68,7 @@ export const DEFAULT_LIMITS: ActivatorLimits = {
   maxSocketsPerEndpoint: 256,
   idleSocketMs: 4_000,
   refusedCooldownMs: 100,
+  drainDelayMs: 0,
   drainTimeoutMs: 30_000,
   keepAliveTimeoutMs: 65_000,
   headersTimeoutMs: 60_000,
@@ -124,8 +124,6 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   let routes = new Map<string, RouteState>();
   let table: RoutingTable<RouteState>;
   let inFlight = 0;
-  let draining = false;
-  let onIdle: (() => void) | undefined;
   const upgraded = new Set<Socket>();
   const observer = opts.observer ?? noopActivatorObserver;
   const observed = opts.observer !== undefined;
@@ -133,7 +131,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const hooks = {
     finished,
     retry,
-    draining: (): boolean => draining,
+    draining: (): boolean => shutdown.draining,
     responseTimeoutMs: limits.responseTimeoutMs,
     upgradeIdleTimeoutMs: limits.upgradeIdleTimeoutMs,
     requestBodyTimeoutMs: limits.requestBodyTimeoutMs,
@@ -167,7 +165,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       ex.endpoint = undefined;
       ep.owner.release(ep);
     }
-    if (inFlight === 0 && onIdle !== undefined) onIdle();
+    if (inFlight === 0 && shutdown.closing) shutdown.nothingInFlight();
   }
 
   /** Back to the head of the queue, to be sent elsewhere (or here after the pause). */
@@ -188,7 +186,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     }
     ep.owner.release(ep);
     holdQueue.dispatch(ex.route.backend);
-    if (inFlight === 0 && onIdle !== undefined) onIdle();
+    if (inFlight === 0 && shutdown.closing) shutdown.nothingInFlight();
   }
 
   const admit = (ex: Exchange): void => {
@@ -260,7 +258,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       return;
     }
     const arrivedAt = observed ? now() : 0;
-    if (draining) {
+    if (shutdown.closing) {
       if (observed) observeResponse(res, '', arrivedAt);
       writeError(
         res,
@@ -291,7 +289,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     socket.on('error', noop);
     const arrivedAt = now();
-    if (draining) {
+    if (shutdown.closing) {
       observer.requestDone('', 503, 0);
       writeRawError(
         socket,
@@ -399,50 +397,32 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const stopPush =
     opts.onStats === undefined ? noop : startStatsPush(stats, opts.onStats, opts.statsIntervalMs ?? 1000);
 
-  /** Stops listening; resolves once every connection is gone (at once when never listening). */
-  const serverClosed = (): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+  const shutdown = new Shutdown(
+    {
+      server,
+      inFlight: () => inFlight,
+      rejectHeld,
+      cutTunnels: () => {
+        for (const socket of upgraded) socket.destroy();
+      },
+    },
+    limits,
+    id,
+  );
 
   let drained: Promise<void> | undefined;
   const drain = (): Promise<void> => {
-    if (drained !== undefined) return drained;
-    draining = true;
-    drained = new Promise<void>((resolve) => {
-      const closed = serverClosed();
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const cut = setTimeout(() => {
-        rejectHeld(`activator ${id} shut down before capacity appeared`);
-        server.closeAllConnections();
-        for (const s of upgraded) s.destroy();
-      }, limits.drainTimeoutMs);
-      const whenIdle = (): void => {
-        onIdle = undefined;
-        rejectHeld(`activator ${id} shut down before capacity appeared; retry`);
-        server.closeIdleConnections();
-      };
-      if (inFlight === 0) whenIdle();
-      else onIdle = whenIdle;
-      void closed.then(() => {
-        clearInterval(sweep);
-        clearTimeout(cut);
-        stopPush();
-        resolve();
-      });
-    });
+    drained ??= shutdown.drain().then(stopPush);
     return drained;
   };
 
   const close = async (): Promise<void> => {
-    draining = true;
-    onIdle = undefined;
     stopPush();
-    rejectHeld(`activator ${id} closed`);
-    const closed = serverClosed();
-    server.closeAllConnections();
-    for (const s of upgraded) s.destroy();
+    const closed = shutdown.close();
     pool.closeAll();
     await closed;
   };
 
   setRoutes(opts.routes);
-  return { server, setRoutes, stats, drain, close, draining: () => draining };
+  return { server, setRoutes, stats, drain, close, draining: () => shutdown.draining };
 };

@@ -16,7 +16,7 @@ import { servedPort } from '../observability/server.ts';
 import { type ActivatorObservability, DEFAULT_ACTIVATOR_PORT } from './activator-process.ts';
 import { runActivatorController } from './activator-with-controller.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
-import { portNumber, positiveInt, seconds } from './flags.ts';
+import { portNumber, positiveInt, seconds, secondsOrZero } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { runStandaloneActivator } from './standalone-activator.ts';
 import { waitForSignal } from './stop-signal.ts';
@@ -28,11 +28,21 @@ interface ActivatorFlags {
   address?: string;
   maxHeldRequests?: number;
   drainTimeout?: number;
+  drainDelay: number;
   responseTimeout?: number;
+  requestBodyTimeout?: number;
+  upgradeIdleTimeout?: number;
   controllerUrl: string[];
   healthPort: number;
   metricsPort: number;
 }
+
+/**
+ * On SIGTERM the activator keeps serving this long after its readiness failed: kube-proxy and
+ * ingress controllers usually stop sending to a terminating endpoint within a few seconds
+ * (Knative's queue-proxy waits for the same reason). Local mode has no load balancer: 0 there.
+ */
+export const DEFAULT_DRAIN_DELAY_MS = 5_000;
 
 const collectUrl = (value: string, previous: string[]): string[] => {
   let url: URL;
@@ -58,11 +68,31 @@ const buildCommand = (io: CliIO): Command =>
     .option('--port <n>', 'port the activator listens on', portNumber, DEFAULT_ACTIVATOR_PORT)
     .option('--address <ip>', 'address the activator listens on (default: all interfaces)')
     .option('--max-held-requests <n>', 'requests held at once across all routes (default 10000)', positiveInt)
-    .option('--drain-timeout <s>', 'seconds SIGTERM waits for in-flight requests (default 30)', seconds)
+    .option(
+      '--drain-delay <s>',
+      'seconds SIGTERM keeps serving new connections after readiness failed, before the listener closes (0: none)',
+      secondsOrZero,
+      DEFAULT_DRAIN_DELAY_MS,
+    )
+    .option(
+      '--drain-timeout <s>',
+      'seconds after the listener closed that SIGTERM waits for in-flight requests (default 30)',
+      seconds,
+    )
     .option(
       '--response-timeout <s>',
       'seconds a forwarded request waits for the response head before a 504 (default 300)',
       seconds,
+    )
+    .option(
+      '--request-body-timeout <s>',
+      'seconds a forwarded request body may stop arriving before a 408 (default 60; 0: no limit)',
+      secondsOrZero,
+    )
+    .option(
+      '--upgrade-idle-timeout <s>',
+      'seconds an upgraded connection (WebSocket) may carry no byte before it is closed (default 60; 0: no limit)',
+      secondsOrZero,
     )
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
     .option(
@@ -92,7 +122,10 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
   const limits: Partial<ActivatorLimits> = {
     ...(flags.maxHeldRequests === undefined ? {} : { maxHeldRequests: flags.maxHeldRequests }),
     ...(flags.drainTimeout === undefined ? {} : { drainTimeoutMs: flags.drainTimeout }),
+    drainDelayMs: flags.drainDelay,
     ...(flags.responseTimeout === undefined ? {} : { responseTimeoutMs: flags.responseTimeout }),
+    ...(flags.requestBodyTimeout === undefined ? {} : { requestBodyTimeoutMs: flags.requestBodyTimeout }),
+    ...(flags.upgradeIdleTimeout === undefined ? {} : { upgradeIdleTimeoutMs: flags.upgradeIdleTimeout }),
   };
   const common = {
     kubeconfig: flags.kubeconfig,

@@ -19,3 +19,9 @@ export const seconds = (value: string): number => {
     throw new InvalidArgumentError('must be seconds > 0');
   return Number(value) * 1000;
 };
+
+/** Seconds on the command line (0 allowed: "none" or "no limit"), milliseconds in the program. */
+export const secondsOrZero = (value: string): number => {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('must be seconds >= 0');
+  return Number(value) * 1000;
+};
