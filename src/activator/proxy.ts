@@ -5,6 +5,8 @@
 // upstream's 101 relayed and the two raw sockets joined into a tunnel (upgrades.ts: how it ends).
 //
 // Failures, by what had happened when they struck:
+//   the connect failed for want of file descriptors (EMFILE, ENFILE: nothing sent) →
+//     hooks.outOfDescriptors: back to the head of its queue, the endpoint not blamed;
 //   connection refused (nothing sent; the body is only piped once connected) → hooks.retry with
 //     `refused`: the endpoint cools down and the request goes back to the head of its queue,
 //     so it is retried on another endpoint, or on this one after the pause, within holdTimeout;
@@ -32,6 +34,8 @@ export interface ForwardHooks {
   finished(ex: Exchange): void;
   /** Send the exchange again (`refused`: the endpoint refused the connection). */
   retry(ex: Exchange, refused: boolean): void;
+  /** The upstream connect failed with EMFILE/ENFILE: send it again later (descriptors.ts). */
+  outOfDescriptors(ex: Exchange): void;
   /** Whether responses should close their client connection (the activator is draining). */
   draining(): boolean;
   /** The response-head wait when the route sets none; 0 = no limit. */
@@ -89,6 +93,11 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   up.on('error', (err: ErrnoLike) => {
     if (ex.upstream !== up || ex.state !== FORWARDING) return;
     const code = err.code ?? '';
+    if (!sent && (code === 'EMFILE' || code === 'ENFILE')) {
+      ex.lastError = `${code} connecting to ${ep.id}: the activator is out of file descriptors`;
+      hooks.outOfDescriptors(ex);
+      return;
+    }
     if (!sent && (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')) {
       ex.lastError = `${code} from ${ep.id}`;
       hooks.retry(ex, true);

@@ -11,11 +11,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Draining, NoRoute, RouteRemoved, ScaledToZero, UpgradeRefused } from '../api/reasons.ts';
+import {
+  type ActivatorReason,
+  ConnectionLimit,
+  Draining,
+  NoRoute,
+  RouteRemoved,
+  ScaledToZero,
+} from '../api/reasons.ts';
+import { ConnectionBudget, type ConnectionUse } from './descriptors.ts';
 import { Shutdown } from './drain.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
-import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError } from './exchange.ts';
+import { DONE, Exchange, FORWARDING, HELD, replyError, writeError } from './exchange.ts';
 import { HoldQueue, RouteState } from './hold-queue.ts';
+import { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import { deferPipelined, isPipelined } from './pipelining.ts';
 import type { EndpointSource } from './ports.ts';
@@ -30,52 +39,9 @@ import {
   type RoutingTable,
 } from './routes.ts';
 import { type ActivatorStats, startStatsPush } from './stats.ts';
-import { DEFAULT_ALLOWED_UPGRADES, refusedUpgrade, refusedUpgradeMessage, takesUpgrade } from './upgrades.ts';
+import { takesUpgrade, upgradeHandler } from './upgrades.ts';
 
-export interface ActivatorLimits {
-  /** Requests the whole activator may hold (each route also has its own maxHeldRequests). */
-  readonly maxHeldRequests: number;
-  /** `Retry-After` on every 503. */
-  readonly retryAfterSeconds: number;
-  /** Sockets per endpoint when the route sets no containerConcurrency. */
-  readonly maxSocketsPerEndpoint: number;
-  /** Idle upstream keep-alive sockets close after this (below node's and most servers' 5 s). */
-  readonly idleSocketMs: number;
-  /** First pause after an endpoint refused a connection (doubles per refusal, up to 32×). */
-  readonly refusedCooldownMs: number;
-  /** drain() keeps accepting and serving for this long after readiness failed (drain.ts). */
-  readonly drainDelayMs: number;
-  /** drain() gives up waiting after this (from the listener closing) and cuts what is left. */
-  readonly drainTimeoutMs: number;
-  /** Idle client keep-alive; above the usual 60 s of load balancers, so they close first. */
-  readonly keepAliveTimeoutMs: number;
-  /** Time a client has to send its request head. */
-  readonly headersTimeoutMs: number;
-  /** A forwarded request waits this long for the endpoint's response head, then gets 504
-   * (UpstreamTimeout) when its route sets no responseTimeoutMs; 0 = no limit. */
-  readonly responseTimeoutMs: number;
-  /** An upgraded connection with no byte either way for this long is closed, when its route sets
-   * no upgradeIdleTimeoutMs (nginx's proxy_read_timeout); 0 = no limit. */
-  readonly upgradeIdleTimeoutMs: number;
-  /** A forwarded request whose body stops arriving for this long gets 408 (RequestBodyTimeout),
-   * when its route sets no requestBodyTimeoutMs (nginx's client_body_timeout); 0 = no limit. */
-  readonly requestBodyTimeoutMs: number;
-}
-
-export const DEFAULT_LIMITS: ActivatorLimits = {
-  maxHeldRequests: 10_000,
-  retryAfterSeconds: 1,
-  maxSocketsPerEndpoint: 256,
-  idleSocketMs: 4_000,
-  refusedCooldownMs: 100,
-  drainDelayMs: 0,
-  drainTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 65_000,
-  headersTimeoutMs: 60_000,
-  responseTimeoutMs: 300_000,
-  upgradeIdleTimeoutMs: 60_000,
-  requestBodyTimeoutMs: 60_000,
-};
+export { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 
 export interface ActivatorOptions {
   readonly endpoints: EndpointSource;
@@ -105,12 +71,11 @@ export interface Activator {
   close(): Promise<void>;
   /** True once drain() or close() began (readiness fails from then on). */
   draining(): boolean;
+  /** The open-file limit, the connection budget derived from it and the client connections now. */
+  connections(): ConnectionUse;
 }
 
 const noop = (): void => {};
-
-/** Bytes an Upgrade client may send before the 101 that the activator keeps (then it stops reading). */
-const EARLY_UPGRADE_BYTES = 64 * 1024;
 
 const namespaceOf = (key: string): string => {
   const slash = key.indexOf('/');
@@ -132,6 +97,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     finished,
     retry,
     draining: (): boolean => shutdown.draining,
+    outOfDescriptors,
     responseTimeoutMs: limits.responseTimeoutMs,
     upgradeIdleTimeoutMs: limits.upgradeIdleTimeoutMs,
     requestBodyTimeoutMs: limits.requestBodyTimeoutMs,
@@ -145,9 +111,11 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       },
       poke: opts.poke,
       observer,
+      upstreamFull,
     },
     now,
   );
+  const budget = ConnectionBudget.forProcess(limits, () => holdQueue.dispatchAll());
   const pool = new BackendPool(opts.endpoints, limits, now, (backend: ServiceBackend) => {
     backend.onCapacity = (b) => holdQueue.dispatch(b);
     backend.onReadyChange = (b, was) => holdQueue.readyChanged(b, was);
@@ -165,6 +133,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       ex.endpoint = undefined;
       ep.owner.release(ep);
     }
+    if (budget.blocked) budget.finished(inFlight);
     if (inFlight === 0 && shutdown.closing) shutdown.nothingInFlight();
   }
 
@@ -186,7 +155,22 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     }
     ep.owner.release(ep);
     holdQueue.dispatch(ex.route.backend);
+    if (budget.blocked) budget.finished(inFlight);
     if (inFlight === 0 && shutdown.closing) shutdown.nothingInFlight();
+  }
+
+  /** An upstream connect failed with EMFILE/ENFILE: not the endpoint's fault (descriptors.ts). */
+  function outOfDescriptors(ex: Exchange): void {
+    budget.exhausted(inFlight - 1);
+    pool.closeIdleSockets();
+    retry(ex, false);
+  }
+
+  /** Whether forwarding one more would exceed the upstream ceiling (then the request waits). */
+  function upstreamFull(): boolean {
+    if (inFlight < budget.upstreamCeiling) return false;
+    budget.blocked = true;
+    return true;
   }
 
   const admit = (ex: Exchange): void => {
@@ -205,7 +189,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       return;
     }
     // Nobody waiting ahead on this Service: forward at once if a slot is free.
-    if (backend.held === 0) {
+    if (backend.held === 0 && !upstreamFull()) {
       const ep = backend.pick();
       if (ep !== undefined) {
         inFlight++;
@@ -252,22 +236,24 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     );
   };
 
+  /** Why a request on `socket` gets 503 before it is routed, or undefined (the common case: two
+   * comparisons). */
+  const turnedAway = (socket: Socket): [ActivatorReason, string] | undefined => {
+    if (budget.refusing !== 0 && budget.refuses(socket)) return [ConnectionLimit, budget.refusal()];
+    if (shutdown.closing) return [Draining, `activator ${id} is shutting down; retry`];
+    return undefined;
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
     if (isPipelined(res)) {
       deferPipelined(req, res, (q, s) => onRequest(q, s, expectContinue));
       return;
     }
     const arrivedAt = observed ? now() : 0;
-    if (shutdown.closing) {
+    const away = turnedAway(req.socket);
+    if (away !== undefined) {
       if (observed) observeResponse(res, '', arrivedAt);
-      writeError(
-        res,
-        503,
-        Draining,
-        `activator ${id} is shutting down; retry`,
-        limits.retryAfterSeconds,
-        true,
-      );
+      writeError(res, 503, away[0], away[1], limits.retryAfterSeconds, true);
       return;
     }
     const r = route(req);
@@ -286,50 +272,17 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     admit(ex);
   };
 
-  const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    socket.on('error', noop);
-    const arrivedAt = now();
-    if (shutdown.closing) {
-      observer.requestDone('', 503, 0);
-      writeRawError(
-        socket,
-        503,
-        Draining,
-        `activator ${id} is shutting down; retry`,
-        limits.retryAfterSeconds,
-      );
-      return;
-    }
-    const r = route(req);
-    if (typeof r === 'string') {
-      observer.requestDone('', 404, 0);
-      writeRawError(socket, 404, NoRoute, r);
-      return;
-    }
-    const allowed = r.spec.allowedUpgrades ?? DEFAULT_ALLOWED_UPGRADES;
-    const refused = refusedUpgrade(req, allowed);
-    if (refused !== undefined) {
-      observer.requestDone(r.key, 403, 0);
-      writeRawError(socket, 403, UpgradeRefused, refusedUpgradeMessage(r.key, refused, allowed));
-      return;
-    }
-    const ex = new Exchange(req, undefined, socket, head, r, countedPath(r, req.url ?? '/'));
-    upgraded.add(socket);
-    socket.once('close', () => {
-      upgraded.delete(socket);
-      clientGone(ex);
-      observer.requestDone(r.key, ex.rawStatus, (now() - arrivedAt) / 1000);
-    });
-    // Until the upstream switches protocols the socket is read here, so a client that leaves
-    // while held is seen at once (node's upgrade sockets are half-open: 'end' needs a reader).
-    // Clients send nothing before the 101; whatever comes is kept for upstream, up to a bound.
-    socket.on('data', (chunk: Buffer) => {
-      ex.head = ex.head === undefined || ex.head.length === 0 ? chunk : Buffer.concat([ex.head, chunk]);
-      if (ex.head.length >= EARLY_UPGRADE_BYTES) socket.pause();
-    });
-    socket.once('end', () => socket.destroy());
-    admit(ex);
-  };
+  const onUpgrade = upgradeHandler({
+    turnedAway,
+    route,
+    countedPath,
+    admit,
+    clientGone,
+    observer,
+    now,
+    retryAfterSeconds: limits.retryAfterSeconds,
+    tunnels: upgraded,
+  });
 
   const server = createServer({
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -340,6 +293,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     // An Upgrade listing only h2c is served as a plain request (upgrades.ts).
     shouldUpgradeCallback: takesUpgrade,
   });
+  budget.attach(server);
   server.on('request', onRequest);
   // `Expect: 100-continue`: the client is told to send its body only when the request is
   // forwarded (a held request's body is not even sent), not at once as node would.
@@ -418,11 +372,20 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
 
   const close = async (): Promise<void> => {
     stopPush();
+    budget.close();
     const closed = shutdown.close();
     pool.closeAll();
     await closed;
   };
 
   setRoutes(opts.routes);
-  return { server, setRoutes, stats, drain, close, draining: () => shutdown.draining };
+  return {
+    server,
+    setRoutes,
+    stats,
+    drain,
+    close,
+    draining: () => shutdown.draining,
+    connections: () => budget.use(),
+  };
 };

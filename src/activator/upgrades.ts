@@ -21,6 +21,10 @@
 // every byte of the tunnel is one or the other, so it costs no timer of its own.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { type ActivatorReason, NoRoute, UpgradeRefused } from '../api/reasons.ts';
+import { Exchange, writeRawError } from './exchange.ts';
+import type { RouteState } from './hold-queue.ts';
+import type { ActivatorObserver } from './observer.ts';
 
 /** What a route relays when it lists no `allowedUpgrades`. */
 export const DEFAULT_ALLOWED_UPGRADES: readonly string[] = ['websocket'];
@@ -93,3 +97,70 @@ export const joinTunnel = (client: Socket, upstream: Socket, idleMs: number, don
   client.once('close', finish);
   upstream.once('close', finish);
 };
+
+/** What the server's 'upgrade' handler needs from server.ts. */
+export interface UpgradeDeps {
+  /** Why a request on this socket gets 503 before routing, or undefined. */
+  turnedAway(socket: Socket): [ActivatorReason, string] | undefined;
+  /** The route, or the 404 body. */
+  route(req: IncomingMessage): RouteState | string;
+  countedPath(route: RouteState, url: string): boolean;
+  /** Forwards or holds the exchange. */
+  admit(ex: Exchange): void;
+  /** The client's socket closed: the exchange leaves its queue or ends. */
+  clientGone(ex: Exchange): void;
+  readonly observer: ActivatorObserver;
+  now(): number;
+  readonly retryAfterSeconds: number;
+  /** Upgraded sockets open now (close() and a drain's timeout cut them). */
+  readonly tunnels: Set<Socket>;
+}
+
+/** Bytes an Upgrade client may send before the 101 that the activator keeps (then it stops reading). */
+const EARLY_UPGRADE_BYTES = 64 * 1024;
+
+const noop = (): void => {};
+
+/** The server's 'upgrade' handler: refuses, routes and admits an Upgrade request (see the top of this file). */
+export const upgradeHandler =
+  (deps: UpgradeDeps) =>
+  (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    socket.on('error', noop);
+    const { observer } = deps;
+    const arrivedAt = deps.now();
+    const away = deps.turnedAway(socket);
+    if (away !== undefined) {
+      observer.requestDone('', 503, 0);
+      writeRawError(socket, 503, away[0], away[1], deps.retryAfterSeconds);
+      return;
+    }
+    const r = deps.route(req);
+    if (typeof r === 'string') {
+      observer.requestDone('', 404, 0);
+      writeRawError(socket, 404, NoRoute, r);
+      return;
+    }
+    const allowed = r.spec.allowedUpgrades ?? DEFAULT_ALLOWED_UPGRADES;
+    const refused = refusedUpgrade(req, allowed);
+    if (refused !== undefined) {
+      observer.requestDone(r.key, 403, 0);
+      writeRawError(socket, 403, UpgradeRefused, refusedUpgradeMessage(r.key, refused, allowed));
+      return;
+    }
+    const ex = new Exchange(req, undefined, socket, head, r, deps.countedPath(r, req.url ?? '/'));
+    deps.tunnels.add(socket);
+    socket.once('close', () => {
+      deps.tunnels.delete(socket);
+      deps.clientGone(ex);
+      observer.requestDone(r.key, ex.rawStatus, (deps.now() - arrivedAt) / 1000);
+    });
+    // Until the upstream switches protocols the socket is read here, so a client that leaves
+    // while held is seen at once (node's upgrade sockets are half-open: 'end' needs a reader).
+    // Clients send nothing before the 101; whatever comes is kept for upstream, up to a bound.
+    socket.on('data', (chunk: Buffer) => {
+      ex.head = ex.head === undefined || ex.head.length === 0 ? chunk : Buffer.concat([ex.head, chunk]);
+      if (ex.head.length >= EARLY_UPGRADE_BYTES) socket.pause();
+    });
+    socket.once('end', () => socket.destroy());
+    deps.admit(ex);
+  };
