@@ -13,7 +13,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { ActivatorLimits } from '../activator/server.ts';
 import { servedPort } from '../observability/server.ts';
-import { type ActivatorObservability, DEFAULT_ACTIVATOR_PORT } from './activator-process.ts';
+import { DEFAULT_ACTIVATOR_PORT, type RunningActivatorProcess } from './activator-process.ts';
 import { runActivatorController } from './activator-with-controller.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
 import { portNumber, positiveInt, seconds, secondsOrZero } from './flags.ts';
@@ -28,7 +28,7 @@ interface ActivatorFlags {
   address?: string;
   maxHeldRequests?: number;
   drainTimeout?: number;
-  drainDelay: number;
+  drainDelay?: number;
   responseTimeout?: number;
   requestBodyTimeout?: number;
   upgradeIdleTimeout?: number;
@@ -70,9 +70,8 @@ const buildCommand = (io: CliIO): Command =>
     .option('--max-held-requests <n>', 'requests held at once across all routes (default 10000)', positiveInt)
     .option(
       '--drain-delay <s>',
-      'seconds SIGTERM keeps serving new connections after readiness failed, before the listener closes (0: none)',
+      'seconds SIGTERM keeps serving new connections after readiness failed, before the listener closes (default 5; 0: none)',
       secondsOrZero,
-      DEFAULT_DRAIN_DELAY_MS,
     )
     .option(
       '--drain-timeout <s>',
@@ -122,7 +121,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
   const limits: Partial<ActivatorLimits> = {
     ...(flags.maxHeldRequests === undefined ? {} : { maxHeldRequests: flags.maxHeldRequests }),
     ...(flags.drainTimeout === undefined ? {} : { drainTimeoutMs: flags.drainTimeout }),
-    drainDelayMs: flags.drainDelay,
+    drainDelayMs: flags.drainDelay ?? DEFAULT_DRAIN_DELAY_MS,
     ...(flags.responseTimeout === undefined ? {} : { responseTimeoutMs: flags.responseTimeout }),
     ...(flags.requestBodyTimeout === undefined ? {} : { requestBodyTimeoutMs: flags.requestBodyTimeout }),
     ...(flags.upgradeIdleTimeout === undefined ? {} : { upgradeIdleTimeoutMs: flags.upgradeIdleTimeout }),
@@ -136,7 +135,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     healthPort: servedPort(flags.healthPort),
     metricsPort: servedPort(flags.metricsPort),
   };
-  let running: ActivatorObservability & { url: string; drain(): Promise<void> };
+  let running: RunningActivatorProcess;
   try {
     running =
       flags.controllerUrl.length === 0
@@ -156,6 +155,11 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
         ? `ebb activator: controller running, activator listening on ${running.url}`
         : `ebb activator: listening on ${running.url}, reporting to ${flags.controllerUrl.join(', ')}`
     }${served.length === 0 ? '' : `; ${served.join(', ')}`}\n`,
+  );
+  const use = running.activator.connections();
+  const count = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
+  io.stderr.write(
+    `ebb activator: open-file limit ${count(use.openFileLimit)}: at most ${count(use.maxClientConnections)} client connections and ${count(use.maxUpstreamRequests)} forwarded requests at once\n`,
   );
   const signal = await waitForSignal();
   io.stderr.write(`ebb activator: ${signal}, draining\n`);
