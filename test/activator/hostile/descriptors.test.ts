@@ -82,17 +82,17 @@ afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
 
-const startChild = async (openFiles: number, limits: Record<string, number> = {}): Promise<Child> => {
+/** `openFiles` as the soft and hard limit, or soft `openFiles` under a higher `hard` one. */
+const startChild = async (
+  openFiles: number,
+  limits: Record<string, number> = {},
+  hard?: number,
+): Promise<Child> => {
+  const ulimit =
+    hard === undefined ? `ulimit -n ${openFiles}` : `ulimit -Sn ${openFiles} && ulimit -Hn ${hard}`;
   const child = spawn(
     '/bin/sh',
-    [
-      '-c',
-      `ulimit -n ${openFiles} && exec "$0" "$@"`,
-      process.execPath,
-      '--import',
-      'tsx',
-      join(HERE, 'fd-child.ts'),
-    ],
+    ['-c', `${ulimit} && exec "$0" "$@"`, process.execPath, '--import', 'tsx', join(HERE, 'fd-child.ts')],
     {
       cwd: REPO,
       env: { ...process.env, EBB_CHILD_LIMITS: JSON.stringify(limits) },
@@ -147,6 +147,11 @@ const openHeld = async (port: number, n: number): Promise<RawConn[]> => {
 };
 
 describe('a real activator under a lowered open-file limit', { timeout: 120_000 }, () => {
+  it('node raises its soft limit to the hard one by itself: the budget follows the hard limit', async () => {
+    const child = await startChild(256, {}, 1024);
+    expect(child.hello.openFileLimit).toBe(1024);
+  });
+
   it('more connections than its budget: the extra ones get 503 ConnectionLimit at once, every held request is answered 200 on release', async () => {
     const child = await startChild(256);
     expect(child.hello.openFileLimit).toBe(256);
