@@ -10,7 +10,9 @@
 // stops being read; it is admitted when node hands it the socket, i.e. when the answer before it
 // finished. Reading resumes once no deferred request is left on the connection. So at most the
 // one read (64 KB) that carried it is parsed ahead, and nothing behind a held request is held or
-// forwarded. The common case (no pipelining) costs one property read.
+// forwarded. The common case (no pipelining) costs one property read. As with a held request
+// whose body is paused (hold-queue.ts), a held request with requests pipelined behind it sees its
+// client leave only when it is released or times out: its connection is not being read.
 //
 // Stopping reads uses node's own pipelining flood guard (`socket._paused`, node 26's
 // lib/_http_server.js): with it set node neither resumes reading at the end of each message nor
