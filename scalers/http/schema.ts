@@ -1,7 +1,8 @@
 // The `http` trigger's metadata: which requests belong to the target (hosts and path prefixes,
 // the activator's routing table), where they go (the target's Service and port), what to scale
 // on (concurrency or request rate per replica) and the activator's limits for this route
-// (per-replica concurrency, hold timeout, held-request cap). Values are trimmed and an empty
+// (per-replica concurrency, hold timeout, held-request cap, the upgrades it relays, its
+// response, request-body and upgraded-connection timeouts). Values are trimmed and an empty
 // value counts as absent, as for KEDA's scalers; unknown keys are ignored.
 import { z } from 'zod';
 import { fieldPath, parseWith } from '../../src/api/parse.ts';
@@ -49,6 +50,15 @@ export interface HttpConfig {
   readonly maxHeldRequests: number;
   /** Exact paths proxied but never counted (liveness probes through the activator). */
   readonly healthPaths: readonly string[];
+  /** Upgrade protocols the activator relays (lower-case names); absent: `websocket` only. */
+  readonly allowedUpgrades?: readonly string[];
+  /** The activator's limits for this route (absent: the activator's own; 0: no limit). An
+   * upgraded connection with no byte either way for upgradeIdleTimeoutMs is closed; a forwarded
+   * body that stops arriving for requestBodyTimeoutMs gets 408; a forwarded request waits
+   * responseTimeoutMs for the response head, then gets 504. */
+  readonly upgradeIdleTimeoutMs?: number;
+  readonly requestBodyTimeoutMs?: number;
+  readonly responseTimeoutMs?: number;
 }
 
 // ---- value parsers ----
@@ -117,13 +127,15 @@ const durationWithin = (minMs: number, maxMs: number, example: string) =>
   });
 
 const formatDuration = (ms: number): string =>
-  ms % 3_600_000 === 0
-    ? `${ms / 3_600_000}h`
-    : ms % 60_000 === 0
-      ? `${ms / 60_000}m`
-      : ms % 1000 === 0
-        ? `${ms / 1000}s`
-        : `${ms}ms`;
+  ms === 0
+    ? '0s'
+    : ms % 3_600_000 === 0
+      ? `${ms / 3_600_000}h`
+      : ms % 60_000 === 0
+        ? `${ms / 60_000}m`
+        : ms % 1000 === 0
+          ? `${ms / 1000}s`
+          : `${ms}ms`;
 
 /** `a, b,,c` -> ['a', 'b', 'c']; undefined when nothing is listed. */
 const commaList = text.transform((value): string[] | undefined => {
@@ -170,6 +182,11 @@ const duplicateOf = (items: readonly string[]): string | undefined =>
 const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const PORT_NAME = /^(?!-)(?!.*--)(?=.*[a-z])[a-z0-9-]{1,15}(?<!-)$/;
 
+// An Upgrade protocol name: an RFC 9110 token (§5.6.2), without a version.
+const UPGRADE_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+/** Upgrade idle limits up to a day: a quiet WebSocket may legitimately wait long between pings. */
+const MAX_UPGRADE_IDLE_MS = 86_400_000;
+
 export const HttpMetadataSchema = z.object({
   hosts: commaList,
   pathPrefixes: commaList,
@@ -182,6 +199,10 @@ export const HttpMetadataSchema = z.object({
   holdTimeout: durationWithin(1, MAX_HOLD_TIMEOUT_MS, '60s'),
   maxHeldRequests: integerAtLeast(1),
   healthPaths: commaList,
+  allowedUpgrades: commaList,
+  upgradeIdleTimeout: durationWithin(0, MAX_UPGRADE_IDLE_MS, '60s'),
+  requestBodyTimeout: durationWithin(0, MAX_HOLD_TIMEOUT_MS, '60s'),
+  responseTimeout: durationWithin(0, MAX_HOLD_TIMEOUT_MS, '300s'),
   activationThreshold: text,
 });
 export type HttpMetadata = z.output<typeof HttpMetadataSchema>;
@@ -285,6 +306,19 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
     if (typeof p === 'string') add('port', p);
     else port = p;
   }
+  const allowedUpgrades = m.allowedUpgrades?.map((u) => u.toLowerCase());
+  for (const name of allowedUpgrades ?? []) {
+    if (name === 'h2c')
+      add(
+        'allowedUpgrades',
+        'must not list "h2c": the activator serves an h2c upgrade as a plain HTTP/1.1 request',
+      );
+    else if (!UPGRADE_NAME.test(name))
+      add(
+        'allowedUpgrades',
+        `"${name}" is not a protocol name (an HTTP token such as "websocket", without a version)`,
+      );
+  }
   if (m.activationThreshold !== undefined) {
     add(
       'activationThreshold',
@@ -305,6 +339,10 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
     holdTimeoutMs: m.holdTimeout ?? DEFAULT_HOLD_TIMEOUT_MS,
     maxHeldRequests: m.maxHeldRequests ?? DEFAULT_MAX_HELD_REQUESTS,
     healthPaths,
+    ...(allowedUpgrades === undefined ? {} : { allowedUpgrades }),
+    ...(m.upgradeIdleTimeout === undefined ? {} : { upgradeIdleTimeoutMs: m.upgradeIdleTimeout }),
+    ...(m.requestBodyTimeout === undefined ? {} : { requestBodyTimeoutMs: m.requestBodyTimeout }),
+    ...(m.responseTimeout === undefined ? {} : { responseTimeoutMs: m.responseTimeout }),
   });
 };
 

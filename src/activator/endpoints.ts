@@ -232,4 +232,12 @@ export class BackendPool {
     for (const backend of this.backends.values()) backend.close();
     this.backends.clear();
   }
+
+  /** Closes every idle pooled upstream socket, giving its descriptor back (descriptors.ts). */
+  closeIdleSockets(): void {
+    for (const backend of this.backends.values())
+      for (const ep of backend.endpoints)
+        for (const idle of Object.values(ep.agent.freeSockets))
+          for (const socket of idle ?? []) socket.destroy();
+  }
 }

@@ -103,6 +103,8 @@ export interface HoldHooks {
   /** The controller's cold-start hook (see the top of this file). */
   poke(route: string, held: number): void;
   readonly observer: ActivatorObserver;
+  /** True when the activator forwards all it may at once (descriptors.ts): release nothing now. */
+  upstreamFull(): boolean;
 }
 
 type HeldOutcome = Parameters<ActivatorObserver['heldDone']>[2];
@@ -181,7 +183,7 @@ export class HoldQueue {
       let oldest: Exchange | undefined;
       for (const r of routes)
         if (r.head !== undefined && (oldest === undefined || r.head.seq < oldest.seq)) oldest = r.head;
-      if (oldest === undefined) return;
+      if (oldest === undefined || this.hooks.upstreamFull()) return;
       const ep = backend.pick();
       if (ep === undefined) {
         backend.wakeAfterCooldown();
@@ -195,6 +197,11 @@ export class HoldQueue {
       }
       this.hooks.forward(oldest, ep);
     }
+  }
+
+  /** Releases what every backend can take (the upstream ceiling rose again). */
+  dispatchAll(): void {
+    for (const backend of this.routesOf.keys()) if (backend.held > 0) this.dispatch(backend);
   }
 
   /** The backend's ready set changed: a warm → cold transition starts a new poke episode. */
@@ -324,7 +331,7 @@ export class HoldQueue {
  * body not complete yet. `complete` alone is no test: it is false at the 'request' event even
  * for a GET; it counts for a request re-queued after its body was all read.
  */
-const bodyPending = (req: IncomingMessage): boolean =>
+export const bodyPending = (req: IncomingMessage): boolean =>
   !req.complete &&
   (req.headers['transfer-encoding'] !== undefined ||
     Number(req.headers['content-length'] ?? 0) > req.readableHighWaterMark);

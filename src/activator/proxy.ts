@@ -2,9 +2,11 @@
 // both ways with backpressure (pipe): nothing is buffered beyond the streams' own high-water
 // marks, a streamed response (no Content-Length: SSE, chunked) has its head flushed at once and
 // every chunk written as it arrives, and nothing is compressed. An Upgrade (WebSocket) gets the
-// upstream's 101 relayed and the two raw sockets piped into each other.
+// upstream's 101 relayed and the two raw sockets joined into a tunnel (upgrades.ts: how it ends).
 //
 // Failures, by what had happened when they struck:
+//   the connect failed for want of file descriptors (EMFILE, ENFILE: nothing sent) →
+//     hooks.outOfDescriptors: back to the head of its queue, the endpoint not blamed;
 //   connection refused (nothing sent; the body is only piped once connected) → hooks.retry with
 //     `refused`: the endpoint cools down and the request goes back to the head of its queue,
 //     so it is retried on another endpoint, or on this one after the pause, within holdTimeout;
@@ -14,28 +16,38 @@
 //   no response head (or 101) within responseTimeout of the forward (the route's, else the
 //     activator's) → the upstream request is cut and the client gets 504 naming the route, the
 //     endpoint and the limit (a backend that accepts and never answers holds no client forever);
+//   the client's body stops arriving for requestBodyTimeout → the upstream request is cut and the
+//     client gets 408 (body-timeout.ts);
 //   after the response head was sent → the client connection is destroyed (its framing cannot
 //     be ended cleanly, and a truncated body must not look complete).
 import { type IncomingMessage, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { UpstreamFailed, UpstreamTimeout } from '../api/reasons.ts';
+import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import type { ProxyTrust } from './forwarded.ts';
 import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
 import { serviceAuthority } from './request-target.ts';
+import { joinTunnel } from './upgrades.ts';
 
 export interface ForwardHooks {
   /** The exchange is over on its endpoint: release the slot and the counts (idempotent). */
   finished(ex: Exchange): void;
   /** Send the exchange again (`refused`: the endpoint refused the connection). */
   retry(ex: Exchange, refused: boolean): void;
+  /** The upstream connect failed with EMFILE/ENFILE: send it again later (descriptors.ts). */
+  outOfDescriptors(ex: Exchange): void;
   /** Whether responses should close their client connection (the activator is draining). */
   draining(): boolean;
   /** The response-head wait when the route sets none; 0 = no limit. */
   readonly responseTimeoutMs: number;
   /** Whose X-Forwarded-Proto/-Host and Forwarded are passed on. */
   readonly trust: ProxyTrust;
+  /** An upgraded connection's idle limit when the route sets none; 0 = no limit. */
+  readonly upgradeIdleTimeoutMs: number;
+  /** A forwarded body's idle limit when the route sets none; 0 = no limit (body-timeout.ts). */
+  readonly requestBodyTimeoutMs: number;
 }
 
 const MAX_STALE_SOCKET_RETRIES = 2;
@@ -87,6 +99,11 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   up.on('error', (err: ErrnoLike) => {
     if (ex.upstream !== up || ex.state !== FORWARDING) return;
     const code = err.code ?? '';
+    if (!sent && (code === 'EMFILE' || code === 'ENFILE')) {
+      ex.lastError = `${code} connecting to ${ep.id}: the activator is out of file descriptors`;
+      hooks.outOfDescriptors(ex);
+      return;
+    }
     if (!sent && (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')) {
       ex.lastError = `${code} from ${ep.id}`;
       hooks.retry(ex, true);
@@ -147,6 +164,7 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
       if (ex.upstream !== up || ex.state !== FORWARDING) return;
       sent = true;
       if (ex.expectContinue) ex.res?.writeContinue();
+      watchBody(ex, up, ex.route.spec.requestBodyTimeoutMs ?? hooks.requestBodyTimeoutMs, hooks.finished);
       ex.req.pipe(up);
     };
     if (socket.connecting) socket.once('connect', start);
@@ -205,17 +223,9 @@ const forwardUpgrade = (
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (ex.head !== undefined && ex.head.length > 0) upstream.write(ex.head);
     upstream.setNoDelay(true);
-    upstream.pipe(client);
-    client.pipe(upstream);
-    // The WebSocket holds its endpoint slot until either side closes.
-    upstream.once('close', () => {
-      client.destroySoon();
-      hooks.finished(ex);
-    });
-    client.once('close', () => {
-      upstream.destroy();
-      hooks.finished(ex);
-    });
+    // The tunnel holds its endpoint slot until it ends (upgrades.ts: FIN, close or idle).
+    const idleMs = ex.route.spec.upgradeIdleTimeoutMs ?? hooks.upgradeIdleTimeoutMs;
+    joinTunnel(client, upstream, idleMs, () => hooks.finished(ex));
   });
   up.on('response', (ures: IncomingMessage) => {
     // The endpoint answered without switching protocols: relay that answer and close.

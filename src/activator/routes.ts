@@ -32,6 +32,14 @@ export interface RouteSpec {
   /** How long a forwarded request may wait for the response head before a 504; default the
    * activator's `limits.responseTimeoutMs`; 0 = no limit. */
   readonly responseTimeoutMs?: number;
+  /** How long a forwarded request's body may stop arriving before a 408; default the
+   * activator's `limits.requestBodyTimeoutMs`; 0 = no limit. */
+  readonly requestBodyTimeoutMs?: number;
+  /** Upgrade protocols relayed (lower-case names); default `['websocket']` (upgrades.ts). */
+  readonly allowedUpgrades?: readonly string[];
+  /** How long an upgraded connection may carry no byte either way before it is closed; default
+   * the activator's `limits.upgradeIdleTimeoutMs`; 0 = no limit. */
+  readonly upgradeIdleTimeoutMs?: number;
 }
 
 /** Two routes claim the same host and prefix: the one whose key sorts first keeps it. */

@@ -7,21 +7,28 @@
 //   activator.server.listen(8080);
 //   process.on('SIGTERM', () => activator.drain().then(() => process.exit(0)));
 //
-// drain(): stop accepting connections; requests arriving on open connections get 503 +
-// `Connection: close`; in-flight requests finish (held ones are still released when capacity
-// appears, which beats a 503); once nothing is in flight the rest of the held requests get
-// 503 + Retry-After (another activator replica takes the retry); idle connections are closed;
-// resolves when the server has closed, or after limits.drainTimeoutMs, cutting what is left.
+// drain() and close(): see drain.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Draining, NoRoute, RouteRemoved, ScaledToZero } from '../api/reasons.ts';
+import {
+  type ActivatorReason,
+  ConnectionLimit,
+  Draining,
+  NoRoute,
+  RouteRemoved,
+  ScaledToZero,
+} from '../api/reasons.ts';
 import { answerUnroutable } from './client-error.ts';
+import { ConnectionBudget, type ConnectionUse } from './descriptors.ts';
+import { Shutdown } from './drain.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
-import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError } from './exchange.ts';
+import { DONE, Exchange, FORWARDING, HELD, replyError, writeError } from './exchange.ts';
 import { ProxyTrust } from './forwarded.ts';
 import { HoldQueue, RouteState } from './hold-queue.ts';
+import { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
+import { deferPipelined, isPipelined } from './pipelining.ts';
 import type { EndpointSource } from './ports.ts';
 import { forward } from './proxy.ts';
 import { checkRequest, type Refusal, RequestTarget } from './request-target.ts';
@@ -34,40 +41,9 @@ import {
   type RoutingTable,
 } from './routes.ts';
 import { type ActivatorStats, startStatsPush } from './stats.ts';
+import { takesUpgrade, upgradeHandler } from './upgrades.ts';
 
-export interface ActivatorLimits {
-  /** Requests the whole activator may hold (each route also has its own maxHeldRequests). */
-  readonly maxHeldRequests: number;
-  /** `Retry-After` on every 503. */
-  readonly retryAfterSeconds: number;
-  /** Sockets per endpoint when the route sets no containerConcurrency. */
-  readonly maxSocketsPerEndpoint: number;
-  /** Idle upstream keep-alive sockets close after this (below node's and most servers' 5 s). */
-  readonly idleSocketMs: number;
-  /** First pause after an endpoint refused a connection (doubles per refusal, up to 32×). */
-  readonly refusedCooldownMs: number;
-  /** drain() gives up waiting after this and cuts what is left. */
-  readonly drainTimeoutMs: number;
-  /** Idle client keep-alive; above the usual 60 s of load balancers, so they close first. */
-  readonly keepAliveTimeoutMs: number;
-  /** Time a client has to send its request head. */
-  readonly headersTimeoutMs: number;
-  /** A forwarded request waits this long for the endpoint's response head, then gets 504
-   * (UpstreamTimeout) when its route sets no responseTimeoutMs; 0 = no limit. */
-  readonly responseTimeoutMs: number;
-}
-
-export const DEFAULT_LIMITS: ActivatorLimits = {
-  maxHeldRequests: 10_000,
-  retryAfterSeconds: 1,
-  maxSocketsPerEndpoint: 256,
-  idleSocketMs: 4_000,
-  refusedCooldownMs: 100,
-  drainTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 65_000,
-  headersTimeoutMs: 60_000,
-  responseTimeoutMs: 300_000,
-};
+export { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 
 export interface ActivatorOptions {
   readonly endpoints: EndpointSource;
@@ -100,12 +76,11 @@ export interface Activator {
   close(): Promise<void>;
   /** True once drain() or close() began (readiness fails from then on). */
   draining(): boolean;
+  /** The open-file limit, the connection budget derived from it and the client connections now. */
+  connections(): ConnectionUse;
 }
 
 const noop = (): void => {};
-
-/** Bytes an Upgrade client may send before the 101 that the activator keeps (then it stops reading). */
-const EARLY_UPGRADE_BYTES = 64 * 1024;
 
 const namespaceOf = (key: string): string => {
   const slash = key.indexOf('/');
@@ -119,8 +94,6 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   let routes = new Map<string, RouteState>();
   let table: RoutingTable<RouteState>;
   let inFlight = 0;
-  let draining = false;
-  let onIdle: (() => void) | undefined;
   const upgraded = new Set<Socket>();
   const observer = opts.observer ?? noopActivatorObserver;
   const observed = opts.observer !== undefined;
@@ -128,9 +101,12 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const hooks = {
     finished,
     retry,
-    draining: (): boolean => draining,
+    draining: (): boolean => shutdown.draining,
+    outOfDescriptors,
     responseTimeoutMs: limits.responseTimeoutMs,
     trust: new ProxyTrust(opts.trustedProxies ?? []),
+    upgradeIdleTimeoutMs: limits.upgradeIdleTimeoutMs,
+    requestBodyTimeoutMs: limits.requestBodyTimeoutMs,
   };
   const holdQueue = new HoldQueue(
     limits,
@@ -141,9 +117,11 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       },
       poke: opts.poke,
       observer,
+      upstreamFull,
     },
     now,
   );
+  const budget = ConnectionBudget.forProcess(limits, () => holdQueue.dispatchAll());
   const pool = new BackendPool(opts.endpoints, limits, now, (backend: ServiceBackend) => {
     backend.onCapacity = (b) => holdQueue.dispatch(b);
     backend.onReadyChange = (b, was) => holdQueue.readyChanged(b, was);
@@ -161,7 +139,8 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       ex.endpoint = undefined;
       ep.owner.release(ep);
     }
-    if (inFlight === 0 && onIdle !== undefined) onIdle();
+    if (budget.blocked) budget.finished(inFlight);
+    if (inFlight === 0 && shutdown.closing) shutdown.nothingInFlight();
   }
 
   /** Back to the head of the queue, to be sent elsewhere (or here after the pause). */
@@ -182,7 +161,22 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     }
     ep.owner.release(ep);
     holdQueue.dispatch(ex.route.backend);
-    if (inFlight === 0 && onIdle !== undefined) onIdle();
+    if (budget.blocked) budget.finished(inFlight);
+    if (inFlight === 0 && shutdown.closing) shutdown.nothingInFlight();
+  }
+
+  /** An upstream connect failed with EMFILE/ENFILE: not the endpoint's fault (descriptors.ts). */
+  function outOfDescriptors(ex: Exchange): void {
+    budget.exhausted(inFlight - 1);
+    pool.closeIdleSockets();
+    retry(ex, false);
+  }
+
+  /** Whether forwarding one more would exceed the upstream ceiling (then the request waits). */
+  function upstreamFull(): boolean {
+    if (inFlight < budget.upstreamCeiling) return false;
+    budget.blocked = true;
+    return true;
   }
 
   const admit = (ex: Exchange): void => {
@@ -201,7 +195,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       return;
     }
     // Nobody waiting ahead on this Service: forward at once if a slot is free.
-    if (backend.held === 0) {
+    if (backend.held === 0 && !upstreamFull()) {
       const ep = backend.pick();
       if (ep !== undefined) {
         inFlight++;
@@ -243,18 +237,24 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     );
   };
 
+  /** Why a request on `socket` gets 503 before it is routed, or undefined (the common case: two
+   * comparisons). */
+  const turnedAway = (socket: Socket): [ActivatorReason, string] | undefined => {
+    if (budget.refusing !== 0 && budget.refuses(socket)) return [ConnectionLimit, budget.refusal()];
+    if (shutdown.closing) return [Draining, `activator ${id} is shutting down; retry`];
+    return undefined;
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
+    if (isPipelined(res)) {
+      deferPipelined(req, res, (q, s) => onRequest(q, s, expectContinue));
+      return;
+    }
     const arrivedAt = observed ? now() : 0;
-    if (draining) {
+    const away = turnedAway(req.socket);
+    if (away !== undefined) {
       if (observed) observeResponse(res, '', arrivedAt);
-      writeError(
-        res,
-        503,
-        Draining,
-        `activator ${id} is shutting down; retry`,
-        limits.retryAfterSeconds,
-        true,
-      );
+      writeError(res, 503, away[0], away[1], limits.retryAfterSeconds, true);
       return;
     }
     const r = route(req, false);
@@ -276,45 +276,18 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     admit(ex);
   };
 
-  const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    socket.on('error', noop);
-    const arrivedAt = now();
-    if (draining) {
-      observer.requestDone('', 503, 0);
-      writeRawError(
-        socket,
-        503,
-        Draining,
-        `activator ${id} is shutting down; retry`,
-        limits.retryAfterSeconds,
-      );
-      return;
-    }
-    const r = route(req, true);
-    if (!(r instanceof RouteState)) {
-      observer.requestDone('', r.status, 0);
-      writeRawError(socket, r.status, r.reason, r.message);
-      return;
-    }
-    const ex = new Exchange(req, undefined, socket, head, r, countedPath(r, checked.target));
-    ex.target = checked.target;
-    ex.authority = checked.authority;
-    upgraded.add(socket);
-    socket.once('close', () => {
-      upgraded.delete(socket);
-      clientGone(ex);
-      observer.requestDone(r.key, ex.rawStatus, (now() - arrivedAt) / 1000);
-    });
-    // Until the upstream switches protocols the socket is read here, so a client that leaves
-    // while held is seen at once (node's upgrade sockets are half-open: 'end' needs a reader).
-    // Clients send nothing before the 101; whatever comes is kept for upstream, up to a bound.
-    socket.on('data', (chunk: Buffer) => {
-      ex.head = ex.head === undefined || ex.head.length === 0 ? chunk : Buffer.concat([ex.head, chunk]);
-      if (ex.head.length >= EARLY_UPGRADE_BYTES) socket.pause();
-    });
-    socket.once('end', () => socket.destroy());
-    admit(ex);
-  };
+  const onUpgrade = upgradeHandler({
+    turnedAway,
+    route,
+    checked,
+    countedPath,
+    admit,
+    clientGone,
+    observer,
+    now,
+    retryAfterSeconds: limits.retryAfterSeconds,
+    tunnels: upgraded,
+  });
 
   const server = createServer({
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -324,7 +297,10 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     noDelay: true,
     // A missing Host is refused by checkRequest, with a reason (node's own 400 has none).
     requireHostHeader: false,
+    // An Upgrade listing only h2c is served as a plain request (upgrades.ts).
+    shouldUpgradeCallback: takesUpgrade,
   });
+  budget.attach(server);
   server.on('request', onRequest);
   // `Expect: 100-continue`: the client is told to send its body only when the request is
   // forwarded (a held request's body is not even sent), not at once as node would.
@@ -383,50 +359,41 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const stopPush =
     opts.onStats === undefined ? noop : startStatsPush(stats, opts.onStats, opts.statsIntervalMs ?? 1000);
 
-  /** Stops listening; resolves once every connection is gone (at once when never listening). */
-  const serverClosed = (): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+  const shutdown = new Shutdown(
+    {
+      server,
+      inFlight: () => inFlight,
+      rejectHeld,
+      cutTunnels: () => {
+        for (const socket of upgraded) socket.destroy();
+      },
+    },
+    limits,
+    id,
+  );
 
   let drained: Promise<void> | undefined;
   const drain = (): Promise<void> => {
-    if (drained !== undefined) return drained;
-    draining = true;
-    drained = new Promise<void>((resolve) => {
-      const closed = serverClosed();
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const cut = setTimeout(() => {
-        rejectHeld(`activator ${id} shut down before capacity appeared`);
-        server.closeAllConnections();
-        for (const s of upgraded) s.destroy();
-      }, limits.drainTimeoutMs);
-      const whenIdle = (): void => {
-        onIdle = undefined;
-        rejectHeld(`activator ${id} shut down before capacity appeared; retry`);
-        server.closeIdleConnections();
-      };
-      if (inFlight === 0) whenIdle();
-      else onIdle = whenIdle;
-      void closed.then(() => {
-        clearInterval(sweep);
-        clearTimeout(cut);
-        stopPush();
-        resolve();
-      });
-    });
+    drained ??= shutdown.drain().then(stopPush);
     return drained;
   };
 
   const close = async (): Promise<void> => {
-    draining = true;
-    onIdle = undefined;
     stopPush();
-    rejectHeld(`activator ${id} closed`);
-    const closed = serverClosed();
-    server.closeAllConnections();
-    for (const s of upgraded) s.destroy();
+    budget.close();
+    const closed = shutdown.close();
     pool.closeAll();
     await closed;
   };
 
   setRoutes(opts.routes);
-  return { server, setRoutes, stats, drain, close, draining: () => draining };
+  return {
+    server,
+    setRoutes,
+    stats,
+    drain,
+    close,
+    draining: () => shutdown.draining,
+    connections: () => budget.use(),
+  };
 };

@@ -127,6 +127,12 @@ export const UnsupportedTransferCoding = 'UnsupportedTransferCoding';
 export const UnsupportedMethod = 'UnsupportedMethod';
 /** An HTTP major version other than 1 on the HTTP/1 port: 505. */
 export const UnsupportedHttpVersion = 'UnsupportedHttpVersion';
+/** An Upgrade to a protocol the route does not relay (403; its allowedUpgrades). */
+export const UpgradeRefused = 'UpgradeRefused';
+/** A forwarded request's body stopped arriving for requestBodyTimeout (408). */
+export const RequestBodyTimeout = 'RequestBodyTimeout';
+/** The activator holds as many client connections as its open-file budget allows (503). */
+export const ConnectionLimit = 'ConnectionLimit';
 export type ActivatorReason =
   | typeof NoRoute
   | typeof RouteHoldLimit
@@ -145,7 +151,10 @@ export type ActivatorReason =
   | typeof InvalidConnectionHeader
   | typeof UnsupportedTransferCoding
   | typeof UnsupportedMethod
-  | typeof UnsupportedHttpVersion;
+  | typeof UnsupportedHttpVersion
+  | typeof UpgradeRefused
+  | typeof RequestBodyTimeout
+  | typeof ConnectionLimit;
 
 /**
  * Why the controller refused an activator's report (src/controller/activator-reports.ts): the

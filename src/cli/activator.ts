@@ -14,10 +14,17 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
 import { servedPort } from '../observability/server.ts';
-import { type ActivatorObservability, DEFAULT_ACTIVATOR_PORT } from './activator-process.ts';
+import { DEFAULT_ACTIVATOR_PORT, type RunningActivatorProcess } from './activator-process.ts';
 import { runActivatorController } from './activator-with-controller.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
-import { portNumber, positiveInt, seconds, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
+import {
+  portNumber,
+  positiveInt,
+  seconds,
+  secondsOrZero,
+  TRUSTED_PROXIES_HELP,
+  trustedProxies,
+} from './flags.ts';
 import type { CliIO } from './io.ts';
 import { runStandaloneActivator } from './standalone-activator.ts';
 import { waitForSignal } from './stop-signal.ts';
@@ -29,13 +36,23 @@ interface ActivatorFlags {
   address?: string;
   maxHeldRequests?: number;
   drainTimeout?: number;
+  drainDelay?: number;
   responseTimeout?: number;
   trustedProxies: string[];
+  requestBodyTimeout?: number;
+  upgradeIdleTimeout?: number;
   controllerUrl: string[];
   healthPort: number;
   metricsPort: number;
   reportTokenFile: string;
 }
+
+/**
+ * On SIGTERM the activator keeps serving this long after its readiness failed: kube-proxy and
+ * ingress controllers usually stop sending to a terminating endpoint within a few seconds
+ * (Knative's queue-proxy waits for the same reason). Local mode has no load balancer: 0 there.
+ */
+export const DEFAULT_DRAIN_DELAY_MS = 5_000;
 
 const collectUrl = (value: string, previous: string[]): string[] => {
   let url: URL;
@@ -61,13 +78,32 @@ const buildCommand = (io: CliIO): Command =>
     .option('--port <n>', 'port the activator listens on', portNumber, DEFAULT_ACTIVATOR_PORT)
     .option('--address <ip>', 'address the activator listens on (default: all interfaces)')
     .option('--max-held-requests <n>', 'requests held at once across all routes (default 10000)', positiveInt)
-    .option('--drain-timeout <s>', 'seconds SIGTERM waits for in-flight requests (default 30)', seconds)
+    .option(
+      '--drain-delay <s>',
+      'seconds SIGTERM keeps serving new connections after readiness failed, before the listener closes (default 5; 0: none)',
+      secondsOrZero,
+    )
+    .option(
+      '--drain-timeout <s>',
+      'seconds after the listener closed that SIGTERM waits for in-flight requests (default 30)',
+      seconds,
+    )
     .option(
       '--response-timeout <s>',
       'seconds a forwarded request waits for the response head before a 504 (default 300)',
       seconds,
     )
     .option('--trusted-proxies <cidrs>', TRUSTED_PROXIES_HELP, trustedProxies, [])
+    .option(
+      '--request-body-timeout <s>',
+      'seconds a forwarded request body may stop arriving before a 408 (default 60; 0: no limit)',
+      secondsOrZero,
+    )
+    .option(
+      '--upgrade-idle-timeout <s>',
+      'seconds an upgraded connection (WebSocket) may carry no byte before it is closed (default 60; 0: no limit)',
+      secondsOrZero,
+    )
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
     .option(
       '--metrics-port <n>',
@@ -101,7 +137,10 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
   const limits: Partial<ActivatorLimits> = {
     ...(flags.maxHeldRequests === undefined ? {} : { maxHeldRequests: flags.maxHeldRequests }),
     ...(flags.drainTimeout === undefined ? {} : { drainTimeoutMs: flags.drainTimeout }),
+    drainDelayMs: flags.drainDelay ?? DEFAULT_DRAIN_DELAY_MS,
     ...(flags.responseTimeout === undefined ? {} : { responseTimeoutMs: flags.responseTimeout }),
+    ...(flags.requestBodyTimeout === undefined ? {} : { requestBodyTimeoutMs: flags.requestBodyTimeout }),
+    ...(flags.upgradeIdleTimeout === undefined ? {} : { upgradeIdleTimeoutMs: flags.upgradeIdleTimeout }),
   };
   const common = {
     kubeconfig: flags.kubeconfig,
@@ -113,7 +152,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     healthPort: servedPort(flags.healthPort),
     metricsPort: servedPort(flags.metricsPort),
   };
-  let running: ActivatorObservability & { url: string; drain(): Promise<void> };
+  let running: RunningActivatorProcess;
   try {
     running =
       flags.controllerUrl.length === 0
@@ -137,6 +176,11 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
         ? `ebb activator: controller running, activator listening on ${running.url}`
         : `ebb activator: listening on ${running.url}, reporting to ${flags.controllerUrl.join(', ')}`
     }${served.length === 0 ? '' : `; ${served.join(', ')}`}\n`,
+  );
+  const use = running.activator.connections();
+  const count = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
+  io.stderr.write(
+    `ebb activator: open-file limit ${count(use.openFileLimit)}: at most ${count(use.maxClientConnections)} client connections and ${count(use.maxUpstreamRequests)} forwarded requests at once\n`,
   );
   const signal = await waitForSignal();
   io.stderr.write(`ebb activator: ${signal}, draining\n`);

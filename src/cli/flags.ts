@@ -37,3 +37,9 @@ export const seconds = (value: string): number => {
 
 /** A repeatable flag: every value, in order (`--x a --x b` → [a, b]). */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Seconds on the command line (0 allowed: "none" or "no limit"), milliseconds in the program. */
+export const secondsOrZero = (value: string): number => {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('must be seconds >= 0');
+  return Number(value) * 1000;
+};

@@ -13,8 +13,9 @@
 // whose server is unreachable is a Warning line and "unavailable" on the status page, not fatal).
 // Logs (JSON, level $EBB_LOG_LEVEL or error: the Event lines already carry the warnings) go to
 // stderr. Stopping (SIGINT, SIGTERM, SIGHUP, or the parent process going away, as when npm is
-// killed) stops every replica's process group; the Reaper (src/platform/local/reaper.ts) stops
-// them even when ebb itself is SIGKILLed.
+// killed) drains the activator first (requests in flight finish, up to 30 s; a second signal
+// stops at once), then stops every replica's process group; the Reaper
+// (src/platform/local/reaper.ts) stops them even when ebb itself is SIGKILLed.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
@@ -76,7 +77,8 @@ export interface RunningLocal {
   readonly board: StatusBoard;
   readonly activator: Activator;
   readonly controller: Controller;
-  /** Graceful: stops polling, the activator, the status page, then every replica (SIGTERM → SIGKILL). */
+  /** Graceful: drains the activator (in-flight requests finish), stops the status page, polling,
+   * then every replica (SIGTERM → SIGKILL). */
   stop(): Promise<void>;
 }
 
@@ -253,7 +255,9 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
   const shutdown = async (): Promise<void> => {
     clearInterval(lines);
     board.stop();
-    await activator.close();
+    // Requests forwarded to a replica finish before the replicas are stopped; held ones get 503
+    // (src/activator/drain.ts; no load balancer here, so no drain delay).
+    await activator.drain();
     await closeServer(ui);
     await controller.stop();
     feed.forget(activator.stats().activator);

@@ -125,6 +125,10 @@ export class HttpRouteIndex {
           holdTimeoutMs: c.holdTimeoutMs,
           maxHeldRequests: c.maxHeldRequests,
           healthPaths: c.healthPaths,
+          ...(c.allowedUpgrades === undefined ? {} : { allowedUpgrades: c.allowedUpgrades }),
+          ...(c.upgradeIdleTimeoutMs === undefined ? {} : { upgradeIdleTimeoutMs: c.upgradeIdleTimeoutMs }),
+          ...(c.requestBodyTimeoutMs === undefined ? {} : { requestBodyTimeoutMs: c.requestBodyTimeoutMs }),
+          ...(c.responseTimeoutMs === undefined ? {} : { responseTimeoutMs: c.responseTimeoutMs }),
         });
         const alias = httpRouteKey(c);
         if (!aliases.has(alias)) aliases.set(alias, t.routeKey);

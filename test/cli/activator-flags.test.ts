@@ -19,6 +19,23 @@ describe('ebb activator flags', () => {
     expect(help).toMatch(/--metrics-port <n> port of Prometheus \/metrics \(0: off;.*\) \(default: 9090\)/);
   });
 
+  it('lists the drain and connection timeouts, in seconds with their defaults', async () => {
+    const { stdout } = await run(['--help']);
+    const help = stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--drain-delay <s> .*readiness failed.*\(default 5; 0: none\)/);
+    expect(help).toMatch(/--request-body-timeout <s> .*408 \(default 60; 0: no limit\)/);
+    expect(help).toMatch(/--upgrade-idle-timeout <s> .*\(default 60; 0: no limit\)/);
+  });
+
+  it.each([
+    ['--drain-delay', '-1'],
+    ['--request-body-timeout', '1m'],
+  ])('refuses %s %s naming the flag', async (flag, value) => {
+    const { code, stderr } = await run([flag, value]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(`option '${flag} <s>' argument '${value}' is invalid. must be seconds >= 0`);
+  });
+
   it.each([
     ['--health-port', '70000'],
     ['--metrics-port', '-1'],

@@ -40,6 +40,37 @@ describe('HttpRouteIndex', () => {
     expect([...built.aliases]).toEqual([['web.example.com|/', 'ns/web']]);
   });
 
+  it("carries the trigger's upgrade and timeout settings, only when set", () => {
+    const index = new HttpRouteIndex();
+    index.update(
+      'ns/web',
+      scaledObject([
+        httpTrigger({
+          allowedUpgrades: 'websocket,mqtt',
+          upgradeIdleTimeout: '5m',
+          requestBodyTimeout: '0s',
+          responseTimeout: '30s',
+        }),
+      ]),
+    );
+    expect(index.build(resolve).routes[0]).toMatchObject({
+      allowedUpgrades: ['websocket', 'mqtt'],
+      upgradeIdleTimeoutMs: 300_000,
+      requestBodyTimeoutMs: 0,
+      responseTimeoutMs: 30_000,
+    });
+    const plain = new HttpRouteIndex();
+    plain.update('ns/web', scaledObject([httpTrigger()]));
+    const keys = Object.keys(plain.build(resolve).routes[0] ?? {});
+    for (const absent of [
+      'allowedUpgrades',
+      'upgradeIdleTimeoutMs',
+      'requestBodyTimeoutMs',
+      'responseTimeoutMs',
+    ])
+      expect(keys).not.toContain(absent);
+  });
+
   it.each([
     { label: 'a named port the Service declares', port: 'http', routes: 1, unresolved: 0 },
     { label: 'a named port nobody declares (yet)', port: 'grpc', routes: 0, unresolved: 1 },

@@ -34,6 +34,10 @@ const metadataCases: Array<{ label: string; metadata: Record<string, string>; er
       holdTimeout: '1m30s',
       maxHeldRequests: '5000',
       healthPaths: '/healthz,/readyz',
+      allowedUpgrades: 'websocket, mqtt',
+      upgradeIdleTimeout: '10m',
+      requestBodyTimeout: '30s',
+      responseTimeout: '2m',
     },
   },
   { label: 'request rate with a window', metadata: { ...base, targetRequestRate: '50', window: '30s' } },
@@ -181,6 +185,31 @@ const metadataCases: Array<{ label: string; metadata: Record<string, string>; er
     error: ['holdTimeout', /duration/],
   },
   {
+    label: 'allowedUpgrades lists h2c',
+    metadata: { ...base, allowedUpgrades: 'websocket,h2c' },
+    error: ['allowedUpgrades', /must not list "h2c"/],
+  },
+  {
+    label: 'allowedUpgrades with a version or a space',
+    metadata: { ...base, allowedUpgrades: 'websocket/13, my proto' },
+    error: ['allowedUpgrades', /"websocket\/13" is not a protocol name/],
+  },
+  {
+    label: 'upgradeIdleTimeout over a day',
+    metadata: { ...base, upgradeIdleTimeout: '25h' },
+    error: ['upgradeIdleTimeout', /between 0s and 24h/],
+  },
+  {
+    label: 'requestBodyTimeout without a unit',
+    metadata: { ...base, requestBodyTimeout: '60' },
+    error: ['requestBodyTimeout', /duration such as "60s"/],
+  },
+  {
+    label: 'responseTimeout over an hour',
+    metadata: { ...base, responseTimeout: '90m' },
+    error: ['responseTimeout', /between 0s and 1h/],
+  },
+  {
     label: 'maxHeldRequests 0',
     metadata: { ...base, maxHeldRequests: '0' },
     error: ['maxHeldRequests', /integer >= 1, got "0"/],
@@ -272,6 +301,22 @@ describe('http metadata', () => {
         label: 'durations',
         metadata: { ...base, holdTimeout: '1.5s' },
         config: { holdTimeoutMs: 1500 },
+      },
+      {
+        label: "the activator's limits for the route; 0s turns one off; upgrade names lower-cased",
+        metadata: {
+          ...base,
+          allowedUpgrades: 'WebSocket, MQTT',
+          upgradeIdleTimeout: '0s',
+          requestBodyTimeout: '15s',
+          responseTimeout: '1m',
+        },
+        config: {
+          allowedUpgrades: ['websocket', 'mqtt'],
+          upgradeIdleTimeoutMs: 0,
+          requestBodyTimeoutMs: 15_000,
+          responseTimeoutMs: 60_000,
+        },
       },
     ];
   it.each(configCases.map((c) => [c.label, c] as const))('config: %s', (_label, c) => {
