@@ -18,6 +18,7 @@ import {
   createScaledObject,
   deleteScaledObject,
   installCrd,
+  openWindow,
   patchScaledObject,
 } from '../controller/cluster.ts';
 import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
@@ -27,6 +28,8 @@ const kc = kubeConfig();
 const ns = useNamespace('observability');
 const wait = { timeout: 30_000, interval: 250 };
 const SO = 'worker';
+/** A second object whose formula comes out negative: KEDA's clamp to 0, counted. */
+const SHRINKING = 'shrinking';
 
 let running: RunningController;
 let activator: TestActivator | undefined;
@@ -47,6 +50,7 @@ const ofObject = (samples: readonly Sample[]) =>
 beforeAll(async () => {
   await installCrd(kc);
   await createDeployment(kc, ns.name, SO, 0);
+  await createDeployment(kc, ns.name, SHRINKING, 0);
   running = await runController({
     kubeconfig: kubeConnection().kubeconfigPath,
     namespace: ns.name,
@@ -75,6 +79,10 @@ describe('observability of a running controller', () => {
 
   it('shows every metric ebb exports, with values, for a cron ScaledObject and its activator route', async () => {
     await createScaledObject(kc, ns.name, SO); // cron window open: 2 replicas
+    await createScaledObject(kc, ns.name, SHRINKING, {
+      triggers: [{ type: 'cron', name: 'window', metadata: openWindow(2) }],
+      spec: { advanced: { scalingModifiers: { formula: 'window - 10', target: '1' } } },
+    });
     // The activator in the same process reports into the same registry (as `ebb activator`).
     const source = new MemoryEndpointSource();
     activator = await startActivator(
@@ -98,6 +106,7 @@ describe('observability of a running controller', () => {
     await vi.waitFor(async () => {
       samples = await scrape();
       expect(find(samples, 'ebb_scaled_object_replicas', { ...labels, kind: 'current' })[0]?.value).toBe(2);
+      expect(find(samples, 'ebb_scaler_metrics_clamped_total', { scaledObject: SHRINKING })).not.toEqual([]);
     }, wait);
 
     const value = (name: string, match: Record<string, string> = labels): number => {
@@ -134,6 +143,13 @@ describe('observability of a running controller', () => {
     ).toBe(1);
     expect(value('ebb_activator_cold_start_duration_seconds_count', route)).toBe(1);
     expect(value('ebb_activator_cold_start_duration_seconds_sum', route)).toBeGreaterThanOrEqual(0.1);
+
+    const clamped = find(samples, 'ebb_scaler_metrics_clamped_total', {
+      namespace: ns.name,
+      scaledObject: SHRINKING,
+    });
+    expect(clamped.length).toBeGreaterThan(0);
+    expect(clamped[0]?.value).toBeGreaterThan(0);
 
     // Every metric the registry defines has at least one series (the issue's "Done when").
     const names = new Set(samples.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
