@@ -56,7 +56,7 @@ const httpScaler = (feed: ActivationFeed) => {
   return createHttpScaler(
     config.value,
     { name: 's0-http-web', target: 100, metricType: 'AverageValue' },
-    { routeKey: 'shop/web', binding: () => ({ feed, staleAfterMs: 10_000 }) },
+    { routeKey: 'shop/web', feed, staleAfterMs: 10_000 },
   );
 };
 
