@@ -2,8 +2,9 @@
 // (concurrency = in flight + held, or request rate), from zero and back. The activators report
 // per-route counters; the controller sums them into the ConcurrencyFeed wiring hands in (HttpDeps).
 // Metric `s<index>-http-<first host>`, target targetConcurrency (or targetRequestRate) per replica.
+
+import { type HttpConfig, parseHttpMetadata } from '../../src/routing/http-trigger.ts';
 import { metricName, type ScalerDefinition } from '../../src/scaler.ts';
-import { type HttpConfig, parseHttpMetadata } from './schema.ts';
 import { createHttpScaler, type HttpDeps } from './source.ts';
 
 /** A host as a metric-name part: `*` becomes `x` (as cron's `*` does), dots become `-` later. */

@@ -1,9 +1,10 @@
 // The http metric, pure: a route's counters (summed over every activator) in, the metric value
 // and its activity out. The I/O side (source.ts) keeps the short history of counters the
 // request rate, the interval-average concurrency and the activity rule need.
+
+import type { HttpScalingMode } from '../../src/routing/http-trigger.ts';
 import type { RouteCounters } from '../../src/routing/reports.ts';
 import { clampMetric, type Reading } from '../../src/scaler.ts';
-import type { HttpScalingMode } from './schema.ts';
 
 /** The summed counters at a time. */
 export interface RequestSample {

@@ -2,10 +2,10 @@
 // the activators' reports arrive through, handed in by wiring (HttpDeps), one per controller. One read = the route's summed counters, checked for freshness, added
 // to this trigger's short request history, turned into the metric by computeHttpMetric.
 import { fail, HttpMetricsStale, HttpMetricsUnavailable, ok, type Result } from '../../src/api/reasons.ts';
+import { type HttpConfig, httpRouteKey } from '../../src/routing/http-trigger.ts';
 import type { ConcurrencyFeed } from '../../src/routing/reports.ts';
 import type { MetricSpec, ReadError, Scaler } from '../../src/scaler.ts';
 import { computeHttpMetric, type HttpMetric, type RequestSample, recordRequestSample } from './metric.ts';
-import { type HttpConfig, httpRouteKey } from './schema.ts';
 
 /** Read errors: no feed bound or no report of the route (HttpMetricsUnavailable), stale counters (HttpMetricsStale). */
 export { HttpMetricsStale, HttpMetricsUnavailable };

@@ -16,11 +16,11 @@
 // objects to reconcile again when one changes (a deleted winner lets the loser in), and when the
 // activators' view of a Service's ports changes (a ServicePortView the controller is given by
 // wiring, `watch`: src/controller/activation-feed.ts implements it). Each controller has its own.
-import { normalizeHost } from '../activator/routes.ts';
 import { type Problem, RouteConflict, ServicePortUnresolved } from '../api/reasons.ts';
 import type { ScaledObjectSource } from '../platform/ports.ts';
+import { compareRouteKeys, normalizeHost, scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import { type Admission, admitScaledObject } from './admission.ts';
-import { type HttpTrigger, httpTriggersOf, scaledObjectKeyOfRoute } from './http-routes.ts';
+import { type HttpTrigger, httpTriggersOf } from './http-routes.ts';
 
 /** What the activators see of Services' ports (the controller watches no Services). */
 export interface ServicePortView {
@@ -164,7 +164,7 @@ export class RouteClaims {
   private winner(claim: string, view: ServicePortView | undefined): HttpTrigger | undefined {
     let best: HttpTrigger | undefined;
     for (const routeKey of this.claims.get(claim) ?? []) {
-      if (best !== undefined && best.routeKey < routeKey) continue;
+      if (best !== undefined && compareRouteKeys(best.routeKey, routeKey) < 0) continue;
       const t = this.objects.get(scaledObjectKeyOfRoute(routeKey))?.find((x) => x.routeKey === routeKey);
       if (t !== undefined && unresolvedPort(t, view) === undefined) best = t;
     }

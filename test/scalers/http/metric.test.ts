@@ -7,7 +7,7 @@ import {
   requestIncrease,
   requestRate,
 } from '../../../scalers/http/metric.ts';
-import type { HttpScalingMode } from '../../../scalers/http/schema.ts';
+import type { HttpScalingMode } from '../../../src/routing/http-trigger.ts';
 import { sumRouteReadings } from '../../../src/routing/reports.ts';
 import { concurrencyScalingOf } from '../../../src/scaler.ts';
 

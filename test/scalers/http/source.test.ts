@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { httpScaler } from '../../../scalers/http/index.ts';
-import { type HttpConfig, httpRouteKey } from '../../../scalers/http/schema.ts';
 import {
   createHttpScaler,
   DEFAULT_STALE_AFTER_MS,
@@ -8,6 +7,7 @@ import {
   HttpMetricsUnavailable,
 } from '../../../scalers/http/source.ts';
 import { createScalerDeps, resolveTrigger } from '../../../scalers/index.ts';
+import { type HttpConfig, httpRouteKey } from '../../../src/routing/http-trigger.ts';
 import type { ConcurrencyFeed, RouteReading } from '../../../src/routing/reports.ts';
 import type { MetricSpec } from '../../../src/scaler.ts';
 
