@@ -151,6 +151,10 @@ describe('the http scaler', () => {
       ok: false,
       error: { reason: HttpMetricsUnavailable },
     });
+    // Nor do they share pools or memos: each controller's deps are its own.
+    expect(one.kafka.pool).not.toBe(two.kafka.pool);
+    expect(one.rabbitmq.amqp).not.toBe(two.rabbitmq.amqp);
+    expect(one.cron).not.toBe(two.cron);
   });
 
   it('is what the registry creates for an http trigger', async () => {
