@@ -1,11 +1,45 @@
-// The registry of trigger types. Adding a type is one line in REGISTRY below.
+// The registry of trigger types. Adding a type is one line in REGISTRY below, and one field in
+// ScalerDeps when its scalers share something (a connection pool).
 import { fail, ok, type Problem, type Result, UnsupportedTriggerType } from '../src/api/reasons.ts';
 import type { ScaledObjectSpec, Trigger } from '../src/api/scaledobject.ts';
+import type { ConcurrencyFeed } from '../src/routing/reports.ts';
 import type { MetricSpec, Scaler, ScalerDefinition, TriggerContext } from '../src/scaler.ts';
 import { cronScaler } from './cron/index.ts';
+import { CronWindows } from './cron/source.ts';
 import { httpScaler } from './http/index.ts';
+import { DEFAULT_STALE_AFTER_MS, type HttpDeps } from './http/source.ts';
 import { kafkaScaler } from './kafka/index.ts';
+import { createKafkaDeps, type KafkaDeps } from './kafka/source.ts';
 import { rabbitmqScaler } from './rabbitmq/index.ts';
+import { createRabbitMQSources, type RabbitMQSources } from './rabbitmq/source.ts';
+
+/**
+ * What the scalers of one controller share, one field per trigger type that shares anything.
+ * Built once in wiring (createScalerDeps) and handed to the Controller, which passes it to every
+ * `create`: two controllers in one process share no pool, feed or memo.
+ */
+export interface ScalerDeps {
+  readonly cron: CronWindows;
+  readonly kafka: KafkaDeps;
+  readonly rabbitmq: RabbitMQSources;
+  readonly http: HttpDeps;
+}
+
+/** What only wiring can provide to the scalers. */
+export interface ScalerEnvironment {
+  /** The activators' per-route counters; undefined when no activator feeds this controller. */
+  readonly concurrencyFeed?: ConcurrencyFeed | undefined;
+  /** A feed reading older than this is stale (HttpMetricsStale); default 10 s. */
+  readonly staleAfterMs?: number | undefined;
+}
+
+/** Fresh pools and memos, and the environment's feed: call once per controller. */
+export const createScalerDeps = (env: ScalerEnvironment = {}): ScalerDeps => ({
+  cron: new CronWindows(),
+  kafka: createKafkaDeps(),
+  rabbitmq: createRabbitMQSources(),
+  http: { feed: env.concurrencyFeed, staleAfterMs: env.staleAfterMs ?? DEFAULT_STALE_AFTER_MS },
+});
 
 export interface RegistrationOptions<Config> {
   /**
@@ -30,23 +64,24 @@ export interface ResolvedTrigger {
   readonly metric: MetricSpec;
   readonly activationThreshold: number;
   readonly offline: boolean;
-  /** Creates the I/O side (shared connections are the definition's business). */
-  create(): Scaler;
+  /** Creates the I/O side, sharing what `deps` holds (one controller's pools and feed). */
+  create(deps: ScalerDeps): Scaler;
 }
 
 /** A definition with its config type erased behind closures, so the registry is one list. */
 interface Registration {
   readonly types: readonly string[];
-  readonly definition: ScalerDefinition<unknown>;
+  readonly definition: ScalerDefinition<unknown, unknown>;
   resolve(ctx: TriggerContext): Result<ResolvedTrigger, Problem[]>;
 }
 
-const register = <Config>(
-  definition: ScalerDefinition<Config>,
+const register = <Config, Deps>(
+  definition: ScalerDefinition<Config, Deps>,
+  depsOf: (deps: ScalerDeps) => Deps,
   options: RegistrationOptions<Config> = {},
 ): Registration => ({
   types: definition.types,
-  definition,
+  definition: definition as ScalerDefinition<unknown, unknown>,
   resolve: (ctx) => {
     const parsed = definition.parse(ctx);
     if (!parsed.ok) return parsed;
@@ -60,17 +95,17 @@ const register = <Config>(
       metric,
       activationThreshold: options.activationThreshold?.(config) ?? 0,
       offline: options.offline ?? false,
-      create: () => definition.create(config, ctx),
+      create: (deps) => definition.create(config, ctx, depsOf(deps)),
     });
   },
 });
 
 // One line per trigger type.
 const REGISTRY: readonly Registration[] = [
-  register(cronScaler, { offline: true }),
-  register(kafkaScaler, { activationThreshold: (config) => config.activationLagThreshold }),
-  register(rabbitmqScaler, { activationThreshold: (config) => config.activationValue }),
-  register(httpScaler),
+  register(cronScaler, (d) => d.cron, { offline: true }),
+  register(kafkaScaler, (d) => d.kafka, { activationThreshold: (config) => config.activationLagThreshold }),
+  register(rabbitmqScaler, (d) => d.rabbitmq, { activationThreshold: (config) => config.activationValue }),
+  register(httpScaler, (d) => d.http),
 ];
 
 const BY_TYPE: ReadonlyMap<string, Registration> = new Map(
@@ -83,7 +118,7 @@ export const SUPPORTED_TRIGGER_TYPES: readonly string[] = [...BY_TYPE.keys()];
 export const isSupportedTriggerType = (type: string): boolean => BY_TYPE.has(type);
 
 /** The definition serving `type`, or undefined when ebb does not support it yet. */
-export const scalerDefinitionFor = (type: string): ScalerDefinition<unknown> | undefined =>
+export const scalerDefinitionFor = (type: string): ScalerDefinition<unknown, unknown> | undefined =>
   BY_TYPE.get(type)?.definition;
 
 export const unsupportedTriggerType = (trigger: Trigger, index: number): Problem => ({

@@ -11,7 +11,22 @@ import type { Trigger } from './api/scaledobject.ts';
 export interface Reading {
   readonly value: number;
   readonly active: boolean;
+  /**
+   * Set by a scaler whose value is a concurrency to be shared per replica (the http scaler in
+   * concurrency mode with an AverageValue target): the scaling core then applies Knative's
+   * stable/panic windows to it with this per-replica target. Absent for every other reading.
+   */
+  readonly concurrencyTarget?: number | undefined;
 }
+
+/**
+ * The Knative windows apply to a reading that carries a per-replica concurrency target:
+ * `{ targetPerReplica }` when `concurrencyTarget` > 0, undefined for any other reading.
+ */
+export const concurrencyScalingOf = (reading: Reading): { readonly targetPerReplica: number } | undefined =>
+  typeof reading.concurrencyTarget === 'number' && reading.concurrencyTarget > 0
+    ? { targetPerReplica: reading.concurrencyTarget }
+    : undefined;
 
 /** A failed read: a CamelCase reason and a message that names the trigger's source. */
 export interface ReadError {
@@ -43,7 +58,13 @@ export interface TriggerContext {
   readonly authParams: Readonly<Record<string, string>>;
 }
 
-export interface ScalerDefinition<Config> {
+/**
+ * A trigger type. `Deps` is what its scalers share within one controller (a connection pool, the
+ * concurrency feed): built once in wiring (`createScalerDeps` in scalers/index.ts) and passed to
+ * every `create`, so nothing is shared through module state and two controllers in one process
+ * share nothing.
+ */
+export interface ScalerDefinition<Config, Deps = undefined> {
   /** The trigger `type`s this definition serves (KEDA names: `kafka`, `apache-kafka`). */
   readonly types: readonly string[];
   /**
@@ -53,8 +74,8 @@ export interface ScalerDefinition<Config> {
   parse(ctx: TriggerContext): Result<Config, Problem[]>;
   /** The metric this trigger reports, from its parsed config. */
   metric(config: Config, ctx: TriggerContext): MetricSpec;
-  /** Creates the I/O side. Connections are shared per source, never one per ScaledObject. */
-  create(config: Config, ctx: TriggerContext): Scaler;
+  /** Creates the I/O side. Connections are shared through `deps`, never one per ScaledObject. */
+  create(config: Config, ctx: TriggerContext, deps: Deps): Scaler;
 }
 
 /** KEDA's metric name sanitiser: `/ . : % ( )` and spaces become `-`. */

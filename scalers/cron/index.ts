@@ -2,13 +2,13 @@
 // start/end window, 0 outside. Metric target 1 (AverageValue), so the metric is the replica count.
 import { metricName, type ScalerDefinition } from '../../src/scaler.ts';
 import { type CronConfig, parseCronMetadata } from './schema.ts';
-import { createCronScaler } from './source.ts';
+import { type CronWindows, createCronScaler } from './source.ts';
 
 /** KEDA's parseCronTimeFormat: `0 6 * * *` -> `06xxx`, `*\/5` -> `xSl5`, `?` -> `Qm`. */
 export const cronTimeFormat = (expression: string): string =>
   expression.replace(/ /g, '').replace(/\*/g, 'x').replace(/\//g, 'Sl').replace(/\?/g, 'Qm');
 
-export const cronScaler: ScalerDefinition<CronConfig> = {
+export const cronScaler: ScalerDefinition<CronConfig, CronWindows> = {
   types: ['cron'],
   parse: parseCronMetadata,
   // s<index>-cron-<timezone>-<start>-<end>, sanitised: `s0-cron-Asia-Kolkata-06xxx-020xxx`
@@ -20,5 +20,5 @@ export const cronScaler: ScalerDefinition<CronConfig> = {
     target: 1,
     metricType: ctx.trigger.metricType === 'Value' ? 'Value' : 'AverageValue',
   }),
-  create: (config, ctx) => createCronScaler(config, cronScaler.metric(config, ctx)),
+  create: (config, ctx, windows) => createCronScaler(config, cronScaler.metric(config, ctx), windows),
 };

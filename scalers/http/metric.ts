@@ -1,49 +1,10 @@
 // The http metric, pure: a route's counters (summed over every activator) in, the metric value
 // and its activity out. The I/O side (source.ts) keeps the short history of counters the
 // request rate, the interval-average concurrency and the activity rule need.
+
+import type { HttpScalingMode } from '../../src/routing/http-trigger.ts';
+import type { RouteCounters } from '../../src/routing/reports.ts';
 import { clampMetric, type Reading } from '../../src/scaler.ts';
-import type { HttpScalingMode } from './schema.ts';
-
-/** One activator's counters for one route. */
-export interface RouteCounters {
-  /** Requests being proxied to a backend right now. */
-  readonly inFlight: number;
-  /** Requests waiting for a ready endpoint (cold start, or every endpoint at containerConcurrency). */
-  readonly held: number;
-  /** Requests received since the activator started: monotonic, health paths not counted. */
-  readonly requests: number;
-  /**
-   * Optional: ∫ (inFlight + held) dt in ms since the activator started (a counter), so that
-   * Δ concurrencyMs / Δ at is the average concurrency between two readings, bursts included.
-   */
-  readonly concurrencyMs?: number;
-}
-
-/** A route's counters at a time: one activator's report, or the sum over all of them. */
-export interface RouteReading extends RouteCounters {
-  /** ms since the epoch the counters were taken; for a sum, the oldest report's. */
-  readonly at: number;
-}
-
-/**
- * The counters of every activator summed; undefined when there is no report. `at` is the
- * oldest report's time, so a sum is only as fresh as its stalest part. Broken counters
- * (negative, NaN) count as 0; concurrencyMs is summed only when every report has it.
- *   inFlight = Σ inFlight_a    held = Σ held_a    requests = Σ requests_a    at = min at_a
- */
-export const sumRouteReadings = (reports: readonly RouteReading[]): RouteReading | undefined => {
-  if (reports.length === 0) return undefined;
-  const integrals = reports.map((r) => r.concurrencyMs);
-  const sum = {
-    inFlight: reports.reduce((total, r) => total + clampMetric(r.inFlight), 0),
-    held: reports.reduce((total, r) => total + clampMetric(r.held), 0),
-    requests: reports.reduce((total, r) => total + clampMetric(r.requests), 0),
-    at: Math.min(...reports.map((r) => r.at)),
-  };
-  return integrals.every((c) => c !== undefined)
-    ? { ...sum, concurrencyMs: integrals.reduce((total, c) => total + clampMetric(c), 0) }
-    : sum;
-};
 
 /** The summed counters at a time. */
 export interface RequestSample {
@@ -124,22 +85,11 @@ export interface HttpMetric extends Reading {
   /**
    * targetConcurrency when the value is a concurrency to be shared per replica (concurrency
    * mode, metricType AverageValue): the scaling core then applies Knative's stable/panic
-   * windows to it. undefined in request-rate mode and with metricType Value (HPA formula).
+   * windows to it (Reading.concurrencyTarget). undefined in request-rate mode and with
+   * metricType Value (HPA formula).
    */
   readonly concurrencyTarget: number | undefined;
 }
-
-/**
- * The Knative windows apply to a reading that carries a per-replica concurrency target:
- * `{ targetPerReplica }` for an http metric in concurrency mode with an AverageValue target,
- * undefined for any other reading (other scalers, request-rate mode, Value).
- */
-export const concurrencyScalingOf = (reading: Reading): { readonly targetPerReplica: number } | undefined =>
-  'concurrencyTarget' in reading &&
-  typeof reading.concurrencyTarget === 'number' &&
-  reading.concurrencyTarget > 0
-    ? { targetPerReplica: reading.concurrencyTarget }
-    : undefined;
 
 /**
  * The metric and its activity from the route's current counters and the history (ending with

@@ -3,7 +3,7 @@
 // replicas never exceed partitions unless allowIdleConsumers. Both types share the lag rules.
 import { metricName, type ScalerDefinition } from '../../src/scaler.ts';
 import { APACHE_KAFKA_TYPE, KAFKA_TYPE, type KafkaConfig, parseKafkaMetadata } from './schema.ts';
-import { createKafkaScaler } from './source.ts';
+import { createKafkaScaler, type KafkaDeps } from './source.ts';
 
 /**
  * KEDA's metric name (GetMetricSpecForScaling): `kafka-<topic>`, or `kafka-<group>-topics`
@@ -18,7 +18,7 @@ export const kafkaMetricName = (
     config.topics.length > 0 ? `kafka-${config.topics.join(',')}` : `kafka-${config.consumerGroup}-topics`,
   );
 
-export const kafkaScaler: ScalerDefinition<KafkaConfig> = {
+export const kafkaScaler: ScalerDefinition<KafkaConfig, KafkaDeps> = {
   types: [KAFKA_TYPE, APACHE_KAFKA_TYPE],
   parse: parseKafkaMetadata,
   metric: (config, ctx) => ({
@@ -26,5 +26,5 @@ export const kafkaScaler: ScalerDefinition<KafkaConfig> = {
     target: config.lagThreshold,
     metricType: ctx.trigger.metricType === 'Value' ? 'Value' : 'AverageValue',
   }),
-  create: (config, ctx) => createKafkaScaler(config, kafkaScaler.metric(config, ctx)),
+  create: (config, ctx, deps) => createKafkaScaler(config, kafkaScaler.metric(config, ctx), deps),
 };

@@ -4,13 +4,13 @@
 // per trigger, from one read to the next.
 import { AuthenticationError, fail, KafkaError, ok, type Result } from '../../src/api/reasons.ts';
 import type { MetricSpec, ReadError, Reading, Scaler } from '../../src/scaler.ts';
+import { type ConnectionPool, connectionKey, createConnectionPool } from '../kit/pool.ts';
 import {
   KafkaClientError,
   type KafkaClientFactory,
   type KafkaConnectionSettings,
   type KafkaOffsetsClient,
 } from './client.ts';
-import { type ConnectionPool, connectionKey, createConnectionPool } from './connections.ts';
 import { kafkajsClientFactory } from './kafkajs.ts';
 import {
   computeKafkaLag,
@@ -29,15 +29,18 @@ export interface KafkaReading extends Reading {
   readonly lag: KafkaLag;
 }
 
-/** The process-wide pool: one client per cluster and credentials, across all ScaledObjects. */
-export const kafkaClients: ConnectionPool<KafkaOffsetsClient> = createConnectionPool((client) =>
-  client.close(),
-);
-
-export interface KafkaScalerDeps {
-  readonly pool?: ConnectionPool<KafkaOffsetsClient>;
-  readonly connect?: KafkaClientFactory;
+/** What every Kafka scaler of one controller shares: one client per cluster and credentials. */
+export interface KafkaDeps {
+  readonly pool: ConnectionPool<KafkaOffsetsClient>;
+  /** Opens a client (kafkajs; tests pass a scripted cluster). */
+  readonly connect: KafkaClientFactory;
 }
+
+/** A controller's Kafka clients: a fresh pool (built once in wiring, by createScalerDeps). */
+export const createKafkaDeps = (connect: KafkaClientFactory = kafkajsClientFactory): KafkaDeps => ({
+  pool: createConnectionPool((client) => client.close()),
+  connect,
+});
 
 /** The pool key: brokers (order does not matter), TLS and SASL settings, secrets hashed. */
 export const kafkaConnectionKey = (settings: KafkaConnectionSettings): string =>
@@ -84,13 +87,8 @@ export interface KafkaScaler extends Scaler {
 }
 
 /** A trigger's scaler: leases the shared client on creation, releases it on close. */
-export const createKafkaScaler = (
-  config: KafkaConfig,
-  metric: MetricSpec,
-  deps: KafkaScalerDeps = {},
-): KafkaScaler => {
-  const pool = deps.pool ?? kafkaClients;
-  const connect = deps.connect ?? kafkajsClientFactory;
+export const createKafkaScaler = (config: KafkaConfig, metric: MetricSpec, deps: KafkaDeps): KafkaScaler => {
+  const { pool, connect } = deps;
   const { brokers, tls, sasl, pending } = config.connection;
   const settings: KafkaConnectionSettings = { brokers, tls, sasl };
   const lease = pool.acquire(kafkaConnectionKey(settings), () => connect(settings));

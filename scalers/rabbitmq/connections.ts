@@ -1,12 +1,12 @@
 // Shared AMQP connections: one per (broker, vhost, credentials, TLS), reference counted across
-// every trigger that reads it, closed when the last one releases. Each holds one long-lived
+// every trigger that reads it (the kit's pool, scalers/kit/pool.ts), closed when the last one
+// releases. Each controller has its own AmqpConnections (ScalerDeps), never the process. Each holds one long-lived
 // channel for passive declares (`checkQueue`). Reads on a connection run one at a time (amqplib
 // runs one RPC per channel at a time anyway): a missing queue makes the broker close the channel,
 // which would fail every RPC queued behind it, so the next read opens a fresh channel instead.
 // A lost connection is re-opened by the next read (no controller restart); reads queued behind a
 // failed connect fail at once with its error instead of each waiting out its own timeout.
 // Every emitter gets 'error' handlers: nothing here may crash the process.
-import { createHash } from 'node:crypto';
 import {
   connect as amqpConnect,
   credentials as amqpCredentials,
@@ -17,6 +17,7 @@ import {
 } from 'amqplib';
 import { fail, ok, type Result } from '../../src/api/reasons.ts';
 import type { ReadError } from '../../src/scaler.ts';
+import { type ConnectionPool, createConnectionPool, connectionKey as poolKey } from '../kit/pool.ts';
 import { type AmqpEndpoint, RabbitMQError } from './broker.ts';
 
 export type AmqpConnect = (options: Options.Connect, socketOptions: SocketOptions) => Promise<ChannelModel>;
@@ -67,7 +68,6 @@ const destroy = (model: ChannelModel): void => {
 };
 
 class SharedConnection {
-  users = 0;
   private model: ChannelModel | undefined;
   private channel: Channel | undefined;
   /** The tail of the read queue; reads never reject, so neither does it. */
@@ -237,9 +237,9 @@ class SharedConnection {
 
 const signalNever = new AbortController().signal;
 
-/** The connections of one process; `amqpConnections` below is the one the scalers use. */
+/** The AMQP connections of one controller (built once in wiring, by createScalerDeps). */
 export class AmqpConnections {
-  private readonly shared = new Map<string, SharedConnection>();
+  private readonly pool: ConnectionPool<SharedConnection> = createConnectionPool((c) => c.close());
   private readonly options: Required<AmqpConnectionsOptions>;
 
   constructor(options: AmqpConnectionsOptions = {}) {
@@ -253,14 +253,10 @@ export class AmqpConnections {
 
   /** Takes a share of the endpoint's connection; connects lazily, on the first read. */
   acquire(endpoint: AmqpEndpoint): AmqpLease {
-    const key = connectionKey(endpoint);
-    let connection = this.shared.get(key);
-    if (connection === undefined) {
-      connection = new SharedConnection(endpoint, this.options);
-      this.shared.set(key, connection);
-    }
-    const shared = connection;
-    shared.users += 1;
+    const lease = this.pool.acquire(
+      connectionKey(endpoint),
+      () => new SharedConnection(endpoint, this.options),
+    );
     let released = false;
     return {
       checkQueue: (queue, signal) =>
@@ -268,43 +264,33 @@ export class AmqpConnections {
           ? Promise.resolve(
               fail({ reason: RabbitMQError, message: `queue "${queue}": the scaler was closed` }),
             )
-          : shared.checkQueue(queue, signal),
+          : lease.resource.checkQueue(queue, signal),
       release: async () => {
-        if (released) return;
         released = true;
-        shared.users -= 1;
-        if (shared.users > 0) return;
-        if (this.shared.get(key) === shared) this.shared.delete(key);
-        await shared.close();
+        await lease.release();
       },
     };
   }
 
   /** How many shared connections have users (each opens at most one AMQP connection). */
   get size(): number {
-    return this.shared.size;
+    return this.pool.stats().open;
   }
 
   /** Users per shared connection, for tests and diagnostics. */
   users(): number[] {
-    return [...this.shared.values()].map((c) => c.users);
+    return this.pool.leaseCounts();
   }
 }
 
 /** Identity of a shared connection; hashed so that no credential sits in a long-lived key. */
 export const connectionKey = (endpoint: AmqpEndpoint): string =>
-  createHash('sha256')
-    .update(
-      JSON.stringify([
-        endpoint.scheme,
-        endpoint.hostname,
-        endpoint.port,
-        endpoint.vhost,
-        endpoint.credentials?.username ?? null,
-        endpoint.credentials?.password ?? null,
-        endpoint.tls ?? null,
-      ]),
-    )
-    .digest('hex');
-
-export const amqpConnections = new AmqpConnections();
+  poolKey([
+    endpoint.scheme,
+    endpoint.hostname,
+    endpoint.port,
+    endpoint.vhost,
+    endpoint.credentials?.username ?? null,
+    endpoint.credentials?.password ?? null,
+    endpoint.tls ?? null,
+  ]);

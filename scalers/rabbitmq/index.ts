@@ -3,7 +3,7 @@
 import { metricName, type ScalerDefinition } from '../../src/scaler.ts';
 import { parseRabbitMQTrigger } from './broker.ts';
 import type { RabbitMQConfig } from './schema.ts';
-import { createRabbitMQScaler } from './source.ts';
+import { createRabbitMQScaler, type RabbitMQSources } from './source.ts';
 
 /** Go's url.QueryEscape (KEDA escapes the queue name with it before sanitising the metric name). */
 export const goQueryEscape = (text: string): string =>
@@ -11,7 +11,7 @@ export const goQueryEscape = (text: string): string =>
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%20/g, '+');
 
-export const rabbitmqScaler: ScalerDefinition<RabbitMQConfig> = {
+export const rabbitmqScaler: ScalerDefinition<RabbitMQConfig, RabbitMQSources> = {
   types: ['rabbitmq'],
   parse: parseRabbitMQTrigger,
   // s<index>-rabbitmq-<QueryEscape(queueName)>, sanitised: `s1-rabbitmq-namespace-2Fname`
@@ -20,5 +20,6 @@ export const rabbitmqScaler: ScalerDefinition<RabbitMQConfig> = {
     target: config.value,
     metricType: ctx.trigger.metricType === 'Value' ? 'Value' : 'AverageValue',
   }),
-  create: (config, ctx) => createRabbitMQScaler(config, ctx, rabbitmqScaler.metric(config, ctx)),
+  create: (config, ctx, sources) =>
+    createRabbitMQScaler(config, ctx, rabbitmqScaler.metric(config, ctx), sources),
 };

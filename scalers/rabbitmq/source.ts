@@ -5,7 +5,7 @@
 import { fail, formatProblem, InvalidTriggerMetadata, ok, type Result } from '../../src/api/reasons.ts';
 import type { MetricSpec, ReadError, Scaler, TriggerContext } from '../../src/scaler.ts';
 import { type ManagementEndpoint, resolveBroker } from './broker.ts';
-import { type AmqpConnections, amqpConnections } from './connections.ts';
+import { AmqpConnections } from './connections.ts';
 import { getQueue, type HttpGet, httpGet, listQueues } from './management.ts';
 import {
   combineQueues,
@@ -16,13 +16,14 @@ import {
 } from './metric.ts';
 import type { RabbitMQConfig } from './schema.ts';
 
-/** Where reads go; tests substitute their own pool or HTTP client. */
+/** Where reads go: what every RabbitMQ scaler of one controller shares (tests substitute theirs). */
 export interface RabbitMQSources {
   readonly amqp: AmqpConnections;
   readonly http: HttpGet;
 }
 
-export const DEFAULT_SOURCES: RabbitMQSources = { amqp: amqpConnections, http: httpGet };
+/** A controller's RabbitMQ sources: its own AMQP connections (built once in wiring). */
+export const createRabbitMQSources = (): RabbitMQSources => ({ amqp: new AmqpConnections(), http: httpGet });
 
 const readQueueOverHttp = (
   config: RabbitMQConfig,
@@ -40,7 +41,7 @@ export const createRabbitMQScaler = (
   config: RabbitMQConfig,
   ctx: TriggerContext,
   metric: MetricSpec,
-  sources: RabbitMQSources = DEFAULT_SOURCES,
+  sources: RabbitMQSources,
 ): Scaler => {
   const broker = resolveBroker(config, ctx);
   if (!broker.ok) {

@@ -5,8 +5,9 @@
 import { type ClientRequest, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ActivatorReason } from '../api/reasons.ts';
-import type { EndpointState } from './endpoints.ts';
-import type { RouteState } from './hold-queue.ts';
+import type { EndpointState, ServiceBackend } from './endpoints.ts';
+import type { RouteSpec } from './routes.ts';
+import { type Clock, RouteCounters } from './stats.ts';
 
 /** Routed, not yet forwarded nor held. */
 export const NEW = 0;
@@ -16,12 +17,54 @@ export const FORWARDING = 2;
 export const DONE = 3;
 export type ExchangeState = typeof NEW | typeof HELD | typeof FORWARDING | typeof DONE;
 
-let arrivals = 0;
+/**
+ * One route's state in the activator. Here, beside Exchange, because each points at the other
+ * (an exchange's route, a route's FIFO of held exchanges): one module, no import circle.
+ */
+export class RouteState {
+  spec: RouteSpec;
+  backend: ServiceBackend;
+  healthPaths: ReadonlySet<string>;
+  readonly counters: RouteCounters;
+  /** The route's FIFO. */
+  head: Exchange | undefined;
+  tail: Exchange | undefined;
+  /** Requests in the FIFO, health-path ones included (the cap counts them). */
+  queued = 0;
+  /** The held count last poked; 0 = not poked in this episode. */
+  pokedAt = 0;
+  /** When the current cold start began (monotonic ms); 0 = none under way. */
+  coldSince = 0;
+
+  constructor(spec: RouteSpec, backend: ServiceBackend, now: Clock) {
+    this.spec = spec;
+    this.backend = backend;
+    this.healthPaths = new Set(spec.healthPaths);
+    this.counters = new RouteCounters(spec.key, now);
+  }
+
+  get key(): string {
+    return this.spec.key;
+  }
+
+  update(spec: RouteSpec): void {
+    this.spec = spec;
+    this.healthPaths = new Set(spec.healthPaths);
+  }
+}
+
+/** Numbers exchanges in arrival order; one per activator (no process-wide counter). */
+export class Arrivals {
+  private last = 0;
+  next(): number {
+    return ++this.last;
+  }
+}
 
 export class Exchange {
   state: ExchangeState = NEW;
-  /** Arrival order across all routes: the hold queue releases the oldest first. */
-  readonly seq = ++arrivals;
+  /** Arrival order across all routes (Arrivals): the hold queue releases the oldest first. */
+  readonly seq: number;
   /** Hold-queue links (a route's FIFO is an intrusive doubly linked list: O(1) unlink). */
   next: Exchange | undefined;
   prev: Exchange | undefined;
@@ -59,7 +102,10 @@ export class Exchange {
     public route: RouteState,
     /** false for health paths: not counted, never wakes the route. */
     readonly counted: boolean,
-  ) {}
+    arrivals: Arrivals,
+  ) {
+    this.seq = arrivals.next();
+  }
 }
 
 /** Answers `ex` with an error of the activator's own, or cuts the connection when too late for that. */

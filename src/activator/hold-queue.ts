@@ -52,43 +52,9 @@
 import type { IncomingMessage } from 'node:http';
 import { type ActivatorReason, GlobalHoldLimit, HoldTimeout, RouteHoldLimit } from '../api/reasons.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
-import { DONE, type Exchange, HELD, replyError } from './exchange.ts';
+import { DONE, type Exchange, HELD, type RouteState, replyError } from './exchange.ts';
 import type { ActivatorObserver } from './observer.ts';
-import type { RouteSpec } from './routes.ts';
 import type { Clock } from './stats.ts';
-import { RouteCounters } from './stats.ts';
-
-export class RouteState {
-  spec: RouteSpec;
-  backend: ServiceBackend;
-  healthPaths: ReadonlySet<string>;
-  readonly counters: RouteCounters;
-  /** The route's FIFO. */
-  head: Exchange | undefined;
-  tail: Exchange | undefined;
-  /** Requests in the FIFO, health-path ones included (the cap counts them). */
-  queued = 0;
-  /** The held count last poked; 0 = not poked in this episode. */
-  pokedAt = 0;
-  /** When the current cold start began (monotonic ms); 0 = none under way. */
-  coldSince = 0;
-
-  constructor(spec: RouteSpec, backend: ServiceBackend, now: Clock) {
-    this.spec = spec;
-    this.backend = backend;
-    this.healthPaths = new Set(spec.healthPaths);
-    this.counters = new RouteCounters(spec.key, now);
-  }
-
-  get key(): string {
-    return this.spec.key;
-  }
-
-  update(spec: RouteSpec): void {
-    this.spec = spec;
-    this.healthPaths = new Set(spec.healthPaths);
-  }
-}
 
 export interface HoldLimits {
   /** Requests the whole activator may hold. */

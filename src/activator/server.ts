@@ -23,9 +23,18 @@ import { answerUnroutable } from './client-error.ts';
 import { ConnectionBudget, type ConnectionUse } from './descriptors.ts';
 import { Shutdown } from './drain.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
-import { DONE, Exchange, FORWARDING, HELD, replyError, writeError } from './exchange.ts';
+import {
+  Arrivals,
+  DONE,
+  Exchange,
+  FORWARDING,
+  HELD,
+  RouteState,
+  replyError,
+  writeError,
+} from './exchange.ts';
 import { ProxyTrust } from './forwarded.ts';
-import { HoldQueue, RouteState } from './hold-queue.ts';
+import { HoldQueue } from './hold-queue.ts';
 import { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import { deferPipelined, isPipelined } from './pipelining.ts';
@@ -95,6 +104,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   let table: RoutingTable<RouteState>;
   let inFlight = 0;
   const upgraded = new Set<Socket>();
+  const arrivals = new Arrivals();
   const observer = opts.observer ?? noopActivatorObserver;
   const observed = opts.observer !== undefined;
 
@@ -264,7 +274,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       writeError(res, r.status, r.reason, r.message, undefined, r.status !== 404);
       return;
     }
-    const ex = new Exchange(req, res, req.socket, undefined, r, countedPath(r, checked.target));
+    const ex = new Exchange(req, res, req.socket, undefined, r, countedPath(r, checked.target), arrivals);
     ex.target = checked.target;
     ex.authority = checked.authority;
     ex.expectContinue = expectContinue;
@@ -281,6 +291,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     route,
     checked,
     countedPath,
+    arrivals,
     admit,
     clientGone,
     observer,

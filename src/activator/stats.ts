@@ -5,45 +5,10 @@
 //   avg = Δ concurrencyMs / Δ at
 // without the activator knowing who reads (several controllers, or a restart, never reset it).
 
-export interface RouteStats {
-  /** `namespace/name` of the ScaledObject. */
-  readonly route: string;
-  /** Requests forwarded and not yet answered by the endpoint (WebSockets: open connections). */
-  readonly inFlight: number;
-  /** Requests waiting in the hold queue for capacity. */
-  readonly held: number;
-  /** Requests routed here since the activator started, rejected ones included (a counter). */
-  readonly requests: number;
-  /** ∫ (inFlight + held) dt in ms since the activator started (a counter). */
-  readonly concurrencyMs: number;
-}
+import type { ActivatorStats, RouteStats } from '../routing/reports.ts';
 
-/**
- * A route the activator left out of its table: its trigger names the Service port `port`, which
- * the Service does not declare (or the Service is not known yet). The controller turns it into a
- * ServicePortUnresolved condition on the ScaledObject.
- */
-export interface UnresolvedPort {
-  /** The route key (`namespace/name`, `namespace/name#<index>`). */
-  readonly route: string;
-  readonly namespace: string;
-  readonly service: string;
-  /** The port name as the trigger gives it. */
-  readonly port: string;
-}
-
-export interface ActivatorStats {
-  /** Which activator replica took it: the controller sums replicas, keyed by this. */
-  readonly activator: string;
-  /** When it was taken, ms since the epoch (monotonic within one activator process). */
-  readonly at: number;
-  readonly routes: readonly RouteStats[];
-  /** `httpRouteKey(config)` → route key for the routes above (sent by a standalone activator, so
-   * a controller in another process can serve scalers keyed the default way). */
-  readonly aliases?: Readonly<Record<string, string>>;
-  /** Routes left out because their named port did not resolve (absent: as in the last report). */
-  readonly unresolved?: readonly UnresolvedPort[];
-}
+/** The report's wire types live with routing (the controller reads them too). */
+export type { ActivatorStats, RouteStats, UnresolvedPort } from '../routing/reports.ts';
 
 /** The monotonic clock (ms) the activator measures with: counters, hold deadlines, cooldowns. */
 export type Clock = () => number;

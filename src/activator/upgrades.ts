@@ -22,8 +22,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { type ActivatorReason, UpgradeRefused } from '../api/reasons.ts';
-import { Exchange, writeRawError } from './exchange.ts';
-import { RouteState } from './hold-queue.ts';
+import { type Arrivals, Exchange, RouteState, writeRawError } from './exchange.ts';
 import type { ActivatorObserver } from './observer.ts';
 import type { Refusal, RequestTarget } from './request-target.ts';
 
@@ -108,6 +107,8 @@ export interface UpgradeDeps {
   /** What the last `route` call took from the request (its normalised target and authority). */
   readonly checked: RequestTarget;
   countedPath(route: RouteState, url: string): boolean;
+  /** Numbers exchanges in arrival order (the activator's). */
+  readonly arrivals: Arrivals;
   /** Forwards or holds the exchange. */
   admit(ex: Exchange): void;
   /** The client's socket closed: the exchange leaves its queue or ends. */
@@ -150,7 +151,15 @@ export const upgradeHandler =
       writeRawError(socket, 403, UpgradeRefused, refusedUpgradeMessage(r.key, refused, allowed));
       return;
     }
-    const ex = new Exchange(req, undefined, socket, head, r, deps.countedPath(r, deps.checked.target));
+    const ex = new Exchange(
+      req,
+      undefined,
+      socket,
+      head,
+      r,
+      deps.countedPath(r, deps.checked.target),
+      deps.arrivals,
+    );
     ex.target = deps.checked.target;
     ex.authority = deps.checked.authority;
     deps.tunnels.add(socket);

@@ -1,13 +1,11 @@
 // `ebb activator` without --controller-url: the controller and the activator in one process.
 //   ActivatorRouting (ScaledObjects, Services, EndpointSlices) ──routes──▶ activator
-//   activator.onStats (every second) ──▶ ActivationFeed ──bindConcurrencyFeed──▶ http scalers
+//   activator.onStats (every second) ──▶ ActivationFeed ──ScalerDeps──▶ http scalers
 //   activator.poke(route, held) ──▶ fresh snapshot into the feed, controller.poke(ScaledObject)
 //   No leader election: a standby's activator would report to nobody.
-import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
 import type { Activator, ActivatorLimits } from '../activator/server.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
 import { scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
-import { bindServicePortView } from '../controller/route-claims.ts';
 import { logger as defaultLogger } from '../logging.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
 import {
@@ -83,12 +81,6 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
     observer: metrics,
   });
   activator = created;
-  const unbindFeed = bindConcurrencyFeed(feed);
-  const unbindPorts = bindServicePortView(feed);
-  const unbind = () => {
-    unbindPorts();
-    unbindFeed();
-  };
 
   let bound: { url: string; port: number };
   try {
@@ -103,10 +95,10 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
       metricsPort: undefined,
       healthPort: undefined,
       reportPort: undefined,
+      activatorFeed: feed,
     });
   } catch (err) {
     await created.close();
-    unbind();
     await routing.stop();
     await servers.close();
     await client.close();
@@ -118,7 +110,6 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
     if (graceful) await created.drain();
     else await created.close();
     feed.forget(id);
-    unbind();
     await controller.stop();
     await routing.stop();
     await client.close();

@@ -5,14 +5,14 @@
 // src/controller.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { createScalerDeps, type ResolvedTrigger } from '../../scalers/index.ts';
 import { type ServedActivatorReports, serveActivatorReports } from '../controller/activator-reports.ts';
 import { Controller } from '../controller/controller.ts';
 import { scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
 import { type ControllerObserver, combineObservers } from '../controller/observer.ts';
 import { reportAuthenticator } from '../controller/report-auth.ts';
-import { hasHttpRoute } from '../controller/route-claims.ts';
+import { hasHttpRoute, type ServicePortView } from '../controller/route-claims.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { type MetricsAdapter, startMetricsAdapter } from '../metrics/adapter.ts';
 import { describeStale, MetricReadings, staleNamesLogger } from '../metrics/readings.ts';
@@ -21,6 +21,7 @@ import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { serveObservability } from '../observability/server.ts';
 import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
 import type { AdapterEndpoint } from '../platform/ports.ts';
+import type { ConcurrencyFeed } from '../routing/reports.ts';
 import type { Scaler } from '../scaler.ts';
 import { adapterPodOf, keepAdapterEndpoint, requestHeaderAuth, servingCert } from './adapter-wiring.ts';
 
@@ -48,6 +49,9 @@ export interface RunControllerOptions {
   readonly onPollStart?: (key: string, latenessMs: number) => void;
   /** Replaces the registry's scalers (the benchmark's controller-only mode). */
   readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
+  /** The activators' counters and port view when an activator runs in this process; default
+   * the report receiver's feed (--report-port), else none. */
+  readonly activatorFeed?: ConcurrencyFeed & ServicePortView;
   /** Told about every poll (Prometheus metrics, the metrics adapter); see src/controller/observer.ts. */
   readonly observer?: ControllerObserver;
   /** Prometheus metrics (also the activator's observer); default: a new EbbMetrics. */
@@ -286,6 +290,9 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
   };
   const observers = [metrics, readings, ...(opts.observer === undefined ? [] : [opts.observer])];
   const observer = combineObservers(...observers);
+  // Built once: a controller made on each leadership term reuses the pools and reads the feed.
+  const activatorFeed = opts.activatorFeed ?? reports?.feed;
+  const scalerDeps = createScalerDeps({ concurrencyFeed: activatorFeed });
   const makeController = () =>
     new Controller({
       source: platform.source,
@@ -300,6 +307,8 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       triggerAuth: platform.triggerAuth,
       hpa: platform.hpa,
       observer,
+      scalerDeps,
+      ...(activatorFeed === undefined ? {} : { servicePorts: activatorFeed }),
     });
 
   if (opts.leaderElect !== true) {

@@ -21,7 +21,7 @@ import type { Server } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
+import { createScalerDeps } from '../../scalers/index.ts';
 import { type Activator, createActivator } from '../activator/server.ts';
 import { formatProblem } from '../api/reasons.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
@@ -178,7 +178,6 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
   });
   for (const c of activator.setRoutes(routes.routes)) print(`route ${c.dropped}: ${c.message}`);
   feed.record(activator.stats());
-  const unbind = bindConcurrencyFeed(feed);
 
   const board = new StatusBoard({
     objects: scaledObjects.map(({ raw }) => {
@@ -203,6 +202,7 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     events,
     log,
     observer: board,
+    scalerDeps: createScalerDeps({ concurrencyFeed: feed }),
   });
   let activatorUrl: string | undefined;
   const ui = createStatusServer(() => ({ ...board.snapshot(), file: opts.file, url: activatorUrl }), {
@@ -217,7 +217,6 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
   } catch (err) {
     await activator.close();
     if (ui.listening) await closeServer(ui);
-    unbind();
     reaper.close();
     return {
       ok: false,
@@ -261,7 +260,6 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     await closeServer(ui);
     await controller.stop();
     feed.forget(activator.stats().activator);
-    unbind();
     await supervisor.stop();
     reaper.close();
   };

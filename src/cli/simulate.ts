@@ -14,7 +14,7 @@
 // trace through a second ScaledObject and draws both.
 
 import { writeFile } from 'node:fs/promises';
-import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { createScalerDeps, type ResolvedTrigger } from '../../scalers/index.ts';
 import { type Problem, TriggerError } from '../api/reasons.ts';
 import { KIND } from '../api/scaledobject.ts';
 import { admitScaledObject } from '../controller/admission.ts';
@@ -100,10 +100,12 @@ export const readingSources = (
     }
   });
   const sources: ReadingSource[] = [];
+  // Offline triggers only (cron): no pool is ever opened.
+  const deps = createScalerDeps();
   for (const trigger of triggers) {
     const column = columnOf.get(trigger);
     if (column !== undefined) sources.push({ trigger, column });
-    else if (trigger.offline) sources.push({ trigger, scaler: trigger.create() });
+    else if (trigger.offline) sources.push({ trigger, scaler: trigger.create(deps) });
     else {
       errors.push(
         `${traceFile}: no column for ${describeTrigger(trigger)}, which cannot be evaluated offline; add a column "${trigger.key}"`,

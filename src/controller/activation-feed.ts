@@ -1,5 +1,5 @@
 // The controller's side of the activators' reports: the ConcurrencyFeed the http scalers read
-// (scalers/http/feed.ts). Each activator replica pushes snapshots of its per-route counters
+// (src/routing/reports.ts). Each activator replica pushes snapshots of its per-route counters
 // (`record`); `latest(route)` sums the newest snapshot of every live activator
 // (sumRouteReadings), `at` being the oldest of them, so a sum is only as fresh as its stalest part;
 // each activator's ∫ concurrency is first placed at that `at`, between its own last two reports
@@ -26,9 +26,14 @@
 // activator left out because their named Service port does not resolve; a port is unresolved
 // while any activator not yet forgotten says so, and a change is told to the listeners.
 
-import type { ConcurrencyFeed } from '../../scalers/http/feed.ts';
-import { type RouteReading, sumRouteReadings } from '../../scalers/http/metric.ts';
-import type { ActivatorStats, RouteStats, UnresolvedPort } from '../activator/stats.ts';
+import {
+  type ActivatorStats,
+  type ConcurrencyFeed,
+  type RouteReading,
+  type RouteStats,
+  sumRouteReadings,
+  type UnresolvedPort,
+} from '../routing/reports.ts';
 import type { ServicePortView } from './route-claims.ts';
 
 export const DEFAULT_FORGET_AFTER_MS = 30_000;

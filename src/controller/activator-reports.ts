@@ -22,7 +22,6 @@
 // ebb_activator_reports_refused_total) and logged at most once per reason every 10 s.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
 import {
   InvalidReport,
   type ReportRefusal,
@@ -36,7 +35,6 @@ import { scaledObjectKeyOfRoute } from './http-routes.ts';
 import { noopReportObserver, type ReportObserver } from './observer.ts';
 import type { ReportAuthenticator } from './report-auth.ts';
 import { checkGoodbye, checkPoke, checkStats } from './report-validation.ts';
-import { bindServicePortView } from './route-claims.ts';
 
 export const STATS_PATH = '/v1/activator/stats';
 export const POKE_PATH = '/v1/activator/poke';
@@ -281,8 +279,8 @@ export const startActivatorReports = async (
 };
 
 export interface ServedActivatorReports {
-  /** The activators' counters, bound as this process's ConcurrencyFeed (the http scalers read it)
-   * and ServicePortView (reconcile reads it). */
+  /** The activators' counters: wiring passes it to the controller as its ConcurrencyFeed (the
+   * http scalers read it) and ServicePortView (reconcile reads it). */
   readonly feed: ActivationFeed;
   readonly url: string;
   readonly port: number;
@@ -290,8 +288,8 @@ export interface ServedActivatorReports {
 }
 
 /**
- * What `ebb run --report-port` starts beside the controller: a fresh ActivationFeed bound as the
- * ConcurrencyFeed and the ServicePortView (route-claims.ts), and the receiver on `port` (0: a
+ * What `ebb run --report-port` starts beside the controller: a fresh ActivationFeed (wiring hands
+ * it to the controller as the ConcurrencyFeed and the ServicePortView), and the receiver on `port` (0: a
  * free one). `running.controller()` is the controller while this process leads
  * (runController's RunningController fits).
  */
@@ -307,8 +305,6 @@ export const serveActivatorReports = async (
 ): Promise<ServedActivatorReports> => {
   const feed = new ActivationFeed();
   const reports = await startActivatorReports({ ...opts, feed, controller: () => running.controller() });
-  const unbindFeed = bindConcurrencyFeed(feed);
-  const unbindPorts = bindServicePortView(feed);
   opts.log.info(
     { url: reports.url, authentication: opts.authenticator.description },
     'receiving activator reports',
@@ -318,8 +314,6 @@ export const serveActivatorReports = async (
     url: reports.url,
     port: reports.port,
     async close() {
-      unbindPorts();
-      unbindFeed();
       await reports.close();
     },
   };

@@ -1,7 +1,7 @@
 // The controller: informer events → de-duplicating work queue → reconcile workers; the poll
 // scheduler → one poll per ScaledObject per pollingInterval. All I/O goes through the ports.
 
-import type { ResolvedTrigger } from '../../scalers/index.ts';
+import { createScalerDeps, type ResolvedTrigger, type ScalerDeps } from '../../scalers/index.ts';
 import { ScaleTargetRefSchema } from '../api/scaledobject.ts';
 import type { Logger } from '../logging.ts';
 import type { TriggerAuthResolver } from '../platform/auth.ts';
@@ -21,6 +21,7 @@ import { type ControllerObserver, noopObserver } from './observer.ts';
 import { type PollContext, pollOnce } from './poll.ts';
 import { reconcile } from './reconcile.ts';
 import type { ReconcileContext } from './reconcile-context.ts';
+import { loadRouteClaims, type RouteClaims, type ServicePortView } from './route-claims.ts';
 import { PollScheduler, realClock, type SchedulerClock } from './scheduler.ts';
 import { applyPatch, mergeChanges, type StatusChange, statusPatch } from './status.ts';
 import { TargetClaims } from './target-claims.ts';
@@ -44,8 +45,15 @@ export interface ControllerOptions {
   readonly random?: () => number;
   /** Called as each poll starts with how late it is (metrics, the benchmark). */
   readonly onPollStart?: (key: string, latenessMs: number) => void;
-  /** Builds a trigger's scaler; default: the registry's (`resolved.create()`). */
+  /** Builds a trigger's scaler; default: the registry's (`resolved.create(scalerDeps)`). */
   readonly createScaler?: (resolved: ResolvedTrigger) => Scaler;
+  /**
+   * What this controller's scalers share (connection pools, the activators' feed), built once in
+   * wiring; default: fresh ones without a feed (`createScalerDeps()`), shared with no one.
+   */
+  readonly scalerDeps?: ScalerDeps;
+  /** What the activators see of Service ports (route claims judge named ports by it). */
+  readonly servicePorts?: ServicePortView;
   /** Resolves triggers' authenticationRefs; a change it reports reconciles the objects using it. */
   readonly triggerAuth?: TriggerAuthResolver;
   /** HPA mode's HorizontalPodAutoscalers (docs/hpa-mode.md); without it HPA mode is refused. */
@@ -74,6 +82,7 @@ export class Controller {
   /** Objects with a poke whose poll has not started yet. */
   private readonly poked = new Set<string>();
   private unsubscribeAuth: (() => void) | undefined;
+  private routeClaims: { readonly claims: RouteClaims; readonly stop: () => void } | undefined;
 
   constructor(private readonly opts: ControllerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -91,7 +100,8 @@ export class Controller {
       },
     });
     const writeStatus = (t: Tracked, change: StatusChange) => this.writeStatus(t, change);
-    const createScaler = opts.createScaler ?? ((resolved: ResolvedTrigger) => resolved.create());
+    const scalerDeps = opts.scalerDeps ?? createScalerDeps();
+    const createScaler = opts.createScaler ?? ((resolved: ResolvedTrigger) => resolved.create(scalerDeps));
     this.reconcileCtx = {
       source: opts.source,
       scaleTarget: opts.scaleTarget,
@@ -106,6 +116,16 @@ export class Controller {
       triggerAuth: opts.triggerAuth,
       hpa: opts.hpa,
       observer,
+      routeClaims: () => {
+        this.routeClaims ??= loadRouteClaims(
+          opts.source,
+          (keys) => {
+            for (const k of keys) this.reconcileCtx.enqueue(k);
+          },
+          opts.servicePorts,
+        );
+        return this.routeClaims.claims;
+      },
       writeStatus,
       enqueue: (key) => {
         const t = this.tracked.get(key);
@@ -152,6 +172,7 @@ export class Controller {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribeAuth?.();
+    this.routeClaims?.stop();
     this.queue.shutDown();
     await this.opts.source.stop();
     await Promise.all(this.workers);

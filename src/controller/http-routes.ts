@@ -8,10 +8,12 @@
 // Service (`servicePort`); until the Service is known the route is left out and listed in
 // `unresolved`, which the activators report to the controller (src/controller/route-claims.ts
 // turns it into a ServicePortUnresolved condition, and host + path clashes into RouteConflict).
-import { type HttpConfig, httpRouteKey, parseHttpMetadata } from '../../scalers/http/schema.ts';
-import type { RouteSpec } from '../activator/routes.ts';
-import type { UnresolvedPort } from '../activator/stats.ts';
+import { type HttpConfig, httpRouteKey, parseHttpMetadata } from '../routing/http-trigger.ts';
+import type { UnresolvedPort } from '../routing/reports.ts';
+import { type RouteSpec, scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import { type Admission, admitScaledObject } from './admission.ts';
+
+export { scaledObjectKeyOfRoute };
 
 /** One http trigger of an admitted ScaledObject, with the route key it is served under. */
 export interface HttpTrigger {
@@ -41,12 +43,6 @@ export type ServicePortResolver = (
   service: string,
   port: number | string,
 ) => number | undefined;
-
-/** The ScaledObject key a route key names: `ns/name#1` → `ns/name`. */
-export const scaledObjectKeyOfRoute = (routeKey: string): string => {
-  const hash = routeKey.indexOf('#');
-  return hash < 0 ? routeKey : routeKey.slice(0, hash);
-};
 
 /** The http triggers of an admitted, not deleted ScaledObject under `key` (`namespace/name`). */
 export const httpTriggersOf = (key: string, admission: Admission): HttpTrigger[] => {

@@ -3,7 +3,6 @@
 import { targetKeyOf } from '../platform/ports.ts';
 import { dropHpa } from './hpa-mode.ts';
 import type { ReconcileContext } from './reconcile-context.ts';
-import { routeClaimsOf } from './route-claims-by-context.ts';
 import type { LiveTrigger, Loop, Tracked } from './tracked.ts';
 
 /** Stops polling and closes the scalers (after a poll in flight, if any). */
@@ -29,7 +28,7 @@ export const retire = (loop: Loop, triggers: readonly LiveTrigger[]): void => {
 export const forget = (ctx: ReconcileContext, t: Tracked): void => {
   const target = t.loop?.target;
   stopLoop(ctx, t);
-  for (const k of routeClaimsOf(ctx).update(t.key, undefined)) ctx.enqueue(k);
+  for (const k of ctx.routeClaims().update(t.key, undefined)) ctx.enqueue(k);
   void dropHpa(ctx, t).then((hpa) => {
     if (!hpa.ok) t.log.warn({ err: hpa.message }, 'cannot delete the HPA of a deleted ScaledObject');
   });

@@ -4,7 +4,6 @@
 //   Events on activation, deactivation, scaler failure and recovery → status, only what changed.
 
 import { performance } from 'node:perf_hooks';
-import { concurrencyScalingOf } from '../../scalers/http/metric.ts';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import type { ConditionUpdate } from '../api/conditions.ts';
 import { toRFC3339 } from '../api/conditions.ts';
@@ -24,7 +23,7 @@ import {
   TriggerError,
 } from '../api/reasons.ts';
 import type { EventRecorder, ScaleTarget, StatusPatch } from '../platform/ports.ts';
-import type { ReadError, Reading, Scaler } from '../scaler.ts';
+import { concurrencyScalingOf, type ReadError, type Reading, type Scaler } from '../scaler.ts';
 import { decide } from '../scaling/decide.ts';
 import { triggerReading } from '../scaling/readings.ts';
 import type { ScaleDecision, TriggerReading } from '../scaling/types.ts';

@@ -12,6 +12,7 @@ import type {
 } from '../platform/ports.ts';
 import type { Scaler } from '../scaler.ts';
 import type { ControllerObserver } from './observer.ts';
+import type { RouteClaims } from './route-claims.ts';
 import type { PollScheduler } from './scheduler.ts';
 import type { StatusChange } from './status.ts';
 import type { TargetClaims } from './target-claims.ts';
@@ -27,13 +28,15 @@ export interface ReconcileContext {
   readonly tracked: Map<string, Tracked>;
   readonly log: Logger;
   readonly now: () => number;
-  /** Builds a trigger's scaler; default `resolved.create()` (tests substitute scripted scalers). */
+  /** Builds a trigger's scaler; default `resolved.create(scalerDeps)` (tests substitute scripted scalers). */
   readonly createScaler: (resolved: ResolvedTrigger) => Scaler;
   /** Resolves triggers' authenticationRefs; without it they are built unresolved (unit tests). */
   readonly triggerAuth?: TriggerAuthResolver | undefined;
   /** HPA mode's HorizontalPodAutoscalers; without it HPA mode is refused (unit tests, local mode). */
   readonly hpa?: HpaWriter | undefined;
   readonly observer: ControllerObserver;
+  /** This controller's http route claims, made on first use from everything in its cache. */
+  routeClaims(): RouteClaims;
   writeStatus(t: Tracked, change: StatusChange): Promise<void>;
   /** Reconcile these keys again (ownership of a target moved). */
   enqueue(key: string): void;

@@ -41,7 +41,6 @@ import { holdPaused } from './pause.ts';
 import { READY_MESSAGE } from './poll.ts';
 import type { ReconcileContext } from './reconcile-context.ts';
 import { refuse, report } from './refusal.ts';
-import { routeClaimsOf } from './route-claims-by-context.ts';
 import {
   describeTarget,
   type LiveTrigger,
@@ -131,7 +130,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
   t.finalizers = meta.finalizers ?? [];
 
   const admission = admitScaledObject(raw);
-  for (const k of routeClaimsOf(ctx).update(key, admission)) ctx.enqueue(k);
+  for (const k of ctx.routeClaims().update(key, admission)) ctx.enqueue(k);
   if (meta.deletionTimestamp !== undefined) return finalize(ctx, t, admission);
   if (!admission.ok) return refuse(ctx, t, admission.problems);
   const mode = scalingModeOf(admission.object);
@@ -161,7 +160,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
 
   // An http trigger the activators will not serve (another object keeps its host + path, or its
   // named port does not resolve): no scaling on a route that carries no requests.
-  const routeProblems = routeClaimsOf(ctx).problems(key);
+  const routeProblems = ctx.routeClaims().problems(key);
   if (routeProblems.length > 0) {
     stopLoop(ctx, t);
     const reason = routeProblems[0]?.reason ?? RouteConflict;

@@ -11,8 +11,8 @@
 //   a poke's stats                     taken by the poking activator
 // A refusal names the field and why: `routes.3.inFlight: Too big: expected number to be <=1000000`.
 import { z } from 'zod';
-import type { ActivatorStats } from '../activator/stats.ts';
 import { ClockSkew, InvalidReport, type ReportRefusal } from '../api/reasons.ts';
+import type { ActivatorStats } from '../routing/reports.ts';
 
 export const REPORT_LIMITS = {
   maxGauge: 1_000_000,

@@ -14,12 +14,13 @@
 //
 // RouteClaims is an index reconcile keeps up to date (`update` per object). It says which other
 // objects to reconcile again when one changes (a deleted winner lets the loser in), and when the
-// activators' view of a Service's ports changes (a ServicePortView, bound once per process as the
-// ConcurrencyFeed is: src/controller/activation-feed.ts implements both).
-import { normalizeHost } from '../activator/routes.ts';
+// activators' view of a Service's ports changes (a ServicePortView the controller is given by
+// wiring, `watch`: src/controller/activation-feed.ts implements it). Each controller has its own.
 import { type Problem, RouteConflict, ServicePortUnresolved } from '../api/reasons.ts';
-import type { Admission } from './admission.ts';
-import { type HttpTrigger, httpTriggersOf, scaledObjectKeyOfRoute } from './http-routes.ts';
+import type { ScaledObjectSource } from '../platform/ports.ts';
+import { compareRouteKeys, normalizeHost, scaledObjectKeyOfRoute } from '../routing/routes.ts';
+import { type Admission, admitScaledObject } from './admission.ts';
+import { type HttpTrigger, httpTriggersOf } from './http-routes.ts';
 
 /** What the activators see of Services' ports (the controller watches no Services). */
 export interface ServicePortView {
@@ -28,30 +29,6 @@ export interface ServicePortView {
   /** Calls `listener` with each Service (`namespace/name`) whose unresolved ports changed. */
   onChange(listener: (service: string) => void): () => void;
 }
-
-let boundView: ServicePortView | undefined;
-/** Every RouteClaims alive in the process (`undefined`: any Service may have changed). */
-const followers = new Set<(service: string | undefined) => void>();
-const tell = (service: string | undefined): void => {
-  for (const f of [...followers]) f(service);
-};
-
-/** Makes `view` the process's view of Service ports; returns the function that unbinds it. */
-export const bindServicePortView = (view: ServicePortView): (() => void) => {
-  const stop = view.onChange((service) => {
-    if (boundView === view) tell(service);
-  });
-  boundView = view;
-  tell(undefined);
-  return () => {
-    stop();
-    if (boundView !== view) return;
-    boundView = undefined;
-    tell(undefined);
-  };
-};
-
-export const boundServicePortView = (): ServicePortView | undefined => boundView;
 
 /** A cheap look at a raw ScaledObject: does any trigger say `type: http`? (before admitting it) */
 export const hasHttpTrigger = (raw: unknown): boolean => {
@@ -107,16 +84,28 @@ export class RouteClaims {
   /** `namespace/service` → objects naming one of its ports by name. */
   private readonly byService = new Map<string, Set<string>>();
 
+  /** What the activators see of Service ports; undefined: ports are not judged. */
+  private view: ServicePortView | undefined;
+
   /** `recheck` is told which objects' problems may have changed (reconcile enqueues them). */
-  constructor(private readonly recheck: (keys: readonly string[]) => void) {
-    // Held weakly: a stopped controller's claims go with it, and their follower with them.
-    const self = new WeakRef(this);
-    const follower = (service: string | undefined): void => {
-      const claims = self.deref();
-      if (claims === undefined) followers.delete(follower);
-      else claims.servicePortsChanged(service);
+  constructor(private readonly recheck: (keys: readonly string[]) => void) {}
+
+  /**
+   * Judges named ports by `view` and follows its changes; returns the function that stops (only
+   * if `view` is still the one watched). Watching asks to check every Service's users again.
+   */
+  watch(view: ServicePortView): () => void {
+    const stop = view.onChange((service) => {
+      if (this.view === view) this.servicePortsChanged(service);
+    });
+    this.view = view;
+    this.servicePortsChanged(undefined);
+    return () => {
+      stop();
+      if (this.view !== view) return;
+      this.view = undefined;
+      this.servicePortsChanged(undefined);
     };
-    followers.add(follower);
   }
 
   /**
@@ -138,7 +127,7 @@ export class RouteClaims {
 
   /** Why some of `key`'s http triggers are not served: one problem per trigger, naming its field. */
   problems(key: string): Problem[] {
-    const view = boundView;
+    const view = this.view;
     const out: Problem[] = [];
     for (const t of this.objects.get(key) ?? []) {
       const field = `spec.triggers[${t.index}].metadata`;
@@ -175,7 +164,7 @@ export class RouteClaims {
   private winner(claim: string, view: ServicePortView | undefined): HttpTrigger | undefined {
     let best: HttpTrigger | undefined;
     for (const routeKey of this.claims.get(claim) ?? []) {
-      if (best !== undefined && best.routeKey < routeKey) continue;
+      if (best !== undefined && compareRouteKeys(best.routeKey, routeKey) < 0) continue;
       const t = this.objects.get(scaledObjectKeyOfRoute(routeKey))?.find((x) => x.routeKey === routeKey);
       if (t !== undefined && unresolvedPort(t, view) === undefined) best = t;
     }
@@ -233,3 +222,20 @@ export class RouteClaims {
     this.recheck([...keys]);
   }
 }
+
+/**
+ * A controller's route claims, filled from everything in its cache (so the winner wins from the
+ * first reconcile) and watching `view` when wiring gave one. `recheck` enqueues keys.
+ */
+export const loadRouteClaims = (
+  source: ScaledObjectSource,
+  recheck: (keys: readonly string[]) => void,
+  view: ServicePortView | undefined,
+): { readonly claims: RouteClaims; readonly stop: () => void } => {
+  const claims = new RouteClaims(recheck);
+  for (const key of source.keys()) {
+    const raw = source.get(key);
+    if (hasHttpTrigger(raw)) claims.update(key, admitScaledObject(raw));
+  }
+  return { claims, stop: view === undefined ? () => {} : claims.watch(view) };
+};

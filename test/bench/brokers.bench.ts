@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { connect } from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkaClients } from '../../scalers/kafka/source.ts';
+import { createScalerDeps } from '../../scalers/index.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
 import { runController } from '../../src/cli/controller-wiring.ts';
 import { createLogger, silentLogger } from '../../src/logging.ts';
@@ -190,6 +190,9 @@ const child = async (args: Args): Promise<void> => {
   let reads = 0;
   let failedReads = 0;
   const total = 2 * args.objects;
+  // The controller's scalers share these pools (counted below).
+  const deps = createScalerDeps();
+  const kafkaClients = deps.kafka.pool;
   const running = await runController({
     kubeconfig: args.kubeconfig,
     namespace: NAMESPACE,
@@ -202,7 +205,7 @@ const child = async (args: Args): Promise<void> => {
     },
     // The registry's own scalers, counted.
     createScaler: (resolved): Scaler => {
-      const scaler = resolved.create();
+      const scaler = resolved.create(deps);
       return {
         metric: scaler.metric,
         read: async (now, signal) => {

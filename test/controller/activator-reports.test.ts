@@ -6,13 +6,13 @@
 // takes an activator out of the sums, and the http scaler reads a silent activator's data as
 // stale (an error, never a zero). The last case sends through the real ActivatorReporter.
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseHttpMetadata } from '../../scalers/http/schema.ts';
 import { createHttpScaler } from '../../scalers/http/source.ts';
 import { ActivatorReporter } from '../../src/activator/reporter.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
 import type { ActivationFeed } from '../../src/controller/activation-feed.ts';
 import { GOODBYE_PATH, POKE_PATH, STATS_PATH } from '../../src/controller/activator-reports.ts';
 import { silentLogger } from '../../src/logging.ts';
+import { parseHttpMetadata } from '../../src/routing/http-trigger.ts';
 import { until } from '../activator/helpers.ts';
 import { ACTIVATOR_TOKEN, closeTestReceivers, startTestReceiver, type TestReceiver } from './report-fakes.ts';
 
@@ -56,7 +56,7 @@ const httpScaler = (feed: ActivationFeed) => {
   return createHttpScaler(
     config.value,
     { name: 's0-http-web', target: 100, metricType: 'AverageValue' },
-    { routeKey: 'shop/web', binding: () => ({ feed, staleAfterMs: 10_000 }) },
+    { routeKey: 'shop/web', feed, staleAfterMs: 10_000 },
   );
 };
 

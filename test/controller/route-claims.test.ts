@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActivationFeed } from '../../src/controller/activation-feed.ts';
 import { admitScaledObject } from '../../src/controller/admission.ts';
-import { bindServicePortView, RouteClaims } from '../../src/controller/route-claims.ts';
+import { RouteClaims, type ServicePortView } from '../../src/controller/route-claims.ts';
 import type { StatusPatch } from '../../src/platform/ports.ts';
 import { condition, eventually, harness, reading, ScriptedScaler, scaledObject, settle } from './fakes.ts';
 
@@ -134,7 +134,7 @@ describe('RouteClaims', () => {
   it('reports a named port the activators cannot resolve, and such a route claims nothing', () => {
     const { claims } = claimsOf([object('a', http({ port: 'grpc' })), object('b', http({ port: 'http' }))]);
     expect(claims.problems('ns/b')[0]?.reason).toBe('RouteConflict'); // no view bound: ports are not judged
-    unbind = bindServicePortView(feedWith('grpc'));
+    unbind = claims.watch(feedWith('grpc'));
     expect(claims.problems('ns/a')).toEqual([
       {
         path: 'spec.triggers[0].metadata.port',
@@ -151,7 +151,7 @@ describe('RouteClaims', () => {
       object('b', http({ port: 'http' })),
     ]);
     const feed = feedWith('grpc');
-    unbind = bindServicePortView(feed);
+    unbind = claims.watch(feed);
     expect(rechecked.at(-1)?.sort()).toEqual(['ns/a', 'ns/b']); // binding: anything may have changed
     rechecked.length = 0;
     feed.record({ activator: 'act', at: Date.now() + 1, routes: [], unresolved: [] });
@@ -185,8 +185,11 @@ const ready = (patches: readonly { key: string; patch: StatusPatch }[], key: str
   condition(patches, 'Ready', key);
 
 /** A started controller whose http scalers read 0 (no feed needed). */
-const started = async () => {
-  const h = harness({ script: (resolved) => new ScriptedScaler(resolved.metric, () => reading(0)) });
+const started = async (servicePorts?: ServicePortView) => {
+  const h = harness({
+    script: (resolved) => new ScriptedScaler(resolved.metric, () => reading(0)),
+    ...(servicePorts === undefined ? {} : { servicePorts }),
+  });
   for (const name of ['a', 'b', 'c']) h.target.set(`Deployment/ns/${name}`, 1);
   await h.controller.start();
   return h;
@@ -254,8 +257,7 @@ describe('route problems in the controller', () => {
 
   it('an unresolved named port: Ready=False ServicePortUnresolved naming the port, until the activators resolve it', async () => {
     const feed = feedWith('grpc');
-    unbind = bindServicePortView(feed);
-    const h = await started();
+    const h = await started(feed);
     h.source.put(object('c', http({ hosts: 'c.example.com', port: 'grpc' })));
     await eventually(() => expect(ready(h.writer.patches, 'ns/c')?.reason).toBe('ServicePortUnresolved'));
     expect(ready(h.writer.patches, 'ns/c')?.message).toMatch(

@@ -6,7 +6,7 @@
 import { type Admin, Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kafkaScaler } from '../../scalers/kafka/index.ts';
-import { type KafkaScaler, kafkaClients, kafkaConnectionKey } from '../../scalers/kafka/source.ts';
+import { createKafkaDeps, type KafkaScaler, kafkaConnectionKey } from '../../scalers/kafka/source.ts';
 import type { TriggerContext } from '../../src/scaler.ts';
 import { type KafkaConnection, type RunningKafka, startKafka } from '../env/kafka.ts';
 import { envAction, uniqueName } from '../env/testing.ts';
@@ -54,6 +54,9 @@ afterAll(async () => {
 });
 
 const now = new Date('2026-01-01T00:00:00Z');
+/** This file's Kafka clients, as one controller's ScalerDeps holds them. */
+const kafkaDeps = createKafkaDeps();
+const kafkaClients = kafkaDeps.pool;
 
 /** A scaler for a `kafka` trigger on the run's broker, as the registry would create it. */
 const scalerFor = (metadata: Record<string, string>, index = 0): KafkaScaler => {
@@ -64,7 +67,7 @@ const scalerFor = (metadata: Record<string, string>, index = 0): KafkaScaler => 
   };
   const parsed = kafkaScaler.parse(ctx);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
-  return kafkaScaler.create(parsed.value, ctx) as KafkaScaler;
+  return kafkaScaler.create(parsed.value, ctx, kafkaDeps) as KafkaScaler;
 };
 
 const read = (scaler: KafkaScaler) => scaler.read(now, new AbortController().signal);

@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { resolveTrigger } from '../../scalers/index.ts';
-import { amqpConnections } from '../../scalers/rabbitmq/connections.ts';
+import { createScalerDeps, resolveTrigger } from '../../scalers/index.ts';
 import type { Scaler } from '../../src/scaler.ts';
 import { publishMessages, type RabbitMQConnection, startRabbitMQ } from '../env/rabbitmq.ts';
 import { envAction } from '../env/testing.ts';
@@ -58,6 +57,10 @@ const api = async (path: string, init: RequestInit = {}): Promise<Response> => {
 const publish = (queue: string, count: number, targetVhost = vhost) =>
   publishMessages(conn, targetVhost, queue, count);
 
+/** This file's pools, as one controller's ScalerDeps holds them. */
+const deps = createScalerDeps();
+const amqpConnections = deps.rabbitmq.amqp;
+
 /** A scaler built through the registry, as the controller builds it. */
 function scaler(
   metadata: Record<string, string>,
@@ -71,7 +74,7 @@ function scaler(
   };
   const resolved = resolveTrigger(trigger, index, authParams);
   if (!resolved.ok) throw new Error(JSON.stringify(resolved.error));
-  const created = resolved.value.create();
+  const created = resolved.value.create(deps);
   scalers.push(created);
   return created;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cronScaler } from '../../scalers/cron/index.ts';
 import {
   checkTriggers,
+  createScalerDeps,
   isSupportedTriggerType,
   resolveTrigger,
   SUPPORTED_TRIGGER_TYPES,
@@ -77,7 +78,7 @@ describe('trigger registry', () => {
     const resolved = resolveTrigger(cron(), 0);
     if (!resolved.ok) throw new Error('not resolved');
     const read = await resolved.value
-      .create()
+      .create(createScalerDeps())
       .read(new Date('2024-06-03T10:00:00Z'), new AbortController().signal);
     expect(read).toEqual({ ok: true, value: { active: true, value: 2 } });
   });

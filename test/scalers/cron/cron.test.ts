@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cronScaler } from '../../../scalers/cron/index.ts';
 import { cronWindow } from '../../../scalers/cron/metric.ts';
 import type { CronConfig } from '../../../scalers/cron/schema.ts';
-import { createCronScaler } from '../../../scalers/cron/source.ts';
+import { CronWindows, createCronScaler } from '../../../scalers/cron/source.ts';
 import type { Trigger } from '../../../src/api/scaledobject.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
@@ -440,7 +440,7 @@ describe('cron scaler', () => {
     const c = ctx(kolkata);
     const parsed = cronScaler.parse(c);
     if (!parsed.ok) throw new Error('parse failed');
-    const scaler = cronScaler.create(parsed.value, c);
+    const scaler = cronScaler.create(parsed.value, c, new CronWindows());
     expect(scaler.metric.name).toBe('s0-cron-Asia-Kolkata-06xxx-020xxx');
     const signal = new AbortController().signal;
     expect(await scaler.read(new Date('2024-06-03T12:00:00+05:30'), signal)).toEqual({

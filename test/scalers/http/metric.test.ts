@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   computeHttpMetric,
-  concurrencyScalingOf,
   type HttpMetric,
   type RequestSample,
   recordRequestSample,
   requestIncrease,
   requestRate,
-  sumRouteReadings,
 } from '../../../scalers/http/metric.ts';
-import type { HttpScalingMode } from '../../../scalers/http/schema.ts';
+import type { HttpScalingMode } from '../../../src/routing/http-trigger.ts';
+import { sumRouteReadings } from '../../../src/routing/reports.ts';
+import { concurrencyScalingOf } from '../../../src/scaler.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
 const S = 1000;

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { httpScaler } from '../../../scalers/http/index.ts';
+import { checkTriggers, resolveTrigger, SUPPORTED_TRIGGER_TYPES } from '../../../scalers/index.ts';
+import type { Trigger } from '../../../src/api/scaledobject.ts';
 import {
   type HttpConfig,
   httpRouteKey,
   parseDuration,
   parseHttpMetadata,
-} from '../../../scalers/http/schema.ts';
-import { checkTriggers, resolveTrigger, SUPPORTED_TRIGGER_TYPES } from '../../../scalers/index.ts';
-import type { Trigger } from '../../../src/api/scaledobject.ts';
+} from '../../../src/routing/http-trigger.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
 const ctx = (metadata: Record<string, string>, index = 0, extra: Partial<Trigger> = {}): TriggerContext => ({

@@ -1,14 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  bindConcurrencyFeed,
-  type ConcurrencyFeed,
-  DEFAULT_STALE_AFTER_MS,
-} from '../../../scalers/http/feed.ts';
+import { describe, expect, it } from 'vitest';
 import { httpScaler } from '../../../scalers/http/index.ts';
-import type { RouteReading } from '../../../scalers/http/metric.ts';
-import { type HttpConfig, httpRouteKey } from '../../../scalers/http/schema.ts';
-import { createHttpScaler, HttpMetricsStale, HttpMetricsUnavailable } from '../../../scalers/http/source.ts';
-import { resolveTrigger } from '../../../scalers/index.ts';
+import {
+  createHttpScaler,
+  DEFAULT_STALE_AFTER_MS,
+  HttpMetricsStale,
+  HttpMetricsUnavailable,
+} from '../../../scalers/http/source.ts';
+import { createScalerDeps, resolveTrigger } from '../../../scalers/index.ts';
+import { type HttpConfig, httpRouteKey } from '../../../src/routing/http-trigger.ts';
+import type { ConcurrencyFeed, RouteReading } from '../../../src/routing/reports.ts';
 import type { MetricSpec } from '../../../src/scaler.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -37,17 +37,10 @@ const scriptedFeed = () => {
 };
 
 describe('the http scaler', () => {
-  let unbind: (() => void) | undefined;
-  afterEach(() => {
-    unbind?.();
-    unbind = undefined;
-  });
-
-  it('reads the route from the bound feed: concurrency and activity', async () => {
+  it('reads the route from the feed it was given: concurrency and activity', async () => {
     const { feed, set } = scriptedFeed();
-    unbind = bindConcurrencyFeed(feed);
     const key = httpRouteKey(config());
-    const scaler = createHttpScaler(config(), metric);
+    const scaler = createHttpScaler(config(), metric, { feed });
     expect(scaler.metric).toBe(metric);
 
     set(key, { inFlight: 3, held: 2, requests: 10, at: T0 });
@@ -72,7 +65,7 @@ describe('the http scaler', () => {
   it('computes the request rate over its window across reads', async () => {
     const { feed, set } = scriptedFeed();
     const cfg = config({ mode: { kind: 'requestRate', target: 5, windowMs: 60 * S } });
-    const scaler = createHttpScaler(cfg, metric, { binding: () => ({ feed, staleAfterMs: 10 * S }) });
+    const scaler = createHttpScaler(cfg, metric, { feed, staleAfterMs: 10 * S });
     const key = httpRouteKey(cfg);
     const values: number[] = [];
     for (const [s, requests] of [
@@ -93,7 +86,7 @@ describe('the http scaler', () => {
 
   it.each([
     {
-      label: 'no feed bound',
+      label: 'no feed given',
       binding: undefined,
       reading: undefined,
       now: T0,
@@ -118,39 +111,54 @@ describe('the http scaler', () => {
     },
   ] as const)('fails when $label (so the target is never scaled to zero on missing data)', async (c) => {
     const { feed, set } = scriptedFeed();
-    if (c.binding === 'bound') unbind = bindConcurrencyFeed(feed);
     if (c.reading !== undefined) set(httpRouteKey(config()), c.reading);
-    const r = await createHttpScaler(config(), metric).read(new Date(c.now), signal);
+    const deps = { feed: c.binding === 'bound' ? feed : undefined };
+    const r = await createHttpScaler(config(), metric, deps).read(new Date(c.now), signal);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.reason).toBe(c.error.reason);
     expect(r.error.message).toMatch(c.error.message);
   });
 
-  it('a report exactly at the limit is fresh; the limit is the binding’s', async () => {
+  it('a report exactly at the limit is fresh; the limit is the deps’', async () => {
     const { feed, set } = scriptedFeed();
     set(httpRouteKey(config()), { inFlight: 1, held: 0, requests: 1, at: T0 });
-    unbind = bindConcurrencyFeed(feed, { staleAfterMs: 2 * S });
-    const scaler = createHttpScaler(config(), metric);
+    const scaler = createHttpScaler(config(), metric, { feed, staleAfterMs: 2 * S });
     expect((await scaler.read(new Date(T0 + 2 * S), signal)).ok).toBe(true);
     expect((await scaler.read(new Date(T0 + 2 * S + 1), signal)).ok).toBe(false);
   });
 
-  it('a scaler built before the feed is bound reads it once bound; unbinding an older binding is a no-op', async () => {
-    const scaler = createHttpScaler(config(), metric);
-    expect((await scaler.read(new Date(T0), signal)).ok).toBe(false);
+  it('two controllers’ scalers each read their own feed: one feed never replaces the other', async () => {
     const first = scriptedFeed();
     const second = scriptedFeed();
-    const unbindFirst = bindConcurrencyFeed(first.feed);
-    unbind = bindConcurrencyFeed(second.feed);
-    second.set(httpRouteKey(config()), { inFlight: 7, held: 0, requests: 0, at: T0 });
-    unbindFirst();
-    expect(await scaler.read(new Date(T0), signal)).toMatchObject({ ok: true, value: { value: 7 } });
+    const one = createScalerDeps({ concurrencyFeed: first.feed });
+    const two = createScalerDeps({ concurrencyFeed: second.feed });
+    const resolved = resolveTrigger(
+      { type: 'http', metadata: { hosts: 'shop.example.com', service: 'shop', port: '8080' } },
+      0,
+    );
+    if (!resolved.ok) throw new Error(JSON.stringify(resolved.error));
+    const key = httpRouteKey(config());
+    first.set(key, { inFlight: 3, held: 0, requests: 0, at: T0 });
+    second.set(key, { inFlight: 7, held: 0, requests: 0, at: T0 });
+    const a = resolved.value.create(one);
+    const b = resolved.value.create(two); // built second: it does not take over a's feed
+    expect(await a.read(new Date(T0), signal)).toMatchObject({ ok: true, value: { value: 3 } });
+    expect(await b.read(new Date(T0), signal)).toMatchObject({ ok: true, value: { value: 7 } });
+    // Fresh deps without a feed: nothing leaks in from the other controllers.
+    const c = resolved.value.create(createScalerDeps());
+    expect(await c.read(new Date(T0), signal)).toMatchObject({
+      ok: false,
+      error: { reason: HttpMetricsUnavailable },
+    });
+    // Nor do they share pools or memos: each controller's deps are its own.
+    expect(one.kafka.pool).not.toBe(two.kafka.pool);
+    expect(one.rabbitmq.amqp).not.toBe(two.rabbitmq.amqp);
+    expect(one.cron).not.toBe(two.cron);
   });
 
   it('is what the registry creates for an http trigger', async () => {
     const { feed, set } = scriptedFeed();
-    unbind = bindConcurrencyFeed(feed);
     const resolved = resolveTrigger(
       {
         type: 'http',
@@ -160,7 +168,7 @@ describe('the http scaler', () => {
     );
     if (!resolved.ok) throw new Error(JSON.stringify(resolved.error));
     set('a.example.com,b.example.com|/api', { inFlight: 250, held: 0, requests: 0, at: T0 });
-    const scaler = resolved.value.create();
+    const scaler = resolved.value.create(createScalerDeps({ concurrencyFeed: feed }));
     expect(scaler.metric).toEqual(
       httpScaler.metric(
         {
@@ -184,7 +192,8 @@ describe('the http scaler keyed by its ScaledObject', () => {
       ['shop/web', { inFlight: 9, held: 0, requests: 0, at: T0 }],
     ]);
     const scaler = createHttpScaler(config(), metric, {
-      binding: () => ({ feed: { latest: (key) => readings.get(key) }, staleAfterMs: DEFAULT_STALE_AFTER_MS }),
+      feed: { latest: (key) => readings.get(key) },
+      staleAfterMs: DEFAULT_STALE_AFTER_MS,
       routeKey: 'shop/web',
     });
     expect(await scaler.read(new Date(T0), signal)).toMatchObject({ ok: true, value: { value: 9 } });
@@ -194,7 +203,7 @@ describe('the http scaler keyed by its ScaledObject', () => {
 describe('the http scaler with the activators’ concurrency integral', () => {
   it('reports the average concurrency since its previous read when it beats the gauges', async () => {
     const { feed, set } = scriptedFeed();
-    const scaler = createHttpScaler(config(), metric, { binding: () => ({ feed, staleAfterMs: 10 * S }) });
+    const scaler = createHttpScaler(config(), metric, { feed, staleAfterMs: 10 * S });
     const key = httpRouteKey(config());
     set(key, { inFlight: 0, held: 0, requests: 0, at: T0, concurrencyMs: 0 });
     expect(await scaler.read(new Date(T0), signal)).toMatchObject({

@@ -7,11 +7,11 @@ import {
   type KafkaConnectionSettings,
   type KafkaOffsetsClient,
 } from '../../../scalers/kafka/client.ts';
-import { createConnectionPool } from '../../../scalers/kafka/connections.ts';
 import { kafkaScaler } from '../../../scalers/kafka/index.ts';
 import type { TopicOffsets } from '../../../scalers/kafka/metric.ts';
 import type { KafkaConfig } from '../../../scalers/kafka/schema.ts';
 import { createKafkaScaler, kafkaConnectionKey } from '../../../scalers/kafka/source.ts';
+import { createConnectionPool } from '../../../scalers/kit/pool.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
 /** A cluster in memory: latest offsets per topic and committed offsets per group. */

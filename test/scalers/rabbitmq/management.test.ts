@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ManagementEndpoint, resolveBroker } from '../../../scalers/rabbitmq/broker.ts';
 import { rabbitmqScaler } from '../../../scalers/rabbitmq/index.ts';
 import { getQueue, listQueues, MAX_REGEX_PAGES } from '../../../scalers/rabbitmq/management.ts';
+import { createRabbitMQSources } from '../../../scalers/rabbitmq/source.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -244,7 +245,7 @@ describe('the http scaler (create + read)', () => {
     const c = ctx(metadata);
     const config = rabbitmqScaler.parse(c);
     if (!config.ok) throw new Error(JSON.stringify(config.error));
-    const scaler = rabbitmqScaler.create(config.value, c);
+    const scaler = rabbitmqScaler.create(config.value, c, createRabbitMQSources());
     try {
       return await scaler.read(new Date(0), never);
     } finally {

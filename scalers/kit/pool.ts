@@ -1,7 +1,7 @@
-// A reference-counted pool of shared connections: one per key (a cluster plus the credentials
-// used on it), however many triggers read through it. `acquire` opens on first use and hands out
-// a lease; the last lease's `release` closes. Nothing Kafka-specific: any source whose clients
-// are shared (an AMQP connection per broker) can use it.
+// The scaler kit's reference-counted pool of shared connections: one per key (a cluster or broker
+// plus the credentials used on it), however many triggers read through it. `acquire` opens on
+// first use and hands out a lease; the last lease's `release` closes. Kafka's admin clients and
+// RabbitMQ's AMQP connections both live in one; each controller builds its own (ScalerDeps).
 import { createHash } from 'node:crypto';
 
 export interface Lease<T> {
@@ -26,6 +26,8 @@ export interface ConnectionPool<T> {
   acquire(key: string, open: () => T): Lease<T>;
   /** Leases held on `key` now (0 when it is not open). */
   references(key: string): number;
+  /** Leases held on each open resource (tests and diagnostics). */
+  leaseCounts(): number[];
   stats(): PoolStats;
 }
 
@@ -78,6 +80,7 @@ export const createConnectionPool = <T>(
       };
     },
     references: (key) => entries.get(key)?.leases ?? 0,
+    leaseCounts: () => [...entries.values()].map((e) => e.leases),
     stats: () => ({ open: entries.size, leases, opened, closed }),
   };
 };

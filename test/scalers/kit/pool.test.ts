@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectionKey, createConnectionPool } from '../../../scalers/kafka/connections.ts';
+import { connectionKey, createConnectionPool } from '../../../scalers/kit/pool.ts';
 
 const trackingPool = () => {
   const closed: string[] = [];

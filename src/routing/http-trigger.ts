@@ -3,11 +3,12 @@
 // on (concurrency or request rate per replica) and the activator's limits for this route
 // (per-replica concurrency, hold timeout, held-request cap, the upgrades it relays, its
 // response, request-body and upgraded-connection timeouts). Values are trimmed and an empty
-// value counts as absent, as for KEDA's scalers; unknown keys are ignored.
+// value counts as absent, as for KEDA's scalers; unknown keys are ignored. It lives with routing
+// because it is the route spec: the controller, the activator's wiring and the http scaler read it.
 import { z } from 'zod';
-import { fieldPath, parseWith } from '../../src/api/parse.ts';
-import { fail, InvalidTriggerMetadata, ok, type Problem, type Result } from '../../src/api/reasons.ts';
-import type { TriggerContext } from '../../src/scaler.ts';
+import { fieldPath, parseWith } from '../api/parse.ts';
+import { fail, InvalidTriggerMetadata, ok, type Problem, type Result } from '../api/reasons.ts';
+import type { TriggerContext } from '../scaler.ts';
 
 export const DEFAULT_TARGET_CONCURRENCY = 100;
 export const DEFAULT_PATH_PREFIXES: readonly string[] = ['/'];
