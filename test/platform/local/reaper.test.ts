@@ -20,17 +20,37 @@ const group = (script: string): number => {
   return child.pid;
 };
 
+/** A group leader that ignores SIGTERM, resolved once its handler is installed (a fixed sleep
+ * is not enough on a loaded machine: node may take longer than that to start). */
+const stubbornGroup = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const script =
+      "process.on('SIGTERM', () => {}); process.stdout.write('ready\\n'); setInterval(() => {}, 1000)";
+    const child = spawn(process.execPath, ['-e', script], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    if (child.pid === undefined) return reject(new Error('no pid'));
+    const pid = child.pid;
+    leaders.push(pid);
+    child.stdout.once('data', () => {
+      child.stdout.destroy();
+      child.unref();
+      resolve(pid);
+    });
+    child.once('exit', (code) => reject(new Error(`stubborn group exited early (${code})`)));
+  });
+
 describe('Reaper', () => {
   it('SIGTERMs the groups still listed when its pipe closes, and SIGKILLs those that ignore it', async () => {
     const reaper = startReaper(1500);
     const polite = group('setInterval(() => {}, 1000)');
-    const stubborn = group("process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)");
+    const stubborn = await stubbornGroup();
     const untracked = group('setInterval(() => {}, 1000)');
     reaper.track(polite);
     reaper.track(stubborn);
     reaper.track(untracked);
     reaper.untrack(untracked);
-    await new Promise((r) => setTimeout(r, 200)); // let the stubborn one install its handler
     const t0 = performance.now();
     reaper.close();
     await eventually('polite group gone', () => !isAlive(polite), 3000);
