@@ -8,15 +8,17 @@ import type { ResolvedTrigger } from '../../scalers/index.ts';
 import { realClock } from '../../src/controller/scheduler.ts';
 import type { PlatformResult, TargetRef } from '../../src/platform/ports.ts';
 import type { Scaler } from '../../src/scaler.ts';
-import { condition, FakeScaleTarget, harness, reading, ScriptedScaler, scaledObject } from './fakes.ts';
+import {
+  condition,
+  FakeScaleTarget,
+  harness,
+  LARGE_FORMULA,
+  reading,
+  ScriptedScaler,
+  scaledObject,
+} from './fakes.ts';
 
 const HEALTHY = 500;
-
-/**
- * A large valid arithmetic formula over trigger `q`: 250 terms, about 3,000 characters and
- * 1,000 nodes (what admission accepts is bounded by issue 11's formula limits).
- */
-const FORMULA = Array.from({ length: 250 }, (_, i) => `max(q, ${i % 10})`).join(' + ');
 
 /** A source that never answers and ignores the abort signal (a blackholed broker). */
 const silentScaler = (resolved: ResolvedTrigger): Scaler => ({
@@ -49,7 +51,7 @@ interface Hostile {
   readonly silentSource?: boolean;
   /** Its scale target's replicas never arrive. */
   readonly hangingTarget?: boolean;
-  /** It carries FORMULA over its trigger. */
+  /** It carries LARGE_FORMULA over its trigger. */
   readonly formula?: boolean;
 }
 
@@ -96,7 +98,7 @@ const run = async (opts: { hostile: readonly Hostile[]; maxConcurrentPolls?: num
     source.put(
       scaledObject(h.name, {
         triggers: [trigger(h.silentSource ? 'q' : 'ok')],
-        spec: h.formula ? { advanced: { scalingModifiers: { formula: FORMULA, target: '5' } } } : {},
+        spec: h.formula ? { advanced: { scalingModifiers: { formula: LARGE_FORMULA, target: '5' } } } : {},
       }),
     );
   }
