@@ -38,7 +38,7 @@ import {
 } from '../controller/cluster.ts';
 import { LARGE_FORMULA } from '../controller/fakes.ts';
 import { startKube } from '../env/kube.ts';
-import { percentile, pool, round, sleep } from './common.ts';
+import { idleDeployment, percentile, pool, round, sleep } from './common.ts';
 
 const NAMESPACE = 'bench';
 /** The hostile neighbour, and its trigger (whose source never answers; LARGE_FORMULA reads it). */
@@ -85,23 +85,8 @@ const parseArgs = (argv: readonly string[]): Args => {
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 /** A Deployment at 0 replicas named `name` (each ScaledObject needs its own target). */
-const createDeployment = (apps: AppsV1Api, name: string) => {
-  const labels = { app: name };
-  return apps.createNamespacedDeployment({
-    namespace: NAMESPACE,
-    body: {
-      metadata: { name },
-      spec: {
-        replicas: 0,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
-        },
-      },
-    },
-  });
-};
+const createDeployment = (apps: AppsV1Api, name: string) =>
+  apps.createNamespacedDeployment({ namespace: NAMESPACE, body: idleDeployment(name) });
 
 const createObjects = async (kc: KubeConfig, n: number): Promise<void> => {
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
