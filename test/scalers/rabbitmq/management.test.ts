@@ -199,7 +199,7 @@ describe('getQueue', () => {
 describe('listQueues (useRegex)', () => {
   const page = (items: unknown[], pageCount: number) => ({ items, page_count: pageCount, filtered_count: 0 });
 
-  it('asks with use_regex, the escaped regex and the page size', async () => {
+  it('asks with use_regex, the escaped regex, the page size and only the columns it reads', async () => {
     handler = json(200, page([QUEUE], 1));
     const result = await listQueues(
       endpoint({ host: `${base}/sub1/myVhost` }),
@@ -208,7 +208,9 @@ describe('listQueues (useRegex)', () => {
       never,
     );
     expect(seen.map((s) => s.url)).toEqual([
-      '/sub1/api/queues/myVhost?page=1&page_size=200&name=%5Eevaluate_trials%24&use_regex=true',
+      '/sub1/api/queues/myVhost?page=1&page_size=200&name=%5Eevaluate_trials%24&use_regex=true' +
+        '&columns=name%2Cmessages%2Cmessages_ready%2Cmessages_unacknowledged%2Cconsumers' +
+        '%2Cmessage_stats.publish_details.rate%2Cmessage_stats.deliver_get_details.rate',
     ]);
     expect(result).toMatchObject({ ok: true, value: [{ name: 'evaluate_trials', messages: 4 }] });
   });
