@@ -23,6 +23,8 @@ export type HttpGet = (url: string, endpoint: ManagementEndpoint, signal: AbortS
 
 /** More than this many regex pages (of pageSize queues each) is refused rather than read. */
 export const MAX_REGEX_PAGES = 50;
+/** More queues than this matching a regex are refused: they are kept until combined. */
+export const MAX_REGEX_QUEUES = 100_000;
 /**
  * An answer is parsed in one piece on the event loop (JSON.parse, then zod): 8 MiB is about 100 ms
  * of it. A regex page asks only for QUEUE_COLUMNS, about 150 bytes a queue (a full queue object
@@ -211,7 +213,12 @@ export const listQueues = async (
       return problem(`vhost "${vhostOf(endpoint)}" not found on ${endpoint.display} reading ${what}`);
     }
     if (!answer.ok) return answer;
-    queues.push(...answer.value.items.map(toQueueInfo));
+    if (queues.length + answer.value.items.length > MAX_REGEX_QUEUES) {
+      return problem(
+        `${what} on ${endpoint.display} are more than ${MAX_REGEX_QUEUES} queues, the most ebb combines; narrow the regex`,
+      );
+    }
+    for (const item of answer.value.items) queues.push(toQueueInfo(item)); // no spread: pages can be large
     const pages = answer.value.page_count;
     if (page >= pages) return ok(queues);
     if (pages > MAX_REGEX_PAGES) {

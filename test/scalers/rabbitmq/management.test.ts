@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ManagementEndpoint, resolveBroker } from '../../../scalers/rabbitmq/broker.ts';
 import { rabbitmqScaler } from '../../../scalers/rabbitmq/index.ts';
-import { getQueue, listQueues, MAX_REGEX_PAGES } from '../../../scalers/rabbitmq/management.ts';
+import {
+  getQueue,
+  listQueues,
+  MAX_REGEX_PAGES,
+  MAX_REGEX_QUEUES,
+} from '../../../scalers/rabbitmq/management.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -238,6 +243,22 @@ describe('listQueues (useRegex)', () => {
       error: { message: expect.stringMatching(/fill 51 pages of 1/) },
     });
     expect(seen).toHaveLength(1);
+  });
+
+  it(`reads a page of 100,000 queues, and refuses more than ${MAX_REGEX_QUEUES} in all`, async () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `q${i}`, messages: 1 }));
+    handler = json(200, page(many(MAX_REGEX_QUEUES), 1));
+    const all = await listQueues(endpoint({ host: base }), '.*', MAX_REGEX_QUEUES, never);
+    expect(all.ok && all.value.length).toBe(MAX_REGEX_QUEUES);
+    handler = json(200, page(many(MAX_REGEX_QUEUES + 1), 1));
+    expect(await listQueues(endpoint({ host: base }), '.*', MAX_REGEX_QUEUES + 1, never)).toMatchObject({
+      ok: false,
+      error: {
+        message: expect.stringMatching(
+          /are more than 100000 queues, the most ebb combines; narrow the regex$/,
+        ),
+      },
+    });
   });
 });
 
