@@ -51,8 +51,6 @@ interface Entry {
   /** Position in the heap; -1 while running or removed. */
   index: number;
   running: boolean;
-  /** Running and counted against maxConcurrent (false once it has yielded its slot). */
-  holdsSlot: boolean;
   /** When the running poll started. */
   startedAt: number;
   removed: boolean;
@@ -63,13 +61,13 @@ export class PollScheduler {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: SchedulerClock;
   private readonly random: () => number;
-  /** Polls holding a slot. */
-  private inFlight = 0;
   /** Polls running, with or without a slot. */
   private active = 0;
-  /** Slot holders in start order (finished ones are skipped lazily): the oldest yields first. */
-  private holders: Entry[] = [];
-  private holdersHead = 0;
+  /**
+   * The polls holding a slot (at most maxConcurrent), in start order (a Set keeps insertion
+   * order): the first one is the one that yields.
+   */
+  private readonly holders = new Set<Entry>();
   private readonly yieldAfterMs: number;
   private cancelTimer: (() => void) | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
@@ -89,7 +87,7 @@ export class PollScheduler {
 
   /** Polls holding a slot. */
   get running(): number {
-    return this.inFlight;
+    return this.holders.size;
   }
 
   /** Polls running, including those that gave up their slot. */
@@ -124,7 +122,6 @@ export class PollScheduler {
       due: now + jitter,
       index: -1,
       running: false,
-      holdsSlot: false,
       startedAt: 0,
       removed: false,
     };
@@ -164,7 +161,7 @@ export class PollScheduler {
     for (;;) {
       const top = this.heap[0];
       if (top === undefined || top.due > now) break;
-      if (this.inFlight >= this.opts.maxConcurrent && !this.yieldSlot(now)) break;
+      if (this.holders.size >= this.opts.maxConcurrent && !this.yieldSlot(now)) break;
       if (started >= this.opts.maxConcurrent) {
         this.requestDrain(); // a full batch: let I/O in before the next one
         return;
@@ -190,30 +187,20 @@ export class PollScheduler {
   private yieldSlot(now: number): boolean {
     const oldest = this.oldestHolder();
     if (oldest === undefined || now - oldest.startedAt < this.yieldAfterMs) return false;
-    oldest.holdsSlot = false;
-    this.holdersHead++;
-    this.inFlight--;
+    this.holders.delete(oldest); // it runs on, without a slot
     return true;
   }
 
   /** The longest-running poll still holding a slot. */
   private oldestHolder(): Entry | undefined {
-    while (this.holdersHead < this.holders.length && !this.holders[this.holdersHead]?.holdsSlot)
-      this.holdersHead++;
-    if (this.holdersHead > 1024 && this.holdersHead * 2 > this.holders.length) {
-      this.holders = this.holders.slice(this.holdersHead);
-      this.holdersHead = 0;
-    }
-    return this.holders[this.holdersHead];
+    for (const entry of this.holders) return entry;
+    return undefined;
   }
 
   private start(entry: Entry, now: number): void {
     entry.running = true;
-    entry.holdsSlot = true;
     entry.startedAt = now;
-    this.oldestHolder(); // drops finished polls from the front, so the queue stays short
-    this.holders.push(entry);
-    this.inFlight++;
+    this.holders.add(entry);
     this.active++;
     this.opts.onStart?.(entry.key, now - entry.due);
     let p: Promise<void>;
@@ -228,10 +215,7 @@ export class PollScheduler {
   private finish(entry: Entry): void {
     entry.running = false;
     this.active--;
-    if (entry.holdsSlot) {
-      entry.holdsSlot = false;
-      this.inFlight--;
-    }
+    this.holders.delete(entry);
     if (!entry.removed && !this.stopped) {
       const now = this.clock.now();
       // next due = the first slot of the fixed-rate grid strictly after now
@@ -249,7 +233,7 @@ export class PollScheduler {
     const top = this.heap[0];
     if (top === undefined) return;
     let at = top.due;
-    if (this.inFlight >= this.opts.maxConcurrent) {
+    if (this.holders.size >= this.opts.maxConcurrent) {
       // finish() drains when a slot frees; until then the oldest holder yields at this time
       const oldest = this.oldestHolder();
       if (oldest === undefined) return;
