@@ -28,7 +28,6 @@ import {
   ScaleTargetActivated,
   ScaleTargetDeactivated,
   ScaleTargetScaled,
-  ScaleTargetTimeout,
   TriggerError,
 } from '../api/reasons.ts';
 import type { EventRecorder, PlatformResult, ScaleTarget, StatusPatch } from '../platform/ports.ts';
@@ -37,6 +36,7 @@ import { decide } from '../scaling/decide.ts';
 import type { ScaleDecision, TriggerReading } from '../scaling/types.ts';
 import { replicasToWrite } from './hpa-mode.ts';
 import type { ControllerObserver, TriggerObservation } from './observer.ts';
+import { EXPIRED, PollDeadline, pendingUntilSettled, timedOut } from './poll-deadline.ts';
 import type { StatusChange } from './status.ts';
 import {
   describeTarget,
@@ -122,40 +122,6 @@ const toReading = (live: LiveTrigger, r: ReadResult): TriggerReading => {
     message: r.error.message,
   };
 };
-
-/** What a call resolves to when the poll's deadline passed first. */
-const EXPIRED: unique symbol = Symbol('expired');
-
-/** One poll's deadline: one timer and one abort signal for every call the poll makes. */
-export class PollDeadline {
-  private readonly abort = new AbortController();
-  private readonly timer: NodeJS.Timeout;
-  private readonly passed: Promise<typeof EXPIRED>;
-
-  constructor(readonly ms: number) {
-    let expire: (value: typeof EXPIRED) => void = () => {};
-    this.passed = new Promise((resolve) => {
-      expire = resolve;
-    });
-    this.timer = setTimeout(() => {
-      this.abort.abort();
-      expire(EXPIRED);
-    }, ms);
-  }
-
-  get signal(): AbortSignal {
-    return this.abort.signal;
-  }
-
-  /** `call`'s result, or EXPIRED when the deadline passes first (the call goes on unwatched). */
-  within<T>(call: Promise<T>): Promise<T | typeof EXPIRED> {
-    return Promise.race([call, this.passed]);
-  }
-
-  clear(): void {
-    clearTimeout(this.timer);
-  }
-}
 
 /**
  * Every trigger read in parallel, bounded by the poll's deadline; `latencyMs[i]` receives how
@@ -286,30 +252,12 @@ const observeTriggers = (
       : { ...base, error: { reason: r.reason, message: r.message } };
   });
 
-/** Keeps `call` in `loop[field]` until it settles. */
-const pendingUntilSettled = (
-  loop: Loop,
-  field: 'pendingRead' | 'pendingScale',
-  call: Promise<PlatformResult<number>>,
-): void => {
-  loop[field] = call;
-  const settled = () => {
-    if (loop[field] === call) loop[field] = undefined;
-  };
-  call.then(settled, settled);
-};
-
 /** The target's replicas; a read still out from an earlier poll is waited for, not repeated. */
 const replicasOf = (ctx: PollContext, loop: Loop): Promise<PlatformResult<number>> => {
   if (loop.pendingRead === undefined)
     pendingUntilSettled(loop, 'pendingRead', ctx.scaleTarget.replicas(loop.target));
   return loop.pendingRead as Promise<PlatformResult<number>>;
 };
-
-const timedOut = (what: string, ms: number): PlatformResult<never> => ({
-  ok: false,
-  error: { reason: ScaleTargetTimeout, message: `${what}: no answer within ${ms} ms` },
-});
 
 /** One poll; never throws (errors become conditions, Events and log lines); ends by its deadline. */
 export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promise<void> => {
