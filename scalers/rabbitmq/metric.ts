@@ -54,10 +54,14 @@ export const combineQueues = (queues: readonly QueueInfo[], operation: Operation
   if (queues.length === 0) return { ...EMPTY_QUEUE, name: 'composed-queue' };
   const combined: Record<Counter, number> = { ...EMPTY_QUEUE };
   for (const field of COUNTERS) {
-    const values = queues.map((q) => q[field]);
-    const sum = values.reduce((a, b) => a + b, 0);
-    combined[field] =
-      operation === 'sum' ? sum : operation === 'avg' ? sum / values.length : Math.max(0, ...values);
+    // loops, not Math.max(...values): a regex can match more queues than a call takes arguments
+    let sum = 0;
+    let max = 0;
+    for (const q of queues) {
+      sum += q[field];
+      if (q[field] > max) max = q[field];
+    }
+    combined[field] = operation === 'sum' ? sum : operation === 'avg' ? sum / queues.length : max;
   }
   return { name: 'composed-queue', ...combined };
 };

@@ -12,6 +12,8 @@ export const TriggerError = 'TriggerError';
 export const ScaleTargetNotFound = 'ScaleTargetNotFound';
 export const ScaleTargetNotScalable = 'ScaleTargetNotScalable';
 export const ScaleTargetInUse = 'ScaleTargetInUse';
+/** The scale target's API did not answer a poll's read or write within the poll's deadline. */
+export const ScaleTargetTimeout = 'ScaleTargetTimeout';
 export const AuthenticationError = 'AuthenticationError';
 /** HPA mode: another HPA (not ebb's for this object) targets the workload; ebb leaves it alone. */
 export const HPAConflict = 'HPAConflict';
@@ -85,7 +87,7 @@ export const RabbitMQError = 'RabbitMQError';
 export const HttpMetricsUnavailable = 'HttpMetricsUnavailable';
 /** http trigger: the route's latest counters are older than the staleness limit. */
 export const HttpMetricsStale = 'HttpMetricsStale';
-/** A poll's trigger reads did not all answer within the poll's time budget. */
+/** A trigger read did not answer within the poll's deadline (`--poll-timeout`). */
 export const ScalerTimeout = 'ScalerTimeout';
 /** A trigger read, or the scalingModifiers formula, gave NaN or an infinity: a failed read, never 0. */
 export const MetricNotFinite = 'MetricNotFinite';

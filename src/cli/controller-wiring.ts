@@ -40,6 +40,8 @@ export interface RunControllerOptions {
   readonly renewDeadlineMs?: number;
   readonly retryPeriodMs?: number;
   readonly maxConcurrentPolls?: number;
+  /** A poll's deadline (`--poll-timeout`); default DEFAULT_POLL_TIMEOUT_MS. */
+  readonly pollTimeoutMs?: number;
   /** Lease holder and Events' reportingInstance; default `<hostname>_<random>`. */
   readonly identity?: string;
   readonly log?: Logger;
@@ -302,6 +304,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       events: platform.events,
       log,
       maxConcurrentPolls: opts.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS,
+      ...(opts.pollTimeoutMs === undefined ? {} : { pollTimeoutMs: opts.pollTimeoutMs }),
       ...(opts.onPollStart === undefined ? {} : { onPollStart: opts.onPollStart }),
       ...(opts.createScaler === undefined ? {} : { createScaler: opts.createScaler }),
       triggerAuth: platform.triggerAuth,

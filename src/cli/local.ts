@@ -42,6 +42,7 @@ import {
   type SupervisorEvent,
   type SupervisorOptions,
 } from '../platform/local/supervisor.ts';
+import { describeManifestReadError, MANIFEST_LIMITS } from './documents.ts';
 import { portNumber, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
 import { type CliIO, describeError } from './io.ts';
 
@@ -336,9 +337,9 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
   const file = command.args[0] ?? '';
   let text: string;
   try {
-    text = await io.readText(file);
+    text = await io.readText(file, MANIFEST_LIMITS.fileBytes);
   } catch (err) {
-    io.stderr.write(`ebb local: cannot read ${file}: ${describeError(err)}\n`);
+    io.stderr.write(`ebb local: cannot read ${file}: ${describeManifestReadError(err)}\n`);
     return 1;
   }
   const started = await runLocal({

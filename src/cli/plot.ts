@@ -13,38 +13,24 @@
 //
 // Every series element carries `data-series="<name>"` and `data-points="t,value t,value ..."`
 // in trace units (seconds; a failed read is `t,error`), so tests read the series back exactly.
-// Names: `metric:<panel>`, `capacity:<file>:<panel>`, `replicas:<file>`.
-import type { SimulationPoll, SimulationStep } from '../scaling/simulate.ts';
+// Names: `metric:<panel>`, `capacity:<file>:<panel>`, `replicas:<file>`. A series of more points
+// than the plot is wide is drawn from its M4 downsample (plot-series.ts); then `data-points` are
+// the points drawn, and `data-sampled-from` says how many there were.
 import type { ScalingRules, ScalingSpec } from '../scaling/types.ts';
+import {
+  PLOT_COLUMNS,
+  type Series,
+  type SeriesPoint,
+  SeriesSampler,
+  type SimulatedRun,
+} from './plot-series.ts';
 import { READ_ERROR, type Trace } from './trace.ts';
-
-/** One ScaledObject's simulation of the trace. */
-export interface SimulatedRun {
-  /** The ScaledObject's file, as given on the command line. */
-  readonly file: string;
-  readonly spec: ScalingSpec;
-  readonly polls: readonly SimulationPoll[];
-  readonly steps: readonly SimulationStep[];
-  /** Trigger key → the trace column that drives it; a trigger not listed was read by its scaler. */
-  readonly columns: ReadonlyMap<string, string>;
-}
 
 export interface PlotInput {
   readonly traceFile: string;
   readonly trace: Trace;
-  /** One, or two to compare (the first is the reference). */
+  /** One, or two to compare (the first is the reference); recorded with RunRecorder. */
   readonly runs: readonly SimulatedRun[];
-}
-
-/** A point of a step series: the value holds from `t` to the next point (undefined: failed read). */
-export interface SeriesPoint {
-  readonly t: number;
-  readonly value: number | undefined;
-}
-
-export interface Series {
-  readonly name: string;
-  readonly points: readonly SeriesPoint[];
 }
 
 interface MetricPanel {
@@ -56,10 +42,10 @@ interface MetricPanel {
   readonly capacity: readonly (Series & { readonly run: number; readonly label: string })[];
 }
 
-const WIDTH = 1000;
 const LEFT = 72;
 const RIGHT = 28;
-const PLOT_WIDTH = WIDTH - LEFT - RIGHT;
+const PLOT_WIDTH = PLOT_COLUMNS; // a pixel column each
+const WIDTH = LEFT + PLOT_WIDTH + RIGHT;
 const PANEL_HEADER = 34;
 const METRIC_HEIGHT = 200;
 const REPLICAS_HEIGHT = 170;
@@ -79,14 +65,15 @@ export const escapeXml = (text: string): string =>
 
 const baseName = (file: string): string => file.slice(file.lastIndexOf('/') + 1);
 
-/** Distinct names for the runs: the files' base names, else their paths, else `file (2)`. */
-export const runNames = (runs: readonly SimulatedRun[]): string[] => {
-  const bases = runs.map((run) => baseName(run.file));
+/** Distinct names for the runs' files: their base names, else their paths, else `file (2)`. */
+export const runNames = (files: readonly string[]): string[] => {
+  const bases = files.map(baseName);
   if (new Set(bases).size === bases.length) return bases;
-  return runs.map((run, i) =>
-    runs.slice(0, i).some((r) => r.file === run.file) ? `${run.file} (${i + 1})` : run.file,
-  );
+  return files.map((file, i) => (files.slice(0, i).includes(file) ? `${file} (${i + 1})` : file));
 };
+
+/** The end of the time axis: the trace's last t (at least 1 s). */
+export const plotEndT = (trace: Trace): number => Math.max(trace.times[trace.length - 1] ?? 0, 1);
 
 const policy = (p: ScalingRules['policies'][number]): string =>
   `${p.value}${p.type === 'Percent' ? ' %' : p.value === 1 ? ' pod' : ' pods'}/${p.periodSeconds} s`;
@@ -106,53 +93,37 @@ export const behaviorSummary = (spec: ScalingSpec): string =>
 
 /** The metric panels: trace columns in header order, then triggers read by their own scaler. */
 export const metricPanels = (input: PlotInput): MetricPanel[] => {
-  const names = runNames(input.runs);
+  const names = runNames(input.runs.map((run) => run.file));
+  const { trace } = input;
+  const endT = plotEndT(trace);
   const panels = new Map<
     string,
     { metric: Series; capacity: MetricPanel['capacity'][number][]; targets: string[] }
   >();
   input.trace.columns.forEach((column, i) => {
-    const points = input.trace.rows.map((row) => {
-      const value = row.values[i];
-      return { t: row.t, value: value === READ_ERROR ? undefined : value };
-    });
-    panels.set(column, { metric: { name: `metric:${column}`, points }, capacity: [], targets: [] });
+    const sampler = new SeriesSampler(`metric:${column}`, trace.length, endT);
+    const values = trace.values[i] as Float64Array;
+    for (let row = 0; row < trace.length; row++) {
+      const value = values[row] as number;
+      sampler.add(trace.times[row] as number, Number.isNaN(value) ? undefined : value);
+    }
+    panels.set(column, { metric: sampler.series(), capacity: [], targets: [] });
   });
   input.runs.forEach((run, r) => {
-    const keys = [...new Set(run.polls.flatMap((poll) => poll.readings.map((reading) => reading.trigger)))];
-    for (const key of keys) {
-      const panelName = run.columns.get(key) ?? key;
-      const readings = run.polls.map((poll) => ({
-        t: poll.t,
-        reading: poll.readings.find((reading) => reading.trigger === key),
-      }));
-      let panel = panels.get(panelName);
+    for (const trigger of run.triggers) {
+      let panel = panels.get(trigger.panel);
       if (panel === undefined) {
-        const points = readings.map(({ t, reading }) => ({
-          t,
-          value: reading?.ok ? reading.value : undefined,
-        }));
-        panel = { metric: { name: `metric:${panelName}`, points }, capacity: [], targets: [] };
-        panels.set(panelName, panel);
+        const metric = trigger.metric ?? { name: `metric:${trigger.panel}`, points: [], max: 0 };
+        panel = { metric, capacity: [], targets: [] };
+        panels.set(trigger.panel, panel);
       }
-      const first = readings.find(({ reading }) => reading !== undefined)?.reading;
-      if (first !== undefined) {
-        const per = first.metricType === 'Value' ? '' : ' per replica';
-        panel.targets.push(`${label(first.target)}${per} (${names[r]})`);
-      }
-      if (run.spec.modifiers !== undefined) continue;
-      // target × replicas after the poll (AverageValue), or the target itself (Value)
-      const points = readings.flatMap(({ t, reading }, p) => {
-        const replicas = run.steps[p]?.replicas;
-        if (reading === undefined || replicas === undefined) return [];
-        return [{ t, value: reading.metricType === 'Value' ? reading.target : reading.target * replicas }];
-      });
-      const valueType = readings.some(({ reading }) => reading?.metricType === 'Value');
+      const value = trigger.metricType === 'Value';
+      panel.targets.push(`${label(trigger.target)}${value ? '' : ' per replica'} (${names[r]})`);
+      if (trigger.capacity === undefined) continue;
       panel.capacity.push({
-        name: `capacity:${names[r]}:${panelName}`,
-        points,
+        ...trigger.capacity,
         run: r,
-        label: `${valueType ? 'target' : 'target × replicas'} (${names[r]})`,
+        label: `${value ? 'target' : 'target × replicas'} (${names[r]})`,
       });
     }
   });
@@ -162,15 +133,6 @@ export const metricPanels = (input: PlotInput): MetricPanel[] => {
     const target = distinct.size === 1 && only !== undefined ? only : targets.join(', ');
     return { name, target: target === '' ? '' : `target ${target}`, metric, capacity };
   });
-};
-
-/** Each run's replicas after each poll. */
-export const replicaSeries = (input: PlotInput): Series[] => {
-  const names = runNames(input.runs);
-  return input.runs.map((run, r) => ({
-    name: `replicas:${names[r]}`,
-    points: run.steps.map((step) => ({ t: step.t, value: step.replicas })),
-  }));
 };
 
 // ---- scales and ticks ----
@@ -253,7 +215,29 @@ const seriesPath = (
   style: string,
 ): string =>
   `<path data-series="${escapeXml(series.name)}" data-points="${pointsAttribute(series.points)}" ` +
+  (series.sampledFrom === undefined ? '' : `data-sampled-from="${series.sampledFrom}" `) +
   `d="${stepPath(series.points, endT, x, y)}" fill="none" ${style}/>`;
+
+/** Bands where the metric is missing: one per run of failed reads, from the first to the next value. */
+const readErrorBands = (
+  points: readonly SeriesPoint[],
+  endT: number,
+  x: (t: number) => number,
+  top: number,
+): string[] => {
+  const bands: string[] = [];
+  for (let i = 0; i < points.length; i++) {
+    const start = points[i] as SeriesPoint;
+    if (start.value !== undefined) continue;
+    while (points[i + 1]?.value === undefined && i + 1 < points.length) i++;
+    const next = Math.min(points[i + 1]?.t ?? endT, endT);
+    bands.push(
+      `<rect class="read-error" x="${round1(x(start.t))}" y="${top}" width="${round1(Math.max(x(next) - x(start.t), 2))}" ` +
+        `height="${METRIC_HEIGHT}" fill="${ERROR_FILL}" opacity="0.7"/>`,
+    );
+  }
+  return bands;
+};
 
 interface LegendItem {
   readonly label: string;
@@ -312,12 +296,12 @@ const frame = (f: Frame): string => {
 
 /** The SVG document (UTF-8, standalone) for one simulation, or two compared. */
 export const plotSvg = (input: PlotInput): string => {
-  const names = runNames(input.runs);
-  const endT = Math.max(input.trace.rows.at(-1)?.t ?? 0, 1);
+  const names = runNames(input.runs.map((run) => run.file));
+  const endT = plotEndT(input.trace);
   const time = timeTicks(endT);
   const x = (t: number) => LEFT + (t / endT) * PLOT_WIDTH;
   const panels = metricPanels(input);
-  const replicas = replicaSeries(input);
+  const replicas = input.runs.map((run) => run.replicas);
 
   const title =
     input.runs.length > 1
@@ -335,8 +319,7 @@ export const plotSvg = (input: PlotInput): string => {
 
   let top = headerHeight + PANEL_HEADER;
   for (const panel of panels) {
-    const values = [panel.metric, ...panel.capacity].flatMap((s) => s.points.map((p) => p.value ?? 0));
-    const ticks = valueTicks(Math.max(0, ...values), false);
+    const ticks = valueTicks(Math.max(panel.metric.max, ...panel.capacity.map((c) => c.max)), false);
     const max = ticks.at(-1) ?? 1;
     const y = (v: number) => top + METRIC_HEIGHT - (v / max) * METRIC_HEIGHT;
     body.push(
@@ -361,15 +344,7 @@ export const plotSvg = (input: PlotInput): string => {
         ],
       }),
     );
-    // failed reads: a band where the metric is missing
-    panel.metric.points.forEach((p, i) => {
-      if (p.value !== undefined) return;
-      const next = Math.min(panel.metric.points[i + 1]?.t ?? endT, endT);
-      body.push(
-        `<rect class="read-error" x="${round1(x(p.t))}" y="${top}" width="${round1(Math.max(x(next) - x(p.t), 2))}" ` +
-          `height="${METRIC_HEIGHT}" fill="${ERROR_FILL}" opacity="0.7"/>`,
-      );
-    });
+    body.push(...readErrorBands(panel.metric.points, endT, x, top));
     for (const c of panel.capacity) {
       body.push(
         seriesPath(
@@ -385,7 +360,7 @@ export const plotSvg = (input: PlotInput): string => {
     top += METRIC_HEIGHT + PANEL_GAP + PANEL_HEADER;
   }
 
-  const most = Math.max(1, ...replicas.flatMap((s) => s.points.map((p) => p.value ?? 0)));
+  const most = Math.max(1, ...replicas.map((s) => s.max));
   const ticks = valueTicks(most, true);
   const max = ticks.at(-1) ?? 1;
   const y = (v: number) => top + REPLICAS_HEIGHT - (v / max) * REPLICAS_HEIGHT;

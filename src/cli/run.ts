@@ -2,6 +2,7 @@
 // (src/cli/controller-wiring.ts) → SIGINT/SIGTERM. Wiring only; the logic is in src/controller.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REPORT_PORT } from '../controller/activator-reports.ts';
+import { DEFAULT_POLL_TIMEOUT_MS } from '../controller/controller.ts';
 import { parseAllowedServiceAccounts } from '../controller/report-auth.ts';
 import { logger as defaultLogger } from '../logging.ts';
 import { servedPort } from '../observability/server.ts';
@@ -29,6 +30,7 @@ interface RunFlags {
   renewDeadline?: number;
   retryPeriod?: number;
   maxConcurrentPolls: number;
+  pollTimeout?: number;
   metricsPort: number;
   healthPort: number;
   reportPort: number;
@@ -76,9 +78,14 @@ const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
     .option('--retry-period <s>', 'seconds between lease attempts (default 2)', seconds)
     .option(
       '--max-concurrent-polls <n>',
-      'polls in flight at once',
+      'polls in flight at once (a poll still waiting after 50 ms gives its slot to a due one)',
       positiveInt,
       DEFAULT_MAX_CONCURRENT_POLLS,
+    )
+    .option(
+      '--poll-timeout <s>',
+      `seconds a poll waits for its sources and the API: what has not answered by then is that object's error (default ${DEFAULT_POLL_TIMEOUT_MS / 1000})`,
+      seconds,
     )
     .option('--metrics-port <n>', 'port of Prometheus /metrics (0: off)', portNumber, DEFAULT_METRICS_PORT)
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
@@ -200,6 +207,7 @@ const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO)
     leaseName: flags.leaseName,
     leaseNamespace: flags.leaseNamespace,
     maxConcurrentPolls: flags.maxConcurrentPolls,
+    ...(flags.pollTimeout === undefined ? {} : { pollTimeoutMs: flags.pollTimeout }),
     metricsPort: servedPort(flags.metricsPort),
     healthPort: servedPort(flags.healthPort),
     adapterPort: servedPort(flags.adapterPort),

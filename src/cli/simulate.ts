@@ -12,6 +12,11 @@
 // `--plot FILE.svg` writes the simulation as an SVG (src/cli/plot.ts) instead of printing the
 // CSV, and prints the file's path; `--compare OTHER.yaml` (only with --plot) replays the same
 // trace through a second ScaledObject and draws both.
+//
+// Bounded work: the ScaledObject file within MANIFEST_LIMITS, the trace within TRACE_LIMITS
+// (streamed into one array of numbers per column), at most MAX_POLLS polls. Polls are decided
+// one at a time and not kept: each CSV line is written as it is decided, and the plot keeps a
+// downsample per series (plot-series.ts); memory does not grow with the number of polls.
 
 import { writeFile } from 'node:fs/promises';
 import { createScalerDeps, type ResolvedTrigger } from '../../scalers/index.ts';
@@ -20,12 +25,13 @@ import { KIND } from '../api/scaledobject.ts';
 import { admitScaledObject } from '../controller/admission.ts';
 import type { Scaler } from '../scaler.ts';
 import { triggerReading } from '../scaling/readings.ts';
-import { type SimulationPoll, simulate } from '../scaling/simulate.ts';
+import { type SimulationPoll, type SimulationStep, simulation } from '../scaling/simulate.ts';
 import type { ScalingSpec, TriggerReading } from '../scaling/types.ts';
-import { kindOf, yamlDocuments } from './documents.ts';
-import { type CliIO, describeError } from './io.ts';
-import { plotSvg, type SimulatedRun } from './plot.ts';
-import { parseTrace, READ_ERROR, rowAt, type Trace } from './trace.ts';
+import { describeManifestReadError, kindOf, MANIFEST_LIMITS, yamlDocuments } from './documents.ts';
+import { type CliIO, chunksOf, describeError, writeDrained } from './io.ts';
+import { plotEndT, plotSvg, runNames } from './plot.ts';
+import { RunRecorder, type SimulatedRun } from './plot-series.ts';
+import { describeTraceReadError, TRACE_LIMITS, type Trace, TraceReader, valueAt } from './trace.ts';
 import { problemLine } from './validate.ts';
 
 export interface SimulateOptions {
@@ -53,8 +59,8 @@ export type ReadingSource =
   | { readonly trigger: ResolvedTrigger; readonly column: number }
   | { readonly trigger: ResolvedTrigger; readonly scaler: Scaler };
 
-/** At most this many polls (a day at 1 s is 86 400). */
-const MAX_POLLS = 1_000_000;
+/** At most this many polls (a day at 1 s is 86 400; 1,000,000 at 1 s is 11.6 days). */
+export const MAX_POLLS = 1_000_000;
 
 type Outcome<T> =
   | { readonly ok: true; readonly value: T }
@@ -155,19 +161,13 @@ export const readingsAt = async (
           ? reading(trigger, read.value.value, read.value.active)
           : failedReading(trigger, read.error.reason, read.error.message);
       }
-      const value = rowAt(trace, t)?.values[source.column];
-      if (value === undefined || value === READ_ERROR) {
+      const value = valueAt(trace, source.column, t);
+      if (value === undefined || Number.isNaN(value)) {
         return failedReading(trigger, TriggerError, `the trace says the read failed at t=${t}`);
       }
       return reading(trigger, value, value > trigger.activationThreshold);
     }),
   );
-
-/** Poll times t = 0, p, 2p, ... up to the trace's last t. */
-export const pollTimes = (lastT: number, pollingIntervalSeconds: number): number[] => {
-  const count = Math.floor(lastT / pollingIntervalSeconds) + 1;
-  return Array.from({ length: Math.min(count, MAX_POLLS) }, (_, k) => k * pollingIntervalSeconds);
-};
 
 const csvField = (text: string): string => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
 
@@ -177,18 +177,17 @@ const readScaledObject = async (
 ): Promise<Outcome<{ doc: number; value: unknown }>> => {
   let text: string;
   try {
-    text = await io.readText(file);
+    text = await io.readText(file, MANIFEST_LIMITS.fileBytes);
   } catch (error) {
-    return { ok: false, errors: [`${file}: cannot read: ${describeError(error)}`] };
+    return { ok: false, errors: [`${file}: cannot read: ${describeManifestReadError(error)}`] };
   }
-  const documents = yamlDocuments(text);
-  const broken = documents.flatMap((d) => (d.ok ? [] : [`${file}:${d.doc}: invalid YAML: ${d.message}`]));
+  const broken: string[] = [];
+  const objects: { doc: number; value: unknown }[] = [];
+  for (const d of yamlDocuments(text)) {
+    if (!d.ok) broken.push(`${file}:${d.doc}: ${d.message}`);
+    else if (kindOf(d.value) === undefined || kindOf(d.value) === KIND) objects.push(d);
+  }
   if (broken.length > 0) return { ok: false, errors: broken };
-  const objects = documents.flatMap((d) => {
-    if (!d.ok) return [];
-    const kind = kindOf(d.value);
-    return kind === undefined || kind === KIND ? [{ doc: d.doc, value: d.value }] : [];
-  });
   const [object] = objects;
   if (object === undefined || objects.length > 1) {
     return { ok: false, errors: [`${file}: expected one ScaledObject, found ${objects.length}`] };
@@ -196,14 +195,18 @@ const readScaledObject = async (
   return { ok: true, value: object };
 };
 
+/** Streams the trace into a TraceReader; stops reading when the reader stops (errors, a limit). */
 const readTrace = async (file: string, io: CliIO): Promise<Outcome<Trace>> => {
-  let text: string;
+  const reader = new TraceReader(file);
   try {
-    text = await io.readText(file);
+    for await (const chunk of chunksOf(io, file, TRACE_LIMITS.bytes)) {
+      reader.push(chunk);
+      if (!reader.reading) break;
+    }
   } catch (error) {
-    return { ok: false, errors: [`${file}: cannot read: ${describeError(error)}`] };
+    return { ok: false, errors: [`${file}: cannot read: ${describeTraceReadError(error)}`] };
   }
-  const trace = parseTrace(text, file);
+  const trace = reader.end();
   return trace.ok ? trace : { ok: false, errors: trace.error };
 };
 
@@ -241,45 +244,94 @@ const loadScaledObject = async (file: string, io: CliIO): Promise<Outcome<Admitt
   return { ok: true, value: { file, spec: admission.spec, triggers: admission.triggers } };
 };
 
-/** The trace through one admitted ScaledObject: reading sources, polls, decisions. */
-const replay = async (
-  object: AdmittedObject,
-  trace: Trace,
-  options: SimulateOptions,
-): Promise<Outcome<SimulatedRun>> => {
-  const { file, spec } = object;
-  const sources = readingSources(object.triggers, trace.columns, options.traceFile);
-  if (!sources.ok) return sources;
+/** How one admitted ScaledObject reads the trace: its reading sources and its polls. */
+interface Replay {
+  readonly object: AdmittedObject;
+  readonly sources: readonly ReadingSource[];
+  /** Polls at t = 0, p, 2p, ... up to the trace's last t. */
+  readonly polls: number;
+  /** Trigger key → the trace column that drives it. */
+  readonly columns: ReadonlyMap<string, string>;
+}
 
-  const lastT = trace.rows.at(-1)?.t ?? 0;
-  const interval = spec.pollingIntervalSeconds;
-  if (lastT / interval >= MAX_POLLS) {
+const planReplay = (object: AdmittedObject, trace: Trace, traceFile: string): Outcome<Replay> => {
+  const sources = readingSources(object.triggers, trace.columns, traceFile);
+  if (!sources.ok) return sources;
+  const lastT = trace.times[trace.length - 1] ?? 0;
+  const interval = object.spec.pollingIntervalSeconds;
+  const polls = Math.floor(lastT / interval) + 1;
+  if (polls > MAX_POLLS) {
     return {
       ok: false,
       errors: [
-        `${options.traceFile}: ${lastT} s at a ${interval} s polling interval is more than ${MAX_POLLS} polls`,
+        `${traceFile}: ${lastT} s at a ${interval} s polling interval is ${polls} polls, more than the ${MAX_POLLS} ebb simulate runs; shorten the trace or poll less often`,
       ],
     };
   }
-  const startMs = options.start.getTime();
-  const signal = new AbortController().signal;
-  const polls: SimulationPoll[] = [];
-  try {
-    for (const t of pollTimes(lastT, interval)) {
-      polls.push({ t, readings: await readingsAt(sources.value, trace, t, startMs, signal) });
-    }
-  } finally {
-    await Promise.all(sources.value.map((s) => ('scaler' in s ? s.scaler.close() : undefined)));
-  }
-  const steps = simulate(spec, {
-    initialReplicas: options.initialReplicas ?? spec.minReplicas,
-    polls,
-    startMs,
-  });
   const columns = new Map(
     sources.value.flatMap((s) => ('column' in s ? [[s.trigger.key, trace.columns[s.column] ?? '']] : [])),
   );
-  return { ok: true, value: { file, spec, polls, steps, columns } };
+  return { ok: true, value: { object, sources: sources.value, polls, columns } };
+};
+
+/** Decides every poll in turn and hands it to `onStep`; nothing is kept here. */
+const replay = async (
+  plan: Replay,
+  trace: Trace,
+  options: SimulateOptions,
+  onStep: (poll: SimulationPoll, step: SimulationStep) => Promise<void> | undefined,
+): Promise<void> => {
+  const { spec } = plan.object;
+  const startMs = options.start.getTime();
+  const step = simulation(spec, options.initialReplicas ?? spec.minReplicas, startMs);
+  const signal = new AbortController().signal;
+  try {
+    for (let k = 0; k < plan.polls; k++) {
+      const t = k * spec.pollingIntervalSeconds;
+      const poll = { t, readings: await readingsAt(plan.sources, trace, t, startMs, signal) };
+      const written = onStep(poll, step(poll));
+      if (written !== undefined) await written;
+    }
+  } finally {
+    await Promise.all(plan.sources.map((s) => ('scaler' in s ? s.scaler.close() : undefined)));
+  }
+};
+
+/**
+ * Buffers CSV lines and writes them in 64 KB pieces; a piece the output has to queue (a pipe to
+ * a slower reader) is waited for, so the simulation never runs ahead of its reader in memory.
+ */
+const csvWriter = (io: CliIO) => {
+  let buffer = '';
+  return {
+    line(text: string): Promise<void> | undefined {
+      buffer += `${text}\n`;
+      if (buffer.length < 65_536) return undefined;
+      const written = writeDrained(io.stdout, buffer);
+      buffer = '';
+      return written;
+    },
+    async flush(): Promise<void> {
+      if (buffer !== '') await writeDrained(io.stdout, buffer);
+      buffer = '';
+    },
+  };
+};
+
+/** The trace through one ScaledObject, recorded for the plot. */
+const record = async (
+  plan: Replay,
+  name: string,
+  trace: Trace,
+  options: SimulateOptions,
+): Promise<SimulatedRun> => {
+  const { file, spec } = plan.object;
+  const recorder = new RunRecorder(file, name, spec, plan.columns, plan.polls, plotEndT(trace));
+  await replay(plan, trace, options, (poll, step) => {
+    recorder.add(poll, step);
+    return undefined;
+  });
+  return recorder.run();
 };
 
 /**
@@ -303,25 +355,31 @@ export const runSimulate = async (
   if (!object.ok) return stop(object.errors);
   const trace = await readTrace(options.traceFile, io);
   if (!trace.ok) return stop(trace.errors);
-  const run = await replay(object.value, trace.value, options);
-  if (!run.ok) return stop(run.errors);
+  const plan = planReplay(object.value, trace.value, options.traceFile);
+  if (!plan.ok) return stop(plan.errors);
 
   if (options.plot === undefined) {
     const explain = options.explain === true;
-    io.stdout.write(explain ? 't,replicas,active,explanation\n' : 't,replicas,active\n');
-    for (const row of run.value.steps) {
+    const csv = csvWriter(io);
+    csv.line(explain ? 't,replicas,active,explanation' : 't,replicas,active');
+    await replay(plan.value, trace.value, options, (_poll, row) => {
       const base = `${row.t},${row.replicas},${row.active}`;
-      io.stdout.write(explain ? `${base},${csvField(row.decision.explanation)}\n` : `${base}\n`);
-    }
+      return csv.line(explain ? `${base},${csvField(row.decision.explanation)}` : base);
+    });
+    await csv.flush();
     return 0;
   }
 
-  const runs = [run.value];
+  const names = runNames([
+    options.scaledObjectFile,
+    ...(options.compare === undefined ? [] : [options.compare]),
+  ]);
+  const runs = [await record(plan.value, names[0] ?? '', trace.value, options)];
   if (options.compare !== undefined) {
     const compare = await loadScaledObject(options.compare, io);
-    const other = compare.ok ? await replay(compare.value, trace.value, options) : compare;
+    const other = compare.ok ? planReplay(compare.value, trace.value, options.traceFile) : compare;
     if (!other.ok) return stop(other.errors.map((line) => `--compare: ${line}`));
-    runs.push(other.value);
+    runs.push(await record(other.value, names[1] ?? '', trace.value, options));
   }
   const svg = plotSvg({ traceFile: options.traceFile, trace: trace.value, runs });
   try {

@@ -39,8 +39,11 @@ export interface ControllerOptions {
   readonly maxConcurrentPolls?: number;
   /** Reconciles in flight at once; default 8. */
   readonly workers?: number;
-  /** Trigger reads not settled by then count as failed; default 10 s. */
-  readonly readTimeoutMs?: number;
+  /**
+   * A poll's deadline (`--poll-timeout`): trigger reads, target reads and writes not settled by
+   * then count as failed and the poll ends; default DEFAULT_POLL_TIMEOUT_MS.
+   */
+  readonly pollTimeoutMs?: number;
   readonly clock?: SchedulerClock;
   readonly random?: () => number;
   /** Called as each poll starts with how late it is (metrics, the benchmark). */
@@ -61,6 +64,9 @@ export interface ControllerOptions {
   /** Told about every poll, pause and removal (Prometheus metrics, the metrics adapter). */
   readonly observer?: ControllerObserver;
 }
+
+/** A poll's deadline when `--poll-timeout` is not given: the 10 s trigger reads always had. */
+export const DEFAULT_POLL_TIMEOUT_MS = 10_000;
 
 export interface ControllerStats {
   polls: number;
@@ -143,7 +149,7 @@ export class Controller {
       scaleTarget: opts.scaleTarget,
       events: opts.events,
       now,
-      readTimeoutMs: opts.readTimeoutMs ?? 10_000,
+      pollTimeoutMs: opts.pollTimeoutMs ?? DEFAULT_POLL_TIMEOUT_MS,
       createScaler,
       observer,
       writeStatus,
@@ -285,9 +291,30 @@ export class Controller {
     if (loop.inFlight === p) loop.inFlight = undefined;
   }
 
-  /** Patches only what differs from the status ebb last wrote; one write per object at a time. */
-  private async writeStatus(t: Tracked, change: StatusChange): Promise<void> {
-    while (t.writing !== undefined) await t.writing;
+  /**
+   * Patches only what differs from the status ebb last wrote. One write per object at a time and
+   * at most one queued behind it: a change arriving meanwhile merges into the queued one (the
+   * later value wins), so a status API that stops answering holds one waiting write per object,
+   * not one per poll.
+   */
+  private writeStatus(t: Tracked, change: StatusChange): Promise<void> {
+    const writing = t.writing;
+    if (writing === undefined) return this.writeNow(t, change);
+    const queued = t.queuedStatus;
+    if (queued !== undefined) {
+      queued.change = mergeChanges(queued.change, change);
+      return queued.done;
+    }
+    const next: { change: StatusChange; done: Promise<void> } = { change, done: Promise.resolve() };
+    next.done = writing.then(() => {
+      t.queuedStatus = undefined;
+      return this.writeStatus(t, next.change);
+    });
+    t.queuedStatus = next;
+    return next.done;
+  }
+
+  private async writeNow(t: Tracked, change: StatusChange): Promise<void> {
     const deferred = t.deferred;
     t.deferred = undefined;
     const all = deferred === undefined ? change : mergeChanges(deferred, change);

@@ -2,6 +2,13 @@
 //   read the target's replicas → read every trigger in parallel (a failing scaler is rebuilt
 //   and read once more, as KEDA does) → decide() → write replicas only when they change →
 //   Events on activation, deactivation, scaler failure and recovery → status, only what changed.
+//
+// One deadline per poll (`--poll-timeout`, PollContext.pollTimeoutMs) bounds every call it makes
+// to the world, so a poll ends by then whatever its sources and the API do: a trigger that has
+// not answered is a ScalerTimeout trigger error (fallback applies; never a scale to zero), a
+// target read or scale write that has not answered is ScaleTargetTimeout. A call left behind is
+// not repeated while it is pending (one target read and one scale write per object at most),
+// and the status write it waits for is queued, not repeated (Controller.writeStatus).
 
 import { performance } from 'node:perf_hooks';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
@@ -22,13 +29,14 @@ import {
   ScaleTargetScaled,
   TriggerError,
 } from '../api/reasons.ts';
-import type { EventRecorder, ScaleTarget, StatusPatch } from '../platform/ports.ts';
+import type { EventRecorder, PlatformResult, ScaleTarget, StatusPatch } from '../platform/ports.ts';
 import { concurrencyScalingOf, type ReadError, type Reading, type Scaler } from '../scaler.ts';
 import { decide } from '../scaling/decide.ts';
 import { triggerReading } from '../scaling/readings.ts';
 import type { ScaleDecision, TriggerReading } from '../scaling/types.ts';
 import { replicasToWrite } from './hpa-mode.ts';
 import type { ControllerObserver, TriggerObservation } from './observer.ts';
+import { EXPIRED, PollDeadline, pendingUntilSettled, timedOut } from './poll-deadline.ts';
 import type { StatusChange } from './status.ts';
 import {
   describeTarget,
@@ -43,8 +51,8 @@ export interface PollContext {
   readonly scaleTarget: ScaleTarget;
   readonly events: EventRecorder;
   readonly now: () => number;
-  /** A trigger read not settled by then counts as failed (the scaler also gets the abort). */
-  readonly readTimeoutMs: number;
+  /** A poll's deadline: calls not settled by then count as failed (the scalers get the abort). */
+  readonly pollTimeoutMs: number;
   readonly createScaler: (resolved: ResolvedTrigger) => Scaler;
   readonly observer: ControllerObserver;
   writeStatus(t: Tracked, change: StatusChange): Promise<void>;
@@ -112,41 +120,35 @@ const toReading = (live: LiveTrigger, r: ReadResult): TriggerReading => {
 };
 
 /**
- * Every trigger read in parallel, bounded by the read timeout; `latencyMs[i]` receives how long
- * trigger i took (the timeout for one that did not settle).
+ * Every trigger read in parallel, bounded by the poll's deadline; `latencyMs[i]` receives how
+ * long trigger i took (the deadline for one that did not settle).
  */
 export const readTriggers = async (
   triggers: readonly LiveTrigger[],
   now: Date,
-  timeoutMs: number,
+  deadline: PollDeadline,
   rebuild: (resolved: ResolvedTrigger) => Scaler,
   latencyMs: number[] = [],
 ): Promise<TriggerReading[]> => {
   const started = performance.now();
-  for (let i = 0; i < triggers.length; i++) latencyMs[i] = timeoutMs;
-  const abort = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => {
-      abort.abort();
-      resolve(undefined);
-    }, timeoutMs);
-  });
+  const results: (ReadResult | undefined)[] = triggers.map(() => undefined);
   const reads = triggers.map((t, i) =>
-    readTrigger(t, now, abort.signal, rebuild).then((r) => {
+    readTrigger(t, now, deadline.signal, rebuild).then((r) => {
       latencyMs[i] = performance.now() - started;
-      return r;
+      results[i] = r;
     }),
   );
-  const all = await Promise.race([Promise.all(reads), timedOut]);
-  clearTimeout(timer);
-  if (all !== undefined) return all.map((r, i) => toReading(triggers[i] as LiveTrigger, r));
-  return triggers.map((t) =>
-    toReading(t, {
+  await deadline.within(Promise.all(reads));
+  // Triggers that answered keep their reading; only those still out are timeouts.
+  return triggers.map((t, i) => {
+    const r = results[i];
+    if (r !== undefined) return toReading(t, r);
+    latencyMs[i] = deadline.ms;
+    return toReading(t, {
       ok: false,
-      error: { reason: ScalerTimeout, message: `no reading within ${timeoutMs} ms` },
-    }),
-  );
+      error: { reason: ScalerTimeout, message: `no reading within ${deadline.ms} ms` },
+    });
+  });
 };
 
 const activeCondition = (d: ScaleDecision, loop: Loop): ConditionUpdate => {
@@ -257,11 +259,36 @@ const logClamped = (t: Tracked, loop: Loop, decision: ScaleDecision): void => {
   else t.log.info('no negative metric values any more');
 };
 
-/** One poll; never throws (errors become conditions, Events and log lines). */
+/** The target's replicas; a read still out from an earlier poll is waited for, not repeated. */
+const replicasOf = (ctx: PollContext, loop: Loop): Promise<PlatformResult<number>> => {
+  if (loop.pendingRead === undefined)
+    pendingUntilSettled(loop, 'pendingRead', ctx.scaleTarget.replicas(loop.target));
+  return loop.pendingRead as Promise<PlatformResult<number>>;
+};
+
+/** One poll; never throws (errors become conditions, Events and log lines); ends by its deadline. */
 export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promise<void> => {
+  const deadline = new PollDeadline(ctx.pollTimeoutMs);
+  try {
+    await pollWithin(ctx, t, loop, deadline);
+  } finally {
+    deadline.clear();
+  }
+};
+
+const pollWithin = async (
+  ctx: PollContext,
+  t: Tracked,
+  loop: Loop,
+  deadline: PollDeadline,
+): Promise<void> => {
   const nowMs = ctx.now();
   const now = new Date(nowMs);
-  const current = await ctx.scaleTarget.replicas(loop.target);
+  const answered = await deadline.within(replicasOf(ctx, loop));
+  const current =
+    answered === EXPIRED
+      ? timedOut(`reading the replicas of ${describeTarget(loop.target)}`, deadline.ms)
+      : answered;
   if (loop.closed) return;
   if (!current.ok) {
     if (loop.targetError !== current.error.message) {
@@ -275,11 +302,13 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
       t.log.warn({ reason: current.error.reason, err: current.error.message }, 'cannot read scale target');
     }
     ctx.observer.targetFailed(t.ref.namespace, t.ref.name, current.error.reason);
-    await ctx.writeStatus(t, {
-      conditions: [
-        { type: 'Ready', status: 'False', reason: current.error.reason, message: current.error.message },
-      ],
-    });
+    await deadline.within(
+      ctx.writeStatus(t, {
+        conditions: [
+          { type: 'Ready', status: 'False', reason: current.error.reason, message: current.error.message },
+        ],
+      }),
+    );
     return;
   }
   loop.targetError = undefined;
@@ -288,7 +317,7 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
   const readings =
     loop.triggers.length === 0
       ? []
-      : await readTriggers(loop.triggers, now, ctx.readTimeoutMs, ctx.createScaler, latencyMs);
+      : await readTriggers(loop.triggers, now, deadline, ctx.createScaler, latencyMs);
   if (loop.closed) return;
   let decision: ScaleDecision;
   try {
@@ -305,8 +334,17 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
   let replicas = current.value;
   // HPA mode: the HPA owns 1 <-> N; ebb writes only 0 <-> 1 (hpa-mode.ts).
   const desired = replicasToWrite(loop, current.value, decision);
-  if (desired !== current.value) {
-    const scaled = await ctx.scaleTarget.scale(loop.target, desired);
+  if (desired !== current.value && loop.pendingScale !== undefined) {
+    // A write an earlier poll stopped waiting for may still land: never two at once.
+    t.log.warn({ desired }, 'an earlier scale write has not answered yet; not writing again');
+  } else if (desired !== current.value) {
+    const write = ctx.scaleTarget.scale(loop.target, desired);
+    const answer = await deadline.within(write);
+    if (answer === EXPIRED) pendingUntilSettled(loop, 'pendingScale', write);
+    const scaled =
+      answer === EXPIRED
+        ? timedOut(`scaling ${describeTarget(loop.target)} to ${desired} (it may still land)`, deadline.ms)
+        : answer;
     if (scaled.ok) {
       replicas = scaled.value;
       if (t.status.originalReplicaCount === undefined) fields.originalReplicaCount = current.value;
@@ -358,5 +396,6 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
   fields.currentReplicas = replicas;
   fields.desiredReplicas = desired;
   fields.health = persistedHealth(decision.state.health, loop.spec);
-  await ctx.writeStatus(t, { conditions: pollConditions(decision, loop), fields });
+  // A status API that does not answer holds this write queued (Controller.writeStatus), not the poll.
+  await deadline.within(ctx.writeStatus(t, { conditions: pollConditions(decision, loop), fields }));
 };

@@ -5,7 +5,12 @@
 //   seen together (a controller start) spread over a second instead of all polling at once.
 // - Then fixed rate: due += interval; polls missed while one ran long (or the process was
 //   busy) are skipped, never replayed in a burst: next due is the first slot after `now`.
-// - At most `maxConcurrent` polls run at once; one object never has two polls in flight.
+// - At most `maxConcurrent` polls hold a slot at once; one object never has two polls in flight.
+// - A slow source cannot hold a slot that others wait for: when a poll is due and every slot is
+//   taken, the poll that has held its slot longest gives it up once it has held it for
+//   `yieldAfterMs` (50 ms); it keeps running (its object still has one poll in flight, ended by
+//   the poll's own deadline) but no longer counts. So a due poll waits at most about
+//   yieldAfterMs for a slot, and while nothing is due the limit holds exactly.
 // - Polls are started in batches from a timer or setImmediate, never from a finishing poll's
 //   promise chain: a poll served from caches completes in microtasks, and starting the next
 //   one there would starve I/O (watch events, status writes) whenever polls fall behind.
@@ -31,8 +36,13 @@ export interface SchedulerOptions {
   /** [0, 1): the jitter fraction; tests pass a constant. */
   readonly random?: () => number;
   readonly maxInitialJitterMs?: number;
+  /** A slot held this long goes to a due poll; default SLOT_YIELD_MS. */
+  readonly yieldAfterMs?: number;
   readonly onStart?: (key: string, latenessMs: number) => void;
 }
+
+/** See the header: a due poll waits for a slot at most about this long. */
+export const SLOT_YIELD_MS = 50;
 
 interface Entry {
   readonly key: string;
@@ -41,6 +51,8 @@ interface Entry {
   /** Position in the heap; -1 while running or removed. */
   index: number;
   running: boolean;
+  /** When the running poll started. */
+  startedAt: number;
   removed: boolean;
 }
 
@@ -49,7 +61,14 @@ export class PollScheduler {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: SchedulerClock;
   private readonly random: () => number;
-  private inFlight = 0;
+  /** Polls running, with or without a slot. */
+  private active = 0;
+  /**
+   * The polls holding a slot (at most maxConcurrent), in start order (a Set keeps insertion
+   * order): the first one is the one that yields.
+   */
+  private readonly holders = new Set<Entry>();
+  private readonly yieldAfterMs: number;
   private cancelTimer: (() => void) | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
   private stopped = false;
@@ -59,14 +78,21 @@ export class PollScheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
+    this.yieldAfterMs = opts.yieldAfterMs ?? SLOT_YIELD_MS;
   }
 
   get size(): number {
     return this.entries.size;
   }
 
+  /** Polls holding a slot. */
   get running(): number {
-    return this.inFlight;
+    return this.holders.size;
+  }
+
+  /** Polls running, including those that gave up their slot. */
+  get runningAll(): number {
+    return this.active;
   }
 
   has(key: string): boolean {
@@ -90,7 +116,15 @@ export class PollScheduler {
       return;
     }
     const jitter = this.random() * Math.min(intervalMs, this.opts.maxInitialJitterMs ?? 1000);
-    const entry: Entry = { key, intervalMs, due: now + jitter, index: -1, running: false, removed: false };
+    const entry: Entry = {
+      key,
+      intervalMs,
+      due: now + jitter,
+      index: -1,
+      running: false,
+      startedAt: 0,
+      removed: false,
+    };
     this.entries.set(key, entry);
     this.push(entry);
     this.arm();
@@ -117,16 +151,17 @@ export class PollScheduler {
     this.cancelTimer = undefined;
     this.heap.length = 0;
     this.entries.clear();
-    if (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private drain(): void {
     if (this.stopped) return;
     const now = this.clock.now();
     let started = 0;
-    while (this.inFlight < this.opts.maxConcurrent) {
+    for (;;) {
       const top = this.heap[0];
       if (top === undefined || top.due > now) break;
+      if (this.holders.size >= this.opts.maxConcurrent && !this.yieldSlot(now)) break;
       if (started >= this.opts.maxConcurrent) {
         this.requestDrain(); // a full batch: let I/O in before the next one
         return;
@@ -148,9 +183,25 @@ export class PollScheduler {
     });
   }
 
+  /** The oldest slot holder gives its slot up if it has held it for yieldAfterMs. */
+  private yieldSlot(now: number): boolean {
+    const oldest = this.oldestHolder();
+    if (oldest === undefined || now - oldest.startedAt < this.yieldAfterMs) return false;
+    this.holders.delete(oldest); // it runs on, without a slot
+    return true;
+  }
+
+  /** The longest-running poll still holding a slot. */
+  private oldestHolder(): Entry | undefined {
+    for (const entry of this.holders) return entry;
+    return undefined;
+  }
+
   private start(entry: Entry, now: number): void {
     entry.running = true;
-    this.inFlight++;
+    entry.startedAt = now;
+    this.holders.add(entry);
+    this.active++;
     this.opts.onStart?.(entry.key, now - entry.due);
     let p: Promise<void>;
     try {
@@ -163,7 +214,8 @@ export class PollScheduler {
 
   private finish(entry: Entry): void {
     entry.running = false;
-    this.inFlight--;
+    this.active--;
+    this.holders.delete(entry);
     if (!entry.removed && !this.stopped) {
       const now = this.clock.now();
       // next due = the first slot of the fixed-rate grid strictly after now
@@ -171,7 +223,7 @@ export class PollScheduler {
       entry.due += missed * entry.intervalMs;
       this.push(entry);
     }
-    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
     this.requestDrain();
   }
 
@@ -180,11 +232,17 @@ export class PollScheduler {
     if (this.stopped) return;
     const top = this.heap[0];
     if (top === undefined) return;
-    if (this.cancelTimer !== undefined && this.timerDue <= top.due) return;
-    if (this.inFlight >= this.opts.maxConcurrent) return; // finish() drains
+    let at = top.due;
+    if (this.holders.size >= this.opts.maxConcurrent) {
+      // finish() drains when a slot frees; until then the oldest holder yields at this time
+      const oldest = this.oldestHolder();
+      if (oldest === undefined) return;
+      at = Math.max(at, oldest.startedAt + this.yieldAfterMs);
+    }
+    if (this.cancelTimer !== undefined && this.timerDue <= at) return;
     this.cancelTimer?.();
-    this.timerDue = top.due;
-    const delay = Math.max(0, top.due - this.clock.now());
+    this.timerDue = at;
+    const delay = Math.max(0, at - this.clock.now());
     this.cancelTimer = this.clock.setTimer(() => {
       this.cancelTimer = undefined;
       this.timerDue = Number.POSITIVE_INFINITY;

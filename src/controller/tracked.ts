@@ -7,7 +7,13 @@ import { findCondition } from '../api/conditions.ts';
 import type { HealthStatus, ScaledObject, ScaledObjectStatus } from '../api/scaledobject.ts';
 import { API_VERSION, KIND } from '../api/scaledobject.ts';
 import type { Logger } from '../logging.ts';
-import type { EventRegarding, PlatformError, ScaledObjectRef, TargetRef } from '../platform/ports.ts';
+import type {
+  EventRegarding,
+  PlatformError,
+  PlatformResult,
+  ScaledObjectRef,
+  TargetRef,
+} from '../platform/ports.ts';
 import type { Scaler } from '../scaler.ts';
 import type { ScalingSpec, ScalingState, TriggerHealth } from '../scaling/types.ts';
 import type { StatusChange } from './status.ts';
@@ -36,6 +42,10 @@ export interface Loop {
   clamped?: string;
   /** Settles when the poll in flight (if any) has finished. */
   inFlight: Promise<void> | undefined;
+  /** A replicas read still out (a poll may have stopped waiting for it): reused, not repeated. */
+  pendingRead?: Promise<PlatformResult<number>> | undefined;
+  /** A scale write a poll stopped waiting for at its deadline: no other is sent until it settles. */
+  pendingScale?: Promise<PlatformResult<number>> | undefined;
   closed: boolean;
 }
 
@@ -62,6 +72,8 @@ export interface Tracked {
   force: boolean;
   /** A status write in flight: the next one waits for it. */
   writing: Promise<void> | undefined;
+  /** The one write queued behind `writing`; later changes merge into it (Controller.writeStatus). */
+  queuedStatus?: { change: StatusChange; done: Promise<void> } | undefined;
   /** Consecutive reconcile failures (requeue backoff). */
   failures: number;
 }

@@ -24,18 +24,29 @@ export interface SimulationStep {
   readonly decision: ScaleDecision;
 }
 
-/** now = startMs + t × 1000; state and replicas carry from one poll to the next. */
-export const simulate = (spec: ScalingSpec, input: SimulationInput): SimulationStep[] => {
-  let state = initialScalingState(input.startMs);
-  let replicas = input.initialReplicas;
-  return input.polls.map((poll) => {
+/**
+ * Polls one at a time (the CLI streams a million of them): now = startMs + t × 1000; state and
+ * replicas carry from one poll to the next, and nothing else is kept.
+ */
+export const simulation = (
+  spec: ScalingSpec,
+  initialReplicas: number,
+  startMs: number,
+): ((poll: SimulationPoll) => SimulationStep) => {
+  let state = initialScalingState(startMs);
+  let replicas = initialReplicas;
+  return (poll) => {
     const decision = decide(
       spec,
-      { now: input.startMs + poll.t * 1000, currentReplicas: replicas, readings: poll.readings },
+      { now: startMs + poll.t * 1000, currentReplicas: replicas, readings: poll.readings },
       state,
     );
     state = decision.state;
     replicas = decision.desiredReplicas;
     return { t: poll.t, replicas, active: decision.active, decision };
-  });
+  };
 };
+
+/** Every poll of `input`, in order. */
+export const simulate = (spec: ScalingSpec, input: SimulationInput): SimulationStep[] =>
+  input.polls.map(simulation(spec, input.initialReplicas, input.startMs));

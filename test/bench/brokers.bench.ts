@@ -29,7 +29,7 @@ import { installCrd, scaledObjectManifest } from '../controller/cluster.ts';
 import { startKafka } from '../env/kafka.ts';
 import { startKube } from '../env/kube.ts';
 import { startRabbitMQ } from '../env/rabbitmq.ts';
-import { percentile, pool, round, sleep } from './common.ts';
+import { idleDeployment, percentile, pool, round, sleep } from './common.ts';
 
 const NAMESPACE = 'bench-brokers';
 const TOPICS = 10;
@@ -106,22 +106,8 @@ const createObjects = async (kc: KubeConfig, n: number, kafkaBrokers: string, ra
   }
   const started = performance.now();
   await pool(names, 48, async ([name, i]) => {
-    const labels = { app: name };
     await apps
-      .createNamespacedDeployment({
-        namespace: NAMESPACE,
-        body: {
-          metadata: { name },
-          spec: {
-            replicas: 0,
-            selector: { matchLabels: labels },
-            template: {
-              metadata: { labels },
-              spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
-            },
-          },
-        },
-      })
+      .createNamespacedDeployment({ namespace: NAMESPACE, body: idleDeployment(name) })
       .catch((err: unknown) => {
         if (!String(err).includes('AlreadyExists')) throw err;
       });

@@ -32,3 +32,19 @@ export const percentile = (sorted: Float64Array, p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 
 export const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
+
+/** A Deployment at 0 replicas whose image does not exist: a scale target that never runs a pod. */
+export const idleDeployment = (name: string) => {
+  const labels = { app: name };
+  return {
+    metadata: { name },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
+      },
+    },
+  };
+};

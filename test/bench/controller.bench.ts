@@ -13,7 +13,11 @@
 //   (process.cpuUsage), peak RSS, and API writes per minute while nothing changes (the
 //   adapter counts every request it makes, by verb).
 // `--scaler constant` swaps the cron scaler for one that returns a constant (controller cost
-// without cron-parser's). The LAST line printed is one JSON object.
+// without cron-parser's).
+// Then a hostile neighbour joins: one more ScaledObject (on its own Deployment) with a large
+// formula over a trigger whose source never answers (each of its polls ends at the 10 s poll
+// deadline); for another `--duration` seconds the healthy objects' lateness is measured again:
+// hostile_neighbour_lateness_p99_ms (target < 100 ms). The LAST line printed is one JSON object.
 // Heap: V8 grows the heap lazily during the warm-up's burst of status writes; with a limit
 // (`NODE_OPTIONS=--max-old-space-size=288 npm run bench -- --objects 10000`, as a deployment
 // would set) peak RSS stays under 400 MB at 10,000 objects; 192 is too tight (GC thrash).
@@ -21,14 +25,26 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { createScalerDeps } from '../../scalers/index.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
 import { runController } from '../../src/cli/controller-wiring.ts';
 import { createLogger, silentLogger } from '../../src/logging.ts';
-import { closedWindow, installCrd, openWindow, scaledObjectManifest } from '../controller/cluster.ts';
+import type { Scaler } from '../../src/scaler.ts';
+import {
+  closedWindow,
+  createScaledObject,
+  installCrd,
+  openWindow,
+  scaledObjectManifest,
+} from '../controller/cluster.ts';
+import { LARGE_FORMULA } from '../controller/fakes.ts';
 import { startKube } from '../env/kube.ts';
-import { percentile, pool, round, sleep } from './common.ts';
+import { idleDeployment, percentile, pool, round, sleep } from './common.ts';
 
 const NAMESPACE = 'bench';
+/** The hostile neighbour, and its trigger (whose source never answers; LARGE_FORMULA reads it). */
+const HOSTILE = 'hostile';
+const HOSTILE_TRIGGER = 'q';
 
 interface Args {
   objects: number;
@@ -69,6 +85,10 @@ const parseArgs = (argv: readonly string[]): Args => {
 };
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+/** A Deployment at 0 replicas named `name` (each ScaledObject needs its own target). */
+const createDeployment = (apps: AppsV1Api, name: string) =>
+  apps.createNamespacedDeployment({ namespace: NAMESPACE, body: idleDeployment(name) });
+
 const createObjects = async (kc: KubeConfig, n: number): Promise<void> => {
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
   const apps = kc.makeApiClient(AppsV1Api);
@@ -76,21 +96,7 @@ const createObjects = async (kc: KubeConfig, n: number): Promise<void> => {
   const names = Array.from({ length: n }, (_, i) => `app-${String(i).padStart(5, '0')}`);
   const started = performance.now();
   await pool(names, 48, async (name) => {
-    const labels = { app: name };
-    await apps.createNamespacedDeployment({
-      namespace: NAMESPACE,
-      body: {
-        metadata: { name },
-        spec: {
-          replicas: 0,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
-          },
-        },
-      },
-    });
+    await createDeployment(apps, name);
   });
   log(`${n} Deployments in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const t = performance.now();
@@ -127,10 +133,23 @@ const memoryReport = async (stage: string): Promise<void> => {
   );
 };
 
+/** The hostile neighbour's source: never answers, ignores the abort. */
+const silentScaler = (metric: Scaler['metric']): Scaler => ({
+  metric,
+  read: () => new Promise(() => {}),
+  close: async () => {},
+});
+
 /** The controller side, in its own process: prints one JSON line of measurements. */
 const child = async (args: Args): Promise<void> => {
   const lateness: number[] = [];
+  /** Healthy objects' lateness while the hostile neighbour is there. */
+  const neighbourLateness: number[] = [];
+  let hostilePolls = 0;
   let measuring = false;
+  let measuringNeighbour = false;
+  const hostileKey = `${NAMESPACE}/${HOSTILE}`;
+  const scalerDeps = createScalerDeps();
   const running = await runController({
     kubeconfig: args.kubeconfig,
     namespace: NAMESPACE,
@@ -140,18 +159,21 @@ const child = async (args: Args): Promise<void> => {
         ? silentLogger
         : createLogger({ level: process.env.EBB_BENCH_LOG }),
     maxConcurrentPolls: args.maxConcurrentPolls,
-    onPollStart: (_key, late) => {
+    onPollStart: (key, late) => {
       if (measuring) lateness.push(late);
+      if (!measuringNeighbour) return;
+      if (key === hostileKey) hostilePolls++;
+      else neighbourLateness.push(late);
     },
-    ...(args.scaler === 'constant'
-      ? {
-          createScaler: (resolved) => ({
-            metric: resolved.metric,
-            read: async () => ({ ok: true, value: { value: 0, active: false } }),
-            close: async () => {},
-          }),
-        }
-      : {}),
+    createScaler: (resolved) => {
+      if (resolved.trigger.name === HOSTILE_TRIGGER) return silentScaler(resolved.metric);
+      if (args.scaler !== 'constant') return resolved.create(scalerDeps);
+      return {
+        metric: resolved.metric,
+        read: async () => ({ ok: true, value: { value: 0, active: false } }),
+        close: async () => {},
+      };
+    },
   });
   const controller = running.controller();
   if (controller === undefined) throw new Error('no controller');
@@ -199,6 +221,25 @@ const child = async (args: Args): Promise<void> => {
   const gets = (client.requests.get('GET') ?? 0) - gets0;
   const sorted = Float64Array.from(lateness).sort();
   await memoryReport('after measuring');
+
+  // The hostile neighbour joins; once it has been polled, the healthy objects are measured again.
+  const kc = new KubeConfig();
+  kc.loadFromFile(args.kubeconfig);
+  await createDeployment(kc.makeApiClient(AppsV1Api), HOSTILE);
+  await createScaledObject(kc, NAMESPACE, HOSTILE, {
+    triggers: [{ type: 'cron', name: HOSTILE_TRIGGER, metadata: openWindow(1) }],
+    spec: { advanced: { scalingModifiers: { formula: LARGE_FORMULA, target: '5' } } },
+  });
+  const joined = performance.now();
+  while (controller.polling < args.objects + 1 && performance.now() - joined < 60_000) await sleep(100);
+  if (controller.polling < args.objects + 1) log('the hostile neighbour was not admitted; see its status');
+  await sleep(2000);
+  log(`hostile neighbour ${hostileKey} polling; measuring ${args.duration} s`);
+  measuringNeighbour = true;
+  await sleep(args.duration * 1000);
+  measuringNeighbour = false;
+  const neighbour = Float64Array.from(neighbourLateness).sort();
+
   if (process.env.EBB_BENCH_HEAPSNAPSHOT !== undefined) {
     const { writeHeapSnapshot } = await import('node:v8');
     log(`heap snapshot: ${writeHeapSnapshot(process.env.EBB_BENCH_HEAPSNAPSHOT)}`);
@@ -217,6 +258,9 @@ const child = async (args: Args): Promise<void> => {
     rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
     idle_api_writes_per_min: round((writes / seconds) * 60, 1),
     idle_api_gets_per_min: round((gets / seconds) * 60, 1),
+    hostile_neighbour_lateness_p99_ms: round(percentile(neighbour, 99)),
+    hostile_neighbour_lateness_max_ms: round(neighbour[neighbour.length - 1] ?? Number.NaN),
+    hostile_neighbour_polls: hostilePolls,
   };
   await running.stop();
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -91,7 +91,7 @@ describe('validate, admission, the controller and simulate agree on every formul
     async ({ formula, valid }) => {
       const yaml = manifest(formula);
       const validated = validateText(FILE, yaml).documents[0];
-      if (validated === undefined || 'invalidYaml' in validated) throw new Error('the manifest is YAML');
+      if (validated === undefined || 'unreadable' in validated) throw new Error('the manifest is YAML');
       const lines = validated.problems.map((p) => problemLine(FILE, 1, p));
 
       const admission = admitScaledObject(parseYaml(yaml));

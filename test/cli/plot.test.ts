@@ -169,6 +169,19 @@ describe('ebb simulate --plot', () => {
     expect(svg).toContain('<title>ebb simulate: burst.csv through fast.yaml</title>');
   });
 
+  it('draws one band for a run of failed reads (a downsampled series has one failed read per pixel column)', async () => {
+    const trace = 't,orders\n0,10\n60,error\n75,error\n90,error\n150,200\n165,error\n300,0\n';
+    const run = await simulate({ 'fast.yaml': FAST, 'burst.csv': trace }, { plot: 'out.svg' });
+    expect(run.stderr).toBe('');
+    const svg = run.written.get('out.svg') ?? '';
+    const bands = [...svg.matchAll(/<rect class="read-error" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/g)];
+    const x = (t: number) => Math.round((72 + (t / 300) * 900) * 10) / 10;
+    expect(bands.map((b) => [Number(b[1]), Number(b[2])])).toEqual([
+      [x(60), Math.round((x(150) - x(60)) * 10) / 10],
+      [x(165), Math.round((x(300) - x(165)) * 10) / 10],
+    ]);
+  });
+
   it('--compare draws both ScaledObjects over the same trace; different behaviors, different replicas', async () => {
     const run = await simulate(
       { 'fast.yaml': FAST, 'slow.yaml': SLOW, 'burst.csv': BURST },

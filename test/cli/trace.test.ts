@@ -1,23 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { parseTrace, rowAt } from '../../src/cli/trace.ts';
+import { parseTrace, rowAt, type Trace, valueAt } from '../../src/cli/trace.ts';
+
+/** The trace as rows, `error` for a failed read. */
+const rowsOf = (trace: Trace) =>
+  Array.from(trace.times, (t, row) => ({
+    t,
+    values: trace.values.map((column) => (Number.isNaN(column[row]) ? 'error' : column[row])),
+  }));
 
 describe('parseTrace', () => {
   it('reads a header, numbers, failed reads, comments and blank lines', () => {
     const trace = parseTrace(
-      '# lag per trigger\nt, orders ,payments\n0,0,1.5\n\n60,120,error\n90,1e3,0\n',
+      '# lag per trigger\nt, orders ,payments\r\n0,0,1.5\n\n60,120,error\n90,1e3,0',
       'tr.csv',
     );
-    expect(trace).toEqual({
-      ok: true,
-      value: {
-        columns: ['orders', 'payments'],
-        rows: [
-          { t: 0, values: [0, 1.5] },
-          { t: 60, values: [120, 'error'] },
-          { t: 90, values: [1000, 0] },
-        ],
-      },
-    });
+    if (!trace.ok) throw new Error(trace.error.join('\n'));
+    expect(trace.value.columns).toEqual(['orders', 'payments']);
+    expect(rowsOf(trace.value)).toEqual([
+      { t: 0, values: [0, 1.5] },
+      { t: 60, values: [120, 'error'] },
+      { t: 90, values: [1000, 0] },
+    ]);
   });
 
   it.each([
@@ -86,9 +89,10 @@ describe('rowAt (a step function)', () => {
     [120, 3],
     [10_000, 3],
   ])('at t=%s the value is %s', (t, value) => {
-    expect(rowAt(parsed.value, t)?.values[0]).toBe(value);
+    expect(valueAt(parsed.value, 0, t)).toBe(value);
   });
   it('has no row before the first', () => {
-    expect(rowAt(parsed.value, -1)).toBeUndefined();
+    expect(rowAt(parsed.value, -1)).toBe(-1);
+    expect(valueAt(parsed.value, 0, -1)).toBeUndefined();
   });
 });

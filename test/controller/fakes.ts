@@ -357,6 +357,14 @@ export const scaledObject = (
   ...(opts.status === undefined ? {} : { status: opts.status }),
 });
 
+/**
+ * A large valid arithmetic formula over trigger `q`, 166 terms (about 2,000 characters): as
+ * costly as admission accepts once issue 11's formula budget is in (995 of its 1,000 steps as
+ * branch i11-formula estimates them). The isolation test and the controller bench give it to
+ * their hostile object.
+ */
+export const LARGE_FORMULA = Array.from({ length: 166 }, (_, i) => `max(q, ${i % 10})`).join(' + ');
+
 export const reading = (value: number, active = value > 0): { ok: true; value: Reading } => ({
   ok: true,
   value: { value, active },

@@ -66,6 +66,43 @@ describe('PollScheduler', () => {
     await s.stop();
   });
 
+  it('a poll that has held its slot for yieldAfterMs gives it to a due poll and keeps running', async () => {
+    const clock = new ManualClock(T0);
+    const started: [string, number][] = [];
+    let releaseSlow: (() => void) | undefined;
+    const s = new PollScheduler({
+      maxConcurrent: 1,
+      clock,
+      random: () => 0,
+      yieldAfterMs: 50,
+      run: async (key) => {
+        started.push([key, clock.now() - T0]);
+        if (key === 'slow') await new Promise<void>((r) => (releaseSlow = r));
+      },
+    });
+    s.schedule('slow', 1000);
+    s.schedule('fast', 1000);
+    await clock.advance(49);
+    expect(started).toEqual([['slow', 0]]); // the one slot is held; fast waits
+    await clock.advance(1);
+    expect(started).toEqual([
+      ['slow', 0],
+      ['fast', 50],
+    ]);
+    expect([s.running, s.runningAll]).toEqual([0, 1]); // slow runs on without a slot
+    await clock.advance(1000);
+    expect(started.map(([key]) => key)).toEqual(['slow', 'fast', 'fast']); // never slow twice at once
+    releaseSlow?.();
+    await clock.advance(1000);
+    // slow's next slot on its grid (2000), beside fast's
+    expect(started.slice(3).sort()).toEqual([
+      ['fast', 2000],
+      ['slow', 2000],
+    ]);
+    releaseSlow?.();
+    await s.stop();
+  });
+
   it('reports lateness and skips slots missed while a poll ran long', async () => {
     const clock = new ManualClock(T0);
     const late: number[] = [];

@@ -214,6 +214,11 @@ describe('rabbitmq scaler on a real broker', () => {
       { protocol: 'http', queueName: 'rates', mode: 'MessageRate', value: '5' },
       { host: httpHost(), username: conn.username, password: conn.password },
     );
+    // The regex read asks only for the columns it reads (`columns=`), rates among them.
+    const regexRate = scaler(
+      { protocol: 'http', queueName: '^rat.s$', useRegex: 'true', mode: 'MessageRate', value: '5' },
+      { host: httpHost(), username: conn.username, password: conn.password },
+    );
     const model = await connect(`${conn.amqpUrl}/${vhostPath}`, {
       clientProperties: { connection_name: 'ebb-test-setup' },
     });
@@ -229,6 +234,9 @@ describe('rabbitmq scaler on a real broker', () => {
           last = await read(rate);
           expect(last).toMatchObject({ ok: true, value: { active: true } });
           expect((last as { value: { value: number } }).value.value).toBeGreaterThan(0);
+          const viaRegex = await read(regexRate);
+          expect(viaRegex).toMatchObject({ ok: true, value: { active: true } });
+          expect((viaRegex as { value: { value: number } }).value.value).toBeGreaterThan(0);
         },
         { timeout: 30_000, interval: 1000 },
       );

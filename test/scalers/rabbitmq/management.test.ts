@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ManagementEndpoint, resolveBroker } from '../../../scalers/rabbitmq/broker.ts';
 import { rabbitmqScaler } from '../../../scalers/rabbitmq/index.ts';
-import { getQueue, listQueues, MAX_REGEX_PAGES } from '../../../scalers/rabbitmq/management.ts';
+import {
+  getQueue,
+  listQueues,
+  MAX_REGEX_PAGES,
+  MAX_REGEX_QUEUES,
+} from '../../../scalers/rabbitmq/management.ts';
 import { createRabbitMQSources } from '../../../scalers/rabbitmq/source.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
@@ -200,7 +205,7 @@ describe('getQueue', () => {
 describe('listQueues (useRegex)', () => {
   const page = (items: unknown[], pageCount: number) => ({ items, page_count: pageCount, filtered_count: 0 });
 
-  it('asks with use_regex, the escaped regex and the page size', async () => {
+  it('asks with use_regex, the escaped regex, the page size and only the columns it reads', async () => {
     handler = json(200, page([QUEUE], 1));
     const result = await listQueues(
       endpoint({ host: `${base}/sub1/myVhost` }),
@@ -209,7 +214,9 @@ describe('listQueues (useRegex)', () => {
       never,
     );
     expect(seen.map((s) => s.url)).toEqual([
-      '/sub1/api/queues/myVhost?page=1&page_size=200&name=%5Eevaluate_trials%24&use_regex=true',
+      '/sub1/api/queues/myVhost?page=1&page_size=200&name=%5Eevaluate_trials%24&use_regex=true' +
+        '&columns=name%2Cmessages%2Cmessages_ready%2Cmessages_unacknowledged%2Cconsumers' +
+        '%2Cmessage_stats.publish_details.rate%2Cmessage_stats.deliver_get_details.rate',
     ]);
     expect(result).toMatchObject({ ok: true, value: [{ name: 'evaluate_trials', messages: 4 }] });
   });
@@ -237,6 +244,22 @@ describe('listQueues (useRegex)', () => {
       error: { message: expect.stringMatching(/fill 51 pages of 1/) },
     });
     expect(seen).toHaveLength(1);
+  });
+
+  it(`reads a page of 100,000 queues, and refuses more than ${MAX_REGEX_QUEUES} in all`, async () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `q${i}`, messages: 1 }));
+    handler = json(200, page(many(MAX_REGEX_QUEUES), 1));
+    const all = await listQueues(endpoint({ host: base }), '.*', MAX_REGEX_QUEUES, never);
+    expect(all.ok && all.value.length).toBe(MAX_REGEX_QUEUES);
+    handler = json(200, page(many(MAX_REGEX_QUEUES + 1), 1));
+    expect(await listQueues(endpoint({ host: base }), '.*', MAX_REGEX_QUEUES + 1, never)).toMatchObject({
+      ok: false,
+      error: {
+        message: expect.stringMatching(
+          /are more than 100000 queues, the most ebb combines; narrow the regex$/,
+        ),
+      },
+    });
   });
 });
 

@@ -210,6 +210,12 @@ describe('combineQueues', () => {
     expect(combineQueues(queues, operation)).toMatchObject(expected);
   });
 
+  it('combines 300,000 queues (more than a call takes arguments)', () => {
+    const queues = Array.from({ length: 300_000 }, (_, i) => queue(i % 7, 1, 0, 0));
+    expect(combineQueues(queues, 'max')).toMatchObject({ messages: 6, messagesReady: 1 });
+    expect(combineQueues(queues, 'sum')).toMatchObject({ messagesReady: 300_000 });
+  });
+
   it('with a regex, an empty match is inactive and an active one is active (KEDA regex table)', () => {
     const empty = statusFromQueue(combineQueues([], 'sum'), false);
     const some = statusFromQueue(combineQueues([queue(0, 0, 0, 0), queue(4, 3, 0, 0)], 'sum'), false);
