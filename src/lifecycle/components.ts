@@ -13,7 +13,7 @@
 //   (the elector awaits `onStoppedLeading` before its release), and the others after it;
 // - stop while starting: the start's signal aborts, no further component starts, and the ones
 //   running stop as above.
-// Without an elector every component starts at once, as if this process always led.
+// Without an elector every component starts in list order, as if this process always led.
 import type { Logger } from '../logging.ts';
 import { serialQueue } from './serial.ts';
 
@@ -50,6 +50,7 @@ export interface ComponentsOptions {
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class Components {
+  private readonly all: readonly Component[];
   private readonly always: readonly Component[];
   private readonly leaderOnly: readonly Component[];
   private readonly abort = new AbortController();
@@ -64,6 +65,7 @@ export class Components {
     components: readonly Component[],
     private readonly opts: ComponentsOptions,
   ) {
+    this.all = components;
     this.always = components.filter((c) => c.needsLeader !== true);
     this.leaderOnly = components.filter((c) => c.needsLeader === true);
     this.transitions = serialQueue((err) =>
@@ -94,7 +96,7 @@ export class Components {
   }
 
   private async startAll(): Promise<void> {
-    const startNow = this.opts.elect === undefined ? [...this.always, ...this.leaderOnly] : this.always;
+    const startNow = this.opts.elect === undefined ? this.all : this.always;
     this.running = await this.startInOrder(startNow);
     if (this.opts.elect === undefined || this.abort.signal.aborted) return;
     this.elector = this.opts.elect({

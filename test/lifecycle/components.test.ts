@@ -105,9 +105,9 @@ describe('Components without an elector', () => {
     const { events, components } = setup(four, false);
     await components.start();
     expect(components.isLeader).toBe(true);
-    expect(events).toEqual(['start a', 'start b', 'start L1', 'start L2']);
+    expect(events).toEqual(['start a', 'start L1', 'start b', 'start L2']);
     await components.stop();
-    expect(events.slice(4)).toEqual(['stop L2', 'stop L1', 'stop b', 'stop a']);
+    expect(events.slice(4)).toEqual(['stop L2', 'stop b', 'stop L1', 'stop a']);
     await components.stop(); // idempotent: nothing stops twice
     expect(events).toHaveLength(8);
   });
