@@ -21,6 +21,7 @@ import type { Server } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
+import { z } from 'zod';
 import { bindConcurrencyFeed } from '../../scalers/http/feed.ts';
 import { type Activator, createActivator } from '../activator/server.ts';
 import { formatProblem } from '../api/reasons.ts';
@@ -28,6 +29,7 @@ import { ActivationFeed } from '../controller/activation-feed.ts';
 import { admitScaledObject } from '../controller/admission.ts';
 import { Controller } from '../controller/controller.ts';
 import { HttpRouteIndex, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import { type Component, Components } from '../lifecycle/components.ts';
 import { createLogger, type Logger } from '../logging.ts';
 import { eventLine, PrintedEventRecorder } from '../platform/local/events.ts';
 import { fileProblemLine, type LocalFile, parseLocalFile } from '../platform/local/file.ts';
@@ -42,6 +44,7 @@ import {
   type SupervisorEvent,
   type SupervisorOptions,
 } from '../platform/local/supervisor.ts';
+import { activatorComponents, feedSink, servedActivator } from './activator-process.ts';
 import { portNumber, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
 import { type CliIO, describeError } from './io.ts';
 
@@ -163,31 +166,26 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
   const feed = new ActivationFeed();
   feed.setAliases(routes.aliases);
   let controller: Controller | undefined;
+  const sink = feedSink(feed, () => controller);
   const activator = createActivator({
     endpoints,
     routes: routes.routes,
     id: `local_${randomUUID().slice(0, 8)}`,
-    onStats: (stats) => feed.record(stats),
+    onStats: (stats) => sink.stats(stats),
     statsIntervalMs: 1000,
     ...(opts.trustedProxies === undefined ? {} : { trustedProxies: opts.trustedProxies }),
-    poke: (route) => {
-      // The poll must see the held request: the feed gets a snapshot taken now.
-      feed.record(activator.stats());
-      controller?.poke(scaledObjectKeyOfRoute(route));
-    },
+    poke: (route, held) => sink.poke(route, held, activator.stats()),
   });
   for (const c of activator.setRoutes(routes.routes)) print(`route ${c.dropped}: ${c.message}`);
-  feed.record(activator.stats());
-  const unbind = bindConcurrencyFeed(feed);
 
   const board = new StatusBoard({
     objects: scaledObjects.map(({ raw }) => {
-      const meta = raw.metadata as { namespace: string; name: string };
-      const spec = raw.spec as { scaleTargetRef: { name: string } };
+      // Admitted above: the namespace is filled in and the target named.
+      const { metadata, spec } = BoardObjectSchema.parse(raw);
       return {
-        key: `${meta.namespace}/${meta.name}`,
-        namespace: meta.namespace,
-        target: `${meta.namespace}/${spec.scaleTargetRef.name}`,
+        key: `${metadata.namespace}/${metadata.name}`,
+        namespace: metadata.namespace,
+        target: `${metadata.namespace}/${spec.scaleTargetRef.name}`,
       };
     }),
     supervisor,
@@ -204,35 +202,23 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     log,
     observer: board,
   });
-  let activatorUrl: string | undefined;
-  const ui = createStatusServer(() => ({ ...board.snapshot(), file: opts.file, url: activatorUrl }), {
-    allowedHosts: opts.uiAllowedHosts ?? [],
+  const running = controller;
+  const served = servedActivator();
+  // No load balancer here, so no drain delay; held requests get 503 (src/activator/drain.ts).
+  served.graceful = true;
+  let uiPort = 0;
+  const ui = createStatusServer(
+    () => ({ ...board.snapshot(), file: opts.file, url: served.port === 0 ? undefined : activatorUrl() }),
+    { allowedHosts: opts.uiAllowedHosts ?? [] },
+  );
+  const activatorUrl = () => `http://${LOCALHOST}:${served.port}/`;
+  const uiUrl = () => `http://${LOCALHOST}:${uiPort}/`;
+  const serving = activatorComponents({
+    create: () => activator,
+    port: opts.port ?? DEFAULT_LOCAL_PORT,
+    address: LOCALHOST,
+    served,
   });
-
-  let port: number;
-  let uiPort: number;
-  try {
-    port = await listen(activator.server, opts.port ?? DEFAULT_LOCAL_PORT);
-    uiPort = await listen(ui, opts.uiPort ?? DEFAULT_UI_PORT);
-  } catch (err) {
-    await activator.close();
-    if (ui.listening) await closeServer(ui);
-    unbind();
-    reaper.close();
-    return {
-      ok: false,
-      lines: [`cannot listen: ${describeError(err)} (choose other ports with --port and --ui-port)`],
-    };
-  }
-  const url = `http://${LOCALHOST}:${port}/`;
-  const uiUrl = `http://${LOCALHOST}:${uiPort}/`;
-  activatorUrl = url;
-  opts.print(`ebb local: ${opts.file} (pid ${process.pid})`);
-  opts.print(`  URL:          ${url}   (curl it: a request to a scaled-to-zero app starts it)`);
-  opts.print(`  status page:  ${uiUrl}`);
-  opts.print('  Ctrl-C stops ebb and every replica.');
-  await controller.start();
-  board.start();
 
   // One line per change: a route's replicas, in flight and held; a target's replicas.
   const lastLine = new Map<string, string>();
@@ -248,39 +234,105 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
       print(line);
     }
   };
-  printChanges();
-  const lines = setInterval(printChanges, opts.linePeriodMs ?? 200);
+  let lines: NodeJS.Timeout | undefined;
+  let unbindFeed = () => {};
 
-  let stopping: Promise<void> | undefined;
-  const shutdown = async (): Promise<void> => {
-    clearInterval(lines);
-    board.stop();
-    // Requests forwarded to a replica finish before the replicas are stopped; held ones get 503
-    // (src/activator/drain.ts; no load balancer here, so no drain delay).
-    await activator.drain();
-    await closeServer(ui);
-    await controller.stop();
-    feed.forget(activator.stats().activator);
-    unbind();
-    await supervisor.stop();
-    reaper.close();
-  };
+  // In start order; stopped in reverse: the lines and the board, then the activator drains
+  // (requests forwarded to a replica finish while the controller still scales), polling stops,
+  // the status page closes, and last every replica (SIGTERM → SIGKILL) and the reaper.
+  const components = new Components(
+    [
+      { name: 'reaper', start: () => undefined, stop: () => reaper.close() },
+      { name: 'supervisor', start: () => undefined, stop: () => supervisor.stop() },
+      {
+        name: 'concurrency feed',
+        start: () => {
+          feed.record(activator.stats());
+          const unbind = bindConcurrencyFeed(feed);
+          unbindFeed = () => {
+            feed.forget(activator.stats().activator);
+            unbind();
+          };
+        },
+        stop: () => unbindFeed(),
+      },
+      listening(serving.serving),
+      listening({
+        name: 'status page',
+        start: async () => {
+          uiPort = await listen(ui, opts.uiPort ?? DEFAULT_UI_PORT);
+        },
+        stop: () => (ui.listening ? closeServer(ui) : undefined),
+      }),
+      {
+        name: 'banner',
+        start: () => {
+          opts.print(`ebb local: ${opts.file} (pid ${process.pid})`);
+          opts.print(
+            `  URL:          ${activatorUrl()}   (curl it: a request to a scaled-to-zero app starts it)`,
+          );
+          opts.print(`  status page:  ${uiUrl()}`);
+          opts.print('  Ctrl-C stops ebb and every replica.');
+        },
+        stop: () => undefined,
+      },
+      { name: 'controller', start: () => running.start(), stop: () => running.stop() },
+      serving.drain,
+      { name: 'status board', start: () => board.start(), stop: () => board.stop() },
+      {
+        name: 'change lines',
+        start: () => {
+          printChanges();
+          lines = setInterval(printChanges, opts.linePeriodMs ?? 200);
+        },
+        stop: () => clearInterval(lines),
+      },
+    ],
+    { log },
+  );
+  try {
+    await components.start();
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    return {
+      ok: false,
+      lines: [`cannot listen: ${describeError(err.cause)} (choose other ports with --port and --ui-port)`],
+    };
+  }
   return {
     ok: true,
     value: {
-      url,
-      uiUrl,
+      url: activatorUrl(),
+      uiUrl: uiUrl(),
       supervisor,
       board,
       activator,
-      controller,
-      stop: () => {
-        stopping ??= shutdown();
-        return stopping;
-      },
+      controller: running,
+      stop: () => components.stop(),
     },
   };
 };
+
+/** A port that cannot be listened on: said as such, with the flags that choose others. */
+class ListenError extends Error {}
+
+/** `component` whose failed start is a ListenError. */
+const listening = (component: Component): Component => ({
+  ...component,
+  start: async (signal) => {
+    try {
+      await component.start(signal);
+    } catch (err) {
+      throw new ListenError('cannot listen', { cause: err });
+    }
+  },
+});
+
+/** What the status board needs of an admitted ScaledObject. */
+const BoardObjectSchema = z.object({
+  metadata: z.object({ namespace: z.string(), name: z.string() }),
+  spec: z.object({ scaleTargetRef: z.object({ name: z.string() }) }),
+});
 
 // ---- the command ----
 
