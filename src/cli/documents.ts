@@ -1,4 +1,5 @@
 // Multi-document YAML -> the ScaledObjects in it, with 1-based document numbers for messages.
+import { z } from 'zod';
 import { parseAllDocuments } from 'yaml';
 
 export type YamlDocument =
@@ -34,7 +35,8 @@ export const yamlDocuments = (text: string): YamlDocument[] => {
 
 /** The `kind` of a parsed document, when it has one. */
 export const kindOf = (value: unknown): string | undefined => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const kind = (value as { kind?: unknown }).kind;
-  return typeof kind === 'string' ? kind : undefined;
+  const parsed = KindSchema.safeParse(value);
+  return parsed.success ? parsed.data.kind : undefined;
 };
+
+const KindSchema = z.object({ kind: z.string() });
