@@ -59,6 +59,8 @@ describe('on the API server', () => {
 
   /** Server-side apply for real; waits until every CRD is Established and served. */
   const installCrds = async (crds: readonly K8sObject[], fieldManager: string) => {
+    // ScaledObject, TriggerAuthentication, ClusterTriggerAuthentication: none may go missing.
+    expect(crds.map((c) => c.metadata.name)).toHaveLength(3);
     for (const crd of crds) {
       const res = await apply(kube, paths, crd, { dryRun: false, fieldManager });
       expect(res.status, `${crd.metadata.name}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
@@ -82,6 +84,7 @@ describe('on the API server', () => {
   /** Dry-runs every object; collects every refusal and warning, so one run names them all. */
   const dryRunAll = async (objs: readonly K8sObject[]) => {
     const problems: string[] = [];
+    expect(objs.length).toBeGreaterThan(0);
     for (const o of objs) {
       const res = await apply(kube, paths, o, { dryRun: true });
       const what = `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -126,6 +129,7 @@ describe('on the API server', () => {
       };
       const storage = live.spec.versions.filter((v) => v.storage);
       expect(storage).toHaveLength(1);
+      expect(live.status.storedVersions.length, crd.metadata.name).toBeGreaterThan(0);
       for (const stored of live.status.storedVersions)
         expect(
           live.spec.versions.find((v) => v.name === stored)?.served,

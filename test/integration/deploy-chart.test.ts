@@ -52,6 +52,8 @@ describe('the chart, rendered by helm', () => {
   it('default values: a leader-elected controller with 2 replicas, an activator, the adapter, probes, requests, PDBs', () => {
     const objs = render('defaults');
     const ns = OFFLINE.release;
+    // The loops below check every object; a render that produced none would pass them all.
+    expect(objs.length).toBeGreaterThan(20);
     for (const o of objs) {
       const clusterScoped = ['ClusterRole', 'ClusterRoleBinding', 'APIService'].includes(o.kind);
       if (clusterScoped) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBeUndefined();
@@ -131,12 +133,15 @@ describe('the chart, rendered by helm', () => {
     );
     expect(selectorLess?.metadata.name).toBe(ADAPTER_SERVICE);
     expect(moreSelectorLess).toEqual([]);
+    // The activator's Service, the controller's report Service and the adapter's.
+    expect(byKind(objs, 'Service').length).toBeGreaterThanOrEqual(3);
     for (const s of byKind(objs, 'Service')) {
       if (s === selectorLess) continue;
       const spec = s.spec as { selector: Record<string, string>; ports: { targetPort: string }[] };
       const targets = [ctl, act].filter((d) => selects(spec.selector, podOf(d).template.metadata.labels));
       expect(targets, `Service ${s.metadata.name} selects one Deployment's pods`).toHaveLength(1);
       const x = container(targets[0] as K8sObject);
+      expect(spec.ports.length, `Service ${s.metadata.name} ports`).toBeGreaterThan(0);
       for (const p of spec.ports)
         expect(portNamed(x, p.targetPort), `${s.metadata.name} ${p.targetPort}`).toBeDefined();
     }
@@ -201,11 +206,17 @@ describe('the chart, rendered by helm', () => {
   });
 
   it('every container runs an ebb command with flags that command accepts', () => {
+    expect(Object.keys(VALUE_SETS).length).toBeGreaterThan(1);
     for (const set of Object.keys(VALUE_SETS)) {
-      for (const d of byKind(render(set), 'Deployment')) {
+      const deployments = byKind(render(set), 'Deployment');
+      // The controller and the activator, in every values set.
+      expect(deployments, set).toHaveLength(2);
+      for (const d of deployments) {
         const c = container(d);
         const [command, ...args] = c.args ?? [];
         const accepted = flagsOf(command ?? '');
+        expect(accepted.size, `${set}: ebb ${command} --help lists flags`).toBeGreaterThan(5);
+        expect(args.length, `${set}: ${d.metadata.name} has flags`).toBeGreaterThan(0);
         for (const arg of args) {
           const m = /^(--[\w-]+)(=.*)?$/.exec(arg);
           expect(m, `${set}: ${d.metadata.name}: "${arg}" is --flag or --flag=value`).not.toBeNull();
@@ -262,7 +273,10 @@ describe('the chart, rendered by helm', () => {
     expect(svcType).toBe('NodePort');
     // With one namespace watched, no ClusterRole grants anything namespaced (only cluster-scoped
     // ClusterTriggerAuthentications and TokenReviews).
-    for (const r of byKind(scoped, 'ClusterRole'))
+    const clusterRoles = byKind(scoped, 'ClusterRole');
+    expect(clusterRoles.length).toBeGreaterThan(0);
+    expect(clusterRoles.flatMap((r) => (r.rules as unknown[]) ?? []).length).toBeGreaterThan(0);
+    for (const r of clusterRoles)
       for (const rule of (r.rules as { resources: string[] }[]) ?? [])
         expect(['clustertriggerauthentications', 'tokenreviews'], `ClusterRole ${r.metadata.name}`).toContain(
           rule.resources.join(),
@@ -326,6 +340,8 @@ describe('the chart, rendered by helm', () => {
         [...new Set(expected?.controller)].sort(),
       );
       expect(permissionsOf(objs, ns, 'ebb-activator'), set).toEqual([...new Set(expected?.activator)].sort());
+      // Every rule and binding is checked below: a render without them would pass vacuously.
+      expect(allRules(objs).length, set).toBeGreaterThan(5);
       for (const { role, rule } of allRules(objs)) {
         const where = `${set}: ${role}`;
         expect(rule.nonResourceURLs, where).toBeUndefined();
@@ -354,12 +370,15 @@ describe('the chart, rendered by helm', () => {
         if (rule.resources?.includes('*/scale'))
           expect([...rule.verbs].sort(), where).toEqual(['get', 'patch', 'update']);
       }
-      for (const b of [...byKind(objs, 'RoleBinding'), ...byKind(objs, 'ClusterRoleBinding')]) {
+      const bindings = [...byKind(objs, 'RoleBinding'), ...byKind(objs, 'ClusterRoleBinding')];
+      expect(bindings.length, set).toBeGreaterThan(1);
+      for (const b of bindings) {
         const { roleRef, subjects } = b as unknown as {
           roleRef: { kind: string; name: string };
           subjects: { kind: string; namespace: string }[];
         };
         expect(['cluster-admin', 'admin', 'edit', 'system:auth-delegator']).not.toContain(roleRef.name);
+        expect(subjects.length, `${set}: ${b.kind} ${b.metadata.name} subjects`).toBeGreaterThan(0);
         for (const s of subjects) expect(s).toMatchObject({ kind: 'ServiceAccount', namespace: ns });
       }
     }

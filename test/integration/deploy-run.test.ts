@@ -1,16 +1,5 @@
-// The chart's RBAC is enough: its ServiceAccounts, Roles and bindings (one watched namespace, so
-// the run touches no other test file's objects; the ClusterRole of the default install holds the
-// same rules, deploy-chart.test.ts shows) are created for real, `ebb run` and `ebb activator` are
-// started as the pods would run them (the rendered args and env, the ServiceAccounts' tokens, the
-// adapter certificate Secret as a mounted directory), and they lead, scale, write status, Events
-// and an HPA, read the Secrets TriggerAuthentications point to, serve the adapter, keep the
-// adapter Service's EndpointSlice on the leader (and remove it on a graceful stop; the < 1.33 v1
-// Endpoints too, written by ebb's writer under the same token), and route a cold-start request;
-// SubjectAccessReviews show what they may not do.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { SCALING_MODE } from '../../src/api/annotations.ts';
 import { GROUP, VERSION } from '../../src/api/scaledobject.ts';
 import { silentLogger } from '../../src/logging.ts';
@@ -26,26 +15,9 @@ import {
   openWindow,
   readScaledObject,
 } from '../controller/cluster.ts';
-import {
-  apply,
-  byKind,
-  ensureHelm,
-  type K8sObject,
-  one,
-  podOf,
-  renderChart,
-  rest,
-  root,
-} from '../deploy/chart.ts';
-import {
-  freePorts,
-  type ManagedProcess,
-  makeTempDir,
-  removeDir,
-  startProcess,
-  waitUntil,
-} from '../env/proc.ts';
-import { uniqueName, useNamespace } from '../env/testing.ts';
+import { ensureHelm, type K8sObject, one, rest } from '../deploy/chart.ts';
+import { waitUntil } from '../env/proc.ts';
+import { chartPods } from './deploy-pods.ts';
 import {
   container,
   core,
@@ -56,259 +28,34 @@ import {
   kc,
   kube,
   objects,
-  paths,
   wait,
 } from './deploy-setup.ts';
 
 beforeAll(() => ensureHelm(), 900_000);
 
 describe("the chart's RBAC runs ebb (created for real; ebb started as the pods run it)", () => {
-  const release = useNamespace('ebb-run');
-  const watch = useNamespace('ebb-run-watch');
-  const clusterObjects = useNamespace('ebb-run-auth');
-  const other = useNamespace('ebb-run-other');
-  const releaseName = uniqueName('rr');
-  const ctaName = uniqueName('cta');
-  let dir = '';
-  let objs: K8sObject[] = [];
-  let created: K8sObject[] = [];
-  const processes: ManagedProcess[] = [];
-  let ports = { health: 0, metrics: 0, report: 0, adapter: 0, proxy: 0, actHealth: 0, actMetrics: 0 };
-  let controllerSA = '';
-  let activatorSA = '';
-  // The pod IP the downward API would give (status.podIP): a private address, since the API
-  // server refuses loopback addresses in EndpointSlices; nothing connects to it here.
-  const POD_IP = '10.213.0.7';
-  /** The selector-less Service the APIService names and `--adapter-service` keeps. */
-  const adapterService = () =>
-    (one(objs, 'APIService', 'v1beta1.external.metrics.k8s.io').spec as { service: { name: string } }).service
-      .name;
-  const sliceOf = (name: string) =>
-    rest(kube, 'GET', `/apis/discovery.k8s.io/v1/namespaces/${release.name}/endpointslices/${name}`);
-  const endpointsOf = (name: string) =>
-    rest(kube, 'GET', `/api/v1/namespaces/${release.name}/endpoints/${name}`);
-
-  const sa = (component: string) =>
-    one(
-      objs.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === component),
-      'ServiceAccount',
-      podOf(deployment(objs, component)).template.spec.serviceAccountName,
-    ).metadata.name;
-
-  /** A kubeconfig holding a token the API server issued for the ServiceAccount. */
-  const kubeconfigFor = async (account: string): Promise<string> => {
-    const res = await rest(
-      kube,
-      'POST',
-      `/api/v1/namespaces/${release.name}/serviceaccounts/${account}/token`,
-      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
-    );
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    const token = (res.body as { status: { token: string } }).status.token;
-    const path = join(dir, `${account}.kubeconfig`);
-    writeFileSync(
-      path,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        '- name: test',
-        '  cluster:',
-        `    server: ${kube.server}`,
-        `    certificate-authority-data: ${Buffer.from(kube.caData).toString('base64')}`,
-        'users:',
-        `- name: ${account}`,
-        '  user:',
-        `    token: ${token}`,
-        'contexts:',
-        '- name: test',
-        '  context:',
-        '    cluster: test',
-        `    user: ${account}`,
-        'current-context: test',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    return path;
-  };
-
-  /**
-   * Runs a Deployment's container here as its pod would: its args and env (fieldRefs resolved),
-   * Secret and projected ServiceAccount token volumes written to a directory that stands in for
-   * their mount path, the ServiceAccount's token as the identity.
-   */
-  const startPod = async (component: string, kubeconfig: string): Promise<ManagedProcess> => {
-    const d = deployment(objs, component);
-    const pod = podOf(d).template.spec;
-    const c = container(d);
-    let args = [...(c.args ?? [])];
-    for (const m of c.volumeMounts ?? []) {
-      const volume = pod.volumes?.find((v) => v.name === m.name);
-      const local = join(dir, component, m.name);
-      if (volume?.secret !== undefined) {
-        const data = one(objs, 'Secret', volume.secret.secretName).data as Record<string, string>;
-        mkdirSync(local, { recursive: true });
-        for (const item of volume.secret.items ?? [])
-          writeFileSync(join(local, item.path), Buffer.from(data[item.key] ?? '', 'base64'));
-      } else if (volume?.projected !== undefined) {
-        // A projected ServiceAccount token, as the kubelet writes it: issued for the pod's
-        // ServiceAccount with the volume's audience and lifetime.
-        mkdirSync(local, { recursive: true });
-        for (const { serviceAccountToken: t } of volume.projected.sources) {
-          if (t === undefined) continue;
-          const res = await rest(
-            kube,
-            'POST',
-            `/api/v1/namespaces/${release.name}/serviceaccounts/${pod.serviceAccountName}/token`,
-            {
-              apiVersion: 'authentication.k8s.io/v1',
-              kind: 'TokenRequest',
-              spec: {
-                audiences: t.audience === undefined ? [] : [t.audience],
-                expirationSeconds: t.expirationSeconds ?? 3600,
-              },
-            },
-          );
-          expect(res.status, JSON.stringify(res.body)).toBe(201);
-          writeFileSync(join(local, t.path), (res.body as { status: { token: string } }).status.token);
-        }
-      } else continue;
-      args = args.map((a) => a.replace(m.mountPath, local));
-    }
-    const podName = `${d.metadata.name}-0`;
-    const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfig };
-    const fields: Record<string, string> = {
-      'metadata.namespace': release.name,
-      'metadata.name': podName,
-      'status.podIP': POD_IP,
-    };
-    for (const e of c.env ?? []) {
-      const field = e.valueFrom?.fieldRef?.fieldPath;
-      if (field !== undefined)
-        expect(fields[field], `${component} env ${e.name}: fieldRef ${field}`).toBeDefined();
-      env[e.name] = field === undefined ? (e.value ?? '') : (fields[field] ?? '');
-    }
-    const proc = startProcess({
-      name: `ebb ${component}`,
-      command: process.execPath,
-      args: ['--import', 'tsx', join(root, 'src/main.ts'), ...args],
-      logFile: join(dir, `${component}.log`),
-      env,
-      cwd: root,
-    });
-    processes.push(proc);
-    const health = Number(flag(c, 'health-port'));
-    await waitUntil(async () => (await httpGet(`http://127.0.0.1:${health}/readyz`)).status === 200, {
-      what: `${component} /readyz`,
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      process: proc,
-    });
-    return proc;
-  };
-
-  /** May the ServiceAccount do this? (SubjectAccessReview, as the authorizer answers.) */
-  const allowed = async (account: string, attrs: Record<string, string>): Promise<boolean> => {
-    const res = await rest(kube, 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SubjectAccessReview',
-      spec: {
-        user: `system:serviceaccount:${release.name}:${account}`,
-        groups: ['system:serviceaccounts', `system:serviceaccounts:${release.name}`, 'system:authenticated'],
-        resourceAttributes: attrs,
-      },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    return (res.body as { status: { allowed: boolean } }).status.allowed;
-  };
-
-  beforeAll(async () => {
-    dir = await makeTempDir('deploy');
-    const [health, metrics, report, adapter, proxy, actHealth, actMetrics] = await freePorts(7);
-    ports = {
-      health: health ?? 0,
-      metrics: metrics ?? 0,
-      report: report ?? 0,
-      adapter: adapter ?? 0,
-      proxy: proxy ?? 0,
-      actHealth: actHealth ?? 0,
-      actMetrics: actMetrics ?? 0,
-    };
-    objs = renderChart({
-      release: releaseName,
-      namespace: release.name,
-      includeCrds: true,
-      values: {
-        watchNamespace: watch.name,
-        clusterObjectNamespace: clusterObjects.name,
-        controller: {
-          replicas: 1,
-          ports: { health: ports.health, metrics: ports.metrics, report: ports.report },
-        },
-        adapter: { port: ports.adapter },
-        activator: {
-          ports: { proxy: ports.proxy, health: ports.actHealth, metrics: ports.actMetrics },
-          // The headless Service's name does not resolve here; its one pod does.
-          controllerURLs: [`http://127.0.0.1:${ports.report}`],
-          // Rendered into --trusted-proxies, which the real `ebb activator` below must accept.
-          trustedProxies: ['127.0.0.0/8', '::1'],
-        },
-      },
-    });
-    const crds = byKind(objs, 'CustomResourceDefinition');
-    for (const crd of crds)
-      expect((await apply(kube, paths, crd, { dryRun: false })).status).toBeLessThan(300);
-    await vi.waitFor(
-      () =>
-        objects.listClusterCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: 'scaledobjects',
-          limit: 1,
-        }),
-      wait,
-    );
-    paths.forget(`${GROUP}/${VERSION}`);
-    // Only identities and permissions are created; the workloads run here.
-    created = objs.filter((o) =>
-      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind),
-    );
-    for (const o of created) {
-      const res = await apply(kube, paths, o, { dryRun: false });
-      expect(res.status, `${o.kind} ${o.metadata.name}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
-    }
-    controllerSA = sa('controller');
-    // The adapter's Service too (no selector: nothing else writes its endpoints).
-    const svc = one(objs, 'Service', adapterService());
-    const made = await apply(kube, paths, svc, { dryRun: false });
-    expect(made.status, JSON.stringify(made.body)).toBeLessThan(300);
-    activatorSA = sa('activator');
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const p of processes.reverse()) await p.stop(20_000);
-    await objects
-      .deleteClusterCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: 'clustertriggerauthentications',
-        name: ctaName,
-      })
-      .catch(() => {});
-    // Namespaced objects go with their namespaces; these would outlive them.
-    for (const o of created) {
-      if (o.metadata.namespace === undefined || o.metadata.namespace === 'kube-system')
-        await rest(kube, 'DELETE', await paths.of(o)).catch(() => {});
-    }
-    if (dir !== '') await removeDir(dir);
-  });
+  const pods = chartPods();
+  const {
+    release,
+    watch,
+    clusterObjects,
+    other,
+    ctaName,
+    processes,
+    POD_IP,
+    adapterService,
+    sliceOf,
+    endpointsOf,
+    kubeconfigFor,
+    startPod,
+    allowed,
+  } = pods;
 
   it('ebb run: leads, scales a Deployment, writes status and Events', async () => {
-    const kubeconfig = await kubeconfigFor(controllerSA);
+    const kubeconfig = await kubeconfigFor(pods.controllerSA);
     await startPod('controller', kubeconfig);
     // Ready is not leading: a standby is ready too, so wait for the Lease to name a holder.
-    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${release.name}/leases/${flag(container(deployment(objs, 'controller')), 'lease-name')}`;
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${release.name}/leases/${flag(container(deployment(pods.objs, 'controller')), 'lease-name')}`;
     await waitUntil(
       async () => {
         const lease = (await rest(kube, 'GET', leasePath)) as {
@@ -338,7 +85,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
   });
 
   it("ebb run: the leader keeps the adapter Service's EndpointSlice `<name>-leader`, naming its pod", async () => {
-    const ctl = deployment(objs, 'controller');
+    const ctl = deployment(pods.objs, 'controller');
     const service = flag(container(ctl), 'adapter-service') ?? '';
     expect(service).toBe(adapterService());
     const lease = await rest(
@@ -365,7 +112,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
           },
         ],
         // The Service's port name: how the aggregator and kube-proxy match the two.
-        ports: [{ name: 'https', port: ports.adapter, protocol: 'TCP' }],
+        ports: [{ name: 'https', port: pods.ports.adapter, protocol: 'TCP' }],
       });
     }, wait);
     // Found by the Service's label, as the aggregator and kube-proxy find it: the leader's only.
@@ -455,11 +202,11 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
   });
 
   it("ebb run: serves the adapter with the chart's certificate, which the APIService's caBundle verifies", async () => {
-    const api = one(objs, 'APIService', 'v1beta1.external.metrics.k8s.io').spec as {
+    const api = one(pods.objs, 'APIService', 'v1beta1.external.metrics.k8s.io').spec as {
       caBundle: string;
       service: { name: string; namespace: string };
     };
-    const reply = await httpsGet(`https://127.0.0.1:${ports.adapter}/readyz`, {
+    const reply = await httpsGet(`https://127.0.0.1:${pods.ports.adapter}/readyz`, {
       ca: Buffer.from(api.caBundle, 'base64').toString('utf8'),
       servername: `${api.service.name}.${api.service.namespace}.svc`,
     });
@@ -467,7 +214,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
   });
 
   it('ebb activator: routes a request for a Deployment at zero and wakes it through the controller, reporting with its projected token', async () => {
-    const kubeconfig = await kubeconfigFor(activatorSA);
+    const kubeconfig = await kubeconfigFor(pods.activatorSA);
     await startPod('activator', kubeconfig);
     await core.createNamespacedService({
       namespace: watch.name,
@@ -487,7 +234,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       await vi.waitFor(async () => {
         const status = await new Promise<number | 'held'>((resolve) => {
           const req = httpRequest(
-            { host: '127.0.0.1', port: ports.proxy, path: '/', headers: { host: 'shop.example.test' } },
+            { host: '127.0.0.1', port: pods.ports.proxy, path: '/', headers: { host: 'shop.example.test' } },
             (res) => {
               res.resume();
               resolve(res.statusCode ?? 0);
@@ -505,23 +252,23 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       for (const h of held) h.abort();
     }
     // It reported with the chart's projected token, which the controller's TokenReview accepted.
-    const metrics = (await httpGet(`http://127.0.0.1:${ports.metrics}/metrics`)).body;
+    const metrics = (await httpGet(`http://127.0.0.1:${pods.ports.metrics}/metrics`)).body;
     for (const reason of ['Unauthenticated', 'ForbiddenReporter', 'TokenReviewUnavailable'])
       expect(metrics).toContain(`ebb_activator_reports_refused_total{reason="${reason}"} 0\n`);
   });
 
   it('and no more: SubjectAccessReviews deny what ebb does not need', async () => {
     const denied: [string, Record<string, string>][] = [
-      [controllerSA, { verb: 'get', resource: 'secrets', namespace: other.name }],
-      [controllerSA, { verb: 'list', resource: 'secrets' }],
-      [controllerSA, { verb: 'create', resource: 'secrets', namespace: watch.name }],
-      [controllerSA, { verb: 'list', resource: 'scaledobjects', group: GROUP, namespace: other.name }],
-      [controllerSA, { verb: 'patch', resource: 'deployments', group: 'apps', namespace: watch.name }],
-      [controllerSA, { verb: 'delete', resource: 'deployments', group: 'apps', namespace: watch.name }],
-      [controllerSA, { verb: 'list', resource: 'pods', namespace: watch.name }],
-      [controllerSA, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'get', resource: 'secrets', namespace: other.name }],
+      [pods.controllerSA, { verb: 'list', resource: 'secrets' }],
+      [pods.controllerSA, { verb: 'create', resource: 'secrets', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'list', resource: 'scaledobjects', group: GROUP, namespace: other.name }],
+      [pods.controllerSA, { verb: 'patch', resource: 'deployments', group: 'apps', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'delete', resource: 'deployments', group: 'apps', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'list', resource: 'pods', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: watch.name }],
       [
-        controllerSA,
+        pods.controllerSA,
         {
           verb: 'update',
           resource: 'leases',
@@ -531,13 +278,13 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
         },
       ],
       [
-        controllerSA,
+        pods.controllerSA,
         { verb: 'get', resource: 'configmaps', namespace: 'kube-system', name: 'kube-root-ca.crt' },
       ],
       // The adapter endpoint: by name only, in the release namespace only, no list.
       ...(['get', 'update', 'delete'] as const).flatMap((verb): [string, Record<string, string>][] => [
         [
-          controllerSA,
+          pods.controllerSA,
           {
             verb,
             resource: 'endpointslices',
@@ -546,26 +293,26 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
             name: 'other',
           },
         ],
-        [controllerSA, { verb, resource: 'endpoints', namespace: release.name, name: 'other' }],
+        [pods.controllerSA, { verb, resource: 'endpoints', namespace: release.name, name: 'other' }],
       ]),
       [
-        controllerSA,
+        pods.controllerSA,
         { verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
       ],
-      [controllerSA, { verb: 'list', resource: 'endpoints', namespace: release.name }],
+      [pods.controllerSA, { verb: 'list', resource: 'endpoints', namespace: release.name }],
       [
-        controllerSA,
+        pods.controllerSA,
         { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: watch.name },
       ],
-      [controllerSA, { verb: 'create', resource: 'endpoints', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'create', resource: 'endpoints', namespace: watch.name }],
       [
-        activatorSA,
+        pods.activatorSA,
         { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
       ],
-      [activatorSA, { verb: 'get', resource: 'secrets', namespace: watch.name }],
-      [activatorSA, { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' }],
+      [pods.activatorSA, { verb: 'get', resource: 'secrets', namespace: watch.name }],
+      [pods.activatorSA, { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' }],
       [
-        activatorSA,
+        pods.activatorSA,
         {
           verb: 'patch',
           resource: 'deployments',
@@ -579,11 +326,11 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       expect(await allowed(account, attrs), `${account} ${JSON.stringify(attrs)}`).toBe(false);
     // ... while the ones it needs are granted (a control for the denials above).
     const granted: [string, Record<string, string>][] = [
-      [controllerSA, { verb: 'get', resource: 'secrets', namespace: watch.name }],
-      [controllerSA, { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' }],
-      [controllerSA, { verb: 'watch', resource: 'secrets', namespace: clusterObjects.name }],
+      [pods.controllerSA, { verb: 'get', resource: 'secrets', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' }],
+      [pods.controllerSA, { verb: 'watch', resource: 'secrets', namespace: clusterObjects.name }],
       [
-        controllerSA,
+        pods.controllerSA,
         {
           verb: 'patch',
           resource: 'deployments',
@@ -593,7 +340,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
         },
       ],
       [
-        controllerSA,
+        pods.controllerSA,
         {
           verb: 'get',
           resource: 'configmaps',
@@ -602,12 +349,12 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
         },
       ],
       [
-        activatorSA,
+        pods.activatorSA,
         { verb: 'watch', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: watch.name },
       ],
       ...(['get', 'update', 'delete'] as const).flatMap((verb): [string, Record<string, string>][] => [
         [
-          controllerSA,
+          pods.controllerSA,
           {
             verb,
             resource: 'endpointslices',
@@ -616,13 +363,13 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
             name: `${adapterService()}-leader`,
           },
         ],
-        [controllerSA, { verb, resource: 'endpoints', namespace: release.name, name: adapterService() }],
+        [pods.controllerSA, { verb, resource: 'endpoints', namespace: release.name, name: adapterService() }],
       ]),
       [
-        controllerSA,
+        pods.controllerSA,
         { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
       ],
-      [controllerSA, { verb: 'create', resource: 'endpoints', namespace: release.name }],
+      [pods.controllerSA, { verb: 'create', resource: 'endpoints', namespace: release.name }],
     ];
     for (const [account, attrs] of granted)
       expect(await allowed(account, attrs), `${account} ${JSON.stringify(attrs)}`).toBe(true);
@@ -639,7 +386,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     // as it does on Kubernetes < 1.33, under the controller's token: create, update, delete of
     // the slice and the Endpoints with exactly the chart's Role.
     const platform = kubernetesPlatform({
-      kubeconfig: await kubeconfigFor(controllerSA),
+      kubeconfig: await kubeconfigFor(pods.controllerSA),
       identity: 'legacy-check',
       log: silentLogger,
     });
@@ -648,7 +395,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       service,
       holder: 'legacy-check',
       address,
-      port: ports.adapter,
+      port: pods.ports.adapter,
       podName: 'legacy-check',
     });
     try {
@@ -658,7 +405,9 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       expect(eps.status).toBe(200);
       expect(eps.body).toMatchObject({
         metadata: { labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-        subsets: [{ addresses: [{ ip: '10.213.0.8' }], ports: [{ name: 'https', port: ports.adapter }] }],
+        subsets: [
+          { addresses: [{ ip: '10.213.0.8' }], ports: [{ name: 'https', port: pods.ports.adapter }] },
+        ],
       });
       const moved = platform.adapterEndpoint(endpoint('10.213.0.9'), { legacyEndpoints: true });
       expect(await moved.publish()).toEqual({ ok: true, value: 'updated' });
