@@ -35,27 +35,12 @@ beforeAll(() => ensureHelm(), 900_000);
 
 describe("the chart's RBAC runs ebb (created for real; ebb started as the pods run it)", () => {
   const pods = chartPods();
-  const {
-    release,
-    watch,
-    clusterObjects,
-    other,
-    ctaName,
-    processes,
-    POD_IP,
-    adapterService,
-    sliceOf,
-    endpointsOf,
-    kubeconfigFor,
-    startPod,
-    allowed,
-  } = pods;
 
   it('ebb run: leads, scales a Deployment, writes status and Events', async () => {
-    const kubeconfig = await kubeconfigFor(pods.controllerSA);
-    await startPod('controller', kubeconfig);
+    const kubeconfig = await pods.kubeconfigFor(pods.controllerSA);
+    await pods.startPod('controller', kubeconfig);
     // Ready is not leading: a standby is ready too, so wait for the Lease to name a holder.
-    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${release.name}/leases/${flag(container(deployment(pods.objs, 'controller')), 'lease-name')}`;
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${pods.release.name}/leases/${flag(container(deployment(pods.objs, 'controller')), 'lease-name')}`;
     await waitUntil(
       async () => {
         const lease = (await rest(kube, 'GET', leasePath)) as {
@@ -67,19 +52,19 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       { what: 'the Lease held by ebb run', timeoutMs: 30_000 },
     );
 
-    await createDeployment(kc, watch.name, 'web', 0);
+    await createDeployment(kc, pods.watch.name, 'web', 0);
     // restoreToOriginalReplicaCount: ebb keeps a finalizer on it (a patch of the object).
-    await createScaledObject(kc, watch.name, 'web', {
+    await createScaledObject(kc, pods.watch.name, 'web', {
       triggers: [{ type: 'cron', metadata: openWindow(3) }],
       spec: { advanced: { restoreToOriginalReplicaCount: true } },
     });
-    await vi.waitFor(async () => expect(await deploymentReplicas(kc, watch.name, 'web')).toBe(3), wait);
+    await vi.waitFor(async () => expect(await deploymentReplicas(kc, pods.watch.name, 'web')).toBe(3), wait);
     await vi.waitFor(async () => {
-      const so = await readScaledObject(kc, watch.name, 'web');
+      const so = await readScaledObject(kc, pods.watch.name, 'web');
       expect(conditionOf(so, 'Ready')?.status).toBe('True');
       expect(so.finalizers.length).toBeGreaterThan(0);
       expect(
-        (await listEvents(kc, watch.name)).filter((e) => e.regarding === 'ScaledObject/web'),
+        (await listEvents(kc, pods.watch.name)).filter((e) => e.regarding === 'ScaledObject/web'),
       ).not.toEqual([]);
     }, wait);
   });
@@ -87,16 +72,16 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
   it("ebb run: the leader keeps the adapter Service's EndpointSlice `<name>-leader`, naming its pod", async () => {
     const ctl = deployment(pods.objs, 'controller');
     const service = flag(container(ctl), 'adapter-service') ?? '';
-    expect(service).toBe(adapterService());
+    expect(service).toBe(pods.adapterService());
     const lease = await rest(
       kube,
       'GET',
-      `/apis/coordination.k8s.io/v1/namespaces/${release.name}/leases/${flag(container(ctl), 'lease-name')}`,
+      `/apis/coordination.k8s.io/v1/namespaces/${pods.release.name}/leases/${flag(container(ctl), 'lease-name')}`,
     );
     const holder = (lease.body as { spec?: { holderIdentity?: string } }).spec?.holderIdentity;
     expect(holder).toBeTruthy();
     await vi.waitFor(async () => {
-      const res = await sliceOf(`${service}-leader`);
+      const res = await pods.sliceOf(`${service}-leader`);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body).toMatchObject({
         metadata: {
@@ -106,9 +91,9 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
         addressType: 'IPv4',
         endpoints: [
           {
-            addresses: [POD_IP],
+            addresses: [pods.POD_IP],
             conditions: { ready: true },
-            targetRef: { kind: 'Pod', name: `${ctl.metadata.name}-0`, namespace: release.name },
+            targetRef: { kind: 'Pod', name: `${ctl.metadata.name}-0`, namespace: pods.release.name },
           },
         ],
         // The Service's port name: how the aggregator and kube-proxy match the two.
@@ -119,18 +104,18 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     const list = await rest(
       kube,
       'GET',
-      `/apis/discovery.k8s.io/v1/namespaces/${release.name}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`,
+      `/apis/discovery.k8s.io/v1/namespaces/${pods.release.name}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`,
     );
     expect((list.body as { items: K8sObject[] }).items.map((i) => i.metadata.name)).toEqual([
       `${service}-leader`,
     ]);
     // Kubernetes 1.33 and later (this server): the aggregator reads slices, so no v1 Endpoints.
-    expect((await endpointsOf(service)).status).toBe(404);
+    expect((await pods.endpointsOf(service)).status).toBe(404);
   });
 
   it('ebb run: HPA mode creates its HorizontalPodAutoscaler', async () => {
-    await createDeployment(kc, watch.name, 'api', 1);
-    await createScaledObject(kc, watch.name, 'api', {
+    await createDeployment(kc, pods.watch.name, 'api', 1);
+    await createScaledObject(kc, pods.watch.name, 'api', {
       annotations: { [SCALING_MODE]: 'hpa' },
       triggers: [{ type: 'cron', metadata: openWindow(3) }],
     });
@@ -138,7 +123,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       const res = await rest(
         kube,
         'GET',
-        `/apis/autoscaling/v2/namespaces/${watch.name}/horizontalpodautoscalers/ebb-hpa-api`,
+        `/apis/autoscaling/v2/namespaces/${pods.watch.name}/horizontalpodautoscalers/ebb-hpa-api`,
       );
       expect(res.status).toBe(200);
     }, wait);
@@ -149,18 +134,18 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     // the ScaledObject says TriggerError. Without the RBAC it would say AuthenticationError.
     const host = Buffer.from('amqp://user:pass@127.0.0.1:1/vhost').toString('base64');
     await core.createNamespacedSecret({
-      namespace: watch.name,
+      namespace: pods.watch.name,
       body: { metadata: { name: 'rabbit' }, data: { host } },
     });
     await core.createNamespacedSecret({
-      namespace: clusterObjects.name,
+      namespace: pods.clusterObjects.name,
       body: { metadata: { name: 'rabbit' }, data: { host } },
     });
     const spec = { secretTargetRef: [{ parameter: 'host', name: 'rabbit', key: 'host' }] };
     await objects.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
-      namespace: watch.name,
+      namespace: pods.watch.name,
       plural: 'triggerauthentications',
       body: {
         apiVersion: `${GROUP}/${VERSION}`,
@@ -176,7 +161,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       body: {
         apiVersion: `${GROUP}/${VERSION}`,
         kind: 'ClusterTriggerAuthentication',
-        metadata: { name: ctaName },
+        metadata: { name: pods.ctaName },
         spec,
       },
     });
@@ -187,15 +172,15 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
         authenticationRef,
       },
     ];
-    await createDeployment(kc, watch.name, 'orders', 0);
-    await createScaledObject(kc, watch.name, 'orders', { triggers: rabbit({ name: 'rabbit' }) });
-    await createDeployment(kc, watch.name, 'billing', 0);
-    await createScaledObject(kc, watch.name, 'billing', {
-      triggers: rabbit({ name: ctaName, kind: 'ClusterTriggerAuthentication' }),
+    await createDeployment(kc, pods.watch.name, 'orders', 0);
+    await createScaledObject(kc, pods.watch.name, 'orders', { triggers: rabbit({ name: 'rabbit' }) });
+    await createDeployment(kc, pods.watch.name, 'billing', 0);
+    await createScaledObject(kc, pods.watch.name, 'billing', {
+      triggers: rabbit({ name: pods.ctaName, kind: 'ClusterTriggerAuthentication' }),
     });
     for (const name of ['orders', 'billing']) {
       await vi.waitFor(async () => {
-        const ready = conditionOf(await readScaledObject(kc, watch.name, name), 'Ready');
+        const ready = conditionOf(await readScaledObject(kc, pods.watch.name, name), 'Ready');
         expect(ready, name).toMatchObject({ status: 'False', reason: 'TriggerError' });
       }, wait);
     }
@@ -214,17 +199,17 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
   });
 
   it('ebb activator: routes a request for a Deployment at zero and wakes it through the controller, reporting with its projected token', async () => {
-    const kubeconfig = await kubeconfigFor(pods.activatorSA);
-    await startPod('activator', kubeconfig);
+    const kubeconfig = await pods.kubeconfigFor(pods.activatorSA);
+    await pods.startPod('activator', kubeconfig);
     await core.createNamespacedService({
-      namespace: watch.name,
+      namespace: pods.watch.name,
       body: {
         metadata: { name: 'shop' },
         spec: { selector: { app: 'shop' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
       },
     });
-    await createDeployment(kc, watch.name, 'shop', 0);
-    await createScaledObject(kc, watch.name, 'shop', {
+    await createDeployment(kc, pods.watch.name, 'shop', 0);
+    await createScaledObject(kc, pods.watch.name, 'shop', {
       spec: { pollingInterval: 30, cooldownPeriod: 300 },
       triggers: [{ type: 'http', metadata: { hosts: 'shop.example.test', service: 'shop', port: '80' } }],
     });
@@ -246,7 +231,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
           req.end();
         });
         expect(status).toBe('held');
-        expect(await deploymentReplicas(kc, watch.name, 'shop')).toBe(1);
+        expect(await deploymentReplicas(kc, pods.watch.name, 'shop')).toBe(1);
       }, wait);
     } finally {
       for (const h of held) h.abort();
@@ -259,21 +244,33 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
 
   it('and no more: SubjectAccessReviews deny what ebb does not need', async () => {
     const denied: [string, Record<string, string>][] = [
-      [pods.controllerSA, { verb: 'get', resource: 'secrets', namespace: other.name }],
+      [pods.controllerSA, { verb: 'get', resource: 'secrets', namespace: pods.other.name }],
       [pods.controllerSA, { verb: 'list', resource: 'secrets' }],
-      [pods.controllerSA, { verb: 'create', resource: 'secrets', namespace: watch.name }],
-      [pods.controllerSA, { verb: 'list', resource: 'scaledobjects', group: GROUP, namespace: other.name }],
-      [pods.controllerSA, { verb: 'patch', resource: 'deployments', group: 'apps', namespace: watch.name }],
-      [pods.controllerSA, { verb: 'delete', resource: 'deployments', group: 'apps', namespace: watch.name }],
-      [pods.controllerSA, { verb: 'list', resource: 'pods', namespace: watch.name }],
-      [pods.controllerSA, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'create', resource: 'secrets', namespace: pods.watch.name }],
+      [
+        pods.controllerSA,
+        { verb: 'list', resource: 'scaledobjects', group: GROUP, namespace: pods.other.name },
+      ],
+      [
+        pods.controllerSA,
+        { verb: 'patch', resource: 'deployments', group: 'apps', namespace: pods.watch.name },
+      ],
+      [
+        pods.controllerSA,
+        { verb: 'delete', resource: 'deployments', group: 'apps', namespace: pods.watch.name },
+      ],
+      [pods.controllerSA, { verb: 'list', resource: 'pods', namespace: pods.watch.name }],
+      [
+        pods.controllerSA,
+        { verb: 'create', resource: 'pods', subresource: 'exec', namespace: pods.watch.name },
+      ],
       [
         pods.controllerSA,
         {
           verb: 'update',
           resource: 'leases',
           group: 'coordination.k8s.io',
-          namespace: release.name,
+          namespace: pods.release.name,
           name: 'other',
         },
       ],
@@ -289,27 +286,32 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
             verb,
             resource: 'endpointslices',
             group: 'discovery.k8s.io',
-            namespace: release.name,
+            namespace: pods.release.name,
             name: 'other',
           },
         ],
-        [pods.controllerSA, { verb, resource: 'endpoints', namespace: release.name, name: 'other' }],
+        [pods.controllerSA, { verb, resource: 'endpoints', namespace: pods.release.name, name: 'other' }],
       ]),
       [
         pods.controllerSA,
-        { verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
+        { verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: pods.release.name },
       ],
-      [pods.controllerSA, { verb: 'list', resource: 'endpoints', namespace: release.name }],
+      [pods.controllerSA, { verb: 'list', resource: 'endpoints', namespace: pods.release.name }],
       [
         pods.controllerSA,
-        { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: watch.name },
+        { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: pods.watch.name },
       ],
-      [pods.controllerSA, { verb: 'create', resource: 'endpoints', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'create', resource: 'endpoints', namespace: pods.watch.name }],
       [
         pods.activatorSA,
-        { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
+        {
+          verb: 'create',
+          resource: 'endpointslices',
+          group: 'discovery.k8s.io',
+          namespace: pods.release.name,
+        },
       ],
-      [pods.activatorSA, { verb: 'get', resource: 'secrets', namespace: watch.name }],
+      [pods.activatorSA, { verb: 'get', resource: 'secrets', namespace: pods.watch.name }],
       [pods.activatorSA, { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' }],
       [
         pods.activatorSA,
@@ -318,17 +320,17 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
           resource: 'deployments',
           subresource: 'scale',
           group: 'apps',
-          namespace: watch.name,
+          namespace: pods.watch.name,
         },
       ],
     ];
     for (const [account, attrs] of denied)
-      expect(await allowed(account, attrs), `${account} ${JSON.stringify(attrs)}`).toBe(false);
+      expect(await pods.allowed(account, attrs), `${account} ${JSON.stringify(attrs)}`).toBe(false);
     // ... while the ones it needs are granted (a control for the denials above).
     const granted: [string, Record<string, string>][] = [
-      [pods.controllerSA, { verb: 'get', resource: 'secrets', namespace: watch.name }],
+      [pods.controllerSA, { verb: 'get', resource: 'secrets', namespace: pods.watch.name }],
       [pods.controllerSA, { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' }],
-      [pods.controllerSA, { verb: 'watch', resource: 'secrets', namespace: clusterObjects.name }],
+      [pods.controllerSA, { verb: 'watch', resource: 'secrets', namespace: pods.clusterObjects.name }],
       [
         pods.controllerSA,
         {
@@ -336,7 +338,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
           resource: 'deployments',
           subresource: 'scale',
           group: 'apps',
-          namespace: watch.name,
+          namespace: pods.watch.name,
         },
       ],
       [
@@ -350,7 +352,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       ],
       [
         pods.activatorSA,
-        { verb: 'watch', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: watch.name },
+        { verb: 'watch', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: pods.watch.name },
       ],
       ...(['get', 'update', 'delete'] as const).flatMap((verb): [string, Record<string, string>][] => [
         [
@@ -359,39 +361,47 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
             verb,
             resource: 'endpointslices',
             group: 'discovery.k8s.io',
-            namespace: release.name,
-            name: `${adapterService()}-leader`,
+            namespace: pods.release.name,
+            name: `${pods.adapterService()}-leader`,
           },
         ],
-        [pods.controllerSA, { verb, resource: 'endpoints', namespace: release.name, name: adapterService() }],
+        [
+          pods.controllerSA,
+          { verb, resource: 'endpoints', namespace: pods.release.name, name: pods.adapterService() },
+        ],
       ]),
       [
         pods.controllerSA,
-        { verb: 'create', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: release.name },
+        {
+          verb: 'create',
+          resource: 'endpointslices',
+          group: 'discovery.k8s.io',
+          namespace: pods.release.name,
+        },
       ],
-      [pods.controllerSA, { verb: 'create', resource: 'endpoints', namespace: release.name }],
+      [pods.controllerSA, { verb: 'create', resource: 'endpoints', namespace: pods.release.name }],
     ];
     for (const [account, attrs] of granted)
-      expect(await allowed(account, attrs), `${account} ${JSON.stringify(attrs)}`).toBe(true);
+      expect(await pods.allowed(account, attrs), `${account} ${JSON.stringify(attrs)}`).toBe(true);
   });
 
   it('ebb run: a graceful stop removes its EndpointSlice; the < 1.33 v1 Endpoints fit the same RBAC', async () => {
-    const service = adapterService();
-    const controller = processes.find((p) => p.name === 'ebb controller');
+    const service = pods.adapterService();
+    const controller = pods.processes.find((p) => p.name === 'ebb controller');
     expect(controller).toBeDefined();
     await controller?.stop(20_000);
-    expect((await sliceOf(`${service}-leader`)).status).toBe(404);
+    expect((await pods.sliceOf(`${service}-leader`)).status).toBe(404);
 
     // This server reads slices, so ebb run wrote no Endpoints. ebb's writer, forced to keep them
     // as it does on Kubernetes < 1.33, under the controller's token: create, update, delete of
     // the slice and the Endpoints with exactly the chart's Role.
     const platform = kubernetesPlatform({
-      kubeconfig: await kubeconfigFor(pods.controllerSA),
+      kubeconfig: await pods.kubeconfigFor(pods.controllerSA),
       identity: 'legacy-check',
       log: silentLogger,
     });
     const endpoint = (address: string): AdapterEndpoint => ({
-      namespace: release.name,
+      namespace: pods.release.name,
       service,
       holder: 'legacy-check',
       address,
@@ -401,7 +411,7 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     try {
       const first = platform.adapterEndpoint(endpoint('10.213.0.8'), { legacyEndpoints: true });
       expect(await first.publish()).toEqual({ ok: true, value: 'created' });
-      const eps = await endpointsOf(service);
+      const eps = await pods.endpointsOf(service);
       expect(eps.status).toBe(200);
       expect(eps.body).toMatchObject({
         metadata: { labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
@@ -412,8 +422,8 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
       const moved = platform.adapterEndpoint(endpoint('10.213.0.9'), { legacyEndpoints: true });
       expect(await moved.publish()).toEqual({ ok: true, value: 'updated' });
       expect(await moved.withdraw()).toEqual({ ok: true, value: true });
-      expect((await endpointsOf(service)).status).toBe(404);
-      expect((await sliceOf(`${service}-leader`)).status).toBe(404);
+      expect((await pods.endpointsOf(service)).status).toBe(404);
+      expect((await pods.sliceOf(`${service}-leader`)).status).toBe(404);
     } finally {
       await platform.close();
     }
