@@ -1,6 +1,7 @@
 // Multi-document YAML -> the ScaledObjects in it, with 1-based document numbers for messages.
-import { z } from 'zod';
+
 import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
 
 export type YamlDocument =
   /** A document that parsed: its JS value. */
