@@ -240,7 +240,9 @@ describe('Components with the real LeaderElector', () => {
           name: 'controller',
           needsLeader: true,
           start: () => started(),
-          stop: () => {
+          // A stop that takes a while (a controller finishing its polls): the lease must wait.
+          stop: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 20));
             holderAtStop.push(lock.lease?.record.holderIdentity ?? 'none');
           },
         },
