@@ -9,11 +9,15 @@ import { hostname } from 'node:os';
 import type { ActivatorObserver } from '../activator/observer.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
 import type { ActivatorStats } from '../activator/stats.ts';
-import type { HttpRoutes } from '../controller/http-routes.ts';
+import type { ActivationFeed } from '../controller/activation-feed.ts';
+import type { Controller } from '../controller/controller.ts';
+import { type HttpRoutes, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import type { Component, Components } from '../lifecycle/components.ts';
 import type { Logger } from '../logging.ts';
 import { HealthChecks } from '../observability/health.ts';
 import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { type ObservabilityServers, serveObservability } from '../observability/server.ts';
+import type { KubeClient } from '../platform/kubernetes/client.ts';
 import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
 import type { ActivatorRouting } from './activator-routing.ts';
 
@@ -58,6 +62,23 @@ export interface ActivatorStatsSink {
   /** A cold start on `route`; `stats` is a snapshot taken now, so the poll it starts sees it. */
   poke(route: string, held: number, stats: ActivatorStats): void;
 }
+
+/**
+ * The one glue between an activator and a controller in the same process (`ebb local`, `ebb
+ * activator` without --controller-url): counters go into the controller's feed; a poke first
+ * records the snapshot taken at the poke (so the poll it starts sees the held request), then
+ * asks the controller to poll the route's ScaledObject now.
+ */
+export const feedSink = (
+  feed: ActivationFeed,
+  controller: () => Controller | undefined,
+): ActivatorStatsSink => ({
+  stats: (stats) => feed.record(stats),
+  poke: (route, _held, stats) => {
+    feed.record(stats);
+    controller()?.poke(scaledObjectKeyOfRoute(route));
+  },
+});
 
 /**
  * The activator both shapes run: its routes from `routing`, its counters (with the routing's
@@ -144,4 +165,128 @@ export const serveActivatorObservability = async (
     log: opts.log,
   });
   return { metrics, health, metricsUrl: servers.metricsUrl, healthUrl: servers.healthUrl, servers };
+};
+
+/** The Kubernetes client both shapes share: closed after everything that uses it stopped. */
+export const kubeClientComponent = (client: KubeClient): Component => ({
+  name: 'kubernetes client',
+  start: () => undefined,
+  stop: () => client.close(),
+});
+
+/** The ScaledObject, Service and EndpointSlice watches; a failed first list stops them again. */
+export const routingComponent = (routing: ActivatorRouting): Component => ({
+  name: 'routing',
+  start: async () => {
+    try {
+      await routing.start();
+    } catch (err) {
+      await routing.stop();
+      throw err;
+    }
+  },
+  stop: () => routing.stop(),
+});
+
+/** Where the activator components put what they started. */
+export interface ServedActivator {
+  /** Set by the first of drain() (true) and stop() (false). */
+  graceful: boolean | undefined;
+  observed: (ActivatorObservability & { readonly servers: ObservabilityServers }) | undefined;
+  activator: Activator | undefined;
+  url: string;
+  port: number;
+}
+
+/** /metrics and /healthz + /readyz (serveActivatorObservability) as a component. */
+export const activatorObservabilityComponent = (
+  opts: ActivatorObservabilityOptions & { readonly log: Logger },
+  routing: ActivatorRouting,
+  served: ServedActivator,
+): Component => ({
+  name: 'observability',
+  start: async () => {
+    served.observed = await serveActivatorObservability(opts, routing, () => served.activator);
+  },
+  stop: () => served.observed?.servers.close(),
+});
+
+/**
+ * The activator as two components: `serving` creates it (through `create`) and listens, and on
+ * stop closes it (a no-op after a drain) and runs `afterClose`; `drain`, listed after what the
+ * held requests need (the controller in one process), drains it (or closes it at once after
+ * stop()) before those stop.
+ */
+export const activatorComponents = (opts: {
+  readonly create: () => Activator;
+  readonly port: number;
+  readonly address: string | undefined;
+  readonly afterClose?: () => Promise<void> | void;
+  readonly served: ServedActivator;
+}): { readonly serving: Component; readonly drain: Component } => {
+  const { served } = opts;
+  return {
+    serving: {
+      name: 'activator',
+      start: async () => {
+        const activator = opts.create();
+        served.activator = activator;
+        try {
+          const bound = await listenActivator(activator, opts.port, opts.address);
+          served.url = bound.url;
+          served.port = bound.port;
+        } catch (err) {
+          await activator.close();
+          await opts.afterClose?.();
+          throw err;
+        }
+      },
+      stop: async () => {
+        await served.activator?.close();
+        await opts.afterClose?.();
+      },
+    },
+    drain: {
+      name: 'activator drain',
+      start: () => undefined,
+      stop: () => (served.graceful === true ? served.activator?.drain() : served.activator?.close()),
+    },
+  };
+};
+
+/** The fresh ServedActivator both shapes fill. */
+export const servedActivator = (): ServedActivator => ({
+  graceful: undefined,
+  observed: undefined,
+  activator: undefined,
+  url: '',
+  port: 0,
+});
+
+/** What both shapes hand back once `components` started; drain() and stop() stop them all. */
+export const runningActivatorProcess = (
+  served: ServedActivator,
+  routing: ActivatorRouting,
+  components: Components,
+): RunningActivatorProcess => {
+  const { observed, activator } = served;
+  if (observed === undefined || activator === undefined)
+    throw new Error('ebb activator: a component did not start');
+  const stopWith = (graceful: boolean): Promise<void> => {
+    served.graceful ??= graceful;
+    return components.stop();
+  };
+  return {
+    activator,
+    endpoints: routing.endpoints,
+    url: served.url,
+    port: served.port,
+    metrics: observed.metrics,
+    health: observed.health,
+    metricsUrl: observed.metricsUrl,
+    healthUrl: observed.healthUrl,
+    routes: () => routing.routes(),
+    drain: () => stopWith(true),
+    stop: () => stopWith(false),
+  };
 };

@@ -3,18 +3,23 @@
 //   activator.onStats (every second) ──▶ ActivationFeed ──ScalerDeps──▶ http scalers
 //   activator.poke(route, held) ──▶ fresh snapshot into the feed, controller.poke(ScaledObject)
 //   No leader election: a standby's activator would report to nobody.
-import type { Activator, ActivatorLimits } from '../activator/server.ts';
+import type { ActivatorLimits } from '../activator/server.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
-import { scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import { Components } from '../lifecycle/components.ts';
 import { logger as defaultLogger } from '../logging.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
 import {
+  activatorComponents,
+  activatorObservabilityComponent,
   createRoutedActivator,
   DEFAULT_ACTIVATOR_PORT,
   defaultActivatorId,
-  listenActivator,
+  feedSink,
+  kubeClientComponent,
   type RunningActivatorProcess,
-  serveActivatorObservability,
+  routingComponent,
+  runningActivatorProcess,
+  servedActivator,
 } from './activator-process.ts';
 import { ActivatorRouting } from './activator-routing.ts';
 import { type RunControllerOptions, type RunningController, runController } from './controller-wiring.ts';
@@ -41,100 +46,68 @@ export interface RunningActivator extends RunningActivatorProcess {
   readonly feed: ActivationFeed;
 }
 
+/**
+ * Its components, in start order (stopped in reverse): the Kubernetes client, /metrics +
+ * /healthz + /readyz, the routing watches, the activator (its counters bound to the feed,
+ * listening), the controller, and the activator's drain, which runs first on stop so that held
+ * requests still get their replicas from the controller.
+ */
 export const runActivatorController = async (opts: RunActivatorOptions = {}): Promise<RunningActivator> => {
   const log = opts.log ?? defaultLogger;
   const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
   const feed = new ActivationFeed();
   const id = opts.activatorId ?? defaultActivatorId();
   const routing = new ActivatorRouting(client, { namespace: opts.namespace, log });
+  const served = servedActivator();
   let running: RunningController | undefined;
-  let activator: Activator | undefined;
-  let observed: Awaited<ReturnType<typeof serveActivatorObservability>>;
-  try {
-    observed = await serveActivatorObservability({ ...opts, log }, routing, () => activator);
-  } catch (err) {
-    await client.close();
-    throw err;
-  }
-  const { metrics, health, servers } = observed;
-  try {
-    await routing.start();
-  } catch (err) {
-    await routing.stop();
-    await servers.close();
-    await client.close();
-    throw err;
-  }
-  const created = createRoutedActivator({
-    routing,
-    sink: {
-      stats: (stats) => feed.record(stats),
-      poke: (route, _held, stats) => {
-        feed.record(stats);
-        running?.controller()?.poke(scaledObjectKeyOfRoute(route));
-      },
+  const activator = activatorComponents({
+    create: () => {
+      if (served.observed === undefined) throw new Error('observability is not served');
+      return createRoutedActivator({
+        routing,
+        sink: feedSink(feed, () => running?.controller()),
+        id,
+        limits: opts.limits,
+        trustedProxies: opts.trustedProxies,
+        statsIntervalMs: opts.statsIntervalMs,
+        observer: served.observed.metrics,
+      });
     },
-    id,
-    limits: opts.limits,
-    trustedProxies: opts.trustedProxies,
-    statsIntervalMs: opts.statsIntervalMs,
-    observer: metrics,
+    port: opts.port ?? DEFAULT_ACTIVATOR_PORT,
+    address: opts.address,
+    afterClose: () => feed.forget(id),
+    served,
   });
-  activator = created;
-
-  let bound: { url: string; port: number };
-  try {
-    bound = await listenActivator(created, opts.port ?? DEFAULT_ACTIVATOR_PORT, opts.address);
-    // One registry and one set of checks for both; the ports are served above.
-    running = await runController({
-      ...opts,
-      log,
-      leaderElect: false,
-      metrics,
-      health,
-      metricsPort: undefined,
-      healthPort: undefined,
-      reportPort: undefined,
-      activatorFeed: feed,
-    });
-  } catch (err) {
-    await created.close();
-    await routing.stop();
-    await servers.close();
-    await client.close();
-    throw err;
-  }
-  const controller = running;
-
-  const shutdown = async (graceful: boolean): Promise<void> => {
-    if (graceful) await created.drain();
-    else await created.close();
-    feed.forget(id);
-    await controller.stop();
-    await routing.stop();
-    await client.close();
-    await servers.close();
-  };
-  let stopping: Promise<void> | undefined;
-  return {
-    controller,
-    activator: created,
-    feed,
-    endpoints: routing.endpoints,
-    url: bound.url,
-    port: bound.port,
-    metrics,
-    health,
-    metricsUrl: observed.metricsUrl,
-    healthUrl: observed.healthUrl,
-    routes: () => routing.routes(),
-    drain: () => {
-      stopping ??= shutdown(true);
-      return stopping;
-    },
-    stop: () => {
-      stopping ??= shutdown(false);
-      return stopping;
-    },
-  };
+  const components = new Components(
+    [
+      kubeClientComponent(client),
+      activatorObservabilityComponent({ ...opts, log }, routing, served),
+      routingComponent(routing),
+      activator.serving,
+      {
+        name: 'controller',
+        start: async () => {
+          if (served.observed === undefined) throw new Error('observability is not served');
+          // One registry and one set of checks for both; the ports are served above.
+          running = await runController({
+            ...opts,
+            log,
+            leaderElect: false,
+            metrics: served.observed.metrics,
+            health: served.observed.health,
+            metricsPort: undefined,
+            healthPort: undefined,
+            reportPort: undefined,
+            activatorFeed: feed,
+          });
+        },
+        stop: () => running?.stop(),
+      },
+      activator.drain,
+    ],
+    { log },
+  );
+  await components.start();
+  if (running === undefined) throw new Error('ebb activator: the controller did not start');
+  return { ...runningActivatorProcess(served, routing, components), controller: running, feed };
 };

@@ -3,6 +3,7 @@
 // the keeper that points the adapter Service at this process while it leads.
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { serialQueue } from '../lifecycle/serial.ts';
 import type { Logger } from '../logging.ts';
 import type { RequestHeaderAuth } from '../metrics/adapter.ts';
 import { loadServingCert, type ServingCert } from '../metrics/serving-cert.ts';
@@ -60,10 +61,16 @@ export const servingCert = async (dir: string | undefined): Promise<ServingCert 
   return loaded.value;
 };
 
+/** The adapter Service and the pod `--adapter-service` points it at. */
+export interface AdapterPod {
+  readonly service: string;
+  readonly namespace: string;
+  readonly address: string;
+  readonly podName: string | undefined;
+}
+
 /** The pod's address and namespace for `--adapter-service`, checked before anything starts. */
-export const adapterPodOf = (
-  opts: AdapterPodOptions,
-): { service: string; namespace: string; address: string; podName: string | undefined } | undefined => {
+export const adapterPodOf = (opts: AdapterPodOptions): AdapterPod | undefined => {
   const service = opts.adapterService;
   if (service === undefined) return undefined;
   if (opts.adapterPort === undefined) {
@@ -84,25 +91,33 @@ export const adapterPodOf = (
   return { service, namespace, address, podName: podName === '' ? undefined : podName };
 };
 
+export interface AdapterEndpointKeeper {
+  /** Publishes now and every resync period; resolves once the first publish settled. */
+  lead(): Promise<void>;
+  /** Stops publishing; `withdraw` false leaves the endpoint (a simulated crash). */
+  follow(withdraw: boolean): Promise<void>;
+}
+
 /**
  * Keeps the adapter Service's endpoint on this process while it leads: publish on taking the
  * lead and every `resyncMs` (heals a failed write or a deleted slice), withdraw on leaving.
  * Steps run one at a time, in the order leadership changed.
  */
-export const keepAdapterEndpoint = (writer: AdapterEndpointWriter, log: Logger, resyncMs: number) => {
+export const keepAdapterEndpoint = (
+  writer: AdapterEndpointWriter,
+  log: Logger,
+  resyncMs: number,
+): AdapterEndpointKeeper => {
   const where = { service: writer.description };
   let leading = false;
   let timer: NodeJS.Timeout | undefined;
-  let steps: Promise<void> = Promise.resolve();
-  const step = (run: () => Promise<void>): Promise<void> => {
-    steps = steps.then(run).catch((err: unknown) => {
-      log.error(
-        { ...where, err: err instanceof Error ? err.message : String(err) },
-        'adapter endpoint step failed',
-      );
-    });
-    return steps;
-  };
+  const steps = serialQueue((err) => {
+    log.error(
+      { ...where, err: err instanceof Error ? err.message : String(err) },
+      'adapter endpoint step failed',
+    );
+  });
+  const step = (run: () => Promise<void>): Promise<void> => steps.run(run);
   const publish = () =>
     step(async () => {
       if (!leading) return;
@@ -120,7 +135,6 @@ export const keepAdapterEndpoint = (writer: AdapterEndpointWriter, log: Logger, 
       }
       return publish();
     },
-    /** Stops publishing; `withdraw` false leaves the endpoint (a simulated crash). */
     follow(withdraw: boolean): Promise<void> {
       leading = false;
       clearInterval(timer);

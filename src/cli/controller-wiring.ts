@@ -5,7 +5,7 @@
 // src/controller.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createScalerDeps, type ResolvedTrigger } from '../../scalers/index.ts';
+import { createScalerDeps, type ResolvedTrigger, type ScalerDeps } from '../../scalers/index.ts';
 import { type ServedActivatorReports, serveActivatorReports } from '../controller/activator-reports.ts';
 import { Controller } from '../controller/controller.ts';
 import { scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
@@ -13,17 +13,24 @@ import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-ele
 import { type ControllerObserver, combineObservers } from '../controller/observer.ts';
 import { reportAuthenticator } from '../controller/report-auth.ts';
 import { hasHttpRoute, type ServicePortView } from '../controller/route-claims.ts';
+import { type Component, Components, type LeadershipCallbacks } from '../lifecycle/components.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { type MetricsAdapter, startMetricsAdapter } from '../metrics/adapter.ts';
 import { describeStale, MetricReadings, staleNamesLogger } from '../metrics/readings.ts';
 import { HealthChecks } from '../observability/health.ts';
 import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
-import { serveObservability } from '../observability/server.ts';
+import { type ObservabilityServers, serveObservability } from '../observability/server.ts';
 import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
-import type { AdapterEndpoint } from '../platform/ports.ts';
 import type { ConcurrencyFeed } from '../routing/reports.ts';
 import type { Scaler } from '../scaler.ts';
-import { adapterPodOf, keepAdapterEndpoint, requestHeaderAuth, servingCert } from './adapter-wiring.ts';
+import {
+  type AdapterEndpointKeeper,
+  type AdapterPod,
+  adapterPodOf,
+  keepAdapterEndpoint,
+  requestHeaderAuth,
+  servingCert,
+} from './adapter-wiring.ts';
 
 export interface RunControllerOptions {
   /** kubeconfig file; default $KUBECONFIG, ~/.kube/config, or in-cluster. */
@@ -141,7 +148,12 @@ export const DEFAULT_HEALTH_PORT = 8081;
 export const DEFAULT_ADAPTER_PORT = 6443;
 export const DEFAULT_ADAPTER_ENDPOINT_RESYNC_MS = 10_000;
 
-/** Starts the controller (or a candidate for leadership); resolves once it is running. */
+/**
+ * Starts the controller (or a candidate for leadership); resolves once it is running. Its
+ * components, in start order (src/lifecycle/components.ts stops them in reverse): the platform,
+ * /metrics + /healthz + /readyz, the report receiver, the metrics adapter; then, while leading,
+ * the adapter Service's endpoint, the readings (cleared on losing the lead) and the controller.
+ */
 export const runController = async (opts: RunControllerOptions = {}): Promise<RunningController> => {
   const log = opts.log ?? defaultLogger;
   const identity = opts.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
@@ -154,38 +166,66 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     log,
     ...(opts.eventRefreshMs === undefined ? {} : { eventRefreshMs: opts.eventRefreshMs }),
   });
-  // Not awaited: a resolve waits (bounded) for the first lists itself, and objects without an
-  // authenticationRef need not wait at all.
-  platform.triggerAuth.start().catch((err: unknown) => {
-    log.error(
-      { err: err instanceof Error ? err.message : String(err) },
-      'trigger authentication watches failed',
-    );
-  });
   const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo());
   const health = opts.health ?? new HealthChecks();
-  let leading = () => true;
+  // The adapter answers from the readings of this process's polls, so only the leader has any.
+  const readings = new MetricReadings();
+  const observer = combineObservers(
+    metrics,
+    readings,
+    ...(opts.observer === undefined ? [] : [opts.observer]),
+  );
+  // A stop without releasing the lease simulates a crash (tests): the endpoint stays as well.
+  const withdrawOnStop = opts.releaseOnStop ?? true;
+  let stopping = false;
+  let served: ObservabilityServers | undefined;
+  let reports: ServedActivatorReports | undefined;
+  let adapter: MetricsAdapter | undefined;
+  let endpointKeeper: AdapterEndpointKeeper | undefined;
+  // The controller while this process leads.
+  let current: Controller | undefined;
+  const leading = () => components.isLeader;
+
   // Ready once the ScaledObject informer has listed; a standby is ready (a healthy candidate).
   health.addReadiness('informers', () =>
     !leading() || platform.source.hasSynced ? true : 'ScaledObjects not listed yet',
   );
-  const served = await serveObservability({
-    metrics,
-    health,
-    metricsPort: opts.metricsPort,
-    healthPort: opts.healthPort,
-    log,
-  });
-  // The controller while this process leads; set below. The receiver is up (and its feed bound)
-  // before the first poll, so http triggers never start without their counters.
-  let leadingController: () => Controller | undefined = () => undefined;
-  let reports: ServedActivatorReports | undefined;
-  if (opts.reportPort !== undefined) {
-    try {
+  const platformComponent: Component = {
+    name: 'platform',
+    // Not awaited: a resolve waits (bounded) for the first lists itself, and objects without an
+    // authenticationRef need not wait at all.
+    start: () => {
+      platform.triggerAuth.start().catch((err: unknown) => {
+        log.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'trigger authentication watches failed',
+        );
+      });
+    },
+    stop: () => platform.close(),
+  };
+  const observability: Component = {
+    name: 'observability',
+    start: async () => {
+      served = await serveObservability({
+        metrics,
+        health,
+        metricsPort: opts.metricsPort,
+        healthPort: opts.healthPort,
+        log,
+      });
+    },
+    stop: () => served?.close(),
+  };
+  // Up (and its feed bound) before the first poll, so http triggers never start without their
+  // counters. Every replica receives (a standby keeps its feed warm); only the leader's pokes poll.
+  const reportReceiver = (port: number): Component => ({
+    name: 'activator reports',
+    start: async () => {
       reports = await serveActivatorReports(
-        { controller: () => leadingController() },
+        { controller: () => current },
         {
-          port: opts.reportPort,
+          port,
           address: opts.reportAddress,
           log,
           authenticator: reportAuthenticator(
@@ -205,24 +245,19 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
               : undefined,
         },
       );
-    } catch (err) {
-      await served.close();
-      await platform.close();
-      throw err;
-    }
-  }
-  // The adapter answers from the readings of this process's polls, so only the leader has any.
-  const readings = new MetricReadings();
-  let adapter: MetricsAdapter | undefined;
-  if (opts.adapterPort !== undefined) {
-    try {
+    },
+    stop: () => reports?.close(),
+  });
+  const metricsAdapter = (port: number): Component => ({
+    name: 'metrics adapter',
+    start: async () => {
       const [requestHeader, tls] = await Promise.all([
         requestHeaderAuth(platform, opts.requestHeaderClientCAFile),
         servingCert(opts.adapterCertDir),
       ]);
       adapter = await startMetricsAdapter({
         readings,
-        port: opts.adapterPort,
+        port,
         ...(opts.adapterAddress === undefined ? {} : { address: opts.adapterAddress }),
         tls,
         requestHeader,
@@ -232,165 +267,124 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
             ? { ok: true, reasons: [] }
             : { ok: false, reasons: ['not the leader: a standby holds no readings'] },
       });
-    } catch (err) {
-      await reports?.close();
-      await served.close();
-      await platform.close();
-      throw err;
-    }
-    // Stale readings make the pod unready (polls that stopped show in rollouts and `kubectl get
-    // pods`); with --adapter-service the Service follows the lease, not readiness.
-    // The health port is unauthenticated: a count, the names only in the log.
-    const logStale = staleNamesLogger((names, count) =>
-      log.warn({ stale: names, count }, 'readings are stale: this pod is not ready'),
-    );
-    health.addReadiness('readings', () => {
-      const { fresh, stale } = readings.freshness(Date.now());
-      logStale(stale);
-      return fresh ? true : describeStale(stale);
-    });
-  }
-  const adapterUrl =
-    adapter === undefined ? undefined : `https://${opts.adapterAddress ?? '127.0.0.1'}:${adapter.port}`;
-  const closeServers = async () => {
-    await reports?.close();
-    await adapter?.close();
-    await served.close();
-  };
-  const adapterEndpoint: AdapterEndpoint | undefined =
-    adapterPod === undefined || adapter === undefined
-      ? undefined
-      : {
-          namespace: adapterPod.namespace,
-          service: adapterPod.service,
-          holder: identity,
-          address: adapterPod.address,
-          port: adapter.port,
-          podName: adapterPod.podName,
-        };
-  const endpointKeeper =
-    adapterEndpoint === undefined
-      ? undefined
-      : keepAdapterEndpoint(
-          platform.adapterEndpoint(
-            adapterEndpoint,
-            opts.adapterLegacyEndpoints === undefined ? {} : { legacyEndpoints: opts.adapterLegacyEndpoints },
-          ),
-          log,
-          opts.adapterEndpointResyncMs ?? DEFAULT_ADAPTER_ENDPOINT_RESYNC_MS,
-        );
-  // A stop without releasing the lease simulates a crash (tests): the endpoint stays as well.
-  const withdrawOnStop = opts.releaseOnStop ?? true;
-  const observed = {
-    metrics,
-    health,
-    metricsUrl: served.metricsUrl,
-    healthUrl: served.healthUrl,
-    adapterUrl,
-    readings,
-    reports,
-  };
-  const observers = [metrics, readings, ...(opts.observer === undefined ? [] : [opts.observer])];
-  const observer = combineObservers(...observers);
-  // Built once: a controller made on each leadership term reuses the pools and reads the feed.
-  const activatorFeed = opts.activatorFeed ?? reports?.feed;
-  const scalerDeps = createScalerDeps({ concurrencyFeed: activatorFeed });
-  const makeController = () =>
-    new Controller({
-      source: platform.source,
-      scaleTarget: platform.scaleTarget,
-      status: platform.writer,
-      finalizers: platform.writer,
-      events: platform.events,
-      log,
-      maxConcurrentPolls: opts.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS,
-      ...(opts.pollTimeoutMs === undefined ? {} : { pollTimeoutMs: opts.pollTimeoutMs }),
-      ...(opts.onPollStart === undefined ? {} : { onPollStart: opts.onPollStart }),
-      ...(opts.createScaler === undefined ? {} : { createScaler: opts.createScaler }),
-      triggerAuth: platform.triggerAuth,
-      hpa: platform.hpa,
-      observer,
-      scalerDeps,
-      ...(activatorFeed === undefined ? {} : { servicePorts: activatorFeed }),
-    });
-
-  if (opts.leaderElect !== true) {
-    const controller = makeController();
-    leadingController = () => controller;
-    await controller.start();
-    await endpointKeeper?.lead();
-    return {
-      identity,
-      platform,
-      ...observed,
-      isLeader: () => true,
-      controller: () => controller,
-      async stop() {
-        await endpointKeeper?.follow(withdrawOnStop);
-        await controller.stop();
-        await platform.close();
-        await closeServers();
-      },
-    };
-  }
-
-  // Leading starts a controller, losing it stops that controller; transitions run one at a
-  // time, outside the elector's renew loop (a slow first list must not starve renewals).
-  let current: Controller | undefined;
-  let stopping = false;
-  let transitions: Promise<void> = Promise.resolve();
-  const transition = (step: () => Promise<void>) => {
-    transitions = transitions.then(step).catch((err: unknown) => {
-      log.error({ err: err instanceof Error ? err.message : String(err) }, 'leadership transition failed');
-    });
-  };
-  const elector = new LeaderElector({
-    lock: platform.lease(
-      opts.leaseNamespace ?? opts.namespace ?? process.env.POD_NAMESPACE ?? 'default',
-      opts.leaseName ?? DEFAULT_LEASE_NAME,
-    ),
-    identity,
-    log,
-    leaseDurationMs: opts.leaseDurationMs ?? DEFAULT_LEADER_ELECTION.leaseDurationMs,
-    renewDeadlineMs: opts.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs,
-    retryPeriodMs: opts.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs,
-    releaseOnStop: opts.releaseOnStop ?? true,
-    onStartedLeading: () => {
-      // Not awaited: the Service moves here while the controller's first list is still running.
-      void endpointKeeper?.lead();
-      transition(async () => {
-        current = makeController();
-        await current.start();
+      // Stale readings make the pod unready (polls that stopped show in rollouts and `kubectl get
+      // pods`); with --adapter-service the Service follows the lease, not readiness.
+      // The health port is unauthenticated: a count, the names only in the log.
+      const logStale = staleNamesLogger((names, count) =>
+        log.warn({ stale: names, count }, 'readings are stale: this pod is not ready'),
+      );
+      health.addReadiness('readings', () => {
+        const { fresh, stale } = readings.freshness(Date.now());
+        logStale(stale);
+        return fresh ? true : describeStale(stale);
       });
     },
-    // Awaited by the elector: on a graceful stop the endpoint goes before the lease is released.
-    onStoppedLeading: () => {
-      const left = endpointKeeper?.follow(!stopping || withdrawOnStop);
-      transition(async () => {
-        const c = current;
-        current = undefined;
-        await c?.stop();
-        readings.clear();
-      });
-      return left;
-    },
+    stop: () => adapter?.close(),
   });
-  leading = () => elector.isLeader;
-  leadingController = () => current;
-  elector.start();
+  // While leading, the adapter Service's EndpointSlice names this pod (--adapter-service).
+  const adapterEndpoint = (pod: AdapterPod): Component => ({
+    name: 'adapter endpoint',
+    needsLeader: true,
+    start: async () => {
+      if (adapter === undefined) return;
+      endpointKeeper ??= keepAdapterEndpoint(
+        platform.adapterEndpoint(
+          { ...pod, holder: identity, port: adapter.port },
+          opts.adapterLegacyEndpoints === undefined ? {} : { legacyEndpoints: opts.adapterLegacyEndpoints },
+        ),
+        log,
+        opts.adapterEndpointResyncMs ?? DEFAULT_ADAPTER_ENDPOINT_RESYNC_MS,
+      );
+      const published = endpointKeeper.lead();
+      // With leader election not awaited: the Service moves here while the controller's first
+      // list is still running (a write that hangs must not hold the controller back).
+      if (opts.leaderElect !== true) await published;
+    },
+    stop: () => endpointKeeper?.follow(!stopping || withdrawOnStop),
+  });
+  // Built once, on the first term (the report receiver has started by then): a controller made
+  // on each leadership term reuses the pools and reads the feed.
+  let scalerDeps: ScalerDeps | undefined;
+  const controller: Component = {
+    name: 'controller',
+    needsLeader: true,
+    start: async () => {
+      const activatorFeed = opts.activatorFeed ?? reports?.feed;
+      scalerDeps ??= createScalerDeps({ concurrencyFeed: activatorFeed });
+      current = new Controller({
+        source: platform.source,
+        scaleTarget: platform.scaleTarget,
+        status: platform.writer,
+        finalizers: platform.writer,
+        events: platform.events,
+        log,
+        maxConcurrentPolls: opts.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS,
+        ...(opts.pollTimeoutMs === undefined ? {} : { pollTimeoutMs: opts.pollTimeoutMs }),
+        ...(opts.onPollStart === undefined ? {} : { onPollStart: opts.onPollStart }),
+        ...(opts.createScaler === undefined ? {} : { createScaler: opts.createScaler }),
+        triggerAuth: platform.triggerAuth,
+        hpa: platform.hpa,
+        observer,
+        scalerDeps,
+        ...(activatorFeed === undefined ? {} : { servicePorts: activatorFeed }),
+      });
+      await current.start();
+    },
+    stop: async () => {
+      const stopped = current;
+      current = undefined;
+      await stopped?.stop();
+    },
+  };
+  const components: Components = new Components(
+    [
+      platformComponent,
+      observability,
+      ...(opts.reportPort === undefined ? [] : [reportReceiver(opts.reportPort)]),
+      ...(opts.adapterPort === undefined ? [] : [metricsAdapter(opts.adapterPort)]),
+      ...(adapterPod === undefined ? [] : [adapterEndpoint(adapterPod)]),
+      { name: 'readings', needsLeader: true, start: () => undefined, stop: () => readings.clear() },
+      controller,
+    ],
+    {
+      log,
+      ...(opts.leaderElect !== true
+        ? {}
+        : {
+            elect: (on: LeadershipCallbacks) =>
+              new LeaderElector({
+                lock: platform.lease(
+                  opts.leaseNamespace ?? opts.namespace ?? process.env.POD_NAMESPACE ?? 'default',
+                  opts.leaseName ?? DEFAULT_LEASE_NAME,
+                ),
+                identity,
+                log,
+                leaseDurationMs: opts.leaseDurationMs ?? DEFAULT_LEADER_ELECTION.leaseDurationMs,
+                renewDeadlineMs: opts.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs,
+                retryPeriodMs: opts.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs,
+                releaseOnStop: withdrawOnStop,
+                ...on,
+              }),
+          }),
+    },
+  );
+  await components.start();
   return {
     identity,
     platform,
-    ...observed,
-    isLeader: () => elector.isLeader,
+    metrics,
+    health,
+    metricsUrl: served?.metricsUrl,
+    healthUrl: served?.healthUrl,
+    adapterUrl:
+      adapter === undefined ? undefined : `https://${opts.adapterAddress ?? '127.0.0.1'}:${adapter.port}`,
+    readings,
+    reports,
+    isLeader: leading,
     controller: () => current,
     async stop() {
       stopping = true;
-      await elector.stop();
-      await transitions;
-      await current?.stop();
-      await platform.close();
-      await closeServers();
+      await components.stop();
     },
   };
 };

@@ -10,6 +10,7 @@
 // - aliases: the yaml library's maxAliasCount (its default, 100, named here so it is ours):
 //   `*ref` expansions allowed per document, which stops "billion laughs" expansion.
 import { Composer, type CST, type Document, LineCounter, Parser } from 'yaml';
+import { z } from 'zod';
 import { describeError, InputTooLarge } from './io.ts';
 
 export const MANIFEST_LIMITS = {
@@ -138,7 +139,8 @@ export const describeManifestReadError = (error: unknown): string =>
 
 /** The `kind` of a parsed document, when it has one. */
 export const kindOf = (value: unknown): string | undefined => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const kind = (value as { kind?: unknown }).kind;
-  return typeof kind === 'string' ? kind : undefined;
+  const parsed = KindSchema.safeParse(value);
+  return parsed.success ? parsed.data.kind : undefined;
 };
+
+const KindSchema = z.object({ kind: z.string() });

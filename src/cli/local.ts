@@ -18,9 +18,9 @@
 // (src/platform/local/reaper.ts) stops them even when ebb itself is SIGKILLed.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { type AddressInfo, isIP } from 'node:net';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { z } from 'zod';
 import { createScalerDeps } from '../../scalers/index.ts';
 import { type Activator, createActivator } from '../activator/server.ts';
 import { formatProblem } from '../api/reasons.ts';
@@ -28,6 +28,7 @@ import { ActivationFeed } from '../controller/activation-feed.ts';
 import { admitScaledObject } from '../controller/admission.ts';
 import { Controller } from '../controller/controller.ts';
 import { HttpRouteIndex, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import { type Component, Components } from '../lifecycle/components.ts';
 import { createLogger, type Logger } from '../logging.ts';
 import { eventLine, PrintedEventRecorder } from '../platform/local/events.ts';
 import { fileProblemLine, type LocalFile, parseLocalFile } from '../platform/local/file.ts';
@@ -42,9 +43,8 @@ import {
   type SupervisorEvent,
   type SupervisorOptions,
 } from '../platform/local/supervisor.ts';
-import { describeManifestReadError, MANIFEST_LIMITS } from './documents.ts';
-import { portNumber, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
-import { type CliIO, describeError } from './io.ts';
+import { activatorComponents, feedSink, servedActivator } from './activator-process.ts';
+import { describeError } from './io.ts';
 
 export const DEFAULT_LOCAL_PORT = 8080;
 export const DEFAULT_UI_PORT = 8090;
@@ -164,30 +164,26 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
   const feed = new ActivationFeed();
   feed.setAliases(routes.aliases);
   let controller: Controller | undefined;
+  const sink = feedSink(feed, () => controller);
   const activator = createActivator({
     endpoints,
     routes: routes.routes,
     id: `local_${randomUUID().slice(0, 8)}`,
-    onStats: (stats) => feed.record(stats),
+    onStats: (stats) => sink.stats(stats),
     statsIntervalMs: 1000,
     ...(opts.trustedProxies === undefined ? {} : { trustedProxies: opts.trustedProxies }),
-    poke: (route) => {
-      // The poll must see the held request: the feed gets a snapshot taken now.
-      feed.record(activator.stats());
-      controller?.poke(scaledObjectKeyOfRoute(route));
-    },
+    poke: (route, held) => sink.poke(route, held, activator.stats()),
   });
   for (const c of activator.setRoutes(routes.routes)) print(`route ${c.dropped}: ${c.message}`);
-  feed.record(activator.stats());
 
   const board = new StatusBoard({
     objects: scaledObjects.map(({ raw }) => {
-      const meta = raw.metadata as { namespace: string; name: string };
-      const spec = raw.spec as { scaleTargetRef: { name: string } };
+      // Admitted above: the namespace is filled in and the target named.
+      const { metadata, spec } = BoardObjectSchema.parse(raw);
       return {
-        key: `${meta.namespace}/${meta.name}`,
-        namespace: meta.namespace,
-        target: `${meta.namespace}/${spec.scaleTargetRef.name}`,
+        key: `${metadata.namespace}/${metadata.name}`,
+        namespace: metadata.namespace,
+        target: `${metadata.namespace}/${spec.scaleTargetRef.name}`,
       };
     }),
     supervisor,
@@ -205,34 +201,23 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     observer: board,
     scalerDeps: createScalerDeps({ concurrencyFeed: feed }),
   });
-  let activatorUrl: string | undefined;
-  const ui = createStatusServer(() => ({ ...board.snapshot(), file: opts.file, url: activatorUrl }), {
-    allowedHosts: opts.uiAllowedHosts ?? [],
+  const running = controller;
+  const served = servedActivator();
+  // No load balancer here, so no drain delay; held requests get 503 (src/activator/drain.ts).
+  served.graceful = true;
+  let uiPort = 0;
+  const ui = createStatusServer(
+    () => ({ ...board.snapshot(), file: opts.file, url: served.port === 0 ? undefined : activatorUrl() }),
+    { allowedHosts: opts.uiAllowedHosts ?? [] },
+  );
+  const activatorUrl = () => `http://${LOCALHOST}:${served.port}/`;
+  const uiUrl = () => `http://${LOCALHOST}:${uiPort}/`;
+  const serving = activatorComponents({
+    create: () => activator,
+    port: opts.port ?? DEFAULT_LOCAL_PORT,
+    address: LOCALHOST,
+    served,
   });
-
-  let port: number;
-  let uiPort: number;
-  try {
-    port = await listen(activator.server, opts.port ?? DEFAULT_LOCAL_PORT);
-    uiPort = await listen(ui, opts.uiPort ?? DEFAULT_UI_PORT);
-  } catch (err) {
-    await activator.close();
-    if (ui.listening) await closeServer(ui);
-    reaper.close();
-    return {
-      ok: false,
-      lines: [`cannot listen: ${describeError(err)} (choose other ports with --port and --ui-port)`],
-    };
-  }
-  const url = `http://${LOCALHOST}:${port}/`;
-  const uiUrl = `http://${LOCALHOST}:${uiPort}/`;
-  activatorUrl = url;
-  opts.print(`ebb local: ${opts.file} (pid ${process.pid})`);
-  opts.print(`  URL:          ${url}   (curl it: a request to a scaled-to-zero app starts it)`);
-  opts.print(`  status page:  ${uiUrl}`);
-  opts.print('  Ctrl-C stops ebb and every replica.');
-  await controller.start();
-  board.start();
 
   // One line per change: a route's replicas, in flight and held; a target's replicas.
   const lastLine = new Map<string, string>();
@@ -248,158 +233,94 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
       print(line);
     }
   };
-  printChanges();
-  const lines = setInterval(printChanges, opts.linePeriodMs ?? 200);
+  let lines: NodeJS.Timeout | undefined;
 
-  let stopping: Promise<void> | undefined;
-  const shutdown = async (): Promise<void> => {
-    clearInterval(lines);
-    board.stop();
-    // Requests forwarded to a replica finish before the replicas are stopped; held ones get 503
-    // (src/activator/drain.ts; no load balancer here, so no drain delay).
-    await activator.drain();
-    await closeServer(ui);
-    await controller.stop();
-    feed.forget(activator.stats().activator);
-    await supervisor.stop();
-    reaper.close();
-  };
+  // In start order; stopped in reverse: the lines and the board, then the activator drains
+  // (requests forwarded to a replica finish while the controller still scales), polling stops,
+  // the status page closes, and last every replica (SIGTERM → SIGKILL) and the reaper.
+  const components = new Components(
+    [
+      { name: 'reaper', start: () => undefined, stop: () => reaper.close() },
+      { name: 'supervisor', start: () => undefined, stop: () => supervisor.stop() },
+      {
+        name: 'concurrency feed',
+        start: () => feed.record(activator.stats()),
+        stop: () => feed.forget(activator.stats().activator),
+      },
+      listening(serving.serving),
+      listening({
+        name: 'status page',
+        start: async () => {
+          uiPort = await listen(ui, opts.uiPort ?? DEFAULT_UI_PORT);
+        },
+        stop: () => (ui.listening ? closeServer(ui) : undefined),
+      }),
+      {
+        name: 'banner',
+        start: () => {
+          opts.print(`ebb local: ${opts.file} (pid ${process.pid})`);
+          opts.print(
+            `  URL:          ${activatorUrl()}   (curl it: a request to a scaled-to-zero app starts it)`,
+          );
+          opts.print(`  status page:  ${uiUrl()}`);
+          opts.print('  Ctrl-C stops ebb and every replica.');
+        },
+        stop: () => undefined,
+      },
+      { name: 'controller', start: () => running.start(), stop: () => running.stop() },
+      serving.drain,
+      { name: 'status board', start: () => board.start(), stop: () => board.stop() },
+      {
+        name: 'change lines',
+        start: () => {
+          printChanges();
+          lines = setInterval(printChanges, opts.linePeriodMs ?? 200);
+        },
+        stop: () => clearInterval(lines),
+      },
+    ],
+    { log },
+  );
+  try {
+    await components.start();
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    return {
+      ok: false,
+      lines: [`cannot listen: ${describeError(err.cause)} (choose other ports with --port and --ui-port)`],
+    };
+  }
   return {
     ok: true,
     value: {
-      url,
-      uiUrl,
+      url: activatorUrl(),
+      uiUrl: uiUrl(),
       supervisor,
       board,
       activator,
-      controller,
-      stop: () => {
-        stopping ??= shutdown();
-        return stopping;
-      },
+      controller: running,
+      stop: () => components.stop(),
     },
   };
 };
 
-// ---- the command ----
+/** A port that cannot be listened on: said as such, with the flags that choose others. */
+class ListenError extends Error {}
 
-interface LocalFlags {
-  port: number;
-  uiPort: number;
-  uiAllowedHost: string[];
-  appLogs?: boolean;
-  trustedProxies: string[];
-}
+/** `component` whose failed start is a ListenError. */
+const listening = (component: Component): Component => ({
+  ...component,
+  start: async (signal) => {
+    try {
+      await component.start(signal);
+    } catch (err) {
+      throw new ListenError('cannot listen', { cause: err });
+    }
+  },
+});
 
-/** `--ui-allowed-host`: a name or an IP address as a Host header carries it, without the port. */
-const allowedHost = (value: string, previous: string[]): string[] => {
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i.test(value) && isIP(value.replace(/^\[(.*)\]$/, '$1')) === 0)
-    throw new InvalidArgumentError('must be a host name or an IP address, without a port');
-  return [...previous, value];
-};
-
-const buildCommand = (io: CliIO): Command =>
-  new Command('ebb local')
-    .description(
-      'embedded mode: run the LocalApps and ScaledObjects of FILE on this machine (replicas are local processes; no cluster)',
-    )
-    .argument('<file>', 'YAML with LocalApp and ScaledObject documents (see examples/local/ebb.yaml)')
-    .option(
-      '--port <n>',
-      'port of the activator on 127.0.0.1 (the URL to curl)',
-      portNumber,
-      DEFAULT_LOCAL_PORT,
-    )
-    .option('--ui-port <n>', 'port of the status page on 127.0.0.1', portNumber, DEFAULT_UI_PORT)
-    .option(
-      '--ui-allowed-host <name>',
-      'a Host name the status page also answers (repeatable; e.g. a tunnel or port-forward name); others get 421',
-      allowedHost,
-      [],
-    )
-    .option('--app-logs', "print the replicas' stdout and stderr lines, prefixed with the replica")
-    .option('--trusted-proxies <cidrs>', TRUSTED_PROXIES_HELP, trustedProxies, [])
-    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
-    .exitOverride();
-
-/** Each stops ebb gracefully (SIGHUP: the terminal closed). */
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/** `ebb local FILE [flags]`: runs until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
-export const localCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
-  const command = buildCommand(io);
-  try {
-    command.parse([...argv], { from: 'user' });
-  } catch (err) {
-    return err instanceof CommanderError ? err.exitCode : 2;
-  }
-  const flags = command.opts<LocalFlags>();
-  const file = command.args[0] ?? '';
-  let text: string;
-  try {
-    text = await io.readText(file, MANIFEST_LIMITS.fileBytes);
-  } catch (err) {
-    io.stderr.write(`ebb local: cannot read ${file}: ${describeManifestReadError(err)}\n`);
-    return 1;
-  }
-  const started = await runLocal({
-    file,
-    text,
-    port: flags.port,
-    uiPort: flags.uiPort,
-    trustedProxies: flags.trustedProxies,
-    uiAllowedHosts: flags.uiAllowedHost,
-    print: (line) => io.stdout.write(`${line}\n`),
-    ...(flags.appLogs === true
-      ? {
-          supervisor: {
-            onOutput: (replica, stream, line) => io.stderr.write(`${replica} ${stream}| ${line}\n`),
-          },
-        }
-      : {}),
-  });
-  if (!started.ok) {
-    for (const line of started.lines) io.stderr.write(`ebb local: ${line}\n`);
-    return 1;
-  }
-  const running = started.value;
-  // Nothing outlives ebb: an uncaught error or a plain exit SIGKILLs every replica's group.
-  const killAll = () => running.supervisor.killAllNow();
-  const onFatal = (err: unknown) => {
-    io.stderr.write(`ebb local: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    killAll();
-    process.exit(1);
-  };
-  process.on('exit', killAll);
-  process.on('uncaughtException', onFatal);
-  process.on('unhandledRejection', onFatal);
-
-  // Under `npm start` ebb's parent is npm: if npm goes away without passing a signal on, ebb is
-  // reparented, and stops as on SIGTERM.
-  const parent = process.ppid;
-  let orphanCheck: NodeJS.Timeout | undefined;
-  const signal = await new Promise<string>((resolve) => {
-    const onSignal = (s: string) => {
-      clearInterval(orphanCheck);
-      for (const stop of STOP_SIGNALS) process.off(stop, onSignal);
-      // A second signal while stopping kills everything now; one within a second is the same
-      // Ctrl-C twice (the terminal sends it to npm and ebb, and npm passes it on to ebb).
-      const first = performance.now();
-      const again = (s2: string) => {
-        if (performance.now() - first >= 1000) onFatal(new Error(`${s2} again: killing every replica`));
-      };
-      for (const stop of STOP_SIGNALS) process.on(stop, again);
-      resolve(s);
-    };
-    for (const stop of STOP_SIGNALS) process.on(stop, onSignal);
-    orphanCheck = setInterval(() => {
-      if (process.ppid !== parent) onSignal(`parent process ${parent} gone`);
-    }, 500);
-  });
-  io.stdout.write(`ebb local: ${signal}, stopping every replica\n`);
-  await running.stop();
-  process.off('exit', killAll);
-  process.off('uncaughtException', onFatal);
-  process.off('unhandledRejection', onFatal);
-  return 0;
-};
+/** What the status board needs of an admitted ScaledObject. */
+const BoardObjectSchema = z.object({
+  metadata: z.object({ namespace: z.string(), name: z.string() }),
+  spec: z.object({ scaleTargetRef: z.object({ name: z.string() }) }),
+});

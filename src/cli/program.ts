@@ -128,7 +128,7 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
       const { activatorCommand } = await import('./activator.ts');
       setExitCode(await activatorCommand(command.args, io));
     });
-  // ---- `ebb local FILE`: embedded mode, LocalApps as local processes (src/cli/local.ts). ----
+  // ---- `ebb local FILE`: embedded mode, LocalApps as local processes (src/cli/local.ts, local-command.ts). ----
   program
     .command('local')
     .description('embedded mode (npm start): scale the LocalApps of a file as local processes, no cluster')
@@ -137,7 +137,7 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
     .allowExcessArguments()
     .argument('[args...]')
     .action(async (_args: string[], _options: unknown, command: Command) => {
-      const { localCommand } = await import('./local.ts');
+      const { localCommand } = await import('./local-command.ts');
       setExitCode(await localCommand(command.args, io));
     });
   return program;

@@ -6,18 +6,22 @@
 // ServiceAccount token (src/activator/report-token.ts) for the controller's TokenReview.
 import { DEFAULT_REPORT_TOKEN_FILE, ReportToken } from '../activator/report-token.ts';
 import { ActivatorReporter, type ActivatorReporterOptions } from '../activator/reporter.ts';
-import type { Activator, ActivatorLimits } from '../activator/server.ts';
+import type { ActivatorLimits } from '../activator/server.ts';
+import { Components } from '../lifecycle/components.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
-import type { EbbMetrics } from '../observability/metrics.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
 import {
   type ActivatorObservabilityOptions,
+  activatorComponents,
+  activatorObservabilityComponent,
   createRoutedActivator,
   DEFAULT_ACTIVATOR_PORT,
   defaultActivatorId,
-  listenActivator,
+  kubeClientComponent,
   type RunningActivatorProcess,
-  serveActivatorObservability,
+  routingComponent,
+  runningActivatorProcess,
+  servedActivator,
 } from './activator-process.ts';
 import { ActivatorRouting } from './activator-routing.ts';
 
@@ -65,103 +69,71 @@ export const runStandaloneActivator = async (
       'reporting WITHOUT a token (--report-token-file=none): a controller that authenticates refuses every report',
     );
   const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
+  const served = servedActivator();
   // No controller here to drop a deleted object's series: the routing does.
-  let metricsRef: EbbMetrics | undefined;
   const routing = new ActivatorRouting(client, {
     namespace: opts.namespace,
     log,
-    onDeleted: (namespace, name) => metricsRef?.removed(namespace, name),
+    onDeleted: (namespace, name) => served.observed?.metrics.removed(namespace, name),
   });
-  let activator: Activator | undefined;
-  let observed: Awaited<ReturnType<typeof serveActivatorObservability>>;
-  try {
-    observed = await serveActivatorObservability({ ...opts, log }, routing, () => activator);
-  } catch (err) {
-    token?.close();
-    await client.close();
-    throw err;
-  }
-  const { metrics, servers } = observed;
-  metricsRef = metrics;
-  let reporter: ActivatorReporter;
-  try {
-    reporter = new ActivatorReporter({
-      urls: opts.controllerUrls,
-      log,
-      ...(opts.resolve === undefined ? {} : { resolve: opts.resolve }),
-      ...(token === undefined ? {} : { credentials: token }),
-    });
-  } catch (err) {
-    token?.close();
-    await servers.close();
-    await client.close();
-    throw err;
-  }
-  try {
-    await routing.start();
-  } catch (err) {
-    reporter.close();
-    token?.close();
-    await routing.stop();
-    await servers.close();
-    await client.close();
-    throw err;
-  }
-  const created = createRoutedActivator({
-    routing,
-    sink: {
-      stats: (stats) => reporter.stats(stats),
-      poke: (route, held, stats) => reporter.poke({ activator: id, route, held, at: stats.at, stats }),
+  let reporter: ActivatorReporter | undefined;
+  const activator = activatorComponents({
+    create: () => {
+      if (served.observed === undefined || reporter === undefined)
+        throw new Error('the reporter is not running');
+      const to = reporter;
+      return createRoutedActivator({
+        routing,
+        sink: {
+          stats: (stats) => to.stats(stats),
+          poke: (route, held, stats) => to.poke({ activator: id, route, held, at: stats.at, stats }),
+        },
+        id,
+        limits: opts.limits,
+        trustedProxies: opts.trustedProxies,
+        statsIntervalMs: opts.statsIntervalMs,
+        observer: served.observed.metrics,
+      });
     },
-    id,
-    limits: opts.limits,
-    trustedProxies: opts.trustedProxies,
-    statsIntervalMs: opts.statsIntervalMs,
-    observer: metrics,
+    port: opts.port ?? DEFAULT_ACTIVATOR_PORT,
+    address: opts.address,
+    served,
   });
-  activator = created;
-  let bound: { url: string; port: number };
+  // Components in start order (stopped in reverse): the drain first, then the goodbye to every
+  // controller, then the token, the watches, the client and the servers.
+  const components = new Components(
+    [
+      kubeClientComponent(client),
+      activatorObservabilityComponent({ ...opts, log }, routing, served),
+      routingComponent(routing),
+      { name: 'report token', start: () => undefined, stop: () => token?.close() },
+      {
+        name: 'reporter',
+        start: () => {
+          reporter = new ActivatorReporter({
+            urls: opts.controllerUrls,
+            log,
+            ...(opts.resolve === undefined ? {} : { resolve: opts.resolve }),
+            ...(token === undefined ? {} : { credentials: token }),
+          });
+        },
+        stop: async () => {
+          await reporter?.goodbye(id);
+          reporter?.close();
+        },
+      },
+      activator.serving,
+      activator.drain,
+    ],
+    { log },
+  );
   try {
-    bound = await listenActivator(created, opts.port ?? DEFAULT_ACTIVATOR_PORT, opts.address);
+    await components.start();
   } catch (err) {
-    await created.close();
-    reporter.close();
+    // The token was loaded before the components; a failed start still stops its re-reads.
     token?.close();
-    await routing.stop();
-    await servers.close();
-    await client.close();
     throw err;
   }
-  const shutdown = async (graceful: boolean): Promise<void> => {
-    if (graceful) await created.drain();
-    else await created.close();
-    await reporter.goodbye(id);
-    reporter.close();
-    token?.close();
-    await routing.stop();
-    await client.close();
-    await servers.close();
-  };
-  let stopping: Promise<void> | undefined;
-  return {
-    id,
-    activator: created,
-    reporter,
-    endpoints: routing.endpoints,
-    url: bound.url,
-    port: bound.port,
-    metrics,
-    health: observed.health,
-    metricsUrl: observed.metricsUrl,
-    healthUrl: observed.healthUrl,
-    routes: () => routing.routes(),
-    drain: () => {
-      stopping ??= shutdown(true);
-      return stopping;
-    },
-    stop: () => {
-      stopping ??= shutdown(false);
-      return stopping;
-    },
-  };
+  if (reporter === undefined) throw new Error('ebb activator: the reporter did not start');
+  return { ...runningActivatorProcess(served, routing, components), id, reporter };
 };

@@ -82,7 +82,7 @@ describe('report authentication and status page flags', () => {
   it.each(['dev.test:8090', 'http://dev.test', 'cafe:80'])(
     'ebb local refuses --ui-allowed-host %s',
     async (host) => {
-      const { localCommand } = await import('../../src/cli/local.ts');
+      const { localCommand } = await import('../../src/cli/local-command.ts');
       const { code, stderr } = await runWith(localCommand, ['x.yaml', '--ui-allowed-host', host]);
       expect(code).not.toBe(0);
       expect(stderr).toContain('must be a host name or an IP address, without a port');

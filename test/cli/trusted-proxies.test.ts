@@ -5,7 +5,7 @@ import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { activatorCommand } from '../../src/cli/activator.ts';
 import { trustedProxies } from '../../src/cli/flags.ts';
-import { localCommand } from '../../src/cli/local.ts';
+import { localCommand } from '../../src/cli/local-command.ts';
 import { runCommand } from './run-command.ts';
 
 const run = runCommand;

@@ -1,4 +1,4 @@
-// Helpers for test/integration/deploy.test.ts (not a test file itself): helm (built from its Go
+// Helpers for test/integration/deploy-*.test.ts (not a test file itself): helm (built from its Go
 // module by test/env/build-binaries.sh, cached under ~/.cache/ebb/bin), rendering the chart into
 // objects, a small REST client for the test API server (server-side apply, dry run, warnings),
 // and RBAC rules flattened into comparable permission strings.

@@ -3,9 +3,9 @@
 // controller checks that audience and allows exactly the activator's ServiceAccount (plus
 // reports.extraAllowedServiceAccounts); a NetworkPolicy lets only the activator pods reach the
 // report port and keeps health, metrics and the adapter open; `reports.auth: none` removes the
-// token, the TokenReview permission and says so on both sides. deploy.test.ts lints, dry-runs
-// and runs the same chart (the activator wakes a Deployment through the controller with the
-// projected token, under the chart's RBAC).
+// token, the TokenReview permission and says so on both sides. deploy-chart, -apply and
+// -run.test.ts lint, dry-run and run the same chart (the activator wakes a Deployment through the
+// controller with the projected token, under the chart's RBAC).
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   byKind,

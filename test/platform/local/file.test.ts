@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { CliIO } from '../../../src/cli/io.ts';
-import { checkLocalFile, localCommand } from '../../../src/cli/local.ts';
+import { checkLocalFile } from '../../../src/cli/local.ts';
+import { localCommand } from '../../../src/cli/local-command.ts';
 import { parseLocalFile } from '../../../src/platform/local/file.ts';
 
 const appDoc = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'web' }) =>

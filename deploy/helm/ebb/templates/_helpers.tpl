@@ -101,7 +101,7 @@ Rules the controller needs in every namespace it watches; rendered into a Cluste
 namespaces) or a Role in watchNamespace. Paths: src/platform/kubernetes/*.ts.
 */}}
 {{- define "ebb.controllerNamespacedRules" -}}
-# Verbs are exactly the requests ebb makes (test/integration/deploy.test.ts runs the controller
+# Verbs are exactly the requests ebb makes (test/integration/deploy-run.test.ts runs the controller
 # under these rules). ScaledObjects: informer (list/watch), finalizers (patch), status (patch).
 - apiGroups: ["autoscaling.ebb.dev"]
   resources: ["scaledobjects"]

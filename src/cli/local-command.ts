@@ -1,0 +1,129 @@
+// `ebb local FILE [flags]`: the command around runLocal (src/cli/local.ts): its flags, the
+// signals that stop it, and the guards that leave no replica behind.
+import { isIP } from 'node:net';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { describeManifestReadError, MANIFEST_LIMITS } from './documents.ts';
+import { portNumber, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
+import type { CliIO } from './io.ts';
+import { DEFAULT_LOCAL_PORT, DEFAULT_UI_PORT, runLocal } from './local.ts';
+
+interface LocalFlags {
+  port: number;
+  uiPort: number;
+  uiAllowedHost: string[];
+  appLogs?: boolean;
+  trustedProxies: string[];
+}
+
+/** `--ui-allowed-host`: a name or an IP address as a Host header carries it, without the port. */
+const allowedHost = (value: string, previous: string[]): string[] => {
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i.test(value) && isIP(value.replace(/^\[(.*)\]$/, '$1')) === 0)
+    throw new InvalidArgumentError('must be a host name or an IP address, without a port');
+  return [...previous, value];
+};
+
+const buildCommand = (io: CliIO): Command =>
+  new Command('ebb local')
+    .description(
+      'embedded mode: run the LocalApps and ScaledObjects of FILE on this machine (replicas are local processes; no cluster)',
+    )
+    .argument('<file>', 'YAML with LocalApp and ScaledObject documents (see examples/local/ebb.yaml)')
+    .option(
+      '--port <n>',
+      'port of the activator on 127.0.0.1 (the URL to curl)',
+      portNumber,
+      DEFAULT_LOCAL_PORT,
+    )
+    .option('--ui-port <n>', 'port of the status page on 127.0.0.1', portNumber, DEFAULT_UI_PORT)
+    .option(
+      '--ui-allowed-host <name>',
+      'a Host name the status page also answers (repeatable; e.g. a tunnel or port-forward name); others get 421',
+      allowedHost,
+      [],
+    )
+    .option('--app-logs', "print the replicas' stdout and stderr lines, prefixed with the replica")
+    .option('--trusted-proxies <cidrs>', TRUSTED_PROXIES_HELP, trustedProxies, [])
+    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
+    .exitOverride();
+
+/** Each stops ebb gracefully (SIGHUP: the terminal closed). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** `ebb local FILE [flags]`: runs until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
+export const localCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
+  const command = buildCommand(io);
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (err) {
+    return err instanceof CommanderError ? err.exitCode : 2;
+  }
+  const flags = command.opts<LocalFlags>();
+  const file = command.args[0] ?? '';
+  let text: string;
+  try {
+    text = await io.readText(file, MANIFEST_LIMITS.fileBytes);
+  } catch (err) {
+    io.stderr.write(`ebb local: cannot read ${file}: ${describeManifestReadError(err)}\n`);
+    return 1;
+  }
+  const started = await runLocal({
+    file,
+    text,
+    port: flags.port,
+    uiPort: flags.uiPort,
+    trustedProxies: flags.trustedProxies,
+    uiAllowedHosts: flags.uiAllowedHost,
+    print: (line) => io.stdout.write(`${line}\n`),
+    ...(flags.appLogs === true
+      ? {
+          supervisor: {
+            onOutput: (replica, stream, line) => io.stderr.write(`${replica} ${stream}| ${line}\n`),
+          },
+        }
+      : {}),
+  });
+  if (!started.ok) {
+    for (const line of started.lines) io.stderr.write(`ebb local: ${line}\n`);
+    return 1;
+  }
+  const running = started.value;
+  // Nothing outlives ebb: an uncaught error or a plain exit SIGKILLs every replica's group.
+  const killAll = () => running.supervisor.killAllNow();
+  const onFatal = (err: unknown) => {
+    io.stderr.write(`ebb local: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    killAll();
+    process.exit(1);
+  };
+  process.on('exit', killAll);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+
+  // Under `npm start` ebb's parent is npm: if npm goes away without passing a signal on, ebb is
+  // reparented, and stops as on SIGTERM.
+  const parent = process.ppid;
+  let orphanCheck: NodeJS.Timeout | undefined;
+  const signal = await new Promise<string>((resolve) => {
+    const onSignal = (s: string) => {
+      clearInterval(orphanCheck);
+      for (const stop of STOP_SIGNALS) process.off(stop, onSignal);
+      // A second signal while stopping kills everything now; one within a second is the same
+      // Ctrl-C twice (the terminal sends it to npm and ebb, and npm passes it on to ebb).
+      const first = performance.now();
+      const again = (s2: string) => {
+        if (performance.now() - first >= 1000) onFatal(new Error(`${s2} again: killing every replica`));
+      };
+      for (const stop of STOP_SIGNALS) process.on(stop, again);
+      resolve(s);
+    };
+    for (const stop of STOP_SIGNALS) process.on(stop, onSignal);
+    orphanCheck = setInterval(() => {
+      if (process.ppid !== parent) onSignal(`parent process ${parent} gone`);
+    }, 500);
+  });
+  io.stdout.write(`ebb local: ${signal}, stopping every replica\n`);
+  await running.stop();
+  process.off('exit', killAll);
+  process.off('uncaughtException', onFatal);
+  process.off('unhandledRejection', onFatal);
+  return 0;
+};
