@@ -1,7 +1,7 @@
 // What the controller tells the outside about its work, as plain data: the Prometheus metrics
 // (src/observability) and the external-metrics adapter's readings (src/metrics) both implement
 // it. Calls are synchronous and must be cheap and never throw (a poll calls `polled` once).
-import type { ReportRefusal } from '../api/reasons.ts';
+import type { ReadErrorReason, ReportRefusal } from '../api/reasons.ts';
 import type { ClampedValue } from '../scaling/types.ts';
 
 /** One trigger's outcome in one poll. */
@@ -25,7 +25,7 @@ export interface TriggerObservation {
   readonly clampedFrom?: number;
   readonly active?: boolean;
   /** Present when the read failed. */
-  readonly error?: { readonly reason: string; readonly message: string };
+  readonly error?: { readonly reason: ReadErrorReason; readonly message: string };
 }
 
 export interface PollObservation {

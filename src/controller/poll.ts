@@ -10,11 +10,10 @@ import { toRFC3339 } from '../api/conditions.ts';
 import {
   FallbackExists,
   NoFallbackFound,
+  passedOn,
   ScaledObjectReady,
-  ScalerActive,
-  ScalerCooldown,
+  ScalerError,
   ScalerFailed,
-  ScalerNotActive,
   ScalerRecovered,
   ScalerTimeout,
   ScaleTargetActivated,
@@ -60,7 +59,7 @@ const safeRead = async (scaler: Scaler, now: Date, signal: AbortSignal): Promise
   } catch (err) {
     return {
       ok: false,
-      error: { reason: 'ScalerError', message: err instanceof Error ? err.message : String(err) },
+      error: { reason: ScalerError, message: err instanceof Error ? err.message : String(err) },
     };
   }
 };
@@ -81,7 +80,7 @@ const readTrigger = async (
   } catch (err) {
     return {
       ok: false,
-      error: { reason: 'ScalerError', message: err instanceof Error ? err.message : String(err) },
+      error: { reason: ScalerError, message: err instanceof Error ? err.message : String(err) },
     };
   }
   return safeRead(live.scaler, now, signal);
@@ -149,37 +148,20 @@ export const readTriggers = async (
   );
 };
 
-const activeCondition = (d: ScaleDecision, loop: Loop): ConditionUpdate => {
-  if (d.active) {
-    return {
-      type: 'Active',
-      status: 'True',
-      reason: ScalerActive,
-      message: 'Scaling is performed because triggers are active',
-    };
-  }
-  if (d.activeReason === ScalerCooldown) {
-    return {
-      type: 'Active',
-      status: 'False',
-      reason: ScalerCooldown,
-      message: `Triggers are not active; scaling in after the cooldown period (${loop.spec.cooldownSeconds} s)`,
-    };
-  }
-  return {
-    type: 'Active',
-    status: 'False',
-    reason: ScalerNotActive,
-    message: 'Scaling is not performed because triggers are not active',
-  };
-};
+/** The core decides whether the target is active, why, and in which words (activation.ts). */
+const activeCondition = (d: ScaleDecision): ConditionUpdate => ({
+  type: 'Active',
+  status: d.active ? 'True' : 'False',
+  reason: d.activeReason,
+  message: d.activeMessage,
+});
 
 /** The conditions a poll owns. Messages are stable texts: a changing message is a status write. */
 export const pollConditions = (d: ScaleDecision, loop: Loop): ConditionUpdate[] => [
   d.triggerError === undefined
     ? { type: 'Ready', status: 'True', reason: ScaledObjectReady, message: READY_MESSAGE }
     : { type: 'Ready', status: 'False', reason: TriggerError, message: d.triggerError.message },
-  activeCondition(d, loop),
+  activeCondition(d),
   d.fallbackActive
     ? {
         type: 'Fallback',
@@ -268,7 +250,7 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
       loop.targetError = current.error.message;
       ctx.events.record(t.regarding, {
         type: 'Warning',
-        reason: current.error.reason,
+        reason: passedOn(current.error.reason),
         action: 'Poll',
         note: current.error.message,
       });
@@ -277,7 +259,12 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
     ctx.observer.targetFailed(t.ref.namespace, t.ref.name, current.error.reason);
     await ctx.writeStatus(t, {
       conditions: [
-        { type: 'Ready', status: 'False', reason: current.error.reason, message: current.error.message },
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: passedOn(current.error.reason),
+          message: current.error.message,
+        },
       ],
     });
     return;
@@ -326,7 +313,7 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
     } else {
       ctx.events.record(t.regarding, {
         type: 'Warning',
-        reason: scaled.error.reason,
+        reason: passedOn(scaled.error.reason),
         action: 'Scale',
         note: `cannot scale ${describeTarget(loop.target)} to ${desired}: ${scaled.error.message}`,
       });

@@ -1,7 +1,7 @@
 // The small ports the controller talks through. Adapters live beside this file:
 // `kubernetes/` (the only code that imports @kubernetes/client-node) and, later, `local/`.
 // Nothing here names a client-library type; every method returns errors as values.
-import type { Result } from '../api/reasons.ts';
+import type { Result, StatusReason } from '../api/reasons.ts';
 import type { HPABehavior, ScaledObjectStatus } from '../api/scaledobject.ts';
 
 /** A failure of the platform (API server, network), as a value. */
@@ -137,7 +137,7 @@ export interface EventRegarding extends ScaledObjectRef {
 export interface EventRecord {
   readonly type: EventType;
   /** CamelCase, from src/api/reasons.ts. */
-  readonly reason: string;
+  readonly reason: StatusReason;
   /** What ebb did or failed to do: `Scale`, `Poll`, `Validate`, `Restore`. */
   readonly action: string;
   /** Human-readable; names the field or trigger it is about. */
