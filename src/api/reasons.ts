@@ -5,11 +5,13 @@
 // so a reason is written down once and a misspelt one does not compile. `as const` keeps a
 // constant's literal type in object literals (`{ reason: KafkaError }` is not widened to string).
 import type * as ActivatorReasons from './reasons/activator.ts';
+import type * as PlatformReasons from './reasons/platform.ts';
 import * as ReportRefusals from './reasons/report-refusals.ts';
 import type * as StatusReasons from './reasons/status.ts';
 import type * as ReadErrorReasons from './reasons/trigger-errors.ts';
 
 export * from './reasons/activator.ts';
+export * from './reasons/platform.ts';
 export * from './reasons/report-refusals.ts';
 export * from './reasons/status.ts';
 export * from './reasons/trigger-errors.ts';
@@ -31,14 +33,13 @@ export type ActivatorReason = ReasonOf<typeof ActivatorReasons>;
 export type ReportRefusal = ReasonOf<typeof ReportRefusals>;
 
 /**
- * A reason ebb passes on without owning it (the API server's Status reason in a PlatformError):
- * marked with `passedOn` where it is taken in, so an unmarked string still does not compile.
+ * Why an adapter failed (src/api/reasons/platform.ts), or the status reason it names
+ * (ScaleTargetNotFound, HPAConflict): a PlatformError's reason.
  */
-export type PassedOnReason = string & { readonly passedOn: unique symbol };
-export const passedOn = (reason: string): PassedOnReason => reason as PassedOnReason;
+export type PlatformReason = ReasonOf<typeof PlatformReasons> | Reason;
 
-/** What a condition or an Event may carry. */
-export type StatusReason = Reason | ReadErrorReason | PassedOnReason;
+/** What a condition or an Event may carry: a poll's Ready=False passes a platform failure on. */
+export type StatusReason = ReadErrorReason | PlatformReason;
 
 /** Every report refusal, for metrics that start each label at 0. */
 export const REPORT_REFUSALS: readonly ReportRefusal[] = Object.values(ReportRefusals);

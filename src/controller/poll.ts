@@ -10,7 +10,6 @@ import { toRFC3339 } from '../api/conditions.ts';
 import {
   FallbackExists,
   NoFallbackFound,
-  passedOn,
   ScaledObjectReady,
   ScalerError,
   ScalerFailed,
@@ -250,7 +249,7 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
       loop.targetError = current.error.message;
       ctx.events.record(t.regarding, {
         type: 'Warning',
-        reason: passedOn(current.error.reason),
+        reason: current.error.reason,
         action: 'Poll',
         note: current.error.message,
       });
@@ -262,7 +261,7 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
         {
           type: 'Ready',
           status: 'False',
-          reason: passedOn(current.error.reason),
+          reason: current.error.reason,
           message: current.error.message,
         },
       ],
@@ -313,7 +312,7 @@ export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promis
     } else {
       ctx.events.record(t.regarding, {
         type: 'Warning',
-        reason: passedOn(scaled.error.reason),
+        reason: scaled.error.reason,
         action: 'Scale',
         note: `cannot scale ${describeTarget(loop.target)} to ${desired}: ${scaled.error.message}`,
       });

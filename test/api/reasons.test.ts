@@ -8,7 +8,6 @@ import {
   KafkaError,
   NoRoute,
   type Problem,
-  passedOn,
   REPORT_REFUSALS,
   type ReadErrorReason,
   type Reason,
@@ -16,8 +15,9 @@ import {
   ScaledObjectReady,
   ScalerError,
   Unauthenticated,
+  Unreachable,
 } from '../../src/api/reasons.ts';
-import type { EventRecord } from '../../src/platform/ports.ts';
+import type { EventRecord, PlatformError } from '../../src/platform/ports.ts';
 import type { ReadError } from '../../src/scaler.ts';
 
 describe('reasons', () => {
@@ -39,14 +39,16 @@ describe('reasons', () => {
     const answer: ActivatorReason = 'NoRoutes';
     // @ts-expect-error: report refusals
     const refusal: ReportRefusal = 'Unauthorized';
+    // @ts-expect-error: a platform adapter's failure
+    const platform: PlatformError = { reason: 'NotFund', message: '' };
     const foreign: ConditionUpdate = {
       type: 'Ready',
       status: 'False',
-      // @ts-expect-error: a plain string is not a reason; one from elsewhere is marked with passedOn
+      // @ts-expect-error: a plain string is not a reason (the API server's own is never passed on)
       reason: String('Forbidden'),
       message: '',
     };
-    expect([condition, event, problem, readError, answer, refusal, foreign]).toHaveLength(7);
+    expect([condition, event, problem, readError, answer, refusal, platform, foreign]).toHaveLength(8);
   });
 
   it('the constants are their unions, with their literal types kept in object literals', () => {
@@ -59,13 +61,8 @@ describe('reasons', () => {
       thrown: 'ScalerError',
       answer: 'NoRoute',
     });
-    const condition: ConditionUpdate = {
-      type: 'Ready',
-      status: 'False',
-      reason: passedOn('Forbidden'),
-      message: 'from the API server',
-    };
-    expect(condition.reason).toBe('Forbidden');
+    const condition: ConditionUpdate = { type: 'Ready', status: 'False', reason: Unreachable, message: '' };
+    expect(condition.reason).toBe('Unreachable');
   });
 
   it('REPORT_REFUSALS lists every refusal once (derived from the family module)', () => {
