@@ -3,7 +3,7 @@
 // exactly one implementation of every scaling decision.
 
 import type { PauseSettings } from '../api/annotations.ts';
-import type { ReadErrorReason } from '../api/reasons.ts';
+import type { ReadErrorReason, ScalerActive, ScalerCooldown, ScalerNotActive } from '../api/reasons.ts';
 import type { FallbackBehavior } from '../api/scaledobject.ts';
 import type { ConcurrencyState } from './concurrency.ts';
 
@@ -126,7 +126,7 @@ export interface DecideInput {
   readonly readings: readonly TriggerReading[];
 }
 
-export type ActiveReason = 'ScalerActive' | 'ScalerNotActive' | 'ScalerCooldown';
+export type ActiveReason = typeof ScalerActive | typeof ScalerNotActive | typeof ScalerCooldown;
 
 export interface ScaleDecision {
   /** The replicas the target should have after this poll (== currentReplicas: no write). */
