@@ -1,6 +1,6 @@
 // The contract between the controller and a trigger type. Each `scalers/<type>/` folder
 // exports one `ScalerDefinition`; `scalers/index.ts` is the registry.
-import type { Problem, Result } from './api/reasons.ts';
+import type { Problem, ReadErrorReason, Result } from './api/reasons.ts';
 import type { Trigger } from './api/scaledobject.ts';
 
 /**
@@ -30,7 +30,7 @@ export const concurrencyScalingOf = (reading: Reading): { readonly targetPerRepl
 
 /** A failed read: a CamelCase reason and a message that names the trigger's source. */
 export interface ReadError {
-  readonly reason: string;
+  readonly reason: ReadErrorReason;
   readonly message: string;
 }
 

@@ -2,9 +2,9 @@
 // `end` (5-field cron, different), `desiredReplicas` (> 0). Unknown keys are ignored, as KEDA does.
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { parseWith } from '../../src/api/parse.ts';
-import { InvalidTriggerMetadata, type Problem, type Result } from '../../src/api/reasons.ts';
+import type { Problem, Result } from '../../src/api/reasons.ts';
 import type { TriggerContext } from '../../src/scaler.ts';
+import { INT32_MAX, parseMetadata } from '../kit/metadata.ts';
 
 export interface CronConfig {
   /** IANA time zone the schedules are read in (`Europe/Berlin`). */
@@ -16,8 +16,6 @@ export interface CronConfig {
   /** The metric while the window is open (target 1 per replica, so it is the replica count). */
   readonly desiredReplicas: number;
 }
-
-const INT32_MAX = 2_147_483_647;
 
 /** Why `name` is not a time zone Go's time.LoadLocation (KEDA) would load, or undefined. */
 export const timeZoneProblem = (name: string): string | undefined => {
@@ -103,9 +101,4 @@ export const CronMetadataSchema = z
 
 /** Parses `spec.triggers[i].metadata` of a cron trigger; problems carry the full field path. */
 export const parseCronMetadata = (ctx: TriggerContext): Result<CronConfig, Problem[]> =>
-  parseWith(
-    CronMetadataSchema,
-    ctx.trigger.metadata,
-    ['spec', 'triggers', ctx.index, 'metadata'],
-    InvalidTriggerMetadata,
-  );
+  parseMetadata(CronMetadataSchema, ctx);

@@ -5,9 +5,18 @@
 // from the authenticationRef's parameters only, never from the metadata, as in KEDA; `tls`,
 // `sasl` and `saslTokenProvider` from the metadata first, then the authenticationRef.
 import { z } from 'zod';
-import { fieldPath, parseWith } from '../../src/api/parse.ts';
-import { fail, InvalidTriggerMetadata, ok, type Problem, type Result } from '../../src/api/reasons.ts';
+import { fail, ok, type Problem, type Result } from '../../src/api/reasons.ts';
 import type { TriggerContext } from '../../src/scaler.ts';
+import {
+  bool,
+  GO_INT,
+  metadataProblem,
+  number,
+  oneOf,
+  parseMetadata,
+  required,
+  text,
+} from '../kit/metadata.ts';
 import { type KafkaAuth, resolveKafkaAuth } from './auth.ts';
 
 export type OffsetResetPolicy = 'latest' | 'earliest';
@@ -44,64 +53,9 @@ export interface KafkaConfig extends KafkaLagRules {
 export const KAFKA_TYPE = 'kafka';
 export const APACHE_KAFKA_TYPE = 'apache-kafka';
 
-/** A trimmed string; an empty value is absent (KEDA's configParamValue). */
-const text = z
-  .string()
-  .optional()
-  .transform((v) => {
-    const t = v?.trim();
-    return t === '' ? undefined : t;
-  });
-
-const required = (hint: string) =>
-  text.transform((v, ctx) => {
-    if (v !== undefined) return v;
-    ctx.addIssue({ code: 'custom', message: `is required${hint}` });
-    return z.NEVER;
-  });
-
-/** Go's strconv.ParseBool, which KEDA uses: 1 t T TRUE true True, 0 f F FALSE false False. */
-export const parseGoBool = (value: string): boolean | undefined => {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
-  return undefined;
-};
-
-const bool = (fallback: boolean) =>
-  text.transform((v, ctx) => {
-    if (v === undefined) return fallback;
-    const parsed = parseGoBool(v);
-    if (parsed !== undefined) return parsed;
-    ctx.addIssue({ code: 'custom', message: `must be "true" or "false", got "${v}"` });
-    return z.NEVER;
-  });
-
+/** Kafka's integers (strconv.Atoi) with a lower bound: `<minMessage>, got "<value>"` below it. */
 const int = (fallback: number, min: number, minMessage: string) =>
-  text.transform((v, ctx) => {
-    if (v === undefined) return fallback;
-    const n = Number(v);
-    if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(n)) {
-      ctx.addIssue({ code: 'custom', message: `must be an integer, got "${v}"` });
-      return z.NEVER;
-    }
-    if (n < min) {
-      ctx.addIssue({ code: 'custom', message: `${minMessage}, got "${v}"` });
-      return z.NEVER;
-    }
-    return n;
-  });
-
-const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
-  text.transform((v, ctx): T => {
-    if (v === undefined) return fallback;
-    const found = values.find((value) => value === v);
-    if (found !== undefined) return found;
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be one of ${values.map((x) => `"${x}"`).join(', ')}, got "${v}"`,
-    });
-    return z.NEVER;
-  });
+  number(GO_INT, { fallback, within: (n) => n >= min, outOfRange: minMessage });
 
 /** `host:port` or `[ipv6]:port`, port 1..65535. */
 const BROKER = /^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):(\d{1,5})$/;
@@ -218,29 +172,19 @@ const metadataSchema = (type: string) =>
     });
 
 /** `*FromEnv` keys name a variable of the target's containers, which KEDA resolves and ebb cannot. */
-const fromEnvProblems = (
-  metadata: Readonly<Record<string, string>>,
-  prefix: readonly PropertyKey[],
-): Problem[] =>
+const fromEnvProblems = (metadata: Readonly<Record<string, string>>, index: number): Problem[] =>
   (['bootstrapServers', 'consumerGroup', 'topic'] as const).flatMap((key) =>
     metadata[`${key}FromEnv`]?.trim() && !metadata[key]?.trim()
-      ? [
-          {
-            path: fieldPath([...prefix, `${key}FromEnv`]),
-            reason: InvalidTriggerMetadata,
-            message: `is not supported${FROM_ENV}; set ${key}`,
-          },
-        ]
+      ? [metadataProblem(index, `${key}FromEnv`, `is not supported${FROM_ENV}; set ${key}`)]
       : [],
   );
 
 /** Parses `spec.triggers[i]` of a kafka or apache-kafka trigger; problems carry full field paths. */
 export const parseKafkaMetadata = (ctx: TriggerContext): Result<KafkaConfig, Problem[]> => {
-  const prefix = ['spec', 'triggers', ctx.index, 'metadata'] as const;
   const type = ctx.trigger.type;
-  const envProblems = fromEnvProblems(ctx.trigger.metadata, prefix);
+  const envProblems = fromEnvProblems(ctx.trigger.metadata, ctx.index);
   if (envProblems.length > 0) return fail(envProblems);
-  const parsed = parseWith(metadataSchema(type), ctx.trigger.metadata, prefix, InvalidTriggerMetadata);
+  const parsed = parseMetadata(metadataSchema(type), ctx);
   if (!parsed.ok) return parsed;
   const m = parsed.value;
   const auth = resolveKafkaAuth(ctx, m.unsafeSsl);

@@ -7,8 +7,8 @@
 import { fieldPath } from '../../src/api/parse.ts';
 import { fail, InvalidTriggerMetadata, ok, type Problem, type Result } from '../../src/api/reasons.ts';
 import type { TriggerContext } from '../../src/scaler.ts';
+import { metadataProblem, paramValue } from '../kit/metadata.ts';
 import {
-  metadataProblem,
   PROTOCOLS,
   type Protocol,
   type ProtocolSetting,
@@ -63,11 +63,6 @@ export interface ManagementEndpoint {
 }
 
 export type Broker = AmqpEndpoint | ManagementEndpoint;
-
-const absent = (value: string | undefined): string | undefined => {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
-};
 
 const decode = (text: string): string => {
   try {
@@ -131,7 +126,7 @@ const SCHEME_PROTOCOL: Readonly<Record<string, Protocol>> = {
 export const resolveBroker = (config: RabbitMQConfig, ctx: TriggerContext): Result<Broker, Problem[]> => {
   const { index, authParams } = ctx;
   const problems: Problem[] = [];
-  const auth = (key: string) => absent(authParams[key]);
+  const auth = (key: string) => paramValue(authParams[key]);
   const ref = config.authenticationRef;
   const authProblem = (message: string) =>
     problems.push({
@@ -329,12 +324,12 @@ export const parseRabbitMQTrigger = (ctx: TriggerContext): Result<RabbitMQConfig
   if (!parsed.ok) {
     // Do not let a metadata mistake hide a missing host (i23 with a typo elsewhere).
     const { trigger, authParams, index } = ctx;
-    const has = (key: string) => absent(trigger.metadata[key]) !== undefined;
+    const has = (key: string) => paramValue(trigger.metadata[key]) !== undefined;
     const hostless =
       !has('host') &&
       !has('hostFromEnv') &&
       trigger.authenticationRef === undefined &&
-      !absent(authParams.host);
+      !paramValue(authParams.host);
     return hostless && !parsed.error.some((p) => p.path.endsWith('.host'))
       ? fail([...parsed.error, metadataProblem(index, 'host', HOST_REQUIRED)])
       : parsed;

@@ -4,9 +4,20 @@
 // keys are ignored. The broker itself (host, credentials, TLS: from the metadata or the
 // trigger's authenticationRef) is resolved in broker.ts, whose parseRabbitMQTrigger checks both.
 import { z } from 'zod';
-import { fieldPath, parseWith } from '../../src/api/parse.ts';
-import { fail, InvalidTriggerMetadata, ok, type Problem, type Result } from '../../src/api/reasons.ts';
+import { fail, ok, type Problem, type Result } from '../../src/api/reasons.ts';
 import type { TriggerContext } from '../../src/scaler.ts';
+import {
+  bool,
+  goDurationOrMs,
+  JSON_INTEGER,
+  JSON_NUMBER,
+  metadataProblem,
+  mustBeOneOf,
+  number,
+  oneOf,
+  parseMetadata,
+  text,
+} from '../kit/metadata.ts';
 
 export const RABBITMQ_MODES = [
   'QueueLength',
@@ -66,100 +77,8 @@ export interface RabbitMQConfig {
   readonly authenticationRef: string | undefined;
 }
 
-// ---- value parsers (KEDA's typed config) ----
-
-const absent = (value: string | undefined): string | undefined => {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
-};
-
-const text = z.string().optional().transform(absent);
-
-/** Go's json.Unmarshal into float64 (KEDA parses numbers that way). */
-const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
-const JSON_INTEGER = /^-?(0|[1-9]\d*)$/;
-
-const number = (pattern: RegExp, expected: string) =>
-  text.transform((value, ctx): number | undefined => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!pattern.test(value) || !Number.isFinite(n)) {
-      ctx.addIssue({ code: 'custom', message: `must be ${expected}, got "${value}"` });
-      return z.NEVER;
-    }
-    return n;
-  });
-
-const float = number(JSON_NUMBER, 'a number');
-const integer = number(JSON_INTEGER, 'an integer');
-
-const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
-
-/** Go's strconv.ParseBool; absent is false. */
-const bool = text.transform((value, ctx): boolean => {
-  if (value === undefined || FALSE.has(value)) return false;
-  if (TRUE.has(value)) return true;
-  ctx.addIssue({ code: 'custom', message: `must be "true" or "false", got "${value}"` });
-  return z.NEVER;
-});
-
-const oneOf = <T extends string>(values: readonly T[]) =>
-  text.transform((value, ctx): T | undefined => {
-    if (value === undefined) return undefined;
-    if ((values as readonly string[]).includes(value)) return value as T;
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be one of ${values.map((v) => `"${v}"`).join(', ')}, got "${value}"`,
-    });
-    return z.NEVER;
-  });
-
-const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-const GO_DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
-
-/**
- * KEDA's time.Duration parameters: a Go duration (`1.5s`, `1m30s`, `0`) or else an integer
- * number of milliseconds (`1000`); negative values are refused. Returns milliseconds.
- */
-export const parseGoDuration = (value: string): number | undefined => {
-  if (value === '0') return 0;
-  if (GO_DURATION.test(value)) {
-    const sign = value.startsWith('-') ? -1 : 1;
-    let ms = 0;
-    for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
-      ms += Number(amount) * (DURATION_UNITS_MS[unit ?? ''] ?? Number.NaN);
-    }
-    return sign * ms;
-  }
-  return JSON_INTEGER.test(value) ? Number(value) : undefined;
-};
-
-const duration = text.transform((value, ctx): number | undefined => {
-  if (value === undefined) return undefined;
-  const ms = parseGoDuration(value);
-  if (ms === undefined || !Number.isFinite(ms)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be a duration such as "5s" or "1500ms", or a number of milliseconds, got "${value}"`,
-    });
-    return z.NEVER;
-  }
-  if (ms < 0) {
-    ctx.addIssue({ code: 'custom', message: `must not be negative, got "${value}"` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const float = number(JSON_NUMBER);
+const integer = number(JSON_INTEGER);
 
 export const RabbitMQMetadataSchema = z.object({
   queueName: text,
@@ -174,25 +93,18 @@ export const RabbitMQMetadataSchema = z.object({
   protocol: oneOf(PROTOCOLS),
   vhostName: text,
   vHostName: text,
-  useRegex: bool,
+  useRegex: bool(false),
   operation: text,
-  excludeUnacknowledged: bool,
+  excludeUnacknowledged: bool(false),
   pageSize: integer,
-  timeout: duration,
-  unsafeSsl: bool,
+  timeout: goDurationOrMs,
+  unsafeSsl: bool(false),
 });
 export type RabbitMQMetadata = z.output<typeof RabbitMQMetadataSchema>;
 
 // ---- cross-field rules ----
 
 type Key = keyof RabbitMQMetadata;
-
-/** Problems at `spec.triggers[i].metadata.<key>`. */
-export const metadataProblem = (index: number, key: string, message: string): Problem => ({
-  path: fieldPath(['spec', 'triggers', index, 'metadata', key]),
-  reason: InvalidTriggerMetadata,
-  message,
-});
 
 /**
  * KEDA's validateTrigger: mode and value, or the legacy queueLength, or nothing (QueueLength 20).
@@ -227,7 +139,7 @@ const modeAndValue = (
   }
   const mode = RABBITMQ_MODES.find((known) => known === m.mode);
   if (mode === undefined) {
-    add('mode', `must be one of ${RABBITMQ_MODES.map((v) => `"${v}"`).join(', ')}, got "${m.mode}"`);
+    add('mode', mustBeOneOf(RABBITMQ_MODES, m.mode));
   }
   if (value === 0) add('value', `is required (and must not be 0) when mode is set`);
   else if (value < 0) add('value', `must be > 0, got ${value}`);
@@ -257,12 +169,7 @@ export const protocolProblems = (config: RabbitMQConfig, protocol: Protocol, ind
  */
 export const parseRabbitMQMetadata = (ctx: TriggerContext): Result<RabbitMQConfig, Problem[]> => {
   const { index, trigger } = ctx;
-  const parsed = parseWith(
-    RabbitMQMetadataSchema,
-    trigger.metadata,
-    ['spec', 'triggers', index, 'metadata'],
-    InvalidTriggerMetadata,
-  );
+  const parsed = parseMetadata(RabbitMQMetadataSchema, ctx);
   if (!parsed.ok) return parsed;
   const m = parsed.value;
   const problems: Problem[] = [];
@@ -274,7 +181,7 @@ export const parseRabbitMQMetadata = (ctx: TriggerContext): Result<RabbitMQConfi
   const knownOperation = OPERATIONS.find((op) => op === operation);
   // KEDA only looks at operation when useRegex is set (and only when a read finds queues).
   if (m.useRegex && knownOperation === undefined) {
-    add('operation', `must be one of ${OPERATIONS.map((v) => `"${v}"`).join(', ')}, got "${operation}"`);
+    add('operation', mustBeOneOf(OPERATIONS, operation));
   }
   const pageSize = m.pageSize ?? DEFAULT_PAGE_SIZE;
   if (pageSize < 1) add('pageSize', `must be >= 1, got ${pageSize}`);

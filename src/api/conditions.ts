@@ -1,11 +1,12 @@
 // metav1.Condition helpers. `lastTransitionTime` moves only when a condition's status flips;
 // a new reason or message on the same status keeps it (as meta.SetStatusCondition does).
+import type { StatusReason } from './reasons.ts';
 import type { Condition, ConditionType } from './scaledobject.ts';
 
 export interface ConditionUpdate {
   readonly type: ConditionType;
   readonly status: 'True' | 'False' | 'Unknown';
-  readonly reason: string;
+  readonly reason: StatusReason;
   readonly message: string;
 }
 

@@ -20,7 +20,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { createScalerDeps, type ResolvedTrigger } from '../../scalers/index.ts';
-import { type Problem, TriggerError } from '../api/reasons.ts';
+import { type Problem, type ReadErrorReason, TriggerError } from '../api/reasons.ts';
 import { KIND } from '../api/scaledobject.ts';
 import { admitScaledObject } from '../controller/admission.ts';
 import type { Scaler } from '../scaler.ts';
@@ -121,7 +121,11 @@ export const readingSources = (
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: sources };
 };
 
-const failedReading = (trigger: ResolvedTrigger, reason: string, message: string): TriggerReading => ({
+const failedReading = (
+  trigger: ResolvedTrigger,
+  reason: ReadErrorReason,
+  message: string,
+): TriggerReading => ({
   ok: false,
   trigger: trigger.key,
   metricName: trigger.metric.name,

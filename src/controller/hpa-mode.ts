@@ -16,6 +16,7 @@ import {
   HPAFailed,
   HPAUpdated,
   InvalidSpec,
+  type Reason,
   type Result,
 } from '../api/reasons.ts';
 import type { HPABehavior, HPAScalingRules, ScaledObject } from '../api/scaledobject.ts';
@@ -138,7 +139,7 @@ export interface HpaContext {
 export type HpaOutcome =
   | { readonly ok: true }
   /** Ready=False with this reason and message; `retry`: a transient failure worth retrying. */
-  | { readonly ok: false; readonly reason: string; readonly message: string; readonly retry: boolean };
+  | { readonly ok: false; readonly reason: Reason; readonly message: string; readonly retry: boolean };
 
 /** The HPA ebb last kept for each object, null after a delete (status.hpaName may trail both). */
 const keptHpa = new WeakMap<Tracked, string | null>();

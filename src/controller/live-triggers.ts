@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type ResolvedTrigger, resolveTrigger } from '../../scalers/index.ts';
-import { AuthenticationError, formatProblem } from '../api/reasons.ts';
+import { AuthenticationError, formatProblem, type Reason } from '../api/reasons.ts';
 import { AuthenticationRefSchema } from '../api/scaledobject.ts';
 import { type AuthKind, authKindOf, CLUSTER_TRIGGER_AUTHENTICATION } from '../api/triggerauthentication.ts';
 import type { ScaledObjectSource } from '../platform/ports.ts';
@@ -24,7 +24,7 @@ const digestOf = (params: Readonly<Record<string, string>>): string => {
 /** Every trigger with its auth parameters applied, and a digest of them per trigger ('' without). */
 type Authed =
   | { readonly ok: true; readonly triggers: readonly ResolvedTrigger[]; readonly digests: readonly string[] }
-  | { readonly ok: false; readonly reason: string; readonly message: string };
+  | { readonly ok: false; readonly reason: Reason; readonly message: string };
 
 /**
  * Each trigger with an authenticationRef is resolved again with its parameters; the first

@@ -1,7 +1,7 @@
 // What the controller tells the outside about its work, as plain data: the Prometheus metrics
 // (src/observability) and the external-metrics adapter's readings (src/metrics) both implement
 // it. Calls are synchronous and must be cheap and never throw (a poll calls `polled` once).
-import type { ReportRefusal } from '../api/reasons.ts';
+import type { PlatformReason, ReadErrorReason, ReportRefusal } from '../api/reasons.ts';
 import type { ClampedValue } from '../scaling/types.ts';
 
 /** One trigger's outcome in one poll. */
@@ -25,7 +25,7 @@ export interface TriggerObservation {
   readonly clampedFrom?: number;
   readonly active?: boolean;
   /** Present when the read failed. */
-  readonly error?: { readonly reason: string; readonly message: string };
+  readonly error?: { readonly reason: ReadErrorReason; readonly message: string };
 }
 
 export interface PollObservation {
@@ -50,7 +50,7 @@ export interface ControllerObserver {
   /** After every poll of an object. */
   polled(o: PollObservation): void;
   /** After a poll could not read the target (no trigger was read). */
-  targetFailed(namespace: string, name: string, reason: string): void;
+  targetFailed(namespace: string, name: string, reason: PlatformReason): void;
   /** Whether the object is paused now (called when it is first seen and on every change). */
   paused(namespace: string, name: string, paused: boolean): void;
   /** How late a poll started against its schedule (ms). */
@@ -83,7 +83,7 @@ export const combineObservers = (...observers: readonly ControllerObserver[]): C
     };
   return {
     polled: each((o, x: PollObservation) => o.polled(x)),
-    targetFailed: each((o, ns: string, n: string, r: string) => o.targetFailed(ns, n, r)),
+    targetFailed: each((o, ns: string, n: string, r: PlatformReason) => o.targetFailed(ns, n, r)),
     paused: each((o, ns: string, n: string, p: boolean) => o.paused(ns, n, p)),
     pollStarted: each((o, ns: string, n: string, l: number) => o.pollStarted(ns, n, l)),
     removed: each((o, ns: string, n: string) => o.removed(ns, n)),

@@ -18,10 +18,8 @@ import {
   FallbackExists,
   NoFallbackFound,
   ScaledObjectReady,
-  ScalerActive,
-  ScalerCooldown,
+  ScalerError,
   ScalerFailed,
-  ScalerNotActive,
   ScalerRecovered,
   ScalerTimeout,
   ScaleTargetActivated,
@@ -68,7 +66,7 @@ const safeRead = async (scaler: Scaler, now: Date, signal: AbortSignal): Promise
   } catch (err) {
     return {
       ok: false,
-      error: { reason: 'ScalerError', message: err instanceof Error ? err.message : String(err) },
+      error: { reason: ScalerError, message: err instanceof Error ? err.message : String(err) },
     };
   }
 };
@@ -89,7 +87,7 @@ const readTrigger = async (
   } catch (err) {
     return {
       ok: false,
-      error: { reason: 'ScalerError', message: err instanceof Error ? err.message : String(err) },
+      error: { reason: ScalerError, message: err instanceof Error ? err.message : String(err) },
     };
   }
   return safeRead(live.scaler, now, signal);
@@ -151,37 +149,20 @@ export const readTriggers = async (
   });
 };
 
-const activeCondition = (d: ScaleDecision, loop: Loop): ConditionUpdate => {
-  if (d.active) {
-    return {
-      type: 'Active',
-      status: 'True',
-      reason: ScalerActive,
-      message: 'Scaling is performed because triggers are active',
-    };
-  }
-  if (d.activeReason === ScalerCooldown) {
-    return {
-      type: 'Active',
-      status: 'False',
-      reason: ScalerCooldown,
-      message: `Triggers are not active; scaling in after the cooldown period (${loop.spec.cooldownSeconds} s)`,
-    };
-  }
-  return {
-    type: 'Active',
-    status: 'False',
-    reason: ScalerNotActive,
-    message: 'Scaling is not performed because triggers are not active',
-  };
-};
+/** The core decides whether the target is active, why, and in which words (activation.ts). */
+const activeCondition = (d: ScaleDecision): ConditionUpdate => ({
+  type: 'Active',
+  status: d.active ? 'True' : 'False',
+  reason: d.activeReason,
+  message: d.activeMessage,
+});
 
 /** The conditions a poll owns. Messages are stable texts: a changing message is a status write. */
 export const pollConditions = (d: ScaleDecision, loop: Loop): ConditionUpdate[] => [
   d.triggerError === undefined
     ? { type: 'Ready', status: 'True', reason: ScaledObjectReady, message: READY_MESSAGE }
     : { type: 'Ready', status: 'False', reason: TriggerError, message: d.triggerError.message },
-  activeCondition(d, loop),
+  activeCondition(d),
   d.fallbackActive
     ? {
         type: 'Fallback',

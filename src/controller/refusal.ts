@@ -1,7 +1,7 @@
 // Reconcile's refusals: the scaling loop stops, Ready=False carries the reason and message, and a
 // Warning Event is recorded only when that condition changes.
 import { type ConditionUpdate, findCondition } from '../api/conditions.ts';
-import { formatProblem, InvalidSpec, type Problem } from '../api/reasons.ts';
+import { formatProblem, InvalidSpec, type Problem, type StatusReason } from '../api/reasons.ts';
 import { stopLoop } from './loop-lifecycle.ts';
 import type { ReconcileContext } from './reconcile-context.ts';
 import type { Tracked } from './tracked.ts';
@@ -25,7 +25,7 @@ export const report = async (
   ctx: ReconcileContext,
   t: Tracked,
   condition: ConditionUpdate,
-  event: { reason: string; note: string },
+  event: { reason: StatusReason; note: string },
 ): Promise<void> => {
   const ready = findCondition(t.status.conditions, 'Ready');
   const changed =

@@ -11,6 +11,7 @@
 // seen. Paused objects are never stale (the controller does not poll them). An empty store is
 // fresh. The interval comes with `polled` only: an object whose target has never been read
 // (only `targetFailed`) falls back to the observed rule.
+import { NoValue, type ReadErrorReason } from '../api/reasons.ts';
 import type { ControllerObserver, PollObservation } from '../controller/observer.ts';
 
 /** One trigger's metric as of the latest poll that included it. */
@@ -23,7 +24,7 @@ export interface MetricReading {
   /** The value (finite, ≥ 0) when that poll read the trigger. */
   readonly value?: number;
   /** Why that poll could not read the trigger. */
-  readonly error?: { readonly reason: string; readonly message: string };
+  readonly error?: { readonly reason: ReadErrorReason; readonly message: string };
 }
 
 export interface ObjectReadings {
@@ -160,12 +161,12 @@ export class MetricReadings implements ControllerObserver {
     const metrics = new Map<string, MetricReading>();
     for (const t of o.triggers) {
       // The whole set is replaced: a trigger removed from the spec disappears with the next poll.
-      const outcome =
+      const outcome: Pick<MetricReading, 'value'> | Pick<MetricReading, 'error'> =
         t.error !== undefined
           ? { error: t.error }
           : t.value !== undefined
             ? { value: t.value }
-            : { error: { reason: 'NoValue', message: `trigger ${t.trigger} reported no value` } };
+            : { error: { reason: NoValue, message: `trigger ${t.trigger} reported no value` } };
       metrics.set(t.metricName, { metricName: t.metricName, trigger: t.trigger, at: o.at, ...outcome });
     }
     e.metrics = metrics;

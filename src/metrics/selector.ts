@@ -1,7 +1,7 @@
 // Kubernetes label selectors as the HPA sends them in `?labelSelector=` (labels.Selector's
 // string form): comma-separated requirements `k`, `!k`, `k=v`, `k==v`, `k!=v`, `k in (a,b)`,
 // `k notin (a,b)`. Pure: parse once, then match label sets.
-import type { Result } from '../api/reasons.ts';
+import { BadRequest, type PlatformReason, type Result } from '../api/reasons.ts';
 
 export type Requirement =
   | { readonly key: string; readonly op: 'exists' | 'notexists' }
@@ -55,13 +55,15 @@ const parseRequirement = (raw: string): Requirement | string => {
 };
 
 /** Parses a selector string; the empty string selects everything. */
-export const parseSelector = (text: string): Result<Selector, { reason: string; message: string }> => {
+export const parseSelector = (
+  text: string,
+): Result<Selector, { reason: PlatformReason; message: string }> => {
   if (text.trim() === '') return { ok: true, value: [] };
   const requirements: Requirement[] = [];
   for (const part of splitTopLevel(text)) {
     const r = parseRequirement(part);
     if (typeof r === 'string')
-      return { ok: false, error: { reason: 'BadRequest', message: `labelSelector: ${r}` } };
+      return { ok: false, error: { reason: BadRequest, message: `labelSelector: ${r}` } };
     requirements.push(r);
   }
   return { ok: true, value: requirements };

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
-import type { Result } from '../api/reasons.ts';
+import { InvalidServingCert, type PlatformReason, type Result } from '../api/reasons.ts';
 
 export interface ServingCert {
   /** PEM: the certificate (chain). */
@@ -16,14 +16,14 @@ export interface ServingCert {
 /** Reads `<dir>/tls.crt` and `<dir>/tls.key`; the error names the file. */
 export const loadServingCert = async (
   dir: string,
-): Promise<Result<ServingCert, { reason: string; message: string }>> => {
-  const read = async (file: string): Promise<string | { reason: string; message: string }> => {
+): Promise<Result<ServingCert, { reason: PlatformReason; message: string }>> => {
+  const read = async (file: string): Promise<string | { reason: PlatformReason; message: string }> => {
     const path = join(dir, file);
     try {
       return await readFile(path, 'utf8');
     } catch (err) {
       return {
-        reason: 'InvalidServingCert',
+        reason: InvalidServingCert,
         message: `--adapter-cert-dir: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`,
       };
     }

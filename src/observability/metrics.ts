@@ -11,7 +11,7 @@ import { arch, version as nodeVersion, platform } from 'node:process';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import type { ActivatorObserver } from '../activator/observer.ts';
-import { REPORT_REFUSALS, type ReportRefusal } from '../api/reasons.ts';
+import { type PlatformReason, REPORT_REFUSALS, type ReportRefusal } from '../api/reasons.ts';
 import type { ControllerObserver, PollObservation, ReportObserver } from '../controller/observer.ts';
 
 /** KEDA's per-trigger labels; `type` is always `scaledobject` (ebb has no ScaledJobs). */
@@ -233,7 +233,7 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
     this.scaledObjectReplicas.labels({ ...object, kind: 'current' }).set(o.currentReplicas);
   }
 
-  targetFailed(namespace: string, name: string, _reason: string): void {
+  targetFailed(namespace: string, name: string, _reason: PlatformReason): void {
     this.scaledObjectErrors.labels({ namespace, scaledObject: name }).inc();
   }
 

@@ -1,13 +1,13 @@
 // The small ports the controller talks through. Adapters live beside this file:
 // `kubernetes/` (the only code that imports @kubernetes/client-node) and, later, `local/`.
 // Nothing here names a client-library type; every method returns errors as values.
-import type { Result } from '../api/reasons.ts';
+import type { PlatformReason, Result, StatusReason } from '../api/reasons.ts';
 import type { HPABehavior, ScaledObjectStatus } from '../api/scaledobject.ts';
 
 /** A failure of the platform (API server, network), as a value. */
 export interface PlatformError {
   /** CamelCase: `ScaleTargetNotFound`, `Conflict`, `Unreachable`, ... */
-  readonly reason: string;
+  readonly reason: PlatformReason;
   readonly message: string;
   /** The HTTP status when there was a response; 0 when the server could not be reached. */
   readonly status?: number;
@@ -15,11 +15,8 @@ export interface PlatformError {
 
 export type PlatformResult<T> = Result<T, PlatformError>;
 
-/** Reasons adapters use beside those in src/api/reasons.ts (not user-facing conditions). */
-export const Conflict = 'Conflict';
-export const NotFound = 'NotFound';
-export const Unreachable = 'Unreachable';
-export const ApiError = 'ApiError';
+/** The adapters' own reasons (src/api/reasons/platform.ts), here for the adapters' imports. */
+export { ApiError, Conflict, NotFound, Unreachable } from '../api/reasons.ts';
 
 export interface ObjectKey {
   readonly namespace: string;
@@ -137,7 +134,7 @@ export interface EventRegarding extends ScaledObjectRef {
 export interface EventRecord {
   readonly type: EventType;
   /** CamelCase, from src/api/reasons.ts. */
-  readonly reason: string;
+  readonly reason: StatusReason;
   /** What ebb did or failed to do: `Scale`, `Poll`, `Validate`, `Restore`. */
   readonly action: string;
   /** Human-readable; names the field or trigger it is about. */

@@ -6,8 +6,18 @@
 // value counts as absent, as for KEDA's scalers; unknown keys are ignored. It lives with routing
 // because it is the route spec: the controller, the activator's wiring and the http scaler read it.
 import { z } from 'zod';
-import { fieldPath, parseWith } from '../api/parse.ts';
-import { fail, InvalidTriggerMetadata, ok, type Problem, type Result } from '../api/reasons.ts';
+import {
+  commaList,
+  DECIMAL,
+  durationWithin,
+  INT32_MAX,
+  metadataProblem,
+  number,
+  parseMetadata,
+  text,
+  UNSIGNED_INTEGER,
+} from '../../scalers/kit/metadata.ts';
+import { fail, ok, type Problem, type Result } from '../api/reasons.ts';
 import type { TriggerContext } from '../scaler.ts';
 
 export const DEFAULT_TARGET_CONCURRENCY = 100;
@@ -62,90 +72,20 @@ export interface HttpConfig {
   readonly responseTimeoutMs?: number;
 }
 
-// ---- value parsers ----
+// ---- value parsers (the scaler kit's, with ebb's own number formats) ----
 
-const absent = (value: string | undefined): string | undefined => {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
-};
-
-const text = z.string().optional().transform(absent);
-
-const DECIMAL = /^(0|[1-9]\d*)(\.\d+)?$/;
-const INTEGER = /^(0|[1-9]\d*)$/;
-const INT32_MAX = 2_147_483_647;
-
-const positiveNumber = text.transform((value, ctx): number | undefined => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!DECIMAL.test(value) || !(n > 0) || !Number.isFinite(n)) {
-    ctx.addIssue({ code: 'custom', message: `must be a number greater than 0, got "${value}"` });
-    return z.NEVER;
-  }
-  return n;
+const positiveNumber = number(DECIMAL, {
+  fallback: undefined,
+  within: (n) => n > 0,
+  malformed: 'must be a number greater than 0',
 });
 
 const integerAtLeast = (min: number) =>
-  text.transform((value, ctx): number | undefined => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!INTEGER.test(value) || n < min || n > INT32_MAX) {
-      ctx.addIssue({ code: 'custom', message: `must be an integer >= ${min}, got "${value}"` });
-      return z.NEVER;
-    }
-    return n;
+  number(UNSIGNED_INTEGER, {
+    fallback: undefined,
+    within: (n) => n >= min && n <= INT32_MAX,
+    malformed: `must be an integer >= ${min}`,
   });
-
-const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION = /^((\d+(\.\d+)?)(ms|s|m|h))+$/;
-
-/** A Go-style duration with units (`60s`, `1m30s`, `1.5s`, `250ms`) in milliseconds, or undefined. */
-export const parseDuration = (value: string): number | undefined => {
-  if (!DURATION.test(value)) return undefined;
-  let ms = 0;
-  for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
-    ms += Number(amount) * (DURATION_UNITS_MS[unit ?? ''] ?? Number.NaN);
-  }
-  return Number.isFinite(ms) ? Math.round(ms) : undefined;
-};
-
-const durationWithin = (minMs: number, maxMs: number, example: string) =>
-  text.transform((value, ctx): number | undefined => {
-    if (value === undefined) return undefined;
-    const ms = parseDuration(value);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `must be a duration such as "${example}", got "${value}"` });
-      return z.NEVER;
-    }
-    if (ms < minMs || ms > maxMs) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}, got "${value}"`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-const formatDuration = (ms: number): string =>
-  ms === 0
-    ? '0s'
-    : ms % 3_600_000 === 0
-      ? `${ms / 3_600_000}h`
-      : ms % 60_000 === 0
-        ? `${ms / 60_000}m`
-        : ms % 1000 === 0
-          ? `${ms / 1000}s`
-          : `${ms}ms`;
-
-/** `a, b,,c` -> ['a', 'b', 'c']; undefined when nothing is listed. */
-const commaList = text.transform((value): string[] | undefined => {
-  const items = (value ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  return items.length === 0 ? undefined : items;
-});
 
 // ---- hosts and paths ----
 
@@ -210,15 +150,8 @@ export type HttpMetadata = z.output<typeof HttpMetadataSchema>;
 
 type Key = keyof HttpMetadata;
 
-/** Problems at `spec.triggers[i].metadata.<key>`. */
-const metadataProblem = (index: number, key: Key, message: string): Problem => ({
-  path: fieldPath(['spec', 'triggers', index, 'metadata', key]),
-  reason: InvalidTriggerMetadata,
-  message,
-});
-
 const parsePort = (value: string): ServicePort | string => {
-  if (INTEGER.test(value)) {
+  if (UNSIGNED_INTEGER.pattern.test(value)) {
     const n = Number(value);
     return n >= 1 && n <= 65_535
       ? { number: n }
@@ -269,13 +202,8 @@ const scalingMode = (
 
 /** Parses `spec.triggers[i].metadata` of an http trigger; problems carry the full field path. */
 export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Problem[]> => {
-  const { index, trigger } = ctx;
-  const parsed = parseWith(
-    HttpMetadataSchema,
-    trigger.metadata,
-    ['spec', 'triggers', index, 'metadata'],
-    InvalidTriggerMetadata,
-  );
+  const { index } = ctx;
+  const parsed = parseMetadata(HttpMetadataSchema, ctx);
   if (!parsed.ok) return parsed;
   const m = parsed.value;
   const problems: Problem[] = [];

@@ -71,9 +71,12 @@ export interface ExecutorInput {
   readonly now: number;
 }
 
+// The `Active` condition's messages. Stable texts: a message that changed every poll (seconds
+// left, trigger names) would be a status write every poll.
 const ACTIVE_MESSAGE = 'Scaling is performed because triggers are active';
-const NOT_ACTIVE_MESSAGE = 'Scaling is not performed because triggers are not active';
-const COOLDOWN_MESSAGE = 'Scaler cooling down because triggers are not active';
+export const NOT_ACTIVE_MESSAGE = 'Scaling is not performed because triggers are not active';
+const cooldownMessage = (spec: ScalingSpec): string =>
+  `Triggers are not active; scaling in after the cooldown period (${spec.cooldownSeconds} s)`;
 
 /** The replicas while idle: getIdleOrMinimumReplicaCount. */
 export const idleOrMinimumReplicas = (spec: ScalingSpec): number => spec.idleReplicas ?? spec.minReplicas;
@@ -125,7 +128,7 @@ export const executorStep = (spec: ScalingSpec, input: ExecutorInput, state: Sca
     if (!cooldown.elapsed) {
       return {
         activeReason: ScalerCooldown,
-        activeMessage: `${COOLDOWN_MESSAGE}: ${Math.ceil(cooldown.remainingMs / 1000)} s left`,
+        activeMessage: cooldownMessage(spec),
         lastActiveTime: state.lastActiveTime,
         cooldown,
         action: { kind: 'hpa' },

@@ -4,8 +4,14 @@
 //   fallback, formula) -> executor (activation, cooldown, idle/min; a concurrency cold start
 //   wakes what is held) -> HPA computation (metrics, stabilization, rate policies, min/max)
 //   -> pause guards -> [0, max].
-import { TriggerError } from '../api/reasons.ts';
-import { applyScalePauses, clampReplicas, type ExecutorAction, executorStep } from './activation.ts';
+import { ScalerNotActive, TriggerError } from '../api/reasons.ts';
+import {
+  applyScalePauses,
+  clampReplicas,
+  type ExecutorAction,
+  executorStep,
+  NOT_ACTIVE_MESSAGE,
+} from './activation.ts';
 import { type BehaviorHistory, storeScaleEvent } from './behavior.ts';
 import { coldStart, concurrencyWindows } from './concurrency-triggers.ts';
 import { explainHpa, type HpaSpec, reconcileHpa } from './hpa.ts';
@@ -53,8 +59,8 @@ const pausedDecision = (
 ): ScaleDecision => ({
   desiredReplicas: desired,
   active: false,
-  activeReason: 'ScalerNotActive',
-  activeMessage: 'Scaling is not performed because the ScaledObject is paused',
+  activeReason: ScalerNotActive,
+  activeMessage: NOT_ACTIVE_MESSAGE,
   triggerError: undefined,
   fallbackActive: false,
   transition: undefined,
@@ -188,10 +194,7 @@ export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingStat
     desiredReplicas: desired,
     active: assessment.active,
     activeReason: step.activeReason,
-    activeMessage:
-      assessment.active && assessment.activeTriggers.length > 0
-        ? `${step.activeMessage}: ${assessment.activeTriggers.join(', ')}`
-        : step.activeMessage,
+    activeMessage: step.activeMessage,
     triggerError: hasError
       ? {
           reason: TriggerError,

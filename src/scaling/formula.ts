@@ -38,6 +38,7 @@ import {
   MetricNotFinite,
   ok,
   type Problem,
+  type ReadErrorReason,
   type Result,
   TriggerError,
 } from '../api/reasons.ts';
@@ -62,7 +63,7 @@ export const FORMULA_LIMITS: FormulaLimits = {
 
 export type FormulaValue =
   | { readonly ok: true; readonly value: number | null }
-  | { readonly ok: false; readonly reason: string; readonly message: string };
+  | { readonly ok: false; readonly reason: ReadErrorReason; readonly message: string };
 
 export interface CompiledFormula {
   readonly formula: string;

@@ -14,6 +14,7 @@
 //   usageRatio = usage / 0 = +Inf (NaN for usage 0), which is never within tolerance, so the
 //   result is ceil(usage / target) — the natural answer. Value uses upstream's scale-to-zero branch
 //   of getUsageRatioReplicaCount: ceil(usage / target).
+import type { ReadErrorReason } from '../api/reasons.ts';
 import type { ScalingSpec } from './types.ts';
 
 /** The HPA caps every proposal at MaxInt32. */
@@ -127,7 +128,12 @@ export const metricReplicas = (
 /** What one metric (trigger, composite formula or fallback) proposes to the HPA computation. */
 export type MetricProposal =
   | { readonly ok: true; readonly metric: string; readonly replicas: number; readonly formula: string }
-  | { readonly ok: false; readonly metric: string; readonly reason: string; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly metric: string;
+      readonly reason: ReadErrorReason;
+      readonly message: string;
+    };
 
 export type MetricsRecommendation =
   | {

@@ -1,7 +1,7 @@
 // One poll's readings -> activity, errors, fallback and the metric proposals the HPA computation
 // takes: per trigger (KEDA's scale_handler getScaledObjectState + fallback.GetMetricsWithFallback), or
 // one composite metric from scalingModifiers.formula (pkg/scaling/modifiers/formula.go).
-import { TriggerError as TriggerErrorReason } from '../api/reasons.ts';
+import { type ReadErrorReason, TriggerError as TriggerErrorReason } from '../api/reasons.ts';
 import { fallbackReplicas, fallbackSample, isFallingBack, nextHealth } from './fallback.ts';
 import { compiledFormulaFor } from './formula.ts';
 import {
@@ -19,7 +19,7 @@ export const COMPOSITE_METRIC = 'composite-metric';
 
 export interface TriggerFailure {
   readonly trigger: string;
-  readonly reason: string;
+  readonly reason: ReadErrorReason;
   readonly message: string;
 }
 

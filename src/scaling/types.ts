@@ -1,7 +1,9 @@
 // The scaling core's contract: spec in, result out, `now` an argument. The controller, the
 // simulator and the local mode all call `decide()` (decide.ts) with these values; there is
 // exactly one implementation of every scaling decision.
+
 import type { PauseSettings } from '../api/annotations.ts';
+import type { ReadErrorReason, ScalerActive, ScalerCooldown, ScalerNotActive } from '../api/reasons.ts';
 import type { FallbackBehavior } from '../api/scaledobject.ts';
 import type { ConcurrencyState } from './concurrency.ts';
 
@@ -74,7 +76,7 @@ export type TriggerReading =
       readonly metricName: string;
       readonly target: number;
       readonly metricType: 'AverageValue' | 'Value';
-      readonly reason: string;
+      readonly reason: ReadErrorReason;
       readonly message: string;
     };
 
@@ -124,7 +126,7 @@ export interface DecideInput {
   readonly readings: readonly TriggerReading[];
 }
 
-export type ActiveReason = 'ScalerActive' | 'ScalerNotActive' | 'ScalerCooldown';
+export type ActiveReason = typeof ScalerActive | typeof ScalerNotActive | typeof ScalerCooldown;
 
 export interface ScaleDecision {
   /** The replicas the target should have after this poll (== currentReplicas: no write). */
@@ -133,7 +135,7 @@ export interface ScaleDecision {
   readonly activeReason: ActiveReason;
   readonly activeMessage: string;
   /** Ready=False with TriggerError while a trigger fails; otherwise Ready=True. */
-  readonly triggerError: { readonly reason: string; readonly message: string } | undefined;
+  readonly triggerError: { readonly reason: ReadErrorReason; readonly message: string } | undefined;
   /** True when fallback replicas were used for at least one failing trigger. */
   readonly fallbackActive: boolean;
   /** Scale-to-zero activation / deactivation in this poll (for Events). */

@@ -13,7 +13,7 @@ const scripted = (values: readonly (number | 'fail')[]) => {
       new ScriptedScaler(resolved.metric, () => {
         const v = values[Math.min(n++, values.length - 1)];
         return v === 'fail'
-          ? { ok: false, error: { reason: 'Unreachable', message: 'broker down' } }
+          ? { ok: false, error: { reason: 'KafkaError', message: 'broker down' } }
           : reading(v ?? 0);
       }),
   });
@@ -84,7 +84,7 @@ describe('controller poll', () => {
         return h.scalers.length === 0
           ? new ScriptedScaler(resolved.metric, () => ({
               ok: false,
-              error: { reason: 'Stale', message: 'connection reset' },
+              error: { reason: 'KafkaError', message: 'connection reset' },
             }))
           : fresh;
       },
@@ -115,7 +115,7 @@ describe('controller poll', () => {
     const failed = h.events.events.find((e) => e.reason === 'ScalerFailed');
     expect(failed?.type).toBe('Warning');
     expect(failed?.note).toMatch(
-      /trigger "s0-cron-Etc-UTC-06xxx-020xxx" \(cron\) failed: Unreachable: broker down/,
+      /trigger "s0-cron-Etc-UTC-06xxx-020xxx" \(cron\) failed: KafkaError: broker down/,
     );
     await h.clock.advance(1000);
     await h.controller.pollNow(KEY);

@@ -67,7 +67,7 @@ describe('controller observer', () => {
       script: (resolved) =>
         new ScriptedScaler(resolved.metric, () => ({
           ok: false,
-          error: { reason: 'Unreachable', message: 'broker down' },
+          error: { reason: 'KafkaError', message: 'broker down' },
         })),
     });
     h.target.set(TARGET, 2);
@@ -76,7 +76,7 @@ describe('controller observer', () => {
     await h.controller.pollNow(KEY);
     const poll = observer.polls.at(-1);
     expect(poll?.error).toBe(true);
-    expect(poll?.triggers[0]?.error?.reason).toBe('Unreachable');
+    expect(poll?.triggers[0]?.error?.reason).toBe('KafkaError');
     expect(poll?.triggers[0]?.value).toBeUndefined();
   });
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { ScaledObjectReady } from '../../src/api/reasons.ts';
 import { applyPatch, statusPatch } from '../../src/controller/status.ts';
 
 const now = new Date('2025-01-06T10:00:00Z');
 const later = new Date('2025-01-06T11:00:00Z');
-const ready = { type: 'Ready' as const, status: 'True' as const, reason: 'ScaledObjectReady', message: 'ok' };
+const ready = { type: 'Ready' as const, status: 'True' as const, reason: ScaledObjectReady, message: 'ok' };
 
 describe('statusPatch', () => {
   const cases: {

@@ -80,7 +80,7 @@ describe('EbbMetrics', () => {
     delete (failed as { value?: number }).value;
     m.polled(poll({ triggers: [failed], error: true }));
     m.polled(poll({ triggers: [failed], error: true }));
-    m.targetFailed('shop', 'worker', 'TargetNotFound');
+    m.targetFailed('shop', 'worker', 'ScaleTargetNotFound');
     const s = await scrape(m);
     expect(one(s, 'ebb_scaler_detail_errors_total', SCALER)).toBe(2);
     expect(one(s, 'ebb_scaled_object_errors_total', OBJECT)).toBe(3);
@@ -140,7 +140,7 @@ describe('EbbMetrics', () => {
       m.paused('shop', name, true);
       m.pollStarted('shop', name, 10);
       m.polled(poll({ name, clamped: [{ metric: 's0-orders', value: -1 }] }));
-      m.targetFailed('shop', name, 'x');
+      m.targetFailed('shop', name, 'Unreachable');
       m.requestDone(`shop/${name}`, 200, 0.1);
       m.heldDone(`shop/${name}`, 0.1, 'timeout');
       m.coldStart(`shop/${name}`, 0.1);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ScalerFailed } from '../../src/api/reasons.ts';
 import { silentLogger } from '../../src/logging.ts';
 import type { KubeClient } from '../../src/platform/kubernetes/client.ts';
 import { KubeEventRecorder } from '../../src/platform/kubernetes/events.ts';
@@ -64,7 +65,7 @@ describe('KubeEventRecorder', () => {
       now: () => now,
       refreshMs: 3_600_000,
     });
-    const ev = { type: 'Warning' as const, reason: 'ScalerFailed', action: 'Poll', note: 'same' };
+    const ev = { type: 'Warning' as const, reason: ScalerFailed, action: 'Poll', note: 'same' };
     rec.record(so, ev);
     await rec.flush();
     for (let i = 0; i < 10; i++) {

@@ -234,7 +234,7 @@ describe('errors never scale to zero', () => {
     });
     expect(d.triggerError).toEqual({
       reason: 'TriggerError',
-      message: expect.stringContaining('orders: ConnectionRefused'),
+      message: expect.stringContaining('orders: KafkaError'),
     });
   });
 
@@ -460,6 +460,42 @@ describe('pause annotations', () => {
       {
         desiredReplicas: 8,
       },
+    );
+  });
+});
+
+describe("the Active condition's message comes from the core", () => {
+  // Stable texts (no seconds left, no trigger names): poll.ts writes them as they are, and a
+  // message that changed every poll would be a status write every poll.
+  const spec = specOf();
+  it.each([
+    [
+      'active',
+      { currentReplicas: 5, readings: [busy] },
+      activeAt(T0),
+      'Scaling is performed because triggers are active',
+    ],
+    [
+      'cooling down',
+      { currentReplicas: 5, readings: [idle] },
+      activeAt(T0),
+      'Triggers are not active; scaling in after the cooldown period (300 s)',
+    ],
+    [
+      'not active',
+      { currentReplicas: 0, readings: [idle] },
+      fresh,
+      'Scaling is not performed because triggers are not active',
+    ],
+  ] as const)('%s', (_label, input, state, message) => {
+    const d = decide(spec, { now: T0 + 5 * MINUTE, ...input }, state);
+    expect(d.activeMessage).toBe(message);
+  });
+
+  it('paused: the words of an inactive target (Paused has its own condition)', () => {
+    const paused = specOf({}, { ...NO_PAUSE, pause: { kind: 'paused' } });
+    expect(decide(paused, { now: T0, currentReplicas: 3, readings: [busy] }, fresh).activeMessage).toBe(
+      'Scaling is not performed because triggers are not active',
     );
   });
 });

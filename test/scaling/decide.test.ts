@@ -89,7 +89,7 @@ describe('scalingModifiers', () => {
       wasActive,
     );
     expectDecision('4 kept', d, { desiredReplicas: 4, active: false, compositeValue: undefined });
-    expect(d.triggerError?.message).toContain('qlen: ConnectionRefused');
+    expect(d.triggerError?.message).toContain('qlen: KafkaError');
   });
 
   it('a non-finite composite is a failed read (MetricNotFinite): replicas kept, never deactivated', () => {

@@ -48,7 +48,7 @@ export const failing = (
   metricName: opts.metricName ?? `s0-${trigger}`,
   target,
   metricType: opts.metricType ?? 'AverageValue',
-  reason: 'ConnectionRefused',
+  reason: 'KafkaError',
   message: `dial tcp 127.0.0.1:9092: connect: connection refused (${trigger})`,
 });
 

@@ -23,7 +23,7 @@ const valid = (metric: string, replicas: number): MetricProposal => ({
 const invalid = (metric: string): MetricProposal => ({
   ok: false,
   metric,
-  reason: 'FailedGetExternalMetric',
+  reason: 'KafkaError',
   message: 'something went wrong',
 });
 

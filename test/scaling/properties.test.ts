@@ -124,7 +124,7 @@ const readingArb = (name: string, index: number): fc.Arbitrary<TriggerReading> =
         metricName: `s${index}-${name}`,
         target: 5,
         metricType: 'AverageValue',
-        reason: 'Boom',
+        reason: 'RabbitMQError',
         message: 'boom',
       }),
     },

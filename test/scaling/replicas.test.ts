@@ -173,7 +173,7 @@ const valid = (metric: string, replicas: number): MetricProposal => ({
 const invalid = (metric: string): MetricProposal => ({
   ok: false,
   metric,
-  reason: 'Failed',
+  reason: 'RabbitMQError',
   message: 'boom',
 });
 

@@ -3,7 +3,7 @@
 // looked up again (at most every `refreshMs`) so a CRD installed later is found.
 import { z } from 'zod';
 import { ScaleTargetNotFound, ScaleTargetNotScalable } from '../../api/reasons.ts';
-import type { PlatformResult } from '../ports.ts';
+import type { PlatformError, PlatformResult } from '../ports.ts';
 import { apiVersionPath, type KubeClient } from './client.ts';
 
 export interface ResourceInfo {
@@ -85,10 +85,7 @@ export class Discovery {
 const find = (f: Fetched, kind: string): APIResource | undefined =>
   f.resources.find((r) => r.kind === kind && !r.name.includes('/'));
 
-const fail = (
-  reason: string,
-  message: string,
-): { ok: false; error: { reason: string; message: string } } => ({
+const fail = (reason: PlatformError['reason'], message: string): { ok: false; error: PlatformError } => ({
   ok: false,
   error: { reason, message },
 });

@@ -3,6 +3,7 @@
 // external-metrics adapter uses to trust the aggregator's front-proxy client certificate).
 // Reading it needs the Role `extension-apiserver-authentication-reader` in kube-system.
 import { z } from 'zod';
+import { InvalidConfigMap } from '../../api/reasons.ts';
 import type { PlatformResult } from '../ports.ts';
 import type { KubeClient } from './client.ts';
 
@@ -38,14 +39,14 @@ export const readRequestHeaderSettings = async (
   if (!res.ok) return res;
   const cm = ConfigMapSchema.safeParse(res.value);
   if (!cm.success)
-    return { ok: false, error: { reason: 'InvalidConfigMap', message: `${where}: not a ConfigMap` } };
+    return { ok: false, error: { reason: InvalidConfigMap, message: `${where}: not a ConfigMap` } };
   const data = cm.data.data ?? {};
   const clientCA = data['requestheader-client-ca-file'];
   if (clientCA === undefined || !clientCA.includes('BEGIN CERTIFICATE')) {
     return {
       ok: false,
       error: {
-        reason: 'InvalidConfigMap',
+        reason: InvalidConfigMap,
         message: `${where}: key requestheader-client-ca-file is missing or holds no certificate (is kube-apiserver run with --requestheader-client-ca-file?)`,
       },
     };
@@ -73,7 +74,7 @@ export const readRequestHeaderSettings = async (
       return {
         ok: false,
         error: {
-          reason: 'InvalidConfigMap',
+          reason: InvalidConfigMap,
           message: `${where}: key ${key} = ${raw}, must be a JSON list of strings`,
         },
       };

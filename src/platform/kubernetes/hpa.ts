@@ -8,7 +8,7 @@
 // one GET (ensure, delete) or one LIST of the namespace's HPAs (findForTarget), on reconcile.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { HPAConflict } from '../../api/reasons.ts';
+import { ApiError, HPAConflict } from '../../api/reasons.ts';
 import {
   Conflict,
   type HpaDefinition,
@@ -206,7 +206,7 @@ export class KubeHpaWriter implements HpaWriter {
       return {
         ok: false,
         error: {
-          reason: 'ApiError',
+          reason: ApiError,
           message: `HPA ${namespace}/${name}: unexpected object from the API server`,
         },
       };

@@ -13,8 +13,10 @@
 //   this pod's. A new leader overwrites regardless; a leaving one deletes only what is still
 //   its own, with preconditions (uid, resourceVersion) so a successor's write between the read
 //   and the delete turns the delete into a 409 instead of removing the successor's endpoint.
+
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { InvalidEndpoint } from '../../api/reasons.ts';
 import {
   type AdapterEndpoint,
   type AdapterEndpointWriter,
@@ -354,7 +356,7 @@ export class KubeAdapterEndpointWriter implements AdapterEndpointWriter {
 const invalid = (k: Kept, service: string) => ({
   ok: false as const,
   error: {
-    reason: 'InvalidEndpoint',
+    reason: InvalidEndpoint,
     message: `${k.kind} ${k.name} of Service ${service} is not a valid ${k.kind}`,
   },
 });

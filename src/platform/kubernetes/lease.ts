@@ -1,6 +1,8 @@
 // LeaseLock on a coordination.k8s.io/v1 Lease: get, create, and update guarded by
 // resourceVersion. The election logic itself is src/controller/leader-election.ts.
+
 import { z } from 'zod';
+import { InvalidLease } from '../../api/reasons.ts';
 import {
   Conflict,
   type LeaseLock,
@@ -90,7 +92,7 @@ const toSpec = (r: LeaseRecord) => ({
 
 const parseLease = (raw: unknown): PlatformResult<VersionedLease> => {
   const parsed = LeaseSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, error: { reason: 'InvalidLease', message: parsed.error.message } };
+  if (!parsed.success) return { ok: false, error: { reason: InvalidLease, message: parsed.error.message } };
   const spec = parsed.data.spec ?? {};
   return {
     ok: true,

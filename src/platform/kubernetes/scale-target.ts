@@ -17,7 +17,13 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { ScaleTargetNotFound } from '../../api/reasons.ts';
 import type { Logger } from '../../logging.ts';
-import { keyOf, type PlatformResult, type ScaleTarget, type TargetRef } from '../ports.ts';
+import {
+  keyOf,
+  type PlatformError,
+  type PlatformResult,
+  type ScaleTarget,
+  type TargetRef,
+} from '../ports.ts';
 import { apiVersionPath, type KubeClient, MERGE_PATCH } from './client.ts';
 import { Discovery, type ResourceInfo } from './discovery.ts';
 import { ResilientInformer } from './informer.ts';
@@ -214,9 +220,7 @@ const rvNumber = (o: KubernetesObject): number => {
   return Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
 };
 
-const notFound = (
-  ref: TargetRef,
-): { ok: false; error: { reason: string; message: string; status: number } } => ({
+const notFound = (ref: TargetRef): { ok: false; error: PlatformError & { status: number } } => ({
   ok: false,
   error: {
     reason: ScaleTargetNotFound,

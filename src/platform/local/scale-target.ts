@@ -3,7 +3,7 @@
 // Service port is not used: each replica listens on its own free port).
 import type { Endpoint, EndpointSource, ServiceRef } from '../../activator/ports.ts';
 import { ScaleTargetNotFound } from '../../api/reasons.ts';
-import type { PlatformResult, ScaleTarget, TargetRef } from '../ports.ts';
+import type { PlatformError, PlatformResult, ScaleTarget, TargetRef } from '../ports.ts';
 import type { Supervisor } from './supervisor.ts';
 
 export class LocalScaleTarget implements ScaleTarget {
@@ -24,9 +24,7 @@ export class LocalScaleTarget implements ScaleTarget {
   forget(_ref: TargetRef): void {}
 }
 
-const notFound = (
-  ref: TargetRef,
-): { ok: false; error: { reason: string; message: string; status: number } } => ({
+const notFound = (ref: TargetRef): { ok: false; error: PlatformError & { status: number } } => ({
   ok: false,
   error: {
     reason: ScaleTargetNotFound,

@@ -10,6 +10,7 @@ import {
   type FinalizerWriter,
   keyOf,
   NotFound,
+  type PlatformError,
   type PlatformResult,
   type ScaledObjectRef,
   type ScaledObjectSource,
@@ -97,9 +98,7 @@ export class LocalScaledObjectStore implements ScaledObjectSource, StatusWriter,
   }
 }
 
-const notFound = (
-  key: string,
-): { ok: false; error: { reason: string; message: string; status: number } } => ({
+const notFound = (key: string): { ok: false; error: PlatformError & { status: number } } => ({
   ok: false,
   error: { reason: NotFound, message: `ScaledObject ${key} not found`, status: 404 },
 });

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { httpScaler } from '../../../scalers/http/index.ts';
 import { checkTriggers, resolveTrigger, SUPPORTED_TRIGGER_TYPES } from '../../../scalers/index.ts';
+import { parseCoarseDuration } from '../../../scalers/kit/metadata.ts';
 import type { Trigger } from '../../../src/api/scaledobject.ts';
-import {
-  type HttpConfig,
-  httpRouteKey,
-  parseDuration,
-  parseHttpMetadata,
-} from '../../../src/routing/http-trigger.ts';
+import { type HttpConfig, httpRouteKey, parseHttpMetadata } from '../../../src/routing/http-trigger.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
 const ctx = (metadata: Record<string, string>, index = 0, extra: Partial<Trigger> = {}): TriggerContext => ({
@@ -334,8 +330,8 @@ describe('http metadata', () => {
     ['-1s', undefined],
     ['1d', undefined],
     ['', undefined],
-  ] as const)('parseDuration(%j) = %j', (text, ms) => {
-    expect(parseDuration(text)).toBe(ms);
+  ] as const)('parseCoarseDuration(%j) = %j', (text, ms) => {
+    expect(parseCoarseDuration(text)).toBe(ms);
   });
 });
 

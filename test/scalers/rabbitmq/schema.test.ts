@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { checkTriggers, resolveTrigger } from '../../../scalers/index.ts';
+import { parseGoDurationOrMs } from '../../../scalers/kit/metadata.ts';
 import { rabbitmqScaler } from '../../../scalers/rabbitmq/index.ts';
-import { parseGoDuration } from '../../../scalers/rabbitmq/schema.ts';
 import type { Trigger } from '../../../src/api/scaledobject.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
@@ -541,8 +541,8 @@ describe('rabbitmq parsed config', () => {
     ['error', undefined],
     ['5', 5],
     ['1.5', undefined],
-  ])('parseGoDuration(%j) = %j ms', (raw, ms) => {
-    expect(parseGoDuration(raw)).toBe(ms);
+  ])('parseGoDurationOrMs(%j) = %j ms', (raw, ms) => {
+    expect(parseGoDurationOrMs(raw)).toBe(ms);
   });
 });
 
