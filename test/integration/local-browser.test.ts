@@ -155,6 +155,7 @@ describe('ebb local status page', () => {
     const tree = processTree(cli.ebbPid);
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
-    expect(alive(tree)).toEqual([]);
+    // The detached reaper exits on its pipe's end-of-file, a moment after ebb (local.test.ts waits too).
+    await vi.waitFor(() => expect(alive(tree)).toEqual([]), { timeout: 5_000, interval: 50 });
   });
 });
