@@ -1,7 +1,8 @@
 // Cross-field rules on a ScaledObject spec: what KEDA's CRD CEL rules and admission webhook
 // reject. The same rules are written as CEL in the CRD (`crd.ts`) so that the API server
 // refuses them first; this TypeScript copy serves `ebb validate` and the controller, and a
-// test applies the conformance corpus to a real API server to keep the two in agreement.
+// test applies the ScaledObject fixtures (test/fixtures/scaledobjects/) to a real API server to keep
+// the two in agreement.
 import { InvalidSpec, type Problem } from './reasons.ts';
 import type { ScaledObjectSpec, Trigger } from './scaledobject.ts';
 

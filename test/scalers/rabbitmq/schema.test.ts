@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { checkTriggers, resolveTrigger } from '../../../scalers/index.ts';
@@ -7,6 +5,7 @@ import { parseGoDurationOrMs } from '../../../scalers/kit/metadata.ts';
 import { rabbitmqScaler } from '../../../scalers/rabbitmq/index.ts';
 import type { Trigger } from '../../../src/api/scaledobject.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
+import { fixtures, fixtureText } from '../../fixtures/scaledobjects.ts';
 
 const ctx = (
   metadata: Record<string, string>,
@@ -614,36 +613,28 @@ describe('rabbitmq at admission', () => {
   });
 });
 
-// ---- the KEDA conformance corpus: every rabbitmq file, through the registry ----
+// ---- the project's ScaledObject fixtures: every rabbitmq file, through the registry ----
 
-const CORPUS = fileURLToPath(new URL('../../../../shared/conformance/keda-scaledobjects/', import.meta.url));
-const triggersOf = (file: string): Trigger[] => {
-  const doc = parseYaml(readFileSync(`${CORPUS}${file}`, 'utf8')) as { spec: { triggers: Trigger[] } };
-  return doc.spec.triggers;
+const triggersOf = (set: 'valid' | 'invalid', file: string): Trigger[] => {
+  // Some invalid fixtures have no triggers list at all.
+  const doc = parseYaml(fixtureText(set, file)) as { spec?: { triggers?: Trigger[] } };
+  return Array.isArray(doc.spec?.triggers) ? doc.spec.triggers : [];
 };
+const rabbitmqFixtures = (set: 'valid' | 'invalid') =>
+  fixtures.filter((f) => f.set === set && triggersOf(set, f.file).some((t) => t.type === 'rabbitmq'));
 
-describe('rabbitmq conformance corpus', () => {
-  it.each([
-    'valid/v06-rabbitmq-docs-amqp.yaml',
-    'valid/v07-rabbitmq-docs-http.yaml',
-    'valid/v08-rabbitmq-docs-two-triggers.yaml',
-    'valid/v09-rabbitmq-docs-regex-max.yaml',
-    'valid/v10-rabbitmq-docs-vhost.yaml',
-    'valid/v11-rabbitmq-docs-delivergetrate-value.yaml',
-    'valid/v12-rabbitmq-docs-p2d-ratio.yaml',
-    'valid/v13-rabbitmq-docs-scalingmodifiers-quoted.yaml',
-    'valid/v14-rabbitmq-docs-eqct.yaml',
-    'valid/v43-rabbitmq-e2e-amqp-authref.yaml',
-    'valid/v44-rabbitmq-e2e-credentials-fromenv.yaml',
-    'valid/v45-rabbitmq-e2e-dpratio-behavior.yaml',
-    'valid/v46-rabbitmq-e2e-regex-sum.yaml',
-    'valid/v47-rabbitmq-sample-go-queuelength.yaml',
-  ])('admits %s', (file) => {
-    expect(checkTriggers({ triggers: triggersOf(file) })).toEqual([]);
+describe('rabbitmq fixtures', () => {
+  it('there are some of each kind', () => {
+    expect(rabbitmqFixtures('valid').length).toBeGreaterThanOrEqual(7);
+    expect(rabbitmqFixtures('invalid').length).toBeGreaterThanOrEqual(2);
   });
 
-  it('refuses i23 (no host, no hostFromEnv, no authenticationRef) at metadata.host', () => {
-    expect(checkTriggers({ triggers: triggersOf('invalid/i23-rabbitmq-missing-host.yaml') })).toEqual([
+  it.each(rabbitmqFixtures('valid').map((f) => f.file))('admits %s', (file) => {
+    expect(checkTriggers({ triggers: triggersOf('valid', file) })).toEqual([]);
+  });
+
+  it('refuses a trigger with no host, no hostFromEnv, no authenticationRef at metadata.host', () => {
+    expect(checkTriggers({ triggers: triggersOf('invalid', 'ebb-rabbitmq-host-missing.yaml') })).toEqual([
       {
         path: 'spec.triggers[0].metadata.host',
         reason: 'InvalidTriggerMetadata',
@@ -653,8 +644,8 @@ describe('rabbitmq conformance corpus', () => {
     ]);
   });
 
-  it('resolves v08 into two metrics named as KEDA names them', () => {
-    const [first, second] = triggersOf('valid/v08-rabbitmq-docs-two-triggers.yaml').map((t, i) =>
+  it('resolves two unnamed triggers into two metrics named as KEDA names them', () => {
+    const [first, second] = triggersOf('valid', 'rabbitmq-two-triggers.yaml').map((t, i) =>
       resolveTrigger(t, i),
     );
     expect(first).toMatchObject({
@@ -670,15 +661,15 @@ describe('rabbitmq conformance corpus', () => {
     });
   });
 
-  it('honours metricType Value and activationValue (v11, v43)', () => {
-    const [v11] = triggersOf('valid/v11-rabbitmq-docs-delivergetrate-value.yaml');
-    const [v43] = triggersOf('valid/v43-rabbitmq-e2e-amqp-authref.yaml');
-    if (v11 === undefined || v43 === undefined) throw new Error('corpus files changed');
-    expect(resolveTrigger(v11, 0)).toMatchObject({
+  it('honours metricType Value and activationValue', () => {
+    const [value] = triggersOf('valid', 'rabbitmq-delivergetrate-value.yaml');
+    const [activation] = triggersOf('valid', 'rabbitmq-amqp-authref-activation.yaml');
+    if (value === undefined || activation === undefined) throw new Error('fixture files changed');
+    expect(resolveTrigger(value, 0)).toMatchObject({
       ok: true,
       value: { metric: { target: 30, metricType: 'Value' } },
     });
-    expect(resolveTrigger(v43, 0)).toMatchObject({
+    expect(resolveTrigger(activation, 0)).toMatchObject({
       ok: true,
       value: { activationThreshold: 5, metric: { target: 10 } },
     });
