@@ -2,7 +2,9 @@
 // in the same run, on 127.0.0.1 only.
 //
 //   npm run bench:activator            (--requests <n> sequential pairs, --duration <s> per autocannon
-//                                       run, --cold-starts <n>, --held <n>, --scale-writes <n>)
+//                                       run, --cold-starts <n>, --held <n>, --scale-writes <n>,
+//                                       --phases latency,throughput,cold,held,scale: the phases to
+//                                       run, all by default; the JSON has the figures of those run)
 //
 // Processes (test/activator/bench-processes.ts): this one (the clients), a backend child, an
 // activator child (so its CPU and memory are its own; driven over IPC: endpoints, stats,
@@ -52,10 +54,22 @@ interface Args {
   coldStarts: number;
   held: number;
   scaleWrites: number;
+  phases: ReadonlySet<Phase>;
 }
 
+const PHASES = ['latency', 'throughput', 'cold', 'held', 'scale'] as const;
+type Phase = (typeof PHASES)[number];
+const isPhase = (s: string): s is Phase => (PHASES as readonly string[]).includes(s);
+
 const parseArgs = (argv: readonly string[]): Args => {
-  const args: Args = { requests: 20_000, duration: 8, coldStarts: 200, held: 10_000, scaleWrites: 100 };
+  const args: Args = {
+    requests: 20_000,
+    duration: 8,
+    coldStarts: 200,
+    held: 10_000,
+    scaleWrites: 100,
+    phases: new Set(PHASES),
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1] ?? '';
     switch (argv[i]) {
@@ -74,6 +88,14 @@ const parseArgs = (argv: readonly string[]): Args => {
       case '--scale-writes':
         args.scaleWrites = Number(value);
         break;
+      case '--phases': {
+        const phases = value.split(',');
+        const unknown = phases.filter((p) => !isPhase(p));
+        if (unknown.length > 0)
+          throw new Error(`--phases: unknown ${unknown.join(', ')}; known: ${PHASES.join(', ')}`);
+        args.phases = new Set(phases.filter(isPhase));
+        break;
+      }
       default:
         throw new Error(`unknown flag ${argv[i]}`);
     }
@@ -357,90 +379,110 @@ const heldRequests = async (
 
 const main = async (args: Args): Promise<void> => {
   const started = Date.now();
+  const run = (phase: Phase): boolean => args.phases.has(phase);
+  const result: Record<string, number> = {};
+  let lost = 0;
   const backendChild = await startChild('backend');
   const a = await startChild('activator');
   const backend: Endpoint = { address: '127.0.0.1', port: backendChild.port };
   await setEndpoints(a, 'bench/app:80', [backend]);
   log(`backend :${backendChild.port}, activator :${a.port} (pid ${a.proc.pid})`);
 
-  const lat = await measureLatency(backendChild.port, a.port, args.requests);
-  const dp50 = percentile(lat.direct, 50);
-  const dp99 = percentile(lat.direct, 99);
-  const tp50 = percentile(lat.through, 50);
-  const tp99 = percentile(lat.through, 99);
-  log(
-    `latency (${args.requests} sequential, keep-alive) direct p50 ${round(dp50)} ms p99 ${round(dp99)} ms; ` +
-      `through p50 ${round(tp50)} ms p99 ${round(tp99)} ms`,
-  );
+  if (run('latency')) {
+    const lat = await measureLatency(backendChild.port, a.port, args.requests);
+    const dp50 = percentile(lat.direct, 50);
+    const dp99 = percentile(lat.direct, 99);
+    const tp50 = percentile(lat.through, 50);
+    const tp99 = percentile(lat.through, 99);
+    log(
+      `latency (${args.requests} sequential, keep-alive) direct p50 ${round(dp50)} ms p99 ${round(dp99)} ms; ` +
+        `through p50 ${round(tp50)} ms p99 ${round(tp99)} ms`,
+    );
+    result.added_latency_p50_ms = round(tp50 - dp50);
+    result.added_latency_p99_ms = round(tp99 - dp99);
+  }
 
-  const direct = await autocannon(backendChild.port, args.duration);
-  const cpu0 = await cpuSeconds(a);
-  const through = await autocannon(a.port, args.duration);
-  const cpu = (await cpuSeconds(a)) - cpu0;
-  log(
-    `throughput direct ${Math.round(direct.rps)} req/s (p99 ${direct.p99} ms), through ${Math.round(through.rps)} req/s (p99 ${through.p99} ms); through errors ${through.errors}, non-2xx ${through.non2xx}`,
-  );
-  log(
-    `activator CPU ${round(cpu)} s for ${through.requests} requests: ${round((cpu / through.requests) * 1e6, 1)} µs ` +
-      `per request, ${Math.round(through.requests / cpu)} requests per CPU-second`,
-  );
+  if (run('throughput')) {
+    const direct = await autocannon(backendChild.port, args.duration);
+    const cpu0 = await cpuSeconds(a);
+    const through = await autocannon(a.port, args.duration);
+    const cpu = (await cpuSeconds(a)) - cpu0;
+    log(
+      `throughput direct ${Math.round(direct.rps)} req/s (p99 ${direct.p99} ms), through ${Math.round(through.rps)} req/s (p99 ${through.p99} ms); through errors ${through.errors}, non-2xx ${through.non2xx}`,
+    );
+    log(
+      `activator CPU ${round(cpu)} s for ${through.requests} requests: ${round((cpu / through.requests) * 1e6, 1)} µs ` +
+        `per request, ${Math.round(through.requests / cpu)} requests per CPU-second`,
+    );
+    result.throughput_ratio = round(through.rps / direct.rps);
+    result.requests_per_cpu_second = Math.round(through.requests / cpu);
+    lost += through.errors + through.non2xx;
+  }
 
-  const cold = await coldStarts(a, backend, args.coldStarts);
-  log(
-    `cold start x${args.coldStarts}: request → poke p50 ${round(percentile(cold.poke, 50))} ms p99 ${round(percentile(cold.poke, 99))} ms; ` +
-      `endpoint ready → forwarded p50 ${round(percentile(cold.readyToForward, 50))} ms p99 ${round(percentile(cold.readyToForward, 99))} ms; ` +
-      `${cold.pokes} pokes`,
-  );
-
-  // A fresh activator process: its memory before holding is a baseline untouched by the phases above.
+  let coldFigures: Record<string, number> = {};
+  if (run('cold')) {
+    const cold = await coldStarts(a, backend, args.coldStarts);
+    log(
+      `cold start x${args.coldStarts}: request → poke p50 ${round(percentile(cold.poke, 50))} ms p99 ${round(percentile(cold.poke, 99))} ms; ` +
+        `endpoint ready → forwarded p50 ${round(percentile(cold.readyToForward, 50))} ms p99 ${round(percentile(cold.readyToForward, 99))} ms; ` +
+        `${cold.pokes} pokes`,
+    );
+    coldFigures = {
+      cold_start_poke_p99_ms: round(percentile(cold.poke, 99)),
+      ready_to_forward_p99_ms: round(percentile(cold.readyToForward, 99)),
+    };
+  }
   a.proc.kill();
-  const fresh = await startChild('activator');
-  const allHeld = (c: Child) => async (): Promise<boolean> => {
-    c.send({ type: 'stats' });
-    const s = await c.next('stats');
-    return (s.stats.routes.find((r) => r.route === 'bench/hold')?.held ?? 0) >= args.held;
-  };
-  const held = await heldRequests(fresh, backend, args.held, allHeld(fresh));
-  fresh.proc.kill();
-  log(
-    `${args.held} held: ${round(held.perHeldKb, 2)} KB RSS / ${round(held.perHeldHeapKb, 2)} KB heap+external per held request; ` +
-      `released in ${Math.round(held.releaseMs)} ms, ${held.ok} answered 200`,
-  );
-  // The same load on a bare node:http server that only holds: node's own cost per open request.
-  const bareChild = await startChild('bare');
-  const bare = await heldRequests(bareChild, backend, args.held, allHeld(bareChild));
-  bareChild.proc.kill();
-  log(
-    `bare node:http holding the same ${args.held}: ${round(bare.perHeldKb, 2)} KB RSS / ${round(bare.perHeldHeapKb, 2)} KB heap+external per request ` +
-      `(${bare.ok} answered); the activator's own share: ${round(held.perHeldKb - bare.perHeldKb, 2)} KB RSS / ` +
-      `${round(held.perHeldHeapKb - bare.perHeldHeapKb, 2)} KB heap`,
-  );
 
+  let heldFigures: Record<string, number> = {};
+  if (run('held')) {
+    // A fresh activator process: its memory before holding is a baseline untouched by the phases above.
+    const fresh = await startChild('activator');
+    const allHeld = (c: Child) => async (): Promise<boolean> => {
+      c.send({ type: 'stats' });
+      const s = await c.next('stats');
+      return (s.stats.routes.find((r) => r.route === 'bench/hold')?.held ?? 0) >= args.held;
+    };
+    const held = await heldRequests(fresh, backend, args.held, allHeld(fresh));
+    fresh.proc.kill();
+    log(
+      `${args.held} held: ${round(held.perHeldKb, 2)} KB RSS / ${round(held.perHeldHeapKb, 2)} KB heap+external per held request; ` +
+        `released in ${Math.round(held.releaseMs)} ms, ${held.ok} answered 200`,
+    );
+    // The same load on a bare node:http server that only holds: node's own cost per open request.
+    const bareChild = await startChild('bare');
+    const bare = await heldRequests(bareChild, backend, args.held, allHeld(bareChild));
+    bareChild.proc.kill();
+    log(
+      `bare node:http holding the same ${args.held}: ${round(bare.perHeldKb, 2)} KB RSS / ${round(bare.perHeldHeapKb, 2)} KB heap+external per request ` +
+        `(${bare.ok} answered); the activator's own share: ${round(held.perHeldKb - bare.perHeldKb, 2)} KB RSS / ` +
+        `${round(held.perHeldHeapKb - bare.perHeldHeapKb, 2)} KB heap`,
+    );
+    heldFigures = {
+      held_request_kb: round(held.perHeldKb, 2),
+      held_request_heap_kb: round(held.perHeldHeapKb, 2),
+      bare_node_http_held_request_kb: round(bare.perHeldKb, 2),
+    };
+    lost += args.held - held.ok;
+  }
   backendChild.proc.kill();
-  const writes = await coldStartScaleWrites(startChild, args.scaleWrites, log);
-  const ms = (xs: Float64Array): string =>
-    `p50 ${round(percentile(xs, 50))} ms p99 ${round(percentile(xs, 99))} ms`;
-  log(
-    `cold start x${args.scaleWrites} (real API server): request → scale write answered ${ms(writes.write)}; ` +
-      `→ watch event ${ms(writes.watch)}; parts: request → poke ${ms(writes.poke)}, poke → PATCH sent ${ms(writes.poll)}, ` +
-      `PATCH round trip ${ms(writes.patch)}; warm-up run ${round(writes.warmUpMs)} ms (not counted); ` +
-      `${writes.writes} writes, ${writes.pokes} pokes for ${args.scaleWrites + 1} cold starts`,
-  );
+
+  if (run('scale')) {
+    const writes = await coldStartScaleWrites(startChild, args.scaleWrites, log);
+    const ms = (xs: Float64Array): string =>
+      `p50 ${round(percentile(xs, 50))} ms p99 ${round(percentile(xs, 99))} ms`;
+    log(
+      `cold start x${args.scaleWrites} (real API server): request → scale write answered ${ms(writes.write)}; ` +
+        `→ watch event ${ms(writes.watch)}; parts: request → poke ${ms(writes.poke)}, poke → PATCH sent ${ms(writes.poll)}, ` +
+        `PATCH round trip ${ms(writes.patch)}; warm-up run ${round(writes.warmUpMs)} ms (not counted); ` +
+        `${writes.writes} writes, ${writes.pokes} pokes for ${args.scaleWrites + 1} cold starts`,
+    );
+    result.cold_start_scale_write_p99_ms = round(percentile(writes.write, 99));
+    result.cold_start_scale_write_watch_p99_ms = round(percentile(writes.watch, 99));
+  }
   log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  const result = {
-    added_latency_p50_ms: round(tp50 - dp50),
-    added_latency_p99_ms: round(tp99 - dp99),
-    throughput_ratio: round(through.rps / direct.rps),
-    requests_per_cpu_second: Math.round(through.requests / cpu),
-    cold_start_scale_write_p99_ms: round(percentile(writes.write, 99)),
-    cold_start_scale_write_watch_p99_ms: round(percentile(writes.watch, 99)),
-    cold_start_poke_p99_ms: round(percentile(cold.poke, 99)),
-    ready_to_forward_p99_ms: round(percentile(cold.readyToForward, 99)),
-    held_request_kb: round(held.perHeldKb, 2),
-    held_request_heap_kb: round(held.perHeldHeapKb, 2),
-    bare_node_http_held_request_kb: round(bare.perHeldKb, 2),
-    lost_requests: args.held - held.ok + through.errors + through.non2xx,
-  };
+  // The keys in the order of the full run's line (phases not run are left out).
+  Object.assign(result, coldFigures, heldFigures, { lost_requests: lost });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 };
 
