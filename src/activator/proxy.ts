@@ -22,6 +22,7 @@ import { UpstreamFailed, UpstreamTimeout } from '../api/reasons.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
+import type { ResponseDeadlines } from './response-deadlines.ts';
 
 export interface ForwardHooks {
   /** The exchange is over on its endpoint: release the slot and the counts (idempotent). */
@@ -32,6 +33,8 @@ export interface ForwardHooks {
   draining(): boolean;
   /** The response-head wait when the route sets none; 0 = no limit. */
   readonly responseTimeoutMs: number;
+  /** Where a forward waits for its response head (finished and retry take it out). */
+  readonly responseDeadlines: ResponseDeadlines;
 }
 
 const MAX_STALE_SOCKET_RETRIES = 2;
@@ -69,14 +72,8 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   /** Whether any of the request body was read into the upstream request (no retry after that). */
   let sent = false;
   const limitMs = ex.route.spec.responseTimeoutMs ?? hooks.responseTimeoutMs;
-  const headTimer =
-    limitMs > 0 ? setTimeout(onResponseTimeout, limitMs, ex, ep, up, hooks, limitMs) : undefined;
-  const headArrived = (): void => {
-    if (headTimer !== undefined) clearTimeout(headTimer);
-  };
-  up.once('response', headArrived);
-  up.once('upgrade', headArrived);
-  up.once('close', headArrived);
+  // Left when the head arrives (below, forwardUpgrade) or the forward ends (finished, retry).
+  if (limitMs > 0) hooks.responseDeadlines.add(ex, limitMs);
 
   up.on('error', (err: ErrnoLike) => {
     if (ex.upstream !== up || ex.state !== FORWARDING) return;
@@ -110,6 +107,7 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
       ures.destroy();
       return;
     }
+    hooks.responseDeadlines.remove(ex);
     const res = ex.res;
     if (res === undefined) return;
     ep.refusals = 0;
@@ -148,14 +146,11 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   });
 };
 
-function onResponseTimeout(
-  ex: Exchange,
-  ep: EndpointState,
-  up: ReturnType<typeof request>,
-  hooks: ForwardHooks,
-  limitMs: number,
-): void {
-  if (ex.upstream !== up || ex.state !== FORWARDING) return;
+/** `ex` got no response head within `limitMs` (ResponseDeadlines calls it, already unlinked). */
+export const responseTimedOut = (ex: Exchange, limitMs: number, hooks: ForwardHooks): void => {
+  const ep = ex.endpoint;
+  const up = ex.upstream;
+  if (ep === undefined || up === undefined || ex.state !== FORWARDING) return;
   ex.lastError = `no response from ${ep.id} within ${limitMs} ms`;
   hooks.finished(ex);
   up.destroy();
@@ -165,7 +160,7 @@ function onResponseTimeout(
     UpstreamTimeout,
     `route ${ex.route.key}: endpoint ${ep.id} sent no response within responseTimeout ${limitMs} ms`,
   );
-}
+};
 
 const failed = (ex: Exchange, ep: EndpointState, err: ErrnoLike, hooks: ForwardHooks): void => {
   const why = err.code === undefined ? err.message : `${err.message} (${err.code})`;
@@ -188,6 +183,7 @@ const forwardUpgrade = (
       hooks.finished(ex);
       return;
     }
+    hooks.responseDeadlines.remove(ex);
     ep.refusals = 0;
     // The server read the client until now (to see it leave while held); the pipe reads from here on.
     client.removeAllListeners('data');
@@ -219,6 +215,7 @@ const forwardUpgrade = (
       hooks.finished(ex);
       return;
     }
+    hooks.responseDeadlines.remove(ex);
     ex.rawStatus = ures.statusCode ?? 502;
     let head = `HTTP/1.1 ${ures.statusCode ?? 502} ${ures.statusMessage ?? ''}\r\n`;
     const headers = responseHeaders(ures.rawHeaders, true);

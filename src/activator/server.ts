@@ -21,7 +21,8 @@ import { DONE, Exchange, FORWARDING, HELD, replyError, writeError, writeRawError
 import { HoldQueue, RouteState } from './hold-queue.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import type { EndpointSource } from './ports.ts';
-import { forward } from './proxy.ts';
+import { type ForwardHooks, forward, responseTimedOut } from './proxy.ts';
+import { ResponseDeadlines } from './response-deadlines.ts';
 import {
   buildRoutingTable,
   noRouteMessage,
@@ -120,11 +121,12 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const observer = opts.observer ?? noopActivatorObserver;
   const observed = opts.observer !== undefined;
 
-  const hooks = {
+  const hooks: ForwardHooks = {
     finished,
     retry,
     draining: (): boolean => draining,
     responseTimeoutMs: limits.responseTimeoutMs,
+    responseDeadlines: new ResponseDeadlines(now, (ex, limitMs) => responseTimedOut(ex, limitMs, hooks)),
   };
   const holdQueue = new HoldQueue(
     limits,
@@ -144,6 +146,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   });
 
   function finished(ex: Exchange): void {
+    hooks.responseDeadlines.remove(ex);
     if (ex.state === DONE) return;
     const wasForwarding = ex.state === FORWARDING;
     ex.state = DONE;
@@ -160,6 +163,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
 
   /** Back to the head of the queue, to be sent elsewhere (or here after the pause). */
   function retry(ex: Exchange, refused: boolean): void {
+    hooks.responseDeadlines.remove(ex);
     const ep = ex.endpoint as EndpointState;
     ex.endpoint = undefined;
     ex.upstream = undefined;
@@ -264,7 +268,8 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     }
     const ex = new Exchange(req, res, req.socket, undefined, r, countedPath(r, req.url ?? '/'));
     ex.expectContinue = expectContinue;
-    res.once('close', () => {
+    // `on`, not `once`: 'close' comes once, and once() would add a wrapper and a bind per request.
+    res.on('close', () => {
       clientGone(ex);
       if (observed)
         observer.requestDone(r.key, res.writableFinished ? res.statusCode : 0, (now() - arrivedAt) / 1000);
