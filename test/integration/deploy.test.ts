@@ -15,8 +15,8 @@
 // 3. The RBAC is enough: the chart's ServiceAccounts, Roles and bindings (one watched namespace,
 //    so the run touches no other test file's objects; the ClusterRole of the default install
 //    holds the same rules, part 1 shows) are created for real,
-//    `ebb run` and `ebb activator` are started as the pods would run them (the rendered args and
-//    env, the ServiceAccounts' tokens, the adapter certificate Secret as a mounted directory), and
+//    `ebb run` and `ebb activator` are started as the pods would run them (the rendered node flags,
+//    args and env, the ServiceAccounts' tokens, the adapter certificate Secret as a mounted directory), and
 //    they lead, scale, write status, Events and an HPA, read the Secrets TriggerAuthentications
 //    point to, serve the adapter, keep the adapter Service's EndpointSlice on the leader (and
 //    remove it on a graceful stop; the < 1.33 v1 Endpoints too, written by ebb's writer under the
@@ -86,7 +86,10 @@ const chartYaml = readFileSync(join(CHART, 'Chart.yaml'), 'utf8');
 const appVersion = /^appVersion:\s*"?([^"\n]+)"?/m.exec(chartYaml)?.[1];
 const packageVersion = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string })
   .version;
-const dockerUid = Number(/^USER\s+(\d+)/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1]);
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+const dockerUid = Number(/^USER\s+(\d+)/m.exec(dockerfile)?.[1]);
+/** The image's ENTRYPOINT (exec form): `node src/main.js`. */
+const dockerEntrypoint = JSON.parse(/^ENTRYPOINT\s+(.*)$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
 
 // ---- values sets ----
 
@@ -112,7 +115,7 @@ const VALUE_SETS: Record<string, (n: Names) => Record<string, unknown>> = {
       certificate: { source: 'secret', secretName: 'adapter-tls' },
       apiService: { caBundle: kube.caData },
     },
-    activator: { replicas: 3, service: { type: 'NodePort' } },
+    activator: { replicas: 3, service: { type: 'NodePort' }, nodeFlags: [] },
     controller: { podAnnotations: { 'prometheus.io/scrape': 'true' }, logLevel: 'debug' },
     rbac: { extraWatchedScaleTargets: [{ apiGroups: ['argoproj.io'], resources: ['rollouts'] }] },
   }),
@@ -284,6 +287,11 @@ describe('the chart, rendered by helm', () => {
     expect(flag(c, 'namespace')).toBeUndefined(); // every namespace
     expect(a.args?.[0]).toBe('activator');
     expect(podOf(act).replicas).toBe(2);
+    // The controller runs the image's entry point as is; the activator the same with its node
+    // flags (activator.nodeFlags: V8's young generation fixed, see values.yaml).
+    expect(c.command).toBeUndefined();
+    expect(dockerEntrypoint).toEqual(['node', 'src/main.js']);
+    expect(a.command).toEqual(['node', '--min-semi-space-size=16', 'src/main.js']);
 
     // The image is the one the Dockerfile builds, at the version package.json names.
     expect(appVersion).toBe(packageVersion);
@@ -455,6 +463,7 @@ describe('the chart, rendered by helm', () => {
     const sa = container(deployment(scoped, 'activator'));
     expect(flag(sc, 'namespace')).toBe(n.watch);
     expect(flag(sa, 'namespace')).toBe(n.watch);
+    expect(sa.command).toBeUndefined(); // nodeFlags [] : the image's entry point, node's defaults
     expect(flag(sc, 'cluster-object-namespace')).toBe(n.clusterObjects);
     expect(podOf(deployment(scoped, 'activator')).replicas).toBe(3);
     expect(byKind(scoped, 'Secret')).toHaveLength(0); // the certificate comes from the user's Secret
@@ -901,7 +910,8 @@ describe("the chart's RBAC runs ebb (created for real; ebb started as the pods r
     const proc = startProcess({
       name: `ebb ${component}`,
       command: process.execPath,
-      args: ['--import', 'tsx', join(root, 'src/main.ts'), ...args],
+      // The node flags of the container's command (between `node` and the entry point), if any.
+      args: [...(c.command?.slice(1, -1) ?? []), '--import', 'tsx', join(root, 'src/main.ts'), ...args],
       logFile: join(dir, `${component}.log`),
       env,
       cwd: root,
