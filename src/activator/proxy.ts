@@ -117,16 +117,27 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
       responseHeaders(ures.rawHeaders, hooks.draining()),
     );
     // A streamed answer (SSE, chunked) shows its head at once; a sized one goes with its body.
-    if (ures.headers['content-length'] === undefined) res.flushHeaders();
+    if (!hasContentLength(ures.rawHeaders)) res.flushHeaders();
     ures.on('error', noop);
-    ures.on('end', () => hooks.finished(ex));
     ures.on('close', () => {
       if (ures.complete) return;
       // The endpoint died mid-answer: the client must not take a truncated body for a whole one.
       res.destroy();
       hooks.finished(ex);
     });
-    ures.pipe(res);
+    // The body, chunk by chunk as it comes, pausing the endpoint while the client is behind:
+    // what pipe() does, without its seven listeners per response (the client leaving is handled
+    // by its 'close': the upstream request is destroyed).
+    ures.on('data', (chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        ures.pause();
+        res.once('drain', () => ures.resume());
+      }
+    });
+    ures.on('end', () => {
+      hooks.finished(ex);
+      res.end();
+    });
   });
 
   if (!hasBody) {
@@ -144,6 +155,15 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     if (socket.connecting) socket.once('connect', start);
     else start();
   });
+};
+
+/** A Content-Length among raw headers (`ures.headers` would build a header object per response). */
+const hasContentLength = (raw: readonly string[]): boolean => {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') return true;
+  }
+  return false;
 };
 
 /** `ex` got no response head within `limitMs` (ResponseDeadlines calls it, already unlinked). */
