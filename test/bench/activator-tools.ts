@@ -28,12 +28,15 @@ export const chartNodeFlags = (): string[] => {
 
 const processes = fileURLToPath(new URL('../activator/bench-processes.ts', import.meta.url));
 
-/** Starts children of bench-processes.ts; `activator` and `ebb` ones with `activatorNodeFlags`. */
+/**
+ * Starts children of bench-processes.ts; `activator` and `ebb` ones with `activatorNodeFlags`, and
+ * `bare` too (its memory is the baseline the activator's is compared with, under the same heap).
+ */
 export const childStarter =
   (activatorNodeFlags: readonly string[]): StartChild =>
   (role, extra = []) =>
     new Promise((resolve, reject) => {
-      const nodeFlags = role === 'activator' || role === 'ebb' ? activatorNodeFlags : [];
+      const nodeFlags = role === 'backend' ? [] : activatorNodeFlags;
       const proc = spawn(
         process.execPath,
         [...nodeFlags, '--expose-gc', '--import', 'tsx', processes, '--role', role, ...extra],

@@ -13,8 +13,8 @@
 // one (the clients), a backend child, an activator child (so its CPU and memory are its own;
 // driven over IPC: endpoints, stats, cpuUsage, memoryUsage after gc(), its GC pauses), for the
 // memory baseline a bare node:http child, and for the scale-write phase etcd + kube-apiserver and
-// an `ebb` child (`ebb activator`'s wiring). The activator and ebb children run with the node
-// flags the chart gives the activator (deploy/helm/ebb/values.yaml activator.nodeFlags).
+// an `ebb` child (`ebb activator`'s wiring). The activator, bare and ebb children run with the
+// node flags the chart gives the activator (deploy/helm/ebb/values.yaml activator.nodeFlags).
 // Clocks: process.hrtime.bigint() is CLOCK_MONOTONIC, the same clock in every process of the
 // machine, so a time taken in one child is compared with a time taken in another.
 //
