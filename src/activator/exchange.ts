@@ -6,6 +6,7 @@ import { type ClientRequest, type IncomingMessage, type ServerResponse, STATUS_C
 import type { Socket } from 'node:net';
 import type { ActivatorReason } from '../api/reasons.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
+import type { DeadlineList } from './response-deadlines.ts';
 import type { RouteSpec } from './routes.ts';
 import { type Clock, RouteCounters } from './stats.ts';
 
@@ -91,6 +92,12 @@ export class Exchange {
   heldAt = 0;
   /** The status sent on an Upgrade's raw socket (101, or the error/refusal relayed); 0 = none. */
   rawStatus = 0;
+  /** While forwarded and awaiting the response head: its deadline (monotonic ms) and its links
+   * in that limit's list (response-deadlines.ts). */
+  headDue = 0;
+  headList: DeadlineList | undefined;
+  headPrev: Exchange | undefined;
+  headNext: Exchange | undefined;
 
   constructor(
     readonly req: IncomingMessage,

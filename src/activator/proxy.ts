@@ -29,6 +29,7 @@ import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import type { ProxyTrust } from './forwarded.ts';
 import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
 import { serviceAuthority } from './request-target.ts';
+import type { ResponseDeadlines } from './response-deadlines.ts';
 import { joinTunnel } from './upgrades.ts';
 
 export interface ForwardHooks {
@@ -48,6 +49,8 @@ export interface ForwardHooks {
   readonly upgradeIdleTimeoutMs: number;
   /** A forwarded body's idle limit when the route sets none; 0 = no limit (body-timeout.ts). */
   readonly requestBodyTimeoutMs: number;
+  /** Where a forward waits for its response head (finished and retry take it out). */
+  readonly responseDeadlines: ResponseDeadlines;
 }
 
 const MAX_STALE_SOCKET_RETRIES = 2;
@@ -87,14 +90,8 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   /** Whether any of the request body was read into the upstream request (no retry after that). */
   let sent = false;
   const limitMs = ex.route.spec.responseTimeoutMs ?? hooks.responseTimeoutMs;
-  const headTimer =
-    limitMs > 0 ? setTimeout(onResponseTimeout, limitMs, ex, ep, up, hooks, limitMs) : undefined;
-  const headArrived = (): void => {
-    if (headTimer !== undefined) clearTimeout(headTimer);
-  };
-  up.once('response', headArrived);
-  up.once('upgrade', headArrived);
-  up.once('close', headArrived);
+  // Left when the head arrives (below, forwardUpgrade) or the forward ends (finished, retry).
+  if (limitMs > 0) hooks.responseDeadlines.add(ex, limitMs);
 
   up.on('error', (err: ErrnoLike) => {
     if (ex.upstream !== up || ex.state !== FORWARDING) return;
@@ -133,6 +130,7 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
       ures.destroy();
       return;
     }
+    hooks.responseDeadlines.remove(ex);
     const res = ex.res;
     if (res === undefined) return;
     ep.refusals = 0;
@@ -142,16 +140,27 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
       responseHeaders(ures.rawHeaders, hooks.draining()),
     );
     // A streamed answer (SSE, chunked) shows its head at once; a sized one goes with its body.
-    if (ures.headers['content-length'] === undefined) res.flushHeaders();
+    if (!hasContentLength(ures.rawHeaders)) res.flushHeaders();
     ures.on('error', noop);
-    ures.on('end', () => hooks.finished(ex));
     ures.on('close', () => {
       if (ures.complete) return;
       // The endpoint died mid-answer: the client must not take a truncated body for a whole one.
       res.destroy();
       hooks.finished(ex);
     });
-    ures.pipe(res);
+    // The body, chunk by chunk as it comes, pausing the endpoint while the client is behind:
+    // what pipe() does, without its seven listeners per response (the client leaving is handled
+    // by its 'close': the upstream request is destroyed).
+    ures.on('data', (chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        ures.pause();
+        res.once('drain', () => ures.resume());
+      }
+    });
+    ures.on('end', () => {
+      hooks.finished(ex);
+      res.end();
+    });
   });
 
   if (!hasBody) {
@@ -172,14 +181,20 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   });
 };
 
-function onResponseTimeout(
-  ex: Exchange,
-  ep: EndpointState,
-  up: ReturnType<typeof request>,
-  hooks: ForwardHooks,
-  limitMs: number,
-): void {
-  if (ex.upstream !== up || ex.state !== FORWARDING) return;
+/** A Content-Length among raw headers (`ures.headers` would build a header object per response). */
+const hasContentLength = (raw: readonly string[]): boolean => {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') return true;
+  }
+  return false;
+};
+
+/** `ex` got no response head within `limitMs` (ResponseDeadlines calls it, already unlinked). */
+export const responseTimedOut = (ex: Exchange, limitMs: number, hooks: ForwardHooks): void => {
+  const ep = ex.endpoint;
+  const up = ex.upstream;
+  if (ep === undefined || up === undefined || ex.state !== FORWARDING) return;
   ex.lastError = `no response from ${ep.id} within ${limitMs} ms`;
   hooks.finished(ex);
   up.destroy();
@@ -189,7 +204,7 @@ function onResponseTimeout(
     UpstreamTimeout,
     `route ${ex.route.key}: endpoint ${ep.id} sent no response within responseTimeout ${limitMs} ms`,
   );
-}
+};
 
 const failed = (ex: Exchange, ep: EndpointState, err: ErrnoLike, hooks: ForwardHooks): void => {
   const why = err.code === undefined ? err.message : `${err.message} (${err.code})`;
@@ -212,6 +227,7 @@ const forwardUpgrade = (
       hooks.finished(ex);
       return;
     }
+    hooks.responseDeadlines.remove(ex);
     ep.refusals = 0;
     // The server read the client until now (to see it leave while held); the pipe reads from here on.
     client.removeAllListeners('data');
@@ -235,6 +251,7 @@ const forwardUpgrade = (
       hooks.finished(ex);
       return;
     }
+    hooks.responseDeadlines.remove(ex);
     ex.rawStatus = ures.statusCode ?? 502;
     let head = `HTTP/1.1 ${ures.statusCode ?? 502} ${ures.statusMessage ?? ''}\r\n`;
     const headers = responseHeaders(ures.rawHeaders, true);

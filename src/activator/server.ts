@@ -39,8 +39,9 @@ import { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import { deferPipelined, isPipelined } from './pipelining.ts';
 import type { EndpointSource } from './ports.ts';
-import { forward } from './proxy.ts';
+import { type ForwardHooks, forward, responseTimedOut } from './proxy.ts';
 import { checkRequest, type Refusal, RequestTarget } from './request-target.ts';
+import { ResponseDeadlines } from './response-deadlines.ts';
 import {
   buildRoutingTable,
   noRouteMessage,
@@ -108,7 +109,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const observer = opts.observer ?? noopActivatorObserver;
   const observed = opts.observer !== undefined;
 
-  const hooks = {
+  const hooks: ForwardHooks = {
     finished,
     retry,
     draining: (): boolean => shutdown.draining,
@@ -117,6 +118,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     trust: new ProxyTrust(opts.trustedProxies ?? []),
     upgradeIdleTimeoutMs: limits.upgradeIdleTimeoutMs,
     requestBodyTimeoutMs: limits.requestBodyTimeoutMs,
+    responseDeadlines: new ResponseDeadlines(now, (ex, limitMs) => responseTimedOut(ex, limitMs, hooks)),
   };
   const holdQueue = new HoldQueue(
     limits,
@@ -138,6 +140,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   });
 
   function finished(ex: Exchange): void {
+    hooks.responseDeadlines.remove(ex);
     if (ex.state === DONE) return;
     const wasForwarding = ex.state === FORWARDING;
     ex.state = DONE;
@@ -155,6 +158,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
 
   /** Back to the head of the queue, to be sent elsewhere (or here after the pause). */
   function retry(ex: Exchange, refused: boolean): void {
+    hooks.responseDeadlines.remove(ex);
     const ep = ex.endpoint as EndpointState;
     ex.endpoint = undefined;
     ex.upstream = undefined;
@@ -278,7 +282,8 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     ex.target = checked.target;
     ex.authority = checked.authority;
     ex.expectContinue = expectContinue;
-    res.once('close', () => {
+    // `on`, not `once`: 'close' comes once, and once() would add a wrapper and a bind per request.
+    res.on('close', () => {
       clientGone(ex);
       if (observed)
         observer.requestDone(r.key, res.writableFinished ? res.statusCode : 0, (now() - arrivedAt) / 1000);

@@ -2,7 +2,7 @@
 //   backend    the node:http backend both paths measure (answers `ok`; on /cold also stamps
 //              its arrival time, CLOCK_MONOTONIC ns, in `x-arrived-ns`)
 //   activator  the activator over a MemoryEndpointSource, driven over IPC (endpoints, stats,
-//              cpuUsage, memoryUsage after gc); pokes are reported with their time
+//              cpuUsage, memoryUsage after gc, its GC pauses); pokes are reported with their time
 //   bare       a bare node:http server that only holds requests: node's own memory baseline
 //   ebb        `ebb activator`'s wiring (runActivatorController: controller + activator in one
 //              process) against a real API server (--kubeconfig, --namespace); its ScaleTarget's
@@ -15,6 +15,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import type { RouteSpec } from '../../src/activator/routes.ts';
 import { createActivator } from '../../src/activator/server.ts';
@@ -44,6 +45,7 @@ export type ToActivator =
   | { type: 'cpu' }
   | { type: 'mem' }
   | { type: 'stats' }
+  | { type: 'gc' }
   | { type: 'probe'; name: string };
 
 /** What the `ebb` child sees now (its answer to `probe`). */
@@ -66,6 +68,8 @@ export type FromActivator =
   | { type: 'cpu'; user: number; system: number }
   | { type: 'mem'; rss: number; heapUsed: number; external: number }
   | { type: 'stats'; stats: ActivatorStats }
+  /** The GC pauses since the last `gc` message: each scavenge's, in ms, and how many others. */
+  | { type: 'gc'; scavengeMs: number[]; otherGcs: number }
   | { type: 'probe'; probe: EbbProbe }
   /** The controller was poked for `key` (wrapping Controller.poke: the time it was called). */
   | { type: 'poked'; key: string; at: bigint }
@@ -129,11 +133,33 @@ const runBare = (): void => {
   });
 };
 
+/** This process's GC pauses: scavenges (minor GCs) one by one, other collections counted. */
+const watchGc = (): { take(): FromActivator } => {
+  let scavengeMs: number[] = [];
+  let otherGcs = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) scavengeMs.push(e.duration);
+      else otherGcs++;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return {
+    take: () => {
+      const m: FromActivator = { type: 'gc', scavengeMs, otherGcs };
+      scavengeMs = [];
+      otherGcs = 0;
+      return m;
+    },
+  };
+};
+
 const runActivator = (): void => {
   const source = new MemoryEndpointSource();
   const send = (m: FromActivator): void => {
     process.send?.(m);
   };
+  const gc = watchGc();
   const activator = createActivator({
     endpoints: source,
     routes: [route('app'), route('cold'), route('hold')],
@@ -159,6 +185,9 @@ const runActivator = (): void => {
         break;
       case 'stats':
         send({ type: 'stats', stats: activator.stats() });
+        break;
+      case 'gc':
+        send(gc.take());
         break;
     }
   });

@@ -1,6 +1,6 @@
 // The ActivatorObserver hears each request's end, each held request's exit and each cold start;
 // a backend that accepts and never answers gets the client a 504 after responseTimeout.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ActivatorObserver } from '../../src/activator/observer.ts';
 import {
   call,
@@ -121,6 +121,53 @@ describe('responseTimeout', () => {
     const answer = await call(a.port, 'app.test');
     expect(answer.status).toBe(504);
     expect(answer.body).toContain('responseTimeout 100 ms');
+  });
+
+  it('each limit expires on its own: a shorter limit sent later answers first', async () => {
+    const silent = track(await startBackend(() => {}));
+    const a = track(
+      await startActivator([
+        routeSpec('slow', { responseTimeoutMs: 600 }),
+        routeSpec('fast', { responseTimeoutMs: 100 }),
+      ]),
+    );
+    a.source.set(serviceKey('slow'), [silent.endpoint]);
+    a.source.set(serviceKey('fast'), [silent.endpoint]);
+    const order: string[] = [];
+    const slow = call(a.port, 'slow.test').then((x) => {
+      order.push('slow');
+      return x;
+    });
+    await until(() => silent.inFlight === 1, 'slow forwarded');
+    const fast = call(a.port, 'fast.test').then((x) => {
+      order.push('fast');
+      return x;
+    });
+    const [s, f] = await Promise.all([slow, fast]);
+    expect(order).toEqual(['fast', 'slow']);
+    expect(f.status).toBe(504);
+    expect(f.body).toContain(`route ${NS}/fast`);
+    expect(f.body).toContain('responseTimeout 100 ms');
+    expect(s.status).toBe(504);
+    expect(s.body).toContain('responseTimeout 600 ms');
+  });
+
+  it('arms no timer per forwarded request: one for a run of them (the hot path)', async () => {
+    const b = track(await startBackend());
+    // A limit no other timer of the process uses, to tell the activator's head timers apart.
+    const limitMs = 123_457;
+    const a = track(await startActivator([routeSpec('app')], { responseTimeoutMs: limitMs }));
+    a.source.set(serviceKey('app'), [b.endpoint]);
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      for (let i = 0; i < 50; i++) expect((await call(a.port, 'app.test', `/${i}`)).status).toBe(200);
+      const headTimers = spy.mock.calls.filter(
+        ([, ms]) => typeof ms === 'number' && ms > 120_000 && ms <= limitMs,
+      );
+      expect(headTimers.length).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('does not cut a response whose head came in time, however long its body takes', async () => {

@@ -1,5 +1,6 @@
 // The data path through real HTTP: headers, retries on refused connections, a backend dying
-// mid-request, SSE and chunked streaming, WebSocket pass-through, client aborts.
+// mid-request, SSE and chunked streaming, backpressure on a response, WebSocket pass-through,
+// client aborts.
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -238,6 +239,68 @@ describe('streaming', () => {
     });
     expect(body).toBe('start-alpha-beta-gamma');
     expect(b.seen[0]?.headers['transfer-encoding']).toBe('chunked');
+  });
+});
+
+describe('backpressure', () => {
+  it('a response the client does not read stops the endpoint, not piles up in the activator', async () => {
+    // The endpoint writes 64 MB, a 64 KB chunk each time the previous one drained.
+    const CHUNK = Buffer.alloc(64 * 1024, 0x61);
+    const TOTAL = 64 * 1024 * 1024;
+    let written = 0;
+    const b = await backend((_req, res) => {
+      res.writeHead(200, { 'content-length': String(TOTAL) });
+      const more = (): void => {
+        while (written < TOTAL) {
+          written += CHUNK.length;
+          if (!res.write(CHUNK)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
+    });
+    const a = await warm([b]);
+    // A client that sends its request and then reads nothing.
+    const client = connect(a.port, '127.0.0.1');
+    client.pause();
+    client.write('GET /big HTTP/1.1\r\nHost: app.test\r\n\r\n');
+    // The endpoint blocks once the socket buffers on the way and the activator's stream buffers
+    // are full: its count stops moving well short of the whole body.
+    let last = -1;
+    let still = 0;
+    await until(
+      () => {
+        still = written === last ? still + 1 : 0;
+        last = written;
+        return still >= 100;
+      },
+      'the endpoint blocked',
+      60_000,
+    );
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(TOTAL / 2);
+    // Reading on lets everything through, byte for byte.
+    let received = 0;
+    let headEnd = -1;
+    let head = '';
+    const done = new Promise<void>((resolve) => {
+      client.on('data', (c: Buffer) => {
+        if (headEnd < 0) {
+          head += c.toString('latin1');
+          headEnd = head.indexOf('\r\n\r\n');
+          if (headEnd >= 0) received = Buffer.byteLength(head, 'latin1') - headEnd - 4;
+        } else received += c.length;
+        if (received >= TOTAL) resolve();
+      });
+    });
+    client.resume();
+    await done;
+    expect(head.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(received).toBe(TOTAL);
+    client.destroy();
   });
 });
 

@@ -2,19 +2,28 @@
 // in the same run, on 127.0.0.1 only.
 //
 //   npm run bench:activator            (--requests <n> sequential pairs, --duration <s> per autocannon
-//                                       run, --cold-starts <n>, --held <n>, --scale-writes <n>)
+//                                       run, --cold-starts <n>, --held <n>, --scale-writes <n>,
+//                                       --phases latency,throughput,cold,held,scale: the phases to
+//                                       run, all by default; the JSON has the figures of those run;
+//                                       --activator-node-flags '<flags>': node flags of the activator
+//                                       processes, by default the chart's activator.nodeFlags, as
+//                                       deployed; '' for node's defaults)
 //
-// Processes (test/activator/bench-processes.ts): this one (the clients), a backend child, an
-// activator child (so its CPU and memory are its own; driven over IPC: endpoints, stats,
-// cpuUsage, memoryUsage after gc()), for the memory baseline a bare node:http child, and for the
-// scale-write phase etcd + kube-apiserver and an `ebb` child (`ebb activator`'s wiring).
+// Processes (test/activator/bench-processes.ts, started by test/bench/activator-tools.ts): this
+// one (the clients), a backend child, an activator child (so its CPU and memory are its own;
+// driven over IPC: endpoints, stats, cpuUsage, memoryUsage after gc(), its GC pauses), for the
+// memory baseline a bare node:http child, and for the scale-write phase etcd + kube-apiserver and
+// an `ebb` child (`ebb activator`'s wiring). The activator, bare and ebb children run with the
+// node flags the chart gives the activator (deploy/helm/ebb/values.yaml activator.nodeFlags).
 // Clocks: process.hrtime.bigint() is CLOCK_MONOTONIC, the same clock in every process of the
 // machine, so a time taken in one child is compared with a time taken in another.
 //
 //   added latency     N sequential requests on one keep-alive connection each way, alternating
-//                     direct / through; added p50 = p50(through) − p50(direct), p99 likewise
+//                     direct / through; added p50 = p50(through) − p50(direct), p99 likewise;
+//                     the activator's scavenges meanwhile are logged (count, pauses)
 //   throughput        autocannon (its own process) at saturation, direct then through; ratio;
-//                     requests per activator CPU-second = through requests / Δ cpuUsage
+//                     requests per activator CPU-second = through requests / Δ cpuUsage; then
+//                     the activator's RSS after gc, loaded as it now is (`activator_rss_mb`)
 //   cold start        K times: a route with no endpoint; t0 = the client writes the request;
 //                     poke latency = poke callback time − t0 (the activator's part alone,
 //                     `cold_start_poke_p99_ms`); then the endpoint is published: ready → forwarded
@@ -27,18 +36,20 @@
 //                     memory (after gc) before and while held: RSS delta / M (heap + external
 //                     delta / M alongside); the endpoint appears; every answer must be a 200
 // The LAST line printed is one JSON object.
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Endpoint } from '../../src/activator/ports.ts';
+import type { Child } from '../activator/bench-processes.ts';
 import {
-  type Child,
-  type FromActivator,
-  HOST,
-  type Role,
-  type ToActivator,
-} from '../activator/bench-processes.ts';
+  autocannon,
+  chartNodeFlags,
+  childStarter,
+  cpuSeconds,
+  nsToMs,
+  RawClient,
+  requestFor,
+  setEndpoints,
+  sortedCopy,
+} from './activator-tools.ts';
 import { coldStartScaleWrites } from './cold-start.ts';
 import { percentile, round } from './common.ts';
 
@@ -52,10 +63,24 @@ interface Args {
   coldStarts: number;
   held: number;
   scaleWrites: number;
+  phases: ReadonlySet<Phase>;
+  activatorNodeFlags: readonly string[];
 }
 
+const PHASES = ['latency', 'throughput', 'cold', 'held', 'scale'] as const;
+type Phase = (typeof PHASES)[number];
+const isPhase = (s: string): s is Phase => (PHASES as readonly string[]).includes(s);
+
 const parseArgs = (argv: readonly string[]): Args => {
-  const args: Args = { requests: 20_000, duration: 8, coldStarts: 200, held: 10_000, scaleWrites: 100 };
+  const args: Args = {
+    requests: 20_000,
+    duration: 8,
+    coldStarts: 200,
+    held: 10_000,
+    scaleWrites: 100,
+    phases: new Set(PHASES),
+    activatorNodeFlags: chartNodeFlags(),
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1] ?? '';
     switch (argv[i]) {
@@ -74,6 +99,17 @@ const parseArgs = (argv: readonly string[]): Args => {
       case '--scale-writes':
         args.scaleWrites = Number(value);
         break;
+      case '--activator-node-flags':
+        args.activatorNodeFlags = value.split(' ').filter((f) => f !== '');
+        break;
+      case '--phases': {
+        const phases = value.split(',');
+        const unknown = phases.filter((p) => !isPhase(p));
+        if (unknown.length > 0)
+          throw new Error(`--phases: unknown ${unknown.join(', ')}; known: ${PHASES.join(', ')}`);
+        args.phases = new Set(phases.filter(isPhase));
+        break;
+      }
       default:
         throw new Error(`unknown flag ${argv[i]}`);
     }
@@ -81,112 +117,23 @@ const parseArgs = (argv: readonly string[]): Args => {
   return args;
 };
 
-// ---------------------------------------------------------------- the parent's tools
-
-const processes = fileURLToPath(new URL('../activator/bench-processes.ts', import.meta.url));
-
-const startChild = (role: Role, extra: readonly string[] = []): Promise<Child> =>
-  new Promise((resolve, reject) => {
-    const proc = spawn(
-      process.execPath,
-      ['--expose-gc', '--import', 'tsx', processes, '--role', role, ...extra],
-      {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        serialization: 'advanced',
-      },
-    );
-    const queued: FromActivator[] = [];
-    const waiting: { type: string; resolve: (m: FromActivator) => void }[] = [];
-    proc.on('message', (m: FromActivator) => {
-      const i = waiting.findIndex((w) => w.type === m.type);
-      if (i >= 0) waiting.splice(i, 1)[0]?.resolve(m);
-      else queued.push(m);
-    });
-    proc.on('error', reject);
-    proc.on('exit', (code) => {
-      if (code !== 0 && code !== null) reject(new Error(`${role} exited with ${code}`));
-    });
-    const child = {
-      proc,
-      port: 0,
-      next: <T extends FromActivator['type']>(type: T): Promise<Extract<FromActivator, { type: T }>> => {
-        const i = queued.findIndex((m) => m.type === type);
-        if (i >= 0) return Promise.resolve(queued.splice(i, 1)[0] as Extract<FromActivator, { type: T }>);
-        return new Promise((res) =>
-          waiting.push({ type, resolve: (m) => res(m as Extract<FromActivator, { type: T }>) }),
-        );
-      },
-      send: (m: ToActivator) => {
-        proc.send(m);
-      },
-    };
-    void child.next('ready').then((m) => resolve({ ...child, port: m.port }));
-  });
-
-/** A keep-alive HTTP/1.1 client on one raw socket: one request at a time, Content-Length answers. */
-class RawClient {
-  private buf = '';
-  private want = -1;
-  private pending: ((response: string) => void) | undefined;
-
-  private constructor(readonly socket: Socket) {
-    socket.setNoDelay(true);
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => this.onData(chunk));
-  }
-
-  static open(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(new RawClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  send(request: string): Promise<string> {
-    return new Promise((resolve) => {
-      this.pending = resolve;
-      this.socket.write(request);
-    });
-  }
-
-  private onData(chunk: string): void {
-    this.buf += chunk;
-    if (this.want < 0) {
-      const end = this.buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const m = /\r\ncontent-length: *(\d+)/i.exec(this.buf.slice(0, end));
-      this.want = end + 4 + Number(m?.[1] ?? 0);
-    }
-    if (this.buf.length < this.want) return;
-    const response = this.buf.slice(0, this.want);
-    this.buf = this.buf.slice(this.want);
-    this.want = -1;
-    const p = this.pending;
-    this.pending = undefined;
-    p?.(response);
-  }
-}
-
-const requestFor = (path: string, host = HOST): string => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
-
-const sortedCopy = (xs: readonly number[] | Float64Array): Float64Array => Float64Array.from(xs).sort();
-
-const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
-
 // ---------------------------------------------------------------- phases
 
 const measureLatency = async (
   backendPort: number,
-  activatorPort: number,
+  a: Child,
   n: number,
-): Promise<{ direct: Float64Array; through: Float64Array }> => {
+): Promise<{ direct: Float64Array; through: Float64Array; scavengeMs: Float64Array; otherGcs: number }> => {
   const direct = await RawClient.open(backendPort);
-  const through = await RawClient.open(activatorPort);
+  const through = await RawClient.open(a.port);
   const req = requestFor('/');
   for (let i = 0; i < 2_000; i++) {
     await direct.send(req);
     await through.send(req);
   }
+  // The activator's GC pauses count from here (its scavenges are the tail's usual suspect).
+  a.send({ type: 'gc' });
+  await a.next('gc');
   const d = new Float64Array(n);
   const t = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -198,64 +145,16 @@ const measureLatency = async (
     t[i] = nsToMs(process.hrtime.bigint() - t0);
     if (!answer.startsWith('HTTP/1.1 200')) throw new Error(`through the activator: ${answer.slice(0, 80)}`);
   }
+  a.send({ type: 'gc' });
+  const gc = await a.next('gc');
   direct.socket.destroy();
   through.socket.destroy();
-  return { direct: d.sort(), through: t.sort() };
-};
-
-interface CannonResult {
-  readonly requests: number;
-  readonly rps: number;
-  readonly non2xx: number;
-  readonly errors: number;
-  readonly p50: number;
-  readonly p99: number;
-}
-
-const autocannon = (port: number, seconds: number): Promise<CannonResult> =>
-  new Promise((resolve, reject) => {
-    const bin = createRequire(import.meta.url).resolve('autocannon');
-    const proc = spawn(
-      process.execPath,
-      [bin, '-j', '-c', '64', '-d', String(seconds), '-H', `host=${HOST}`, `http://127.0.0.1:${port}/`],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    proc.on('error', reject);
-    proc.on('exit', () => {
-      try {
-        const j = JSON.parse(out) as {
-          requests: { total: number; average: number };
-          non2xx: number;
-          errors: number;
-          latency: { p50: number; p99: number };
-        };
-        resolve({
-          requests: j.requests.total,
-          rps: j.requests.average,
-          non2xx: j.non2xx,
-          errors: j.errors,
-          p50: j.latency.p50,
-          p99: j.latency.p99,
-        });
-      } catch (err) {
-        reject(new Error(`autocannon: ${String(err)}: ${out.slice(0, 200)}`));
-      }
-    });
-  });
-
-const cpuSeconds = async (a: Child): Promise<number> => {
-  a.send({ type: 'cpu' });
-  const u = await a.next('cpu');
-  return (u.user + u.system) / 1e6;
-};
-
-const setEndpoints = async (a: Child, service: string, endpoints: Endpoint[]): Promise<bigint> => {
-  a.send({ type: 'set', service, endpoints });
-  return (await a.next('set')).at;
+  return {
+    direct: d.sort(),
+    through: t.sort(),
+    scavengeMs: sortedCopy(gc.scavengeMs),
+    otherGcs: gc.otherGcs,
+  };
 };
 
 const coldStarts = async (
@@ -357,90 +256,125 @@ const heldRequests = async (
 
 const main = async (args: Args): Promise<void> => {
   const started = Date.now();
+  const run = (phase: Phase): boolean => args.phases.has(phase);
+  const startChild = childStarter(args.activatorNodeFlags);
+  const activatorNodeFlags = args.activatorNodeFlags;
+  log(
+    `activator node flags: ${activatorNodeFlags.length === 0 ? "none (node's defaults)" : activatorNodeFlags.join(' ')}`,
+  );
+  const result: Record<string, number> = {};
+  let lost = 0;
   const backendChild = await startChild('backend');
   const a = await startChild('activator');
   const backend: Endpoint = { address: '127.0.0.1', port: backendChild.port };
   await setEndpoints(a, 'bench/app:80', [backend]);
   log(`backend :${backendChild.port}, activator :${a.port} (pid ${a.proc.pid})`);
 
-  const lat = await measureLatency(backendChild.port, a.port, args.requests);
-  const dp50 = percentile(lat.direct, 50);
-  const dp99 = percentile(lat.direct, 99);
-  const tp50 = percentile(lat.through, 50);
-  const tp99 = percentile(lat.through, 99);
-  log(
-    `latency (${args.requests} sequential, keep-alive) direct p50 ${round(dp50)} ms p99 ${round(dp99)} ms; ` +
-      `through p50 ${round(tp50)} ms p99 ${round(tp99)} ms`,
-  );
+  if (run('latency')) {
+    const lat = await measureLatency(backendChild.port, a, args.requests);
+    const dp50 = percentile(lat.direct, 50);
+    const dp99 = percentile(lat.direct, 99);
+    const tp50 = percentile(lat.through, 50);
+    const tp99 = percentile(lat.through, 99);
+    log(
+      `latency (${args.requests} sequential, keep-alive) direct p50 ${round(dp50)} ms p99 ${round(dp99)} ms; ` +
+        `through p50 ${round(tp50)} ms p99 ${round(tp99)} ms`,
+    );
+    const scavenges = lat.scavengeMs.length;
+    log(
+      `activator GC meanwhile: ${scavenges} scavenges (one per ${scavenges === 0 ? '-' : Math.round(args.requests / scavenges)} requests), ` +
+        `pause p50 ${round(percentile(lat.scavengeMs, 50))} ms max ${round(lat.scavengeMs.at(-1) ?? Number.NaN)} ms; ${lat.otherGcs} other collections`,
+    );
+    result.added_latency_p50_ms = round(tp50 - dp50);
+    result.added_latency_p99_ms = round(tp99 - dp99);
+  }
 
-  const direct = await autocannon(backendChild.port, args.duration);
-  const cpu0 = await cpuSeconds(a);
-  const through = await autocannon(a.port, args.duration);
-  const cpu = (await cpuSeconds(a)) - cpu0;
-  log(
-    `throughput direct ${Math.round(direct.rps)} req/s (p99 ${direct.p99} ms), through ${Math.round(through.rps)} req/s (p99 ${through.p99} ms); through errors ${through.errors}, non-2xx ${through.non2xx}`,
-  );
-  log(
-    `activator CPU ${round(cpu)} s for ${through.requests} requests: ${round((cpu / through.requests) * 1e6, 1)} µs ` +
-      `per request, ${Math.round(through.requests / cpu)} requests per CPU-second`,
-  );
+  if (run('throughput')) {
+    const direct = await autocannon(backendChild.port, args.duration);
+    const cpu0 = await cpuSeconds(a);
+    const through = await autocannon(a.port, args.duration);
+    const cpu = (await cpuSeconds(a)) - cpu0;
+    log(
+      `throughput direct ${Math.round(direct.rps)} req/s (p99 ${direct.p99} ms), through ${Math.round(through.rps)} req/s (p99 ${through.p99} ms); through errors ${through.errors}, non-2xx ${through.non2xx}`,
+    );
+    log(
+      `activator CPU ${round(cpu)} s for ${through.requests} requests: ${round((cpu / through.requests) * 1e6, 1)} µs ` +
+        `per request, ${Math.round(through.requests / cpu)} requests per CPU-second`,
+    );
+    // The young generation's pages were all touched by now: its size shows in the RSS.
+    a.send({ type: 'mem' });
+    const rssMb = (await a.next('mem')).rss / 1048576;
+    log(`activator RSS after these phases (after gc): ${round(rssMb, 1)} MB`);
+    result.throughput_ratio = round(through.rps / direct.rps);
+    result.requests_per_cpu_second = Math.round(through.requests / cpu);
+    result.activator_rss_mb = round(rssMb, 1);
+    lost += through.errors + through.non2xx;
+  }
 
-  const cold = await coldStarts(a, backend, args.coldStarts);
-  log(
-    `cold start x${args.coldStarts}: request → poke p50 ${round(percentile(cold.poke, 50))} ms p99 ${round(percentile(cold.poke, 99))} ms; ` +
-      `endpoint ready → forwarded p50 ${round(percentile(cold.readyToForward, 50))} ms p99 ${round(percentile(cold.readyToForward, 99))} ms; ` +
-      `${cold.pokes} pokes`,
-  );
-
-  // A fresh activator process: its memory before holding is a baseline untouched by the phases above.
+  let coldFigures: Record<string, number> = {};
+  if (run('cold')) {
+    const cold = await coldStarts(a, backend, args.coldStarts);
+    log(
+      `cold start x${args.coldStarts}: request → poke p50 ${round(percentile(cold.poke, 50))} ms p99 ${round(percentile(cold.poke, 99))} ms; ` +
+        `endpoint ready → forwarded p50 ${round(percentile(cold.readyToForward, 50))} ms p99 ${round(percentile(cold.readyToForward, 99))} ms; ` +
+        `${cold.pokes} pokes`,
+    );
+    coldFigures = {
+      cold_start_poke_p99_ms: round(percentile(cold.poke, 99)),
+      ready_to_forward_p99_ms: round(percentile(cold.readyToForward, 99)),
+    };
+  }
   a.proc.kill();
-  const fresh = await startChild('activator');
-  const allHeld = (c: Child) => async (): Promise<boolean> => {
-    c.send({ type: 'stats' });
-    const s = await c.next('stats');
-    return (s.stats.routes.find((r) => r.route === 'bench/hold')?.held ?? 0) >= args.held;
-  };
-  const held = await heldRequests(fresh, backend, args.held, allHeld(fresh));
-  fresh.proc.kill();
-  log(
-    `${args.held} held: ${round(held.perHeldKb, 2)} KB RSS / ${round(held.perHeldHeapKb, 2)} KB heap+external per held request; ` +
-      `released in ${Math.round(held.releaseMs)} ms, ${held.ok} answered 200`,
-  );
-  // The same load on a bare node:http server that only holds: node's own cost per open request.
-  const bareChild = await startChild('bare');
-  const bare = await heldRequests(bareChild, backend, args.held, allHeld(bareChild));
-  bareChild.proc.kill();
-  log(
-    `bare node:http holding the same ${args.held}: ${round(bare.perHeldKb, 2)} KB RSS / ${round(bare.perHeldHeapKb, 2)} KB heap+external per request ` +
-      `(${bare.ok} answered); the activator's own share: ${round(held.perHeldKb - bare.perHeldKb, 2)} KB RSS / ` +
-      `${round(held.perHeldHeapKb - bare.perHeldHeapKb, 2)} KB heap`,
-  );
 
+  let heldFigures: Record<string, number> = {};
+  if (run('held')) {
+    // A fresh activator process: its memory before holding is a baseline untouched by the phases above.
+    const fresh = await startChild('activator');
+    const allHeld = (c: Child) => async (): Promise<boolean> => {
+      c.send({ type: 'stats' });
+      const s = await c.next('stats');
+      return (s.stats.routes.find((r) => r.route === 'bench/hold')?.held ?? 0) >= args.held;
+    };
+    const held = await heldRequests(fresh, backend, args.held, allHeld(fresh));
+    fresh.proc.kill();
+    log(
+      `${args.held} held: ${round(held.perHeldKb, 2)} KB RSS / ${round(held.perHeldHeapKb, 2)} KB heap+external per held request; ` +
+        `released in ${Math.round(held.releaseMs)} ms, ${held.ok} answered 200`,
+    );
+    // The same load on a bare node:http server that only holds: node's own cost per open request.
+    const bareChild = await startChild('bare');
+    const bare = await heldRequests(bareChild, backend, args.held, allHeld(bareChild));
+    bareChild.proc.kill();
+    log(
+      `bare node:http holding the same ${args.held}: ${round(bare.perHeldKb, 2)} KB RSS / ${round(bare.perHeldHeapKb, 2)} KB heap+external per request ` +
+        `(${bare.ok} answered); the activator's own share: ${round(held.perHeldKb - bare.perHeldKb, 2)} KB RSS / ` +
+        `${round(held.perHeldHeapKb - bare.perHeldHeapKb, 2)} KB heap`,
+    );
+    heldFigures = {
+      held_request_kb: round(held.perHeldKb, 2),
+      held_request_heap_kb: round(held.perHeldHeapKb, 2),
+      bare_node_http_held_request_kb: round(bare.perHeldKb, 2),
+    };
+    lost += args.held - held.ok;
+  }
   backendChild.proc.kill();
-  const writes = await coldStartScaleWrites(startChild, args.scaleWrites, log);
-  const ms = (xs: Float64Array): string =>
-    `p50 ${round(percentile(xs, 50))} ms p99 ${round(percentile(xs, 99))} ms`;
-  log(
-    `cold start x${args.scaleWrites} (real API server): request → scale write answered ${ms(writes.write)}; ` +
-      `→ watch event ${ms(writes.watch)}; parts: request → poke ${ms(writes.poke)}, poke → PATCH sent ${ms(writes.poll)}, ` +
-      `PATCH round trip ${ms(writes.patch)}; warm-up run ${round(writes.warmUpMs)} ms (not counted); ` +
-      `${writes.writes} writes, ${writes.pokes} pokes for ${args.scaleWrites + 1} cold starts`,
-  );
+
+  if (run('scale')) {
+    const writes = await coldStartScaleWrites(startChild, args.scaleWrites, log);
+    const ms = (xs: Float64Array): string =>
+      `p50 ${round(percentile(xs, 50))} ms p99 ${round(percentile(xs, 99))} ms`;
+    log(
+      `cold start x${args.scaleWrites} (real API server): request → scale write answered ${ms(writes.write)}; ` +
+        `→ watch event ${ms(writes.watch)}; parts: request → poke ${ms(writes.poke)}, poke → PATCH sent ${ms(writes.poll)}, ` +
+        `PATCH round trip ${ms(writes.patch)}; warm-up run ${round(writes.warmUpMs)} ms (not counted); ` +
+        `${writes.writes} writes, ${writes.pokes} pokes for ${args.scaleWrites + 1} cold starts`,
+    );
+    result.cold_start_scale_write_p99_ms = round(percentile(writes.write, 99));
+    result.cold_start_scale_write_watch_p99_ms = round(percentile(writes.watch, 99));
+  }
   log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  const result = {
-    added_latency_p50_ms: round(tp50 - dp50),
-    added_latency_p99_ms: round(tp99 - dp99),
-    throughput_ratio: round(through.rps / direct.rps),
-    requests_per_cpu_second: Math.round(through.requests / cpu),
-    cold_start_scale_write_p99_ms: round(percentile(writes.write, 99)),
-    cold_start_scale_write_watch_p99_ms: round(percentile(writes.watch, 99)),
-    cold_start_poke_p99_ms: round(percentile(cold.poke, 99)),
-    ready_to_forward_p99_ms: round(percentile(cold.readyToForward, 99)),
-    held_request_kb: round(held.perHeldKb, 2),
-    held_request_heap_kb: round(held.perHeldHeapKb, 2),
-    bare_node_http_held_request_kb: round(bare.perHeldKb, 2),
-    lost_requests: args.held - held.ok + through.errors + through.non2xx,
-  };
+  // The keys in the order of the full run's line (phases not run are left out).
+  Object.assign(result, coldFigures, heldFigures, { lost_requests: lost });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 };
 

@@ -112,6 +112,7 @@ export const describe = (objects: readonly K8sObject[]): string =>
 export interface Container {
   name: string;
   image: string;
+  command?: string[];
   args?: string[];
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   ports?: { name: string; containerPort: number }[];

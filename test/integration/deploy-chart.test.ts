@@ -27,6 +27,7 @@ import {
   CERT_MADE_FOR,
   container,
   deployment,
+  dockerEntrypoint,
   dockerUid,
   EXPECTED,
   flag,
@@ -74,6 +75,11 @@ describe('the chart, rendered by helm', () => {
     expect(a.args?.[0]).toBe('activator');
     expect(flag(a, 'trusted-proxies')).toBeUndefined(); // trust nobody
     expect(podOf(act).replicas).toBe(2);
+    // The controller runs the image's entry point as is; the activator the same with its node
+    // flags (activator.nodeFlags: V8's young generation fixed, see values.yaml).
+    expect(c.command).toBeUndefined();
+    expect(dockerEntrypoint).toEqual(['node', 'src/main.js']);
+    expect(a.command).toEqual(['node', '--min-semi-space-size=16', 'src/main.js']);
 
     // The image is the one the Dockerfile builds, at the version package.json names.
     expect(appVersion).toBe(packageVersion);
@@ -257,6 +263,7 @@ describe('the chart, rendered by helm', () => {
     const sa = container(deployment(scoped, 'activator'));
     expect(flag(sc, 'namespace')).toBe(n.watch);
     expect(flag(sa, 'namespace')).toBe(n.watch);
+    expect(sa.command).toBeUndefined(); // nodeFlags [] : the image's entry point, node's defaults
     expect(flag(sa, 'trusted-proxies')).toBe('10.244.0.0/16,fd00::/8');
     expect(flag(sc, 'cluster-object-namespace')).toBe(n.clusterObjects);
     expect(podOf(deployment(scoped, 'activator')).replicas).toBe(3);

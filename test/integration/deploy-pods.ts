@@ -148,7 +148,8 @@ export const chartPods = () => {
     const proc = startProcess({
       name: `ebb ${component}`,
       command: process.execPath,
-      args: ['--import', 'tsx', join(root, 'src/main.ts'), ...args],
+      // The node flags of the container's command (between `node` and the entry point), if any.
+      args: [...(c.command?.slice(1, -1) ?? []), '--import', 'tsx', join(root, 'src/main.ts'), ...args],
       logFile: join(dir, `${component}.log`),
       env,
       cwd: root,

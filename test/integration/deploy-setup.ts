@@ -32,7 +32,10 @@ export const appVersion = /^appVersion:\s*"?([^"\n]+)"?/m.exec(chartYaml)?.[1];
 export const packageVersion = (
   JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
 ).version;
-export const dockerUid = Number(/^USER\s+(\d+)/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1]);
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+export const dockerUid = Number(/^USER\s+(\d+)/m.exec(dockerfile)?.[1]);
+/** The image's ENTRYPOINT (exec form): `node src/main.js`. */
+export const dockerEntrypoint = JSON.parse(/^ENTRYPOINT\s+(.*)$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
 
 // ---- values sets ----
 
@@ -58,7 +61,12 @@ export const VALUE_SETS: Record<string, (n: Names) => Record<string, unknown>> =
       certificate: { source: 'secret', secretName: 'adapter-tls' },
       apiService: { caBundle: kube.caData },
     },
-    activator: { replicas: 3, service: { type: 'NodePort' }, trustedProxies: ['10.244.0.0/16', 'fd00::/8'] },
+    activator: {
+      replicas: 3,
+      service: { type: 'NodePort' },
+      trustedProxies: ['10.244.0.0/16', 'fd00::/8'],
+      nodeFlags: [],
+    },
     controller: { podAnnotations: { 'prometheus.io/scrape': 'true' }, logLevel: 'debug' },
     rbac: { extraWatchedScaleTargets: [{ apiGroups: ['argoproj.io'], resources: ['rollouts'] }] },
   }),
