@@ -26,6 +26,15 @@ const activatorWith = async (...args: Parameters<typeof startActivator>): Promis
 const backend = async (...args: Parameters<typeof startBackend>): Promise<Backend> =>
   track(await startBackend(...args));
 
+/** An activator with the cart route whose hold timer runs on a virtual clock. */
+const cartOnVirtualTime = async (
+  holdTimeoutMs: number,
+): Promise<{ a: TestActivator; clock: VirtualClock }> => {
+  const clock = new VirtualClock();
+  const a = await activatorWith([routeSpec('cart', { holdTimeoutMs })], {}, undefined, undefined, clock);
+  return { a, clock };
+};
+
 /**
  * One request to cart.test, held, then `holdTimeoutMs` of virtual time: its answer. Not answered
  * a millisecond before the timeout (the hold timer runs on `clock`, nothing else ends the hold).
@@ -135,14 +144,7 @@ describe('cold start', () => {
   });
 
   it('pokes again after a hold timeout left the queue empty', async () => {
-    const clock = new VirtualClock();
-    const a = await activatorWith(
-      [routeSpec('cart', { holdTimeoutMs: 50 })],
-      {},
-      undefined,
-      undefined,
-      clock,
-    );
+    const { a, clock } = await cartOnVirtualTime(50);
     expect((await heldUntilTimeout(a, clock, 50)).status).toBe(504);
     expect(a.pokes).toEqual([{ route: 'shop/cart', held: 1 }]);
     expect((await heldUntilTimeout(a, clock, 50)).status).toBe(504);
@@ -190,14 +192,7 @@ describe('cold start', () => {
 
 describe('limits', () => {
   it('answers 504 naming the route and the hold timeout', async () => {
-    const clock = new VirtualClock();
-    const a = await activatorWith(
-      [routeSpec('cart', { holdTimeoutMs: 50 })],
-      {},
-      undefined,
-      undefined,
-      clock,
-    );
+    const { a, clock } = await cartOnVirtualTime(50);
     const got = await heldUntilTimeout(a, clock, 50);
     expect(got.status).toBe(504);
     expect(got.headers['x-ebb-reason']).toBe('HoldTimeout');
