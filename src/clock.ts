@@ -35,19 +35,3 @@ export const realClock: Clock = {
   // clearTimeout clears intervals too (node shares one timer type).
   cancel: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
 };
-
-/** Resolves after `ms` on `clock`, or at once when `signal` aborts (then it resolves too). */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const onAbort = (): void => {
-      clock.cancel(timer);
-      resolve();
-    };
-    const timer = clock.after(ms, () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
