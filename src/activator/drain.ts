@@ -17,6 +17,7 @@
 //      step 2 began (held requests 503, connections and tunnels cut).
 // close(): steps 2 and 3 at once, cutting everything (also ends a drain under way).
 import type { Server } from 'node:http';
+import { type Clock, realClock } from '../clock.ts';
 
 export interface DrainLimits {
   /** Between readiness failing and the listener closing. */
@@ -50,6 +51,7 @@ export class Shutdown {
     private readonly target: DrainTarget,
     private readonly limits: DrainLimits,
     private readonly id: string,
+    private readonly clock: Clock = realClock,
   ) {}
 
   /** server.ts calls this whenever nothing is in flight any more. */
@@ -65,9 +67,9 @@ export class Shutdown {
     this.draining = true;
     const delayed = new Promise<void>((resolve) => {
       if (this.limits.drainDelayMs <= 0) return resolve();
-      const timer = setTimeout(resolve, this.limits.drainDelayMs);
+      const timer = this.clock.after(this.limits.drainDelayMs, resolve);
       this.endDelay = () => {
-        clearTimeout(timer);
+        this.clock.cancel(timer);
         resolve();
       };
     });
@@ -95,12 +97,12 @@ export class Shutdown {
     this.closing = true;
     const t = this.target;
     const closed = this.serverClosed();
-    const sweep = setInterval(() => t.server.closeIdleConnections(), 50);
-    const cut = setTimeout(() => {
+    const sweep = this.clock.every(50, () => t.server.closeIdleConnections());
+    const cut = this.clock.after(this.limits.drainTimeoutMs, () => {
       t.rejectHeld(`activator ${this.id} shut down before capacity appeared`);
       t.server.closeAllConnections();
       t.cutTunnels();
-    }, this.limits.drainTimeoutMs);
+    });
     const idle = (): void => {
       t.rejectHeld(`activator ${this.id} shut down before capacity appeared; retry`);
       t.server.closeIdleConnections();
@@ -108,8 +110,8 @@ export class Shutdown {
     if (t.inFlight() === 0) idle();
     else this.whenIdle = idle;
     return closed.then(() => {
-      clearInterval(sweep);
-      clearTimeout(cut);
+      this.clock.cancel(sweep);
+      this.clock.cancel(cut);
     });
   }
 

@@ -3,9 +3,9 @@
 // are kept per backend (the hold queue registers itself through `onCapacity`), so a change to one
 // Service wakes only the requests waiting for that Service — never a global broadcast.
 import { Agent } from 'node:http';
+import type { Clock, Timer } from '../clock.ts';
 import type { Endpoint, EndpointSource, ServiceRef } from './ports.ts';
 import { serviceKeyOf } from './ports.ts';
-import type { Clock } from './stats.ts';
 
 export interface BackendLimits {
   /** Sockets per endpoint when containerConcurrency is 0 (the agent queues beyond it). */
@@ -60,14 +60,14 @@ export class ServiceBackend {
   /** Called after the ready set changed (cold ↔ warm), before onCapacity. */
   onReadyChange: (backend: ServiceBackend, wasReady: number) => void = () => {};
   private cursor = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: Timer | undefined;
   private readonly unsubscribe: () => void;
 
   constructor(
     readonly service: ServiceRef,
     source: EndpointSource,
     private readonly limits: BackendLimits,
-    private readonly now: Clock,
+    private readonly clock: Clock,
   ) {
     this.key = serviceKeyOf(service);
     this.unsubscribe = source.subscribe(service, (ready) => this.setReady(ready));
@@ -93,7 +93,7 @@ export class ServiceBackend {
       if (best !== undefined && ep.inFlight >= best.inFlight) continue;
       if (ep.refusedUntil !== 0) {
         if (!checkedClock) {
-          t = this.now();
+          t = this.clock.now();
           checkedClock = true;
         }
         if (ep.refusedUntil > t) continue;
@@ -119,7 +119,7 @@ export class ServiceBackend {
   /** A connection to `ep` was refused: skip it for a while (doubling per consecutive refusal). */
   refused(ep: EndpointState): void {
     ep.refusals = Math.min(ep.refusals + 1, 6);
-    ep.refusedUntil = this.now() + this.limits.refusedCooldownMs * 2 ** (ep.refusals - 1);
+    ep.refusedUntil = this.clock.now() + this.limits.refusedCooldownMs * 2 ** (ep.refusals - 1);
   }
 
   /**
@@ -132,13 +132,10 @@ export class ServiceBackend {
     for (const ep of this.endpoints)
       if (ep.refusedUntil !== 0 && ep.refusedUntil < soonest) soonest = ep.refusedUntil;
     if (soonest === Number.POSITIVE_INFINITY || this.retryTimer !== undefined) return;
-    this.retryTimer = setTimeout(
-      () => {
-        this.retryTimer = undefined;
-        if (this.held > 0) this.onCapacity(this);
-      },
-      Math.max(1, Math.ceil(soonest - this.now()) + 1),
-    );
+    this.retryTimer = this.clock.after(Math.max(1, Math.ceil(soonest - this.clock.now()) + 1), () => {
+      this.retryTimer = undefined;
+      if (this.held > 0) this.onCapacity(this);
+    });
     this.retryTimer.unref();
   }
 
@@ -181,7 +178,7 @@ export class ServiceBackend {
 
   close(): void {
     this.unsubscribe();
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.clock.cancel(this.retryTimer);
     for (const ep of this.endpoints) retire(ep);
     this.endpoints = [];
   }
@@ -204,7 +201,7 @@ export class BackendPool {
   constructor(
     private readonly source: EndpointSource,
     private readonly limits: BackendLimits,
-    private readonly now: Clock,
+    private readonly clock: Clock,
     private readonly wire: (backend: ServiceBackend) => void,
   ) {}
 
@@ -212,7 +209,7 @@ export class BackendPool {
     const key = serviceKeyOf(service);
     let backend = this.backends.get(key);
     if (backend === undefined) {
-      backend = new ServiceBackend(service, this.source, this.limits, this.now);
+      backend = new ServiceBackend(service, this.source, this.limits, this.clock);
       this.wire(backend);
       this.backends.set(key, backend);
     }

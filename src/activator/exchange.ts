@@ -5,10 +5,11 @@
 import { type ClientRequest, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ActivatorReason } from '../api/reasons.ts';
+import type { Clock, Timer } from '../clock.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import type { DeadlineList } from './response-deadlines.ts';
 import type { RouteSpec } from './routes.ts';
-import { type Clock, RouteCounters } from './stats.ts';
+import { RouteCounters } from './stats.ts';
 
 /** Routed, not yet forwarded nor held. */
 export const NEW = 0;
@@ -37,11 +38,11 @@ export class RouteState {
   /** When the current cold start began (monotonic ms); 0 = none under way. */
   coldSince = 0;
 
-  constructor(spec: RouteSpec, backend: ServiceBackend, now: Clock) {
+  constructor(spec: RouteSpec, backend: ServiceBackend, clock: Clock) {
     this.spec = spec;
     this.backend = backend;
     this.healthPaths = new Set(spec.healthPaths);
-    this.counters = new RouteCounters(spec.key, now);
+    this.counters = new RouteCounters(spec.key, clock);
   }
 
   get key(): string {
@@ -71,7 +72,7 @@ export class Exchange {
   prev: Exchange | undefined;
   /** When the hold ends in a 504 (monotonic ms), and its timer while held. */
   deadline = 0;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   endpoint: EndpointState | undefined;
   upstream: ClientRequest | undefined;
   /** The origin-form target forwarded (normalised: the one the route matched; request-target.ts). */

@@ -51,10 +51,10 @@
 
 import type { IncomingMessage } from 'node:http';
 import { type ActivatorReason, GlobalHoldLimit, HoldTimeout, RouteHoldLimit } from '../api/reasons.ts';
+import type { Clock } from '../clock.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import { DONE, type Exchange, HELD, type RouteState, replyError } from './exchange.ts';
 import type { ActivatorObserver } from './observer.ts';
-import type { Clock } from './stats.ts';
 
 export interface HoldLimits {
   /** Requests the whole activator may hold. */
@@ -83,8 +83,11 @@ export class HoldQueue {
   constructor(
     private readonly limits: HoldLimits,
     private readonly hooks: HoldHooks,
-    private readonly now: Clock,
+    private readonly clock: Clock,
   ) {}
+
+  /** The hold timers' callback: one closure per queue, none per held request. */
+  private readonly onHoldTimeout = (ex: Exchange): void => this.timeOut(ex);
 
   /** Which routes wait on which backend (set on every route change). */
   setRoutes(routes: Iterable<RouteState>): void {
@@ -115,7 +118,7 @@ export class HoldQueue {
       );
       return;
     }
-    const now = this.now();
+    const now = this.clock.now();
     ex.deadline = now + route.spec.holdTimeoutMs;
     if (ex.counted && route.coldSince === 0 && route.backend.readyCount === 0) route.coldSince = now;
     this.enqueue(ex, false);
@@ -125,7 +128,7 @@ export class HoldQueue {
 
   /** Puts a request back at the head of its queue (a refused connection); no cap applies. */
   requeue(ex: Exchange): void {
-    const remaining = ex.deadline - this.now();
+    const remaining = ex.deadline - this.clock.now();
     if (remaining <= 0) {
       ex.state = HELD;
       this.timeOut(ex, false);
@@ -158,7 +161,7 @@ export class HoldQueue {
       this.unlink(oldest, 'forwarded');
       const route = oldest.route;
       if (route.coldSince > 0) {
-        this.hooks.observer.coldStart(route.key, (this.now() - route.coldSince) / 1000);
+        this.hooks.observer.coldStart(route.key, (this.clock.now() - route.coldSince) / 1000);
         route.coldSince = 0;
       }
       this.hooks.forward(oldest, ep);
@@ -218,9 +221,9 @@ export class HoldQueue {
     if (ex.counted) route.counters.addHeld(1);
     // Whole milliseconds: node keeps one timer list per distinct duration, so a fresh hold uses
     // the route's timeout as it is (one list for all) and a re-queued one its rounded remainder.
-    const wait = atHead ? Math.max(1, Math.ceil(ex.deadline - this.now())) : route.spec.holdTimeoutMs;
-    ex.heldAt = this.now();
-    ex.timer = setTimeout(onHoldTimeout, wait, this, ex);
+    const wait = atHead ? Math.max(1, Math.ceil(ex.deadline - this.clock.now())) : route.spec.holdTimeoutMs;
+    ex.heldAt = this.clock.now();
+    ex.timer = this.clock.after(wait, this.onHoldTimeout, ex);
   }
 
   /** Takes `ex` out of its queue; `forwarded`: it goes on to an endpoint (held → in flight). */
@@ -236,7 +239,7 @@ export class HoldQueue {
     route.backend.held--;
     this.total--;
     if (ex.timer !== undefined) {
-      clearTimeout(ex.timer);
+      this.clock.cancel(ex.timer);
       ex.timer = undefined;
     }
     if (ex.counted) {
@@ -247,7 +250,7 @@ export class HoldQueue {
     // next held request starts a new poke episode.
     if (route.queued === 0) route.pokedAt = 0;
     if (route.queued === 0 && !released) route.coldSince = 0;
-    this.hooks.observer.heldDone(route.key, (this.now() - ex.heldAt) / 1000, outcome);
+    this.hooks.observer.heldDone(route.key, (this.clock.now() - ex.heldAt) / 1000, outcome);
   }
 
   /** @internal the timer's callback. */
@@ -256,7 +259,7 @@ export class HoldQueue {
     if (queued) {
       ex.timer = undefined;
       this.unlink(ex, 'timeout');
-    } else this.hooks.observer.heldDone(ex.route.key, (this.now() - ex.heldAt) / 1000, 'timeout');
+    } else this.hooks.observer.heldDone(ex.route.key, (this.clock.now() - ex.heldAt) / 1000, 'timeout');
     ex.state = DONE;
     const route = ex.route;
     const last = ex.lastError === '' ? '' : ` (last upstream error: ${ex.lastError})`;
@@ -301,7 +304,3 @@ export const bodyPending = (req: IncomingMessage): boolean =>
   !req.complete &&
   (req.headers['transfer-encoding'] !== undefined ||
     Number(req.headers['content-length'] ?? 0) > req.readableHighWaterMark);
-
-function onHoldTimeout(queue: HoldQueue, ex: Exchange): void {
-  queue.timeOut(ex);
-}

@@ -6,7 +6,7 @@
 // cached file token source does), and soon after a controller answers 401. A failed re-read
 // keeps the last token and is logged once until a read succeeds.
 import { readFile, stat } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
+import { type Clock, realClock, type Timer } from '../clock.ts';
 import type { Logger } from '../logging.ts';
 import type { ReportCredentials } from './reporter.ts';
 
@@ -21,6 +21,8 @@ export interface ReportTokenOptions {
   readonly rereadEveryMs?: number;
   /** A 401 reads it again, but not sooner than this after the last read; default 5 s. */
   readonly minRereadGapMs?: number;
+  /** The re-read period and gap; default realClock. */
+  readonly clock?: Clock;
 }
 
 /** The token in `file`, trimmed; throws an Error naming the file and what is wrong. */
@@ -35,9 +37,10 @@ const readToken = async (file: string): Promise<string> => {
 };
 
 export class ReportToken implements ReportCredentials {
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: Timer;
   private readonly minRereadGapMs: number;
-  private readAt = performance.now();
+  private readonly clock: Clock;
+  private readAt: number;
   private reading: Promise<void> | undefined;
   /** Why the last re-read failed (logged once); undefined while reads succeed. */
   private failing: string | undefined;
@@ -49,7 +52,9 @@ export class ReportToken implements ReportCredentials {
     opts: ReportTokenOptions,
   ) {
     this.minRereadGapMs = opts.minRereadGapMs ?? 5_000;
-    this.timer = setInterval(() => void this.reread(), opts.rereadEveryMs ?? 60_000);
+    this.clock = opts.clock ?? realClock;
+    this.readAt = this.clock.now();
+    this.timer = this.clock.every(opts.rereadEveryMs ?? 60_000, () => void this.reread());
     this.timer.unref();
   }
 
@@ -71,11 +76,11 @@ export class ReportToken implements ReportCredentials {
   }
 
   rejected(): void {
-    if (performance.now() - this.readAt >= this.minRereadGapMs) void this.reread();
+    if (this.clock.now() - this.readAt >= this.minRereadGapMs) void this.reread();
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.clock.cancel(this.timer);
   }
 
   /** Reads the file again (one read at a time); never rejects. */
@@ -99,7 +104,7 @@ export class ReportToken implements ReportCredentials {
         },
       )
       .finally(() => {
-        this.readAt = performance.now();
+        this.readAt = this.clock.now();
         this.reading = undefined;
       });
     return this.reading;

@@ -21,7 +21,7 @@ import { lookup } from 'node:dns/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { type Clock, realClock, type Timer } from '../clock.ts';
 import type { Logger } from '../logging.ts';
 import type { ActivatorStats } from './stats.ts';
 
@@ -78,6 +78,8 @@ export interface ActivatorReporterOptions {
   readonly minResolveGapMs?: number;
   /** Extra CA certificates (PEM) trusted for https:// URLs; default Node's bundled ones. */
   readonly ca?: string;
+  /** The re-resolve interval, the resolution timeout and its gap; default realClock. */
+  readonly clock?: Clock;
   /** The token sent as `Authorization: Bearer`; default none. */
   readonly credentials?: ReportCredentials;
 }
@@ -101,7 +103,7 @@ interface ControllerUrl {
   readonly named: boolean;
   targets: Target[];
   resolving: Promise<void> | undefined;
-  /** performance.now() when the last resolution ended; -Infinity before the first. */
+  /** clock.now() when the last resolution ended; -Infinity before the first. */
   resolvedAt: number;
   /** Why the last resolution failed, logged once; undefined while it resolves. */
   unresolved: string | undefined;
@@ -127,10 +129,12 @@ export class ActivatorReporter {
   private readonly maxPokes: number;
   private readonly resolve: ResolveHost;
   private readonly minResolveGapMs: number;
-  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly timer: Timer | undefined;
+  private readonly clock: Clock;
   private closed = false;
 
   constructor(private readonly opts: ActivatorReporterOptions) {
+    this.clock = opts.clock ?? realClock;
     this.timeoutMs = opts.timeoutMs ?? 2_000;
     this.maxPokes = opts.maxPokesInFlight ?? 64;
     this.resolve = opts.resolve ?? lookupAll;
@@ -164,9 +168,9 @@ export class ActivatorReporter {
     const named = this.urls.filter((c) => c.named);
     for (const c of named) void this.refresh(c);
     if (named.length > 0) {
-      this.timer = setInterval(() => {
+      this.timer = this.clock.every(opts.resolveEveryMs ?? 10_000, () => {
         for (const c of named) void this.refresh(c, true);
-      }, opts.resolveEveryMs ?? 10_000);
+      });
       this.timer.unref();
     }
   }
@@ -217,7 +221,7 @@ export class ActivatorReporter {
 
   close(): void {
     this.closed = true;
-    clearInterval(this.timer);
+    this.clock.cancel(this.timer);
     this.http.destroy();
     this.https.destroy();
   }
@@ -249,10 +253,12 @@ export class ActivatorReporter {
   private refresh(c: ControllerUrl, force = false): Promise<void> {
     if (!c.named || this.closed) return Promise.resolve();
     if (c.resolving !== undefined) return c.resolving;
-    if (!force && performance.now() - c.resolvedAt < this.minResolveGapMs) return Promise.resolve();
-    let timer: NodeJS.Timeout | undefined;
+    if (!force && this.clock.now() - c.resolvedAt < this.minResolveGapMs) return Promise.resolve();
+    let timer: Timer | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = this.clock.after(this.timeoutMs, () =>
+        reject(new Error(`no answer within ${this.timeoutMs} ms`)),
+      );
     });
     const resolving = Promise.resolve(c.hostname).then((host) => this.resolve(host));
     c.resolving = Promise.race([resolving, timedOut])
@@ -261,9 +267,9 @@ export class ActivatorReporter {
         (err: unknown) => this.unresolvable(c, errorText(err)),
       )
       .finally(() => {
-        clearTimeout(timer);
+        this.clock.cancel(timer);
         c.resolving = undefined;
-        c.resolvedAt = performance.now();
+        c.resolvedAt = this.clock.now();
         if (!this.closed) this.flushPending(c);
       });
     return c.resolving;

@@ -19,6 +19,7 @@ import {
   RouteRemoved,
   ScaledToZero,
 } from '../api/reasons.ts';
+import { type Clock, realClock } from '../clock.ts';
 import { answerUnroutable } from './client-error.ts';
 import { ConnectionBudget, type ConnectionUse } from './descriptors.ts';
 import { Shutdown } from './drain.ts';
@@ -71,6 +72,8 @@ export interface ActivatorOptions {
   /** CIDRs (or addresses) of proxies whose X-Forwarded-Proto/-Host and Forwarded are believed;
    * default none (forwarded.ts says why). */
   readonly trustedProxies?: readonly string[];
+  /** Hold deadlines, cooldowns, counters, drain and the stats push; default realClock. */
+  readonly clock?: Clock;
 }
 
 export interface Activator {
@@ -99,7 +102,8 @@ const namespaceOf = (key: string): string => {
 
 export const createActivator = (opts: ActivatorOptions): Activator => {
   const limits: ActivatorLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const now = (): number => performance.now();
+  const clock = opts.clock ?? realClock;
+  const now = (): number => clock.now();
   const id = opts.id;
   let routes = new Map<string, RouteState>();
   let table: RoutingTable<RouteState>;
@@ -131,10 +135,10 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       observer,
       upstreamFull,
     },
-    now,
+    clock,
   );
   const budget = ConnectionBudget.forProcess(limits, () => holdQueue.dispatchAll());
-  const pool = new BackendPool(opts.endpoints, limits, now, (backend: ServiceBackend) => {
+  const pool = new BackendPool(opts.endpoints, limits, clock, (backend: ServiceBackend) => {
     backend.onCapacity = (b) => holdQueue.dispatch(b);
     backend.onReadyChange = (b, was) => holdQueue.readyChanged(b, was);
   });
@@ -329,7 +333,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     for (const spec of specs) {
       const backend = pool.get({ namespace: namespaceOf(spec.key), name: spec.service, port: spec.port });
       let state = routes.get(spec.key) ?? next.get(spec.key);
-      if (state === undefined) state = new RouteState(spec, backend, now);
+      if (state === undefined) state = new RouteState(spec, backend, clock);
       else {
         const from = state.backend;
         state.update(spec);
@@ -373,7 +377,9 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   };
 
   const stopPush =
-    opts.onStats === undefined ? noop : startStatsPush(stats, opts.onStats, opts.statsIntervalMs ?? 1000);
+    opts.onStats === undefined
+      ? noop
+      : startStatsPush(stats, opts.onStats, opts.statsIntervalMs ?? 1000, clock);
 
   const shutdown = new Shutdown(
     {
@@ -386,6 +392,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     },
     limits,
     id,
+    clock,
   );
 
   let drained: Promise<void> | undefined;

@@ -5,13 +5,11 @@
 //   avg = Δ concurrencyMs / Δ at
 // without the activator knowing who reads (several controllers, or a restart, never reset it).
 
+import type { Clock } from '../clock.ts';
 import type { ActivatorStats, RouteStats } from '../routing/reports.ts';
 
 /** The report's wire types live with routing (the controller reads them too). */
 export type { ActivatorStats, RouteStats, UnresolvedPort } from '../routing/reports.ts';
-
-/** The monotonic clock (ms) the activator measures with: counters, hold deadlines, cooldowns. */
-export type Clock = () => number;
 
 export class RouteCounters {
   inFlight = 0;
@@ -22,13 +20,13 @@ export class RouteCounters {
 
   constructor(
     readonly route: string,
-    private readonly now: Clock,
+    private readonly clock: Clock,
   ) {
-    this.changedAt = now();
+    this.changedAt = clock.now();
   }
 
   /** Folds the time since the last change into the integral, before a gauge moves. */
-  private settle(t = this.now()): void {
+  private settle(t = this.clock.now()): void {
     this.concurrencyMs += (this.inFlight + this.held) * (t - this.changedAt);
     this.changedAt = t;
   }
@@ -52,7 +50,7 @@ export class RouteCounters {
   }
 
   /** The counters at `t` (default now): the integral up to exactly the time the report states. */
-  snapshot(t = this.now()): RouteStats {
+  snapshot(t = this.clock.now()): RouteStats {
     this.settle(t);
     return {
       route: this.route,
@@ -69,8 +67,9 @@ export const startStatsPush = (
   take: () => ActivatorStats,
   push: (stats: ActivatorStats) => void,
   intervalMs: number,
+  clock: Clock,
 ): (() => void) => {
-  const timer = setInterval(() => push(take()), intervalMs);
+  const timer = clock.every(intervalMs, () => push(take()));
   timer.unref();
-  return () => clearInterval(timer);
+  return () => clock.cancel(timer);
 };

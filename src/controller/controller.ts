@@ -3,6 +3,7 @@
 
 import { createScalerDeps, type ResolvedTrigger, type ScalerDeps } from '../../scalers/index.ts';
 import { ScaleTargetRefSchema } from '../api/scaledobject.ts';
+import { type Clock, realClock } from '../clock.ts';
 import type { Logger } from '../logging.ts';
 import type { TriggerAuthResolver } from '../platform/auth.ts';
 import {
@@ -22,7 +23,7 @@ import { type PollContext, pollOnce } from './poll.ts';
 import { reconcile } from './reconcile.ts';
 import type { ReconcileContext } from './reconcile-context.ts';
 import { loadRouteClaims, type RouteClaims, type ServicePortView } from './route-claims.ts';
-import { PollScheduler, realClock, type SchedulerClock } from './scheduler.ts';
+import { PollScheduler } from './scheduler.ts';
 import { applyPatch, mergeChanges, type StatusChange, statusPatch } from './status.ts';
 import { TargetClaims } from './target-claims.ts';
 import { type Tracked, targetRefOf } from './tracked.ts';
@@ -44,7 +45,7 @@ export interface ControllerOptions {
    * then count as failed and the poll ends; default DEFAULT_POLL_TIMEOUT_MS.
    */
   readonly pollTimeoutMs?: number;
-  readonly clock?: SchedulerClock;
+  readonly clock?: Clock;
   readonly random?: () => number;
   /** Called as each poll starts with how late it is (metrics, the benchmark). */
   readonly onPollStart?: (key: string, latenessMs: number) => void;
@@ -76,11 +77,11 @@ export interface ControllerStats {
 
 export class Controller {
   readonly stats: ControllerStats = { polls: 0, reconciles: 0, statusWrites: 0 };
-  private readonly queue = new WorkQueue();
+  private readonly queue: WorkQueue;
   private readonly tracked = new Map<string, Tracked>();
   private readonly claims = new TargetClaims();
   private readonly scheduler: PollScheduler;
-  private readonly clock: SchedulerClock;
+  private readonly clock: Clock;
   private readonly reconcileCtx: ReconcileContext;
   private readonly pollCtx: PollContext;
   private workers: Promise<void>[] = [];
@@ -92,8 +93,9 @@ export class Controller {
 
   constructor(private readonly opts: ControllerOptions) {
     this.clock = opts.clock ?? realClock;
+    this.queue = new WorkQueue(this.clock);
     const observer = opts.observer ?? noopObserver;
-    const now = () => this.clock.now();
+    const now = () => this.clock.wallNow();
     this.scheduler = new PollScheduler({
       maxConcurrent: opts.maxConcurrentPolls ?? 256,
       run: (key) => this.poll(key),
@@ -318,7 +320,7 @@ export class Controller {
     const deferred = t.deferred;
     t.deferred = undefined;
     const all = deferred === undefined ? change : mergeChanges(deferred, change);
-    const patch = statusPatch(t.status, all, t.generation, new Date(this.clock.now()));
+    const patch = statusPatch(t.status, all, t.generation, new Date(this.clock.wallNow()));
     if (patch === undefined) return;
     const p = this.opts.status.patchStatus(t.ref, patch).then((res) => {
       if (res.ok) {

@@ -7,6 +7,7 @@
 // - on stop, the leader releases the lease (holder '' and 1 s duration) so a standby takes over
 //   at its next retry instead of waiting out the lease.
 // Defaults as client-go: 15 s lease, 10 s renew deadline, 2 s retry period.
+import { type Clock, realClock, type Timer } from '../clock.ts';
 import type { Logger } from '../logging.ts';
 import type { LeaseLock, LeaseRecord, VersionedLease } from '../platform/ports.ts';
 
@@ -28,20 +29,21 @@ export interface LeaderElectorOptions extends Partial<LeaderElectionTimings> {
   readonly log: Logger;
   readonly onStartedLeading: () => void | Promise<void>;
   readonly onStoppedLeading: () => void | Promise<void>;
-  readonly now?: () => number;
+  /** The retry sleep and the lease times (wallNow: lease records are read by other processes); default realClock. */
+  readonly clock?: Clock;
   /** Default true: give the lease up on stop. */
   readonly releaseOnStop?: boolean;
 }
 
 export class LeaderElector {
   private readonly timings: LeaderElectionTimings;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private observed: VersionedLease | undefined;
   private observedAt = 0;
   private lastRenew = 0;
   private leading = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
 
@@ -57,7 +59,7 @@ export class LeaderElector {
     if (!(this.timings.renewDeadlineMs > this.timings.retryPeriodMs)) {
       throw new Error('renewDeadline must be greater than retryPeriod');
     }
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? realClock;
   }
 
   get isLeader(): boolean {
@@ -71,7 +73,7 @@ export class LeaderElector {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.clock.cancel(this.timer);
     this.wake?.();
     await this.loop;
     if (this.leading) {
@@ -85,7 +87,7 @@ export class LeaderElector {
     while (!this.stopped) {
       const ok = await this.tryAcquireOrRenew();
       if (this.stopped) break;
-      const now = this.now();
+      const now = this.clock.wallNow();
       if (ok) {
         this.lastRenew = now;
         if (!this.leading) {
@@ -119,13 +121,13 @@ export class LeaderElector {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve;
-      this.timer = setTimeout(resolve, ms);
+      this.timer = this.clock.after(ms, resolve);
     });
   }
 
   /** client-go's tryAcquireOrRenew. */
   async tryAcquireOrRenew(): Promise<boolean> {
-    const now = this.now();
+    const now = this.clock.wallNow();
     const me = this.opts.identity;
     const durationSeconds = Math.ceil(this.timings.leaseDurationMs / 1000);
     const got = await this.opts.lock.get();
@@ -173,7 +175,7 @@ export class LeaderElector {
   private async release(): Promise<void> {
     const current = this.observed;
     if (current === undefined || current.record.holderIdentity !== this.opts.identity) return;
-    const now = this.now();
+    const now = this.clock.wallNow();
     const res = await this.opts.lock.update(
       { ...current.record, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now },
       current.version,

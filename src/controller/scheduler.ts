@@ -15,24 +15,14 @@
 //   promise chain: a poll served from caches completes in microtasks, and starting the next
 //   one there would starve I/O (watch events, status writes) whenever polls fall behind.
 // - lateness = actual start − due is reported to `onStart` (metrics, the benchmark).
+// - Due times are on the clock's monotonic `now()`: setting the wall clock moves no poll.
 
-export interface SchedulerClock {
-  now(): number;
-  setTimer(fn: () => void, delayMs: number): () => void;
-}
-
-export const realClock: SchedulerClock = {
-  now: () => Date.now(),
-  setTimer: (fn, delayMs) => {
-    const t = setTimeout(fn, delayMs);
-    return () => clearTimeout(t);
-  },
-};
+import { type Clock, realClock, type Timer } from '../clock.ts';
 
 export interface SchedulerOptions {
   readonly maxConcurrent: number;
   readonly run: (key: string) => Promise<void>;
-  readonly clock?: SchedulerClock;
+  readonly clock?: Clock;
   /** [0, 1): the jitter fraction; tests pass a constant. */
   readonly random?: () => number;
   readonly maxInitialJitterMs?: number;
@@ -59,7 +49,7 @@ interface Entry {
 export class PollScheduler {
   private readonly heap: Entry[] = [];
   private readonly entries = new Map<string, Entry>();
-  private readonly clock: SchedulerClock;
+  private readonly clock: Clock;
   private readonly random: () => number;
   /** Polls running, with or without a slot. */
   private active = 0;
@@ -69,7 +59,7 @@ export class PollScheduler {
    */
   private readonly holders = new Set<Entry>();
   private readonly yieldAfterMs: number;
-  private cancelTimer: (() => void) | undefined;
+  private timer: Timer | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
   private stopped = false;
   private drainPending = false;
@@ -147,8 +137,8 @@ export class PollScheduler {
   /** Stops the timer; resolves when polls in flight have finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    this.clock.cancel(this.timer);
+    this.timer = undefined;
     this.heap.length = 0;
     this.entries.clear();
     if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -239,15 +229,15 @@ export class PollScheduler {
       if (oldest === undefined) return;
       at = Math.max(at, oldest.startedAt + this.yieldAfterMs);
     }
-    if (this.cancelTimer !== undefined && this.timerDue <= at) return;
-    this.cancelTimer?.();
+    if (this.timer !== undefined && this.timerDue <= at) return;
+    this.clock.cancel(this.timer);
     this.timerDue = at;
     const delay = Math.max(0, at - this.clock.now());
-    this.cancelTimer = this.clock.setTimer(() => {
-      this.cancelTimer = undefined;
+    this.timer = this.clock.after(delay, () => {
+      this.timer = undefined;
       this.timerDue = Number.POSITIVE_INFINITY;
       this.drain();
-    }, delay);
+    });
   }
 
   // ---- binary min-heap on `due`, entries know their index for O(log n) removal ----

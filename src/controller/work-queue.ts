@@ -3,16 +3,21 @@
 // - a key added while a worker holds it is not handed to a second worker; it is queued again
 //   when the first worker calls `done` (`processing`), so a change is never lost and one key
 //   is never reconciled twice at the same time;
-// - `addAfter` re-adds a key after a delay (retries with backoff), one timer per key.
+// - `addAfter` re-adds a key after a delay (retries with backoff), one timer per key, on the
+//   clock it is given (tests move it by hand).
+
+import { type Clock, realClock, type Timer } from '../clock.ts';
 
 export class WorkQueue {
   private readonly queue: string[] = [];
   private head = 0;
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
-  private readonly delayed = new Map<string, NodeJS.Timeout>();
+  private readonly delayed = new Map<string, Timer>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
+
+  constructor(private readonly clock: Clock = realClock) {}
 
   get length(): number {
     return this.queue.length - this.head;
@@ -35,10 +40,10 @@ export class WorkQueue {
   /** Adds `key` after `delayMs`; a later call for the same key keeps the earlier timer. */
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown || this.delayed.has(key)) return;
-    const timer = setTimeout(() => {
+    const timer = this.clock.after(delayMs, () => {
       this.delayed.delete(key);
       this.add(key);
-    }, delayMs);
+    });
     timer.unref();
     this.delayed.set(key, timer);
   }
@@ -61,7 +66,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shuttingDown = true;
-    for (const t of this.delayed.values()) clearTimeout(t);
+    for (const t of this.delayed.values()) this.clock.cancel(t);
     this.delayed.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
   }

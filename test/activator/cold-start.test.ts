@@ -4,6 +4,7 @@ import { type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createActivator } from '../../src/activator/server.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
+import { VirtualClock } from '../clock.ts';
 import {
   type Answer,
   type Backend,
@@ -24,6 +25,35 @@ const activatorWith = async (...args: Parameters<typeof startActivator>): Promis
   track(await startActivator(...args));
 const backend = async (...args: Parameters<typeof startBackend>): Promise<Backend> =>
   track(await startBackend(...args));
+
+/** An activator with the cart route whose hold timer runs on a virtual clock. */
+const cartOnVirtualTime = async (
+  holdTimeoutMs: number,
+): Promise<{ a: TestActivator; clock: VirtualClock }> => {
+  const clock = new VirtualClock();
+  const a = await activatorWith([routeSpec('cart', { holdTimeoutMs })], {}, undefined, undefined, clock);
+  return { a, clock };
+};
+
+/**
+ * One request to cart.test, held, then `holdTimeoutMs` of virtual time: its answer. Not answered
+ * a millisecond before the timeout (the hold timer runs on `clock`, nothing else ends the hold).
+ */
+const heldUntilTimeout = async (
+  a: TestActivator,
+  clock: VirtualClock,
+  holdTimeoutMs: number,
+): Promise<Answer> => {
+  let answered = false;
+  const answer = call(a.port, 'cart.test').finally(() => {
+    answered = true;
+  });
+  await until(() => a.routeStats('shop/cart').held === 1, 'the request to be held');
+  await clock.advance(holdTimeoutMs - 1);
+  expect(answered).toBe(false);
+  await clock.advance(1);
+  return answer;
+};
 
 describe('cold start', () => {
   it('holds one request, pokes at once, and answers 200 when an endpoint appears', async () => {
@@ -114,10 +144,10 @@ describe('cold start', () => {
   });
 
   it('pokes again after a hold timeout left the queue empty', async () => {
-    const a = await activatorWith([routeSpec('cart', { holdTimeoutMs: 50 })]);
-    expect((await call(a.port, 'cart.test')).status).toBe(504);
+    const { a, clock } = await cartOnVirtualTime(50);
+    expect((await heldUntilTimeout(a, clock, 50)).status).toBe(504);
     expect(a.pokes).toEqual([{ route: 'shop/cart', held: 1 }]);
-    expect((await call(a.port, 'cart.test')).status).toBe(504);
+    expect((await heldUntilTimeout(a, clock, 50)).status).toBe(504);
     expect(a.pokes).toEqual([
       { route: 'shop/cart', held: 1 },
       { route: 'shop/cart', held: 1 },
@@ -162,8 +192,8 @@ describe('cold start', () => {
 
 describe('limits', () => {
   it('answers 504 naming the route and the hold timeout', async () => {
-    const a = await activatorWith([routeSpec('cart', { holdTimeoutMs: 50 })]);
-    const got = await call(a.port, 'cart.test');
+    const { a, clock } = await cartOnVirtualTime(50);
+    const got = await heldUntilTimeout(a, clock, 50);
     expect(got.status).toBe(504);
     expect(got.headers['x-ebb-reason']).toBe('HoldTimeout');
     expect(got.body).toContain('route shop/cart');

@@ -17,6 +17,7 @@ import type { Endpoint } from '../../src/activator/ports.ts';
 import type { RouteSpec } from '../../src/activator/routes.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../../src/activator/server.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
+import type { Clock } from '../../src/clock.ts';
 import { MemoryEndpointSource } from './memory-endpoints.ts';
 
 export const NS = 'shop';
@@ -132,6 +133,8 @@ export const startActivator = async (
   limits: Partial<ActivatorLimits> = {},
   source = new MemoryEndpointSource(),
   observer?: ActivatorObserver,
+  /** Hold timeouts, cooldowns and drain on this clock (a VirtualClock: the test moves time). */
+  clock?: Clock,
 ): Promise<TestActivator> => {
   const pokes: { route: string; held: number }[] = [];
   const activator = createActivator({
@@ -141,6 +144,7 @@ export const startActivator = async (
     limits: { drainTimeoutMs: 5_000, ...limits },
     id: 'activator-test',
     ...(observer === undefined ? {} : { observer }),
+    ...(clock === undefined ? {} : { clock }),
   });
   await new Promise<void>((resolve) => activator.server.listen(0, '127.0.0.1', resolve));
   const port = (activator.server.address() as AddressInfo).port;

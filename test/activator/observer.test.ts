@@ -2,6 +2,7 @@
 // a backend that accepts and never answers gets the client a 504 after responseTimeout.
 import { describe, expect, it, vi } from 'vitest';
 import type { ActivatorObserver } from '../../src/activator/observer.ts';
+import { VirtualClock } from '../clock.ts';
 import {
   call,
   closeAfterEach,
@@ -68,15 +69,20 @@ describe('ActivatorObserver', () => {
 
   it('hears a hold timeout and a client that left while held; neither ends a cold start', async () => {
     const observer = recording();
+    const clock = new VirtualClock(); // the hold timer fires when the test moves it
     const a = track(
       await startActivator(
         [routeSpec('app', { holdTimeoutMs: 50 })],
         {},
         new MemoryEndpointSource(),
         observer,
+        clock,
       ),
     );
-    const answer = await call(a.port, 'app.test');
+    const pending = call(a.port, 'app.test');
+    await until(() => a.routeStats(`${NS}/app`).held === 1, 'the request held');
+    await clock.advance(50);
+    const answer = await pending;
     expect(answer.status).toBe(504);
     await until(() => observer.done.length === 1, 'request done');
     expect(observer.held.map((h) => h.outcome)).toEqual(['timeout']);

@@ -22,6 +22,7 @@ import {
 } from '../../src/activator/reporter.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
 import { createLogger } from '../../src/logging.ts';
+import { VirtualClock } from '../clock.ts';
 import { until } from './helpers.ts';
 
 const NAME = 'controllers.test';
@@ -175,17 +176,23 @@ describe('ActivatorReporter fan-out', () => {
     const [one, two] = await startPair();
     const dns = fakeResolver(['127.0.0.1']);
     const url = `http://${NAME}:${one.port}/`;
-    const { reporter } = reporterFor([url], { resolve: dns.resolve, resolveEveryMs: 30 });
+    // The re-resolve interval runs on a virtual clock; the pushes are real sockets.
+    const clock = new VirtualClock();
+    const { reporter } = reporterFor([url], { resolve: dns.resolve, resolveEveryMs: 30, clock });
     reporter.stats(stats(1000));
     await until(() => one.received.length === 1, 'the first push');
 
     dns.state.answer = ['127.0.0.1', '127.0.0.2'];
-    await until(() => reporter.addresses()[url]?.length === 2, 'the second controller');
+    await clock.advance(29);
+    expect(reporter.addresses()[url]).toEqual(['127.0.0.1']);
+    await clock.advance(1);
+    expect(reporter.addresses()[url]).toEqual(['127.0.0.1', '127.0.0.2']);
     reporter.stats(stats(2000));
     await until(() => two.received.length === 1 && one.received.length === 2, 'the push to both');
 
     dns.state.answer = ['127.0.0.2'];
-    await until(() => reporter.addresses()[url]?.join() === '127.0.0.2', 'the first controller gone');
+    await clock.advance(30);
+    expect(reporter.addresses()[url]?.join()).toBe('127.0.0.2');
     reporter.stats(stats(3000));
     await until(() => two.received.length === 2, 'the push to the one left');
     await sleep(30);
@@ -267,10 +274,13 @@ describe('ActivatorReporter fan-out', () => {
     const [one, two] = await startPair();
     const dns = fakeResolver(['127.0.0.1', '127.0.0.2']);
     const url = `http://${NAME}:${one.port}/`;
-    const { reporter, warnings } = reporterFor([url], { resolve: dns.resolve, resolveEveryMs: 20 });
+    const clock = new VirtualClock();
+    const { reporter, warnings } = reporterFor([url], { resolve: dns.resolve, resolveEveryMs: 20, clock });
     await until(() => reporter.addresses()[url]?.length === 2, 'the first resolution');
     dns.state.answer = new Error('DNS server failed (ESERVFAIL)');
-    await until(() => warnings().length === 1, 'the warning');
+    await clock.advance(20);
+    expect(warnings()).toHaveLength(1);
+    expect(reporter.addresses()[url]).toEqual(['127.0.0.1', '127.0.0.2']);
     reporter.stats(stats(1000));
     await until(() => one.received.length === 1 && two.received.length === 1, 'the push to both');
   });

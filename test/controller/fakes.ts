@@ -3,7 +3,6 @@
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import type { Condition } from '../../src/api/scaledobject.ts';
 import { Controller, type ControllerOptions } from '../../src/controller/controller.ts';
-import type { SchedulerClock } from '../../src/controller/scheduler.ts';
 import { silentLogger } from '../../src/logging.ts';
 import type {
   EventRecord,
@@ -206,46 +205,9 @@ export class FakeLease implements LeaseLock {
   }
 }
 
-/** A clock that moves only when told; timers fire on `advance`. */
-export class ManualClock implements SchedulerClock {
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private nextId = 0;
-  /** `firesTimers` false: time moves but timers never fire (tests that poll by hand). */
-  constructor(
-    public t: number,
-    private readonly firesTimers = true,
-  ) {}
-  now(): number {
-    return this.t;
-  }
-  setTimer(fn: () => void, delayMs: number): () => void {
-    const id = this.nextId++;
-    this.timers.push({ at: this.t + delayMs, fn, id });
-    return () => {
-      this.timers = this.timers.filter((x) => x.id !== id);
-    };
-  }
-  /** Moves time forward, firing due timers in order (and letting promises settle between). */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      await settle();
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (next === undefined || next.at > end || !this.firesTimers) break;
-      this.timers.shift();
-      this.t = Math.max(this.t, next.at);
-      next.fn();
-    }
-    this.t = end;
-    await settle();
-  }
-}
+import { settle, VirtualClock } from '../clock.ts';
 
-export const settle = async (): Promise<void> => {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-  await new Promise((resolve) => setImmediate(resolve));
-};
+export { settle, VirtualClock } from '../clock.ts';
 
 /** A scaler returning scripted readings, one per read (the last repeats). */
 export class ScriptedScaler implements Scaler {
@@ -271,7 +233,7 @@ export interface Harness {
   readonly target: FakeScaleTarget;
   readonly writer: FakeStatusWriter;
   readonly events: FakeEvents;
-  readonly clock: ManualClock;
+  readonly clock: VirtualClock;
   readonly controller: Controller;
   readonly scalers: ScriptedScaler[];
 }
@@ -280,14 +242,16 @@ export const harness = (
   opts: {
     start?: number;
     script?: (resolved: ResolvedTrigger) => ScriptedScaler;
+    /** The clock fires timers on `advance` (retry backoff, scheduled polls); default false. */
+    firesTimers?: boolean;
   } & Partial<ControllerOptions> = {},
 ): Harness => {
   const source = new FakeSource();
   const target = new FakeScaleTarget();
   const writer = new FakeStatusWriter(source);
   const events = new FakeEvents();
-  // Tests poll by hand (pollNow); the scheduler's timers stay armed but never fire.
-  const clock = new ManualClock(opts.start ?? Date.parse('2025-01-06T10:00:00Z'), false);
+  // Tests poll by hand (pollNow); the scheduler's timers stay armed but never fire unless asked.
+  const clock = new VirtualClock(opts.start ?? Date.parse('2025-01-06T10:00:00Z'), opts.firesTimers ?? false);
   const scalers: ScriptedScaler[] = [];
   const script = opts.script;
   const controller = new Controller({

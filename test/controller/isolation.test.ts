@@ -5,7 +5,7 @@
 // purpose: healthy polls are served from memory and take microseconds.
 import { describe, expect, it } from 'vitest';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
-import { realClock } from '../../src/controller/scheduler.ts';
+import { realClock } from '../../src/clock.ts';
 import type { PlatformResult, TargetRef } from '../../src/platform/ports.ts';
 import type { Scaler } from '../../src/scaler.ts';
 import {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { PollScheduler } from '../../src/controller/scheduler.ts';
-import { ManualClock, settle } from './fakes.ts';
+import { settle, VirtualClock } from './fakes.ts';
 
 const T0 = 1_000_000;
 
 describe('PollScheduler', () => {
   it('polls in order of due time, each at its interval', async () => {
-    const clock = new ManualClock(T0);
+    const clock = new VirtualClock(T0);
     const runs: [string, number][] = [];
     const jitters = [0.5, 0.1, 0.9];
     const s = new PollScheduler({
@@ -35,7 +35,7 @@ describe('PollScheduler', () => {
   });
 
   it('never runs more than maxConcurrent polls at once, and one key never twice at once', async () => {
-    const clock = new ManualClock(T0);
+    const clock = new VirtualClock(T0);
     let running = 0;
     let peak = 0;
     const releases: (() => void)[] = [];
@@ -67,7 +67,7 @@ describe('PollScheduler', () => {
   });
 
   it('a poll that has held its slot for yieldAfterMs gives it to a due poll and keeps running', async () => {
-    const clock = new ManualClock(T0);
+    const clock = new VirtualClock(T0);
     const started: [string, number][] = [];
     let releaseSlow: (() => void) | undefined;
     const s = new PollScheduler({
@@ -104,7 +104,7 @@ describe('PollScheduler', () => {
   });
 
   it('reports lateness and skips slots missed while a poll ran long', async () => {
-    const clock = new ManualClock(T0);
+    const clock = new VirtualClock(T0);
     const late: number[] = [];
     let release: (() => void) | undefined;
     const starts: number[] = [];
@@ -131,7 +131,7 @@ describe('PollScheduler', () => {
   });
 
   it('unschedule stops a key; a shorter interval takes effect before the longer one would', async () => {
-    const clock = new ManualClock(T0);
+    const clock = new VirtualClock(T0);
     const runs: string[] = [];
     const s = new PollScheduler({
       maxConcurrent: 5,
@@ -153,7 +153,7 @@ describe('PollScheduler', () => {
   });
 
   it('spreads first polls over at most one second', () => {
-    const clock = new ManualClock(T0);
+    const clock = new VirtualClock(T0);
     const s = new PollScheduler({ maxConcurrent: 1, clock, random: () => 0.999, run: async () => {} });
     s.schedule('long', 60_000);
     s.schedule('short', 200);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WorkQueue } from '../../src/controller/work-queue.ts';
+import { VirtualClock } from '../clock.ts';
 
 describe('WorkQueue', () => {
   it('queues a key added many times while waiting once', async () => {
@@ -39,10 +40,15 @@ describe('WorkQueue', () => {
   });
 
   it('re-adds after a delay, once per key', async () => {
-    const q = new WorkQueue();
+    const clock = new VirtualClock();
+    const q = new WorkQueue(clock);
     q.addAfter('a', 5);
     q.addAfter('a', 5);
-    await new Promise((r) => setTimeout(r, 20));
+    await clock.advance(4);
+    expect(q.length).toBe(0);
+    await clock.advance(1);
+    expect(q.length).toBe(1);
+    await clock.advance(20);
     expect(q.length).toBe(1);
   });
 

@@ -11,6 +11,7 @@
 // Only ready replicas are endpoints: the activator holds requests until one is.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Endpoint } from '../../activator/ports.ts';
+import { type Clock, realClock, type Timer } from '../../clock.ts';
 import { keyOf } from '../ports.ts';
 import type { LocalApp } from './file.ts';
 import { freePort, LOCALHOST, probeHttp, probeTcp, signalGroup } from './probes.ts';
@@ -64,6 +65,8 @@ export interface SupervisorOptions {
   readonly onOutput?: (replica: string, stream: 'stdout' | 'stderr', line: string) => void;
   /** Told of every process group started and gone (the Reaper: nothing outlives a SIGKILLed ebb). */
   readonly guard?: ProcessGuard;
+  /** Restart backoff, readiness probes, startup timeouts and grace periods; default realClock. */
+  readonly clock?: Clock;
 }
 
 /** Keeps the process groups that are alive; see reaper.ts. */
@@ -83,8 +86,8 @@ class Replica {
   readySince: number | undefined;
   /** Scaled away before its process existed (while the port was being picked). */
   removed = false;
-  timer: NodeJS.Timeout | undefined;
-  graceTimer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
+  graceTimer: Timer | undefined;
   killed = false;
   /** Set when the startup timeout killed it: the crash's reason. */
   timeoutWhy: string | undefined;
@@ -113,6 +116,7 @@ export class ProcessGroup {
   private readonly maxBackoffMs: number;
   private readonly resetBackoffAfterMs: number;
   private readonly readinessIntervalMs: number;
+  private readonly clock: Clock;
 
   constructor(
     readonly app: LocalApp,
@@ -122,6 +126,7 @@ export class ProcessGroup {
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     this.resetBackoffAfterMs = opts.resetBackoffAfterMs ?? 10_000;
     this.readinessIntervalMs = opts.readinessIntervalMs ?? 100;
+    this.clock = opts.clock ?? realClock;
   }
 
   get key(): string {
@@ -187,7 +192,7 @@ export class ProcessGroup {
   killAllNow(): void {
     this.closed = true;
     for (const r of this.replicas) {
-      clearTimeout(r.timer);
+      this.clock.cancel(r.timer);
       const pid = r.pid;
       if (pid !== undefined) signalGroup(pid, 'SIGKILL');
     }
@@ -224,7 +229,7 @@ export class ProcessGroup {
       return;
     }
     r.port = port;
-    r.startedAt = performance.now();
+    r.startedAt = this.clock.now();
     const env = { ...process.env, ...this.app.env, [this.app.portEnv]: String(port) };
     let child: ChildProcess;
     try {
@@ -277,7 +282,7 @@ export class ProcessGroup {
     const tick = async (): Promise<void> => {
       r.timer = undefined;
       if (r.child !== child || r.phase !== 'starting' || r.port === undefined) return;
-      const elapsed = performance.now() - r.startedAt;
+      const elapsed = this.clock.now() - r.startedAt;
       if (elapsed > this.app.startupTimeoutMs) {
         r.timeoutWhy = `not ready within ${this.app.startupTimeoutMs / 1000} s`;
         if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
@@ -291,7 +296,7 @@ export class ProcessGroup {
       if (r.child !== child || r.phase !== 'starting') return;
       if (ok) {
         r.phase = 'ready';
-        r.readySince = performance.now();
+        r.readySince = this.clock.now();
         this.emit({
           type: 'ready',
           app: this.app.name,
@@ -301,14 +306,14 @@ export class ProcessGroup {
         this.notifyIfChanged();
         return;
       }
-      r.timer = setTimeout(() => void tick(), this.readinessIntervalMs);
+      r.timer = this.clock.after(this.readinessIntervalMs, () => void tick());
     };
     void tick();
   }
 
   private exited(r: Replica, child: ChildProcess, why: string): void {
-    clearTimeout(r.timer);
-    clearTimeout(r.graceTimer);
+    this.clock.cancel(r.timer);
+    this.clock.cancel(r.graceTimer);
     r.timer = undefined;
     // What the leader left behind in its group goes with it.
     if (child.pid !== undefined) {
@@ -326,7 +331,7 @@ export class ProcessGroup {
   private crashed(r: Replica, why: string): void {
     r.timeoutWhy = undefined;
     const stayedReady =
-      r.readySince !== undefined && performance.now() - r.readySince >= this.resetBackoffAfterMs;
+      r.readySince !== undefined && this.clock.now() - r.readySince >= this.resetBackoffAfterMs;
     if (stayedReady) r.restarts = 0;
     r.restarts++;
     const backoffMs = Math.min(this.baseBackoffMs * 2 ** (r.restarts - 1), this.maxBackoffMs);
@@ -342,10 +347,10 @@ export class ProcessGroup {
       backoffMs,
       stderrTail: [...r.stderrTail],
     });
-    r.timer = setTimeout(() => {
+    r.timer = this.clock.after(backoffMs, () => {
       r.timer = undefined;
       if (r.phase === 'backoff' && !this.closed) void this.start(r);
-    }, backoffMs);
+    });
   }
 
   private stopReplica(r: Replica): void {
@@ -354,7 +359,7 @@ export class ProcessGroup {
     r.stopped = new Promise<void>((resolve) => {
       r.onStopped = resolve;
     });
-    clearTimeout(r.timer);
+    this.clock.cancel(r.timer);
     r.timer = undefined;
     if (wasReady) this.notifyIfChanged();
     const pid = r.child?.pid;
@@ -365,10 +370,10 @@ export class ProcessGroup {
       return;
     }
     signalGroup(pid, 'SIGTERM');
-    r.graceTimer = setTimeout(() => {
+    r.graceTimer = this.clock.after(this.app.gracePeriodMs, () => {
       r.killed = true;
       signalGroup(pid, 'SIGKILL');
-    }, this.app.gracePeriodMs);
+    });
   }
 
   /** The replica is gone for good. */

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../clock.ts';
 import { processTree, type RunningCli, replicaPids, startCli } from '../../platform/local/running-cli.ts';
 import {
   type Backend,
@@ -53,10 +54,16 @@ describe('drain delay', { timeout: 30_000 }, () => {
   });
 
   it('after drainDelay the listener closes: new connections are refused, the held request gets 503 Draining', async () => {
-    const a = track(await startActivator([routeSpec('cold')], { drainDelayMs: 200 }));
+    const clock = new VirtualClock(); // the drain delay runs on it
+    const a = track(
+      await startActivator([routeSpec('cold')], { drainDelayMs: 200 }, undefined, undefined, clock),
+    );
     const held = call(a.port, 'cold.test');
     await until(() => a.routeStats('shop/cold').held === 1, 'the held request');
     const drained = a.activator.drain();
+    await clock.advance(199);
+    expect(a.activator.server.listening).toBe(true);
+    await clock.advance(1);
     await drained;
     expect(a.activator.server.listening).toBe(false);
     await expect(call(a.port, 'cold.test')).rejects.toThrow(/ECONNREFUSED/);
