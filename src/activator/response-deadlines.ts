@@ -78,15 +78,6 @@ export class ResponseDeadlines {
     return n;
   }
 
-  /** Stops every timer (the exchanges stay linked: close() ends them through their forwards). */
-  close(): void {
-    for (const list of this.lists.values()) {
-      if (list.timer !== undefined) clearTimeout(list.timer);
-      list.timer = undefined;
-    }
-    this.lists.clear();
-  }
-
   private arm(list: DeadlineList, due: number): void {
     list.timerDue = due;
     list.timer = setTimeout(onListTimer, Math.max(1, Math.ceil(due - this.now())), this, list);
