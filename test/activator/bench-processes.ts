@@ -15,7 +15,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
+import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import type { RouteSpec } from '../../src/activator/routes.ts';
 import { createActivator } from '../../src/activator/server.ts';
@@ -68,8 +68,9 @@ export type FromActivator =
   | { type: 'cpu'; user: number; system: number }
   | { type: 'mem'; rss: number; heapUsed: number; external: number }
   | { type: 'stats'; stats: ActivatorStats }
-  /** The GC pauses since the last `gc` message: each scavenge's, in ms, and how many others. */
-  | { type: 'gc'; scavengeMs: number[]; otherGcs: number }
+  /** The GC pauses since the last `gc` message: each scavenge's start (hrtime ms) and length in
+   * ms, in order, and how many other collections. */
+  | { type: 'gc'; scavengeAt: number[]; scavengeMs: number[]; otherGcs: number }
   | { type: 'probe'; probe: EbbProbe }
   /** The controller was poked for `key` (wrapping Controller.poke: the time it was called). */
   | { type: 'poked'; key: string; at: bigint }
@@ -135,18 +136,24 @@ const runBare = (): void => {
 
 /** This process's GC pauses: scavenges (minor GCs) one by one, other collections counted. */
 const watchGc = (): { take(): FromActivator } => {
+  // performance.now() and hrtime share CLOCK_MONOTONIC: the offset puts entries on hrtime's scale.
+  const origin = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+  let scavengeAt: number[] = [];
   let scavengeMs: number[] = [];
   let otherGcs = 0;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
-      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) scavengeMs.push(e.duration);
-      else otherGcs++;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        scavengeAt.push(origin + e.startTime);
+        scavengeMs.push(e.duration);
+      } else otherGcs++;
     }
   }).observe({ entryTypes: ['gc'] });
   return {
     take: () => {
-      const m: FromActivator = { type: 'gc', scavengeMs, otherGcs };
+      const m: FromActivator = { type: 'gc', scavengeAt, scavengeMs, otherGcs };
+      scavengeAt = [];
       scavengeMs = [];
       otherGcs = 0;
       return m;

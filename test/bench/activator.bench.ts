@@ -20,7 +20,8 @@
 //
 //   added latency     N sequential requests on one keep-alive connection each way, alternating
 //                     direct / through; added p50 = p50(through) − p50(direct), p99 likewise;
-//                     the activator's scavenges meanwhile are logged (count, pauses)
+//                     the activator's scavenges meanwhile are logged (count, pauses, and the
+//                     requests through that one overlapped: all, and among the slowest 1%)
 //   throughput        autocannon (its own process) at saturation, direct then through; ratio;
 //                     requests per activator CPU-second = through requests / Δ cpuUsage; then
 //                     the activator's RSS after gc, loaded as it now is (`activator_rss_mb`)
@@ -123,7 +124,14 @@ const measureLatency = async (
   backendPort: number,
   a: Child,
   n: number,
-): Promise<{ direct: Float64Array; through: Float64Array; scavengeMs: Float64Array; otherGcs: number }> => {
+): Promise<{
+  direct: Float64Array;
+  through: Float64Array;
+  scavengeMs: Float64Array;
+  otherGcs: number;
+  overlapping: number;
+  slowOverlapping: number;
+}> => {
   const direct = await RawClient.open(backendPort);
   const through = await RawClient.open(a.port);
   const req = requestFor('/');
@@ -136,6 +144,8 @@ const measureLatency = async (
   await a.next('gc');
   const d = new Float64Array(n);
   const t = new Float64Array(n);
+  /** When each request through started (hrtime ms), to line it up with the activator's pauses. */
+  const tStart = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let t0 = process.hrtime.bigint();
     await direct.send(req);
@@ -143,17 +153,35 @@ const measureLatency = async (
     t0 = process.hrtime.bigint();
     const answer = await through.send(req);
     t[i] = nsToMs(process.hrtime.bigint() - t0);
+    tStart[i] = nsToMs(t0);
     if (!answer.startsWith('HTTP/1.1 200')) throw new Error(`through the activator: ${answer.slice(0, 80)}`);
   }
   a.send({ type: 'gc' });
   const gc = await a.next('gc');
   direct.socket.destroy();
   through.socket.destroy();
+  // Requests through that a scavenge of the activator overlapped, and how many of the slowest 1%
+  // (≥ p99) those are: both lists are in time order, so one pass with a cursor.
+  const p99 = percentile(sortedCopy(t), 99);
+  let overlapping = 0;
+  let slowOverlapping = 0;
+  let g = 0;
+  for (let i = 0; i < n; i++) {
+    const start = tStart[i] as number;
+    while (g < gc.scavengeAt.length && (gc.scavengeAt[g] as number) + (gc.scavengeMs[g] as number) < start)
+      g++;
+    if (g < gc.scavengeAt.length && (gc.scavengeAt[g] as number) < start + (t[i] as number)) {
+      overlapping++;
+      if ((t[i] as number) >= p99) slowOverlapping++;
+    }
+  }
   return {
     direct: d.sort(),
     through: t.sort(),
     scavengeMs: sortedCopy(gc.scavengeMs),
     otherGcs: gc.otherGcs,
+    overlapping,
+    slowOverlapping,
   };
 };
 
@@ -283,7 +311,9 @@ const main = async (args: Args): Promise<void> => {
     const scavenges = lat.scavengeMs.length;
     log(
       `activator GC meanwhile: ${scavenges} scavenges (one per ${scavenges === 0 ? '-' : Math.round(args.requests / scavenges)} requests), ` +
-        `pause p50 ${round(percentile(lat.scavengeMs, 50))} ms max ${round(lat.scavengeMs.at(-1) ?? Number.NaN)} ms; ${lat.otherGcs} other collections`,
+        `pause p50 ${round(percentile(lat.scavengeMs, 50))} ms max ${round(lat.scavengeMs.at(-1) ?? Number.NaN)} ms; ${lat.otherGcs} other collections; ` +
+        `requests through overlapping a scavenge: ${lat.overlapping} (${round((100 * lat.overlapping) / args.requests, 2)}%), ` +
+        `${lat.slowOverlapping} of the ${args.requests - Math.ceil(0.99 * args.requests) + 1} slowest (≥ p99)`,
     );
     result.added_latency_p50_ms = round(tp50 - dp50);
     result.added_latency_p99_ms = round(tp99 - dp99);
