@@ -6,9 +6,9 @@ import { type ClientRequest, type IncomingMessage, type ServerResponse, STATUS_C
 import type { Socket } from 'node:net';
 import type { ActivatorReason } from '../api/reasons.ts';
 import type { Clock, Timer } from '../clock.ts';
+import type { RouteSpec } from '../routing/routes.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import type { DeadlineList } from './response-deadlines.ts';
-import type { RouteSpec } from './routes.ts';
 import { RouteCounters } from './stats.ts';
 
 /** Routed, not yet forwarded nor held. */

@@ -38,6 +38,7 @@ import {
   UnsupportedHttpVersion,
   UnsupportedTransferCoding,
 } from '../api/reasons.ts';
+import type { RouteSpec } from '../routing/routes.ts';
 import {
   CONNECTION,
   CONTENT_LENGTH,
@@ -47,7 +48,6 @@ import {
   TRANSFER_ENCODING,
 } from './headers.ts';
 import { normalizeTarget, quote } from './paths.ts';
-import type { RouteSpec } from './routes.ts';
 
 /** Why a request is answered by the activator itself instead of being routed. */
 export interface Refusal {

@@ -11,9 +11,6 @@
 
 import { compareRouteKeys, normalizeHost, type RouteConflict, type RouteSpec } from '../routing/routes.ts';
 
-/** The route spec, the host rule and the tie-break are routing's (the controller applies them too). */
-export { normalizeHost, type RouteConflict, type RouteSpec };
-
 interface PrefixEntry<T> {
   readonly prefix: string;
   readonly route: T;

@@ -20,6 +20,7 @@ import {
   ScaledToZero,
 } from '../api/reasons.ts';
 import { type Clock, realClock } from '../clock.ts';
+import type { RouteConflict, RouteSpec } from '../routing/routes.ts';
 import { answerUnroutable } from './client-error.ts';
 import { ConnectionBudget, type ConnectionUse } from './descriptors.ts';
 import { Shutdown } from './drain.ts';
@@ -43,14 +44,7 @@ import type { EndpointSource } from './ports.ts';
 import { type ForwardHooks, forward, responseTimedOut } from './proxy.ts';
 import { checkRequest, type Refusal, RequestTarget } from './request-target.ts';
 import { ResponseDeadlines } from './response-deadlines.ts';
-import {
-  buildRoutingTable,
-  noRouteMessage,
-  pathOf,
-  type RouteConflict,
-  type RouteSpec,
-  type RoutingTable,
-} from './routes.ts';
+import { buildRoutingTable, noRouteMessage, pathOf, type RoutingTable } from './routes.ts';
 import { type ActivatorStats, startStatsPush } from './stats.ts';
 import { takesUpgrade, upgradeHandler } from './upgrades.ts';
 

@@ -11,7 +11,7 @@ import { type Activator, type ActivatorLimits, createActivator } from '../activa
 import type { ActivatorStats } from '../activator/stats.ts';
 import type { ActivationFeed } from '../controller/activation-feed.ts';
 import type { Controller } from '../controller/controller.ts';
-import { type HttpRoutes, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import type { HttpRoutes } from '../controller/http-routes.ts';
 import type { Component, Components } from '../lifecycle/components.ts';
 import type { Logger } from '../logging.ts';
 import { HealthChecks } from '../observability/health.ts';
@@ -19,6 +19,7 @@ import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { type ObservabilityServers, serveObservability } from '../observability/server.ts';
 import type { KubeClient } from '../platform/kubernetes/client.ts';
 import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
+import { scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import type { ActivatorRouting } from './activator-routing.ts';
 
 /** Prometheus /metrics and /healthz + /readyz of an activator process. */

@@ -8,7 +8,7 @@
 //     conflicts itself, from the ScaledObjects: src/controller/route-claims.ts)
 //
 // One rebuild per turn of the event loop, however many objects or Services changed in it.
-import type { RouteConflict } from '../activator/routes.ts';
+
 import type { UnresolvedPort } from '../activator/stats.ts';
 import { HttpRouteIndex, type HttpRoutes } from '../controller/http-routes.ts';
 import type { Logger } from '../logging.ts';
@@ -16,6 +16,7 @@ import type { KubeClient } from '../platform/kubernetes/client.ts';
 import { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
 import { KubeScaledObjectSource } from '../platform/kubernetes/scaledobjects.ts';
 import { DELETE } from '../platform/ports.ts';
+import type { RouteConflict } from '../routing/routes.ts';
 
 export interface ActivatorRoutingOptions {
   readonly namespace?: string | undefined;

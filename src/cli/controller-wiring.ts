@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { createScalerDeps, type ResolvedTrigger, type ScalerDeps } from '../../scalers/index.ts';
 import { type ServedActivatorReports, serveActivatorReports } from '../controller/activator-reports.ts';
 import { Controller } from '../controller/controller.ts';
-import { scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
 import { type ControllerObserver, combineObservers } from '../controller/observer.ts';
 import { reportAuthenticator } from '../controller/report-auth.ts';
@@ -22,6 +21,7 @@ import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { type ObservabilityServers, serveObservability } from '../observability/server.ts';
 import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
 import type { ConcurrencyFeed } from '../routing/reports.ts';
+import { scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import type { Scaler } from '../scaler.ts';
 import {
   type AdapterEndpointKeeper,

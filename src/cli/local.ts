@@ -27,7 +27,7 @@ import { formatProblem } from '../api/reasons.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
 import { admitScaledObject } from '../controller/admission.ts';
 import { Controller } from '../controller/controller.ts';
-import { HttpRouteIndex, scaledObjectKeyOfRoute } from '../controller/http-routes.ts';
+import { HttpRouteIndex } from '../controller/http-routes.ts';
 import { type Component, Components } from '../lifecycle/components.ts';
 import { createLogger, type Logger } from '../logging.ts';
 import { eventLine, PrintedEventRecorder } from '../platform/local/events.ts';
@@ -43,6 +43,7 @@ import {
   type SupervisorEvent,
   type SupervisorOptions,
 } from '../platform/local/supervisor.ts';
+import { scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import { activatorComponents, feedSink, servedActivator } from './activator-process.ts';
 import { describeError } from './io.ts';
 

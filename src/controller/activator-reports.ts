@@ -30,8 +30,8 @@ import {
   UnknownRoute,
 } from '../api/reasons.ts';
 import type { Logger } from '../logging.ts';
+import { scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import { ActivationFeed } from './activation-feed.ts';
-import { scaledObjectKeyOfRoute } from './http-routes.ts';
 import { noopReportObserver, type ReportObserver } from './observer.ts';
 import type { ReportAuthenticator } from './report-auth.ts';
 import { checkGoodbye, checkPoke, checkStats } from './report-validation.ts';

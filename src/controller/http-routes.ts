@@ -10,10 +10,8 @@
 // turns it into a ServicePortUnresolved condition, and host + path clashes into RouteConflict).
 import { type HttpConfig, httpRouteKey, parseHttpMetadata } from '../routing/http-trigger.ts';
 import type { UnresolvedPort } from '../routing/reports.ts';
-import { type RouteSpec, scaledObjectKeyOfRoute } from '../routing/routes.ts';
+import type { RouteSpec } from '../routing/routes.ts';
 import { type Admission, admitScaledObject } from './admission.ts';
-
-export { scaledObjectKeyOfRoute };
 
 /** One http trigger of an admitted ScaledObject, with the route key it is served under. */
 export interface HttpTrigger {

@@ -17,10 +17,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import type { Endpoint } from '../../src/activator/ports.ts';
-import type { RouteSpec } from '../../src/activator/routes.ts';
 import { createActivator } from '../../src/activator/server.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
 import type { TargetRef } from '../../src/platform/ports.ts';
+import type { RouteSpec } from '../../src/routing/routes.ts';
 import { MemoryEndpointSource } from './memory-endpoints.ts';
 
 export const HOST = 'app.bench';

@@ -14,10 +14,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach } from 'vitest';
 import type { ActivatorObserver } from '../../src/activator/observer.ts';
 import type { Endpoint } from '../../src/activator/ports.ts';
-import type { RouteSpec } from '../../src/activator/routes.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../../src/activator/server.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
 import type { Clock } from '../../src/clock.ts';
+import type { RouteSpec } from '../../src/routing/routes.ts';
 import { MemoryEndpointSource } from './memory-endpoints.ts';
 
 export const NS = 'shop';

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildRoutingTable,
-  noRouteMessage,
-  normalizeHost,
-  pathHasPrefix,
-  type RouteSpec,
-} from '../../src/activator/routes.ts';
+import { buildRoutingTable, noRouteMessage, pathHasPrefix } from '../../src/activator/routes.ts';
+import { normalizeHost, type RouteSpec } from '../../src/routing/routes.ts';
 import { routeSpec } from './helpers.ts';
 
 const entry = (name: string, hosts: string[], pathPrefixes: string[] = ['/']): { spec: RouteSpec } => ({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HttpRouteIndex, scaledObjectKeyOfRoute } from '../../src/controller/http-routes.ts';
+import { HttpRouteIndex } from '../../src/controller/http-routes.ts';
+import { scaledObjectKeyOfRoute } from '../../src/routing/routes.ts';
 
 const httpTrigger = (metadata: Record<string, string> = {}) => ({
   type: 'http',

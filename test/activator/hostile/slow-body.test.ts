@@ -4,7 +4,7 @@
 // `Connection: close` when nothing was answered yet (RFC 9110 §15.5.9), else its connection is cut.
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import type { RouteSpec } from '../../../src/activator/routes.ts';
+import type { RouteSpec } from '../../../src/routing/routes.ts';
 import {
   type Backend,
   call,

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { RouteSpec } from '../../../src/activator/routes.ts';
+import type { RouteSpec } from '../../../src/routing/routes.ts';
 import {
   type Backend,
   closeAfterEach,
