@@ -72,6 +72,7 @@ describe('the chart, rendered by helm', () => {
     expect(flag(c, 'lease-namespace')).toBe(ns);
     expect(flag(c, 'cluster-object-namespace')).toBe(ns);
     expect(flag(c, 'namespace')).toBeUndefined(); // every namespace
+    expect(flag(c, 'poll-timeout')).toBe('10'); // controller.pollTimeoutSeconds
     expect(a.args?.[0]).toBe('activator');
     expect(flag(a, 'trusted-proxies')).toBeUndefined(); // trust nobody
     expect(podOf(act).replicas).toBe(2);
