@@ -28,11 +28,15 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:${NODE_VERSION}-slim AS runtime
-ENV NODE_ENV=production
+# `docker build --build-arg GIT_COMMIT=$(git rev-parse --short HEAD)`: shown by `ebb --version`
+# and the ebb_build_info metric (src/observability/build-info.ts).
+ARG GIT_COMMIT=""
+ENV NODE_ENV=production EBB_GIT_COMMIT=${GIT_COMMIT}
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-# dist/ mirrors the source tree (src/, scalers/); package.json sits where src/ expects it
-# (src/observability/metrics.ts reads ../../package.json for ebb_build_info).
+# dist/ mirrors the source tree (src/, scalers/) with package.json at its top, where
+# src/observability/build-info.ts imports it from (tsc copies it into dist/); the COPY below
+# puts the checkout's own there too, for npm's sake.
 COPY --from=build /app/dist/ ./
 COPY package.json ./
 # The official image's "node" user, by number so Kubernetes' runAsNonRoot can verify it.

@@ -10,14 +10,17 @@
 //
 // Both shapes serve /metrics (--metrics-port) and /healthz + /readyz (--health-port); see
 // src/cli/activator-process.ts.
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
 import { servedPort } from '../observability/server.ts';
 import { DEFAULT_ACTIVATOR_PORT, type RunningActivatorProcess } from './activator-process.ts';
 import { runActivatorController } from './activator-with-controller.ts';
+import { clusterReady } from './cluster-check.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
 import {
+  EbbCommand,
+  parseFlags,
   portNumber,
   positiveInt,
   seconds,
@@ -66,8 +69,9 @@ const collectUrl = (value: string, previous: string[]): string[] => {
   return [...previous, value];
 };
 
-const buildCommand = (io: CliIO): Command =>
-  new Command('ebb activator')
+/** `ebb activator`'s flags. */
+export const activatorFlagsCommand = (io: CliIO): Command =>
+  new EbbCommand('ebb activator')
     .description(
       'run the HTTP activator: requests for http triggers are routed, counted and held across scale-from-zero. ' +
         'Without --controller-url the controller runs in the same process; with it, this is one activator ' +
@@ -127,13 +131,10 @@ const buildCommand = (io: CliIO): Command =>
 
 /** `ebb activator [flags]`: runs until SIGINT/SIGTERM, then drains; resolves to the exit code. */
 export const activatorCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
-  const command = buildCommand(io);
-  try {
-    command.parse([...argv], { from: 'user' });
-  } catch (err) {
-    return err instanceof CommanderError ? err.exitCode : 2;
-  }
-  const flags = command.opts<ActivatorFlags>();
+  const flags = parseFlags<ActivatorFlags>(activatorFlagsCommand(io), argv);
+  if (typeof flags === 'number') return flags;
+  // Before any port is opened: without a cluster there is nothing to route to.
+  if (!(await clusterReady('activator', flags.kubeconfig, io.stderr))) return 1;
   const limits: Partial<ActivatorLimits> = {
     ...(flags.maxHeldRequests === undefined ? {} : { maxHeldRequests: flags.maxHeldRequests }),
     ...(flags.drainTimeout === undefined ? {} : { drainTimeoutMs: flags.drainTimeout }),

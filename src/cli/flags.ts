@@ -1,6 +1,8 @@
 // Commander argument parsers shared by the commands: a bad flag value is a clear error naming
 // what was expected (commander prints it with the flag and exits non-zero), never a default.
-import { InvalidArgumentError } from 'commander';
+// And EbbCommand, the Command every ebb command is built from: every flag is also read from an
+// `EBB_*` environment variable (kubectl/Helm/KEDA convention: the flag wins over the variable).
+import { Command, CommanderError, InvalidArgumentError, type Option } from 'commander';
 import { parseTrustedProxies } from '../activator/forwarded.ts';
 
 export const portNumber = (value: string): number => {
@@ -42,4 +44,69 @@ export const collect = (value: string, previous: string[]): string[] => [...prev
 export const secondsOrZero = (value: string): number => {
   if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('must be seconds >= 0');
   return Number(value) * 1000;
+};
+
+/** `--poll-timeout` → `EBB_POLL_TIMEOUT`: the variable that sets a flag when it is not given. */
+export const envVarOf = (option: Option): string =>
+  `EBB_${option
+    .attributeName()
+    .replace(/[A-Z]/g, (c) => `_${c}`)
+    .toUpperCase()}`;
+
+/** Flags no variable sets: they print something and exit. */
+const NO_ENV = new Set(['help', 'version']);
+
+/** Go's strconv.ParseBool, as Kubernetes and KEDA read a boolean variable. */
+const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE_WORDS = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/**
+ * A Command whose every option (and every subcommand's) gets `.env(EBB_…)`, which also lists
+ * it in `--help` ("env: EBB_POLL_TIMEOUT"). Commander reads a variable only when the flag is
+ * absent, through the flag's own parser, so a bad value gets the flag's error plus "from env
+ * 'EBB_…'". Boolean flags: see checkBooleanEnv.
+ */
+export class EbbCommand extends Command {
+  override createCommand(name?: string): EbbCommand {
+    return new EbbCommand(name);
+  }
+
+  override addOption(option: Option): this {
+    if (option.envVar === undefined && !NO_ENV.has(option.attributeName())) option.env(envVarOf(option));
+    return super.addOption(option);
+  }
+}
+
+/**
+ * Commander sets a boolean flag from its variable whatever the value (`EBB_EXPLAIN=false` would
+ * turn it on). After parsing, a boolean set from a variable is read as Go's ParseBool reads it;
+ * anything else stops the command naming the variable. Throws CommanderError (exit code 2).
+ */
+export const checkBooleanEnv = (command: Command): void => {
+  for (const option of command.options) {
+    const key = option.attributeName();
+    if (!option.isBoolean() || option.envVar === undefined || command.getOptionValueSource(key) !== 'env')
+      continue;
+    const value = process.env[option.envVar] ?? '';
+    if (FALSE_WORDS.has(value)) command.setOptionValueWithSource(key, undefined, 'env');
+    else if (!TRUE_WORDS.has(value))
+      command.error(
+        `error: option '${option.flags}' value '${value}' from env '${option.envVar}' is invalid. must be true or false (1, t, TRUE, 0, f, FALSE)`,
+        { exitCode: 2, code: 'ebb.invalidEnvBoolean' },
+      );
+  }
+};
+
+/**
+ * Parses a command's own flags (`ebb run`, `activator`, `local`: everything after the command
+ * name); its options, or the exit code when it printed help or an error.
+ */
+export const parseFlags = <T extends object>(command: Command, argv: readonly string[]): T | number => {
+  try {
+    command.parse([...argv], { from: 'user' });
+    checkBooleanEnv(command);
+  } catch (err) {
+    return err instanceof CommanderError ? err.exitCode : 2;
+  }
+  return command.opts<T>();
 };

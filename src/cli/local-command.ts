@@ -1,9 +1,10 @@
 // `ebb local FILE [flags]`: the command around runLocal (src/cli/local.ts): its flags, the
 // signals that stop it, and the guards that leave no replica behind.
 import { isIP } from 'node:net';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { configuredLevel, createLogger, logDestination } from '../logging.ts';
 import { describeManifestReadError, MANIFEST_LIMITS } from './documents.ts';
-import { portNumber, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
+import { EbbCommand, parseFlags, portNumber, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { DEFAULT_LOCAL_PORT, DEFAULT_UI_PORT, runLocal } from './local.ts';
 
@@ -22,8 +23,9 @@ const allowedHost = (value: string, previous: string[]): string[] => {
   return [...previous, value];
 };
 
-const buildCommand = (io: CliIO): Command =>
-  new Command('ebb local')
+/** `ebb local`'s flags. */
+export const localFlagsCommand = (io: CliIO): Command =>
+  new EbbCommand('ebb local')
     .description(
       'embedded mode: run the LocalApps and ScaledObjects of FILE on this machine (replicas are local processes; no cluster)',
     )
@@ -51,13 +53,9 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** `ebb local FILE [flags]`: runs until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
 export const localCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
-  const command = buildCommand(io);
-  try {
-    command.parse([...argv], { from: 'user' });
-  } catch (err) {
-    return err instanceof CommanderError ? err.exitCode : 2;
-  }
-  const flags = command.opts<LocalFlags>();
+  const command = localFlagsCommand(io);
+  const flags = parseFlags<LocalFlags>(command, argv);
+  if (typeof flags === 'number') return flags;
   const file = command.args[0] ?? '';
   let text: string;
   try {
@@ -74,6 +72,8 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
     trustedProxies: flags.trustedProxies,
     uiAllowedHosts: flags.uiAllowedHost,
     print: (line) => io.stdout.write(`${line}\n`),
+    // Logs on stderr (stdout is the change lines); errors only unless --log-level says otherwise.
+    log: createLogger({ level: configuredLevel() ?? 'error', destination: logDestination(2) }),
     ...(flags.appLogs === true
       ? {
           supervisor: {

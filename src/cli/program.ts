@@ -1,7 +1,11 @@
 // The `ebb` command line. Each command's module is imported when the command runs, so a
 // command whose module is missing or broken cannot break the others (`ebb validate` never
 // loads the Kubernetes client).
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { configureLogging, LOG_FORMATS, LOG_LEVELS, type LoggingSettings } from '../logging.ts';
+import { versionLine } from '../observability/build-info.ts';
+import { COMPLETION_SHELLS, type CompletionShell, commandTree, completionScript } from './completion.ts';
+import { checkBooleanEnv, EbbCommand } from './flags.ts';
 import { type CliIO, describeError } from './io.ts';
 
 const wholeNumber = (value: string): number => {
@@ -17,23 +21,53 @@ const isoTime = (value: string): Date => {
 };
 
 /**
- * What `src/cli/run.ts` exports for `ebb run` (cluster mode) and `ebb start` (the same, as
- * `npm start` calls it): it parses its own flags from `argv` (everything after the command) and
- * resolves to the exit code.
+ * What `src/cli/run.ts` exports for `ebb run` (cluster mode; `ebb start` is another name for
+ * it): it parses its own flags from `argv` (everything after the command) and resolves to the
+ * exit code.
  */
 export interface RunModule {
-  run(argv: readonly string[], command: 'run' | 'start', io: CliIO): Promise<number>;
+  run(argv: readonly string[], io: CliIO): Promise<number>;
 }
 
+/**
+ * The commands that parse their own flags (their modules load the Kubernetes client or the
+ * local platform, so the program only names them): name → the Command with their flags, for
+ * `ebb completion` and the test that every flag has its EBB_* variable.
+ */
+export const OWN_FLAG_COMMANDS: Readonly<Record<string, (io: CliIO) => Promise<Command>>> = {
+  run: async (io) => (await import('./run.ts')).runFlagsCommand(io),
+  activator: async (io) => (await import('./activator.ts')).activatorFlagsCommand(io),
+  local: async (io) => (await import('./local-command.ts')).localFlagsCommand(io),
+};
+
+/** A command whose flags its own module parses: `ebb <name> [args...]` passed through. */
+const ownFlags = (command: Command): Command =>
+  command.helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]');
+
 export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Command => {
-  const program = new Command('ebb')
+  const program = new EbbCommand('ebb')
     .description('Event-driven autoscaling for Kubernetes: KEDA-compatible ScaledObjects')
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
     })
     .exitOverride()
-    .showHelpAfterError('(run "ebb help" for the commands)');
+    .showHelpAfterError('(run "ebb help" for the commands)')
+    .version(versionLine(), '-V, --version', 'print the version (and the commit, from EBB_GIT_COMMIT)')
+    // Global: before or after the command name (`ebb --log-level debug run`, `ebb run --log-level debug`).
+    .addOption(
+      new Option('--log-level <level>', 'log level (default: info; ebb local: error)').choices(LOG_LEVELS),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log lines as JSON or text (default: text on a terminal, else JSON)',
+      ).choices(LOG_FORMATS),
+    )
+    .hook('preAction', (_program, action) => {
+      checkBooleanEnv(action);
+      configureLogging(program.opts<LoggingSettings>());
+    });
 
   program
     .command('validate')
@@ -96,49 +130,44 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
       setExitCode(0);
     });
 
-  // ---- `ebb run` / `ebb start`: cluster mode, owned by src/cli/run.ts (see RunModule). ----
-  for (const name of ['run', 'start'] as const) {
+  // ---- `ebb run` (alias `ebb start`): cluster mode, owned by src/cli/run.ts (see RunModule). ----
+  ownFlags(
     program
-      .command(name)
-      .description(
-        name === 'run'
-          ? 'run the controller against a cluster'
-          : 'same as run (kept for older scripts; npm start now runs ebb local)',
-      )
-      .helpOption(false)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .argument('[args...]')
-      .action(async (_args: string[], _options: unknown, command: Command) => {
-        const module: RunModule = await import('./run.ts');
-        setExitCode(await module.run(command.args, name, io));
-      });
-  }
+      .command('run')
+      .alias('start')
+      .description('run the controller against a cluster (`ebb run --help` for its flags; start: the same)'),
+  ).action(async (_args: string[], _options: unknown, command: Command) => {
+    const module: RunModule = await import('./run.ts');
+    setExitCode(await module.run(command.args, io));
+  });
   // ---- `ebb activator`: the controller + the HTTP activator in one process (src/cli/activator.ts). ----
-  program
-    .command('activator')
-    .description(
-      'run the HTTP activator: with --controller-url a replica reporting to the controllers, without it together with the controller in one process',
-    )
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .argument('[args...]')
-    .action(async (_args: string[], _options: unknown, command: Command) => {
-      const { activatorCommand } = await import('./activator.ts');
-      setExitCode(await activatorCommand(command.args, io));
-    });
+  ownFlags(
+    program
+      .command('activator')
+      .description(
+        'run the HTTP activator: with --controller-url a replica reporting to the controllers, without it together with the controller in one process',
+      ),
+  ).action(async (_args: string[], _options: unknown, command: Command) => {
+    const { activatorCommand } = await import('./activator.ts');
+    setExitCode(await activatorCommand(command.args, io));
+  });
   // ---- `ebb local FILE`: embedded mode, LocalApps as local processes (src/cli/local.ts, local-command.ts). ----
+  ownFlags(
+    program
+      .command('local')
+      .description('embedded mode (npm start): scale the LocalApps of a file as local processes, no cluster'),
+  ).action(async (_args: string[], _options: unknown, command: Command) => {
+    const { localCommand } = await import('./local-command.ts');
+    setExitCode(await localCommand(command.args, io));
+  });
+  // ---- `ebb completion bash|zsh`: generated from this program (src/cli/completion.ts). ----
   program
-    .command('local')
-    .description('embedded mode (npm start): scale the LocalApps of a file as local processes, no cluster')
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .argument('[args...]')
-    .action(async (_args: string[], _options: unknown, command: Command) => {
-      const { localCommand } = await import('./local-command.ts');
-      setExitCode(await localCommand(command.args, io));
+    .command('completion')
+    .description('print a shell completion script: source <(ebb completion bash)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(COMPLETION_SHELLS))
+    .action(async (shell: CompletionShell) => {
+      io.stdout.write(completionScript(shell, await commandTree(program, OWN_FLAG_COMMANDS, io)));
+      setExitCode(0);
     });
   return program;
 };

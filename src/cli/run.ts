@@ -1,12 +1,12 @@
-// `ebb run` (cluster mode) and `ebb start` (what `npm start` calls): flags → runController
-// (src/cli/controller-wiring.ts) → SIGINT/SIGTERM. Wiring only; the logic is in src/controller.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+// `ebb run` (cluster mode; `ebb start` is another name for it): flags → the cluster check
+// (src/cli/cluster-check.ts) → runController (src/cli/controller-wiring.ts) → SIGINT/SIGTERM.
+// Wiring only; the logic is in src/controller.
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REPORT_PORT } from '../controller/activator-reports.ts';
 import { DEFAULT_POLL_TIMEOUT_MS } from '../controller/controller.ts';
 import { parseAllowedServiceAccounts } from '../controller/report-auth.ts';
-import { logger as defaultLogger } from '../logging.ts';
 import { servedPort } from '../observability/server.ts';
-import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
+import { clusterReady } from './cluster-check.ts';
 import {
   DEFAULT_ADAPTER_PORT,
   DEFAULT_HEALTH_PORT,
@@ -15,7 +15,7 @@ import {
   DEFAULT_METRICS_PORT,
   runController,
 } from './controller-wiring.ts';
-import { collect, portNumber, positiveInt, seconds } from './flags.ts';
+import { collect, EbbCommand, parseFlags, portNumber, positiveInt, seconds } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { waitForSignal } from './stop-signal.ts';
 
@@ -50,18 +50,17 @@ const allowedServiceAccounts = (value: string, previous: string[]): string[] => 
   return [...previous, value];
 };
 
-const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
-  new Command(`ebb ${name}`)
+/** `ebb run`'s flags (`ebb start` is the same command under another name). */
+export const runFlagsCommand = (io: CliIO): Command =>
+  new EbbCommand('ebb run')
     .description(
-      name === 'run'
-        ? 'run the controller against a cluster'
-        : 'run the controller against the current kubeconfig context (npm start)',
+      'run the controller against a cluster: the --kubeconfig file, else $KUBECONFIG, ~/.kube/config, in-cluster',
     )
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--namespace <ns>', 'watch ScaledObjects in this namespace only (default: all namespaces)')
     .option(
       '--cluster-object-namespace <ns>',
-      'namespace ClusterTriggerAuthentications read their Secrets from (default: $EBB_CLUSTER_OBJECT_NAMESPACE, ebb-system)',
+      'namespace ClusterTriggerAuthentications read their Secrets from (default: ebb-system)',
     )
     .option('--leader-elect', 'run as one of several replicas; only the Lease holder polls and writes')
     .option('--lease-name <name>', 'Lease used for leader election', DEFAULT_LEASE_NAME)
@@ -93,8 +92,7 @@ const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
       '--adapter-port <n>',
       'HTTPS port of the external.metrics.k8s.io adapter HPA mode reads through the aggregation layer (0: off)',
       portNumber,
-      // `ebb start` runs on a workstation, where 6443 may be a local API server's (k3s).
-      name === 'run' ? DEFAULT_ADAPTER_PORT : 0,
+      DEFAULT_ADAPTER_PORT,
     )
     .option(
       '--adapter-cert-dir <dir>',
@@ -137,72 +135,13 @@ const buildCommand = (name: 'run' | 'start', io: CliIO): Command =>
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
 
-/** What to say when no API server answers: the config in use, the error, and the ways out. */
-export const unreachableMessage = (command: string, context: string, server: string, error: string): string =>
-  [
-    `ebb ${command}: no Kubernetes cluster is reachable.`,
-    `  kubeconfig context: ${context || '(none)'}`,
-    `  API server:         ${server || '(none)'}`,
-    `  error:              ${error}`,
-    '',
-    'What to do:',
-    '  - Start a cluster or point at one: `kind create cluster`, `minikube start`, or set KUBECONFIG',
-    '    (or pass --kubeconfig) to a cluster you can reach; check with `kubectl get ns`.',
-    '  - Then install the CRD: `kubectl apply -f crds/` and run `npm start` again.',
-    '  - Without a cluster you can still check and replay ScaledObjects offline:',
-    '    `npm run ebb -- validate <file.yaml>` and `npm run ebb -- simulate --scaledobject <file> --metrics <trace.csv>`.',
-    '',
-  ].join('\n');
-
-const parseFlags = (name: 'run' | 'start', argv: readonly string[], io: CliIO): RunFlags | number => {
-  const command = buildCommand(name, io);
-  try {
-    command.parse([...argv], { from: 'user' });
-  } catch (err) {
-    return err instanceof CommanderError ? err.exitCode : 2;
-  }
-  return command.opts<RunFlags>();
-};
-
 /** Checks the cluster and the CRD, runs the controller until SIGINT/SIGTERM; the exit code. */
-const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO): Promise<number> => {
-  let probe: KubernetesPlatform;
-  try {
-    probe = kubernetesPlatform({ kubeconfig: flags.kubeconfig, identity: 'probe', log: defaultLogger });
-  } catch (err) {
-    const why = `cannot load the kubeconfig: ${err instanceof Error ? err.message : String(err)}`;
-    io.stderr.write(unreachableMessage(name, '', '', why));
-    return 1;
-  }
-  try {
-    const reachable = await probe.reachable();
-    if (!reachable.ok) {
-      // client-node falls back to http://localhost:8080 when it finds no kubeconfig at all.
-      const noConfig = probe.client.server === 'http://localhost:8080' && probe.context === 'loaded-context';
-      const why = noConfig
-        ? 'no kubeconfig found ($KUBECONFIG is unset and ~/.kube/config does not exist), and not in a cluster'
-        : reachable.error.message;
-      io.stderr.write(unreachableMessage(name, probe.context, probe.client.server, why));
-      return 1;
-    }
-    const crd = await probe.crdInstalled();
-    if (crd.ok && !crd.value) {
-      io.stderr.write(
-        `ebb ${name}: the ScaledObject CRD is not installed on ${probe.client.server}.\n` +
-          'Install it with `kubectl apply -f crds/` (or `npm run ebb -- crds | kubectl apply -f -`), then run again.\n',
-      );
-      return 1;
-    }
-    io.stderr.write(
-      `ebb ${name}: controller on ${reachable.value.server} (${reachable.value.version}), context "${probe.context}"\n`,
-    );
-  } finally {
-    await probe.close();
-  }
+const runUntilSignal = async (flags: RunFlags, io: CliIO): Promise<number> => {
+  if (!(await clusterReady('run', flags.kubeconfig, io.stderr))) return 1;
   const running = await runController({
     kubeconfig: flags.kubeconfig,
     namespace: flags.namespace,
-    clusterObjectNamespace: flags.clusterObjectNamespace ?? process.env.EBB_CLUSTER_OBJECT_NAMESPACE,
+    clusterObjectNamespace: flags.clusterObjectNamespace,
     leaderElect: flags.leaderElect === true,
     leaseName: flags.leaseName,
     leaseNamespace: flags.leaseNamespace,
@@ -223,23 +162,13 @@ const runUntilSignal = async (name: 'run' | 'start', flags: RunFlags, io: CliIO)
     reportTokenAudiences: flags.reportTokenAudience,
   });
   const signal = await waitForSignal();
-  io.stderr.write(`ebb ${name}: ${signal}, stopping\n`);
+  io.stderr.write(`ebb run: ${signal}, stopping\n`);
   await running.stop();
   return 0;
 };
 
-/** `ebb run [flags]`. */
-export const runCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
-  const flags = parseFlags('run', argv, io);
-  return typeof flags === 'number' ? flags : runUntilSignal('run', flags, io);
+/** `ebb run [flags]` (also `ebb start`): the RunModule contract of src/cli/program.ts. */
+export const run = async (argv: readonly string[], io: CliIO): Promise<number> => {
+  const flags = parseFlags<RunFlags>(runFlagsCommand(io), argv);
+  return typeof flags === 'number' ? flags : runUntilSignal(flags, io);
 };
-
-/** `ebb start` (npm start): `run` against the current kubeconfig, with plain advice when there is no cluster. */
-export const startCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
-  const flags = parseFlags('start', argv, io);
-  return typeof flags === 'number' ? flags : runUntilSignal('start', flags, io);
-};
-
-/** The RunModule contract of src/cli/program.ts. */
-export const run = (argv: readonly string[], command: 'run' | 'start', io: CliIO): Promise<number> =>
-  command === 'run' ? runCommand(argv, io) : startCommand(argv, io);

@@ -6,10 +6,8 @@
 // EbbMetrics is every observer: the controller's and the report receiver's
 // (src/controller/observer.ts) and the activator's (src/activator/observer.ts). A removed
 // ScaledObject loses every series it had.
-import { readFileSync } from 'node:fs';
 import { arch, version as nodeVersion, platform } from 'node:process';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { z } from 'zod';
 import type { ActivatorObserver } from '../activator/observer.ts';
 import { type PlatformReason, REPORT_REFUSALS, type ReportRefusal } from '../api/reasons.ts';
 import type { ControllerObserver, PollObservation, ReportObserver } from '../controller/observer.ts';
@@ -36,18 +34,9 @@ const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** Holds and cold starts: a scale from zero is seconds to minutes (image pulls). */
 const COLD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300];
 
-export interface BuildInfo {
-  readonly version: string;
-  readonly gitCommit?: string | undefined;
-}
+import type { BuildInfo } from './build-info.ts';
 
-/** ebb's version from package.json; the commit from `EBB_GIT_COMMIT` (set by the image build). */
-export const ebbBuildInfo = (): BuildInfo => {
-  const pkg = z
-    .object({ version: z.string() })
-    .safeParse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')));
-  return { version: pkg.success ? pkg.data.version : 'unknown', gitCommit: process.env.EBB_GIT_COMMIT };
-};
+export { type BuildInfo, ebbBuildInfo } from './build-info.ts';
 
 type Labels<T extends string> = Record<T, string>;
 

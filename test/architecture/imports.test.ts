@@ -11,6 +11,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The layer a repository path belongs to (the rows of the table). */
 const layerOf = (path: string): string => {
   const parts = path.split('/');
+  if (path === 'package.json') return path; // read for the version (src/observability/build-info.ts)
   if (parts[0] === 'scalers') {
     if (parts.length === 2) return 'scalers/index.ts';
     return parts[1] === 'kit' ? 'scalers/kit' : 'scalers/<type>';
@@ -48,6 +49,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'src/activator': ['src/api', 'src/routing', 'src/logging.ts'],
   'src/metrics': ['src/api', 'src/controller', 'src/logging.ts', 'src/request-target.ts'],
   'src/observability': [
+    'package.json',
     'src/api',
     'src/controller',
     'src/activator',

@@ -15,8 +15,12 @@ describe('ebb activator flags', () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);
     const help = stdout.replace(/\s+/g, ' ');
-    expect(help).toMatch(/--health-port <n> port of \/healthz and \/readyz \(0: off\) \(default: 8081\)/);
-    expect(help).toMatch(/--metrics-port <n> port of Prometheus \/metrics \(0: off;.*\) \(default: 9090\)/);
+    expect(help).toMatch(
+      /--health-port <n> port of \/healthz and \/readyz \(0: off\) \(default: 8081, env: EBB_HEALTH_PORT\)/,
+    );
+    expect(help).toMatch(
+      /--metrics-port <n> port of Prometheus \/metrics \(0: off;.*\) \(default: 9090, env: EBB_METRICS_PORT\)/,
+    );
   });
 
   it('lists the drain and connection timeouts, in seconds with their defaults', async () => {
@@ -52,14 +56,19 @@ describe('ebb activator flags', () => {
 describe('report authentication and status page flags', () => {
   it('ebb activator reports with the ServiceAccount token by default; an unreadable file stops it', async () => {
     const help = (await run(['--help'])).stdout.replace(/\s+/g, ' ');
-    expect(help).toContain('(default: "/var/run/secrets/kubernetes.io/serviceaccount/token")');
-    const { code, stderr } = await run([
-      ...['--controller-url', 'http://127.0.0.1:1', '--report-token-file', '/nonexistent/ebb-token'],
-      ...['--health-port', '0', '--metrics-port', '0'],
-    ]);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(
-      /^ebb activator: cannot start: --report-token-file: cannot read the ServiceAccount token .*\/nonexistent\/ebb-token/,
+    expect(help).toContain(
+      '(default: "/var/run/secrets/kubernetes.io/serviceaccount/token", env: EBB_REPORT_TOKEN_FILE)',
+    );
+    // The command checks the cluster first (test/cli/first-run.test.ts); the token is the first
+    // thing the standalone shape reads, before any connection.
+    const { runStandaloneActivator } = await import('../../src/cli/standalone-activator.ts');
+    await expect(
+      runStandaloneActivator({
+        controllerUrls: ['http://127.0.0.1:1'],
+        reportTokenFile: '/nonexistent/ebb-token',
+      }),
+    ).rejects.toThrow(
+      /^--report-token-file: cannot read the ServiceAccount token .*\/nonexistent\/ebb-token/,
     );
   });
 
@@ -73,7 +82,7 @@ describe('report authentication and status page flags', () => {
       '"ebb-system/ebb-activator" must be namespace:name of a ServiceAccount',
     ],
   ])('ebb run refuses %j naming the flag', async (argv, message) => {
-    const { runCommand } = await import('../../src/cli/run.ts');
+    const { run: runCommand } = await import('../../src/cli/run.ts');
     const { code, stderr } = await runWith(runCommand, argv);
     expect(code).not.toBe(0);
     expect(stderr).toContain(message);
