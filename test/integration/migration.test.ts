@@ -11,7 +11,6 @@ import {
   ApiregistrationV1Api,
   AutoscalingV2Api,
   CustomObjectsApi,
-  loadAllYaml,
   loadYaml,
   type V1APIService,
   type V1CustomResourceDefinition,
