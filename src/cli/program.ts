@@ -79,6 +79,22 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
     });
 
   program
+    .command('migrate')
+    .description(
+      'rewrite KEDA manifests for ebb; reports on stderr every behavioural difference that applies',
+    )
+    .argument(
+      '<path...>',
+      'YAML files or directories (YAML files inside, recursively; "-" reads standard input)',
+    )
+    .option('--out <dir>', 'write the converted files under DIR instead of standard output')
+    .addOption(new Option('--output <format>', 'report format').choices(['text', 'json']).default('text'))
+    .action(async (paths: string[], opts: { out?: string; output: 'text' | 'json' }) => {
+      const { runMigrate } = await import('./migrate.ts');
+      setExitCode(await runMigrate(paths, opts, io));
+    });
+
+  program
     .command('simulate')
     .description("replay a metrics trace through a ScaledObject's scaling; prints t,replicas,active per poll")
     .requiredOption('--scaledobject <file>', 'YAML file with one ScaledObject')
