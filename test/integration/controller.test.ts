@@ -171,6 +171,12 @@ describe('ebb controller on a real API server', () => {
     const before = running.platform.client.writes();
     await new Promise((r) => setTimeout(r, 3000)); // three polls of every object
     expect(running.platform.client.writes() - before).toBe(0);
+    // A restarted controller announces a failing trigger again (an Event): not for the restart test.
+    await deleteScaledObject(kc, ns.name, 'queue');
+    await vi.waitFor(
+      async () => expect((await readScaledObject(kc, ns.name, 'queue')).exists).toBe(false),
+      wait,
+    );
   });
 
   it('paused-replicas holds the target at N; removing the annotation resumes scaling', async () => {
