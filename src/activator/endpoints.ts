@@ -4,6 +4,7 @@
 // Service wakes only the requests waiting for that Service — never a global broadcast.
 import { Agent } from 'node:http';
 import type { Clock, Timer } from '../clock.ts';
+import { BackendTrouble } from './backend-trouble.ts';
 import type { Endpoint, EndpointSource, ServiceRef } from './ports.ts';
 import { serviceKeyOf } from './ports.ts';
 
@@ -55,6 +56,8 @@ export class ServiceBackend {
   containerConcurrency = 0;
   /** Requests waiting for this backend (sum over its routes); kept by the hold queue. */
   held = 0;
+  /** Flaps and refusals while requests waited: what a hold timeout reports (backend-trouble.ts). */
+  readonly trouble = new BackendTrouble();
   /** Called when capacity may have appeared and `held > 0`: the hold queue's dispatch. */
   onCapacity: (backend: ServiceBackend) => void = () => {};
   /** Called after the ready set changed (cold ↔ warm), before onCapacity. */
@@ -116,8 +119,9 @@ export class ServiceBackend {
     if (this.held > 0) this.onCapacity(this);
   }
 
-  /** A connection to `ep` was refused: skip it for a while (doubling per consecutive refusal). */
-  refused(ep: EndpointState): void {
+  /** A connection to `ep` was refused (`error`): skip it for a while (doubling per consecutive refusal). */
+  refused(ep: EndpointState, error: string): void {
+    this.trouble.connectRefused(error);
     ep.refusals = Math.min(ep.refusals + 1, 6);
     ep.refusedUntil = this.clock.now() + this.limits.refusedCooldownMs * 2 ** (ep.refusals - 1);
   }
@@ -170,7 +174,10 @@ export class ServiceBackend {
         );
       }
     }
-    for (const gone of old.values()) retire(gone);
+    for (const gone of old.values()) {
+      retire(gone);
+      if (this.held > 0) this.trouble.becameUnready(gone.id);
+    }
     this.endpoints = next;
     this.onReadyChange(this, was);
     if (this.held > 0 && next.length > 0) this.onCapacity(this);

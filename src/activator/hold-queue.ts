@@ -18,7 +18,8 @@
 // Limits, each answered with a body naming the route and the limit:
 //   route holds maxHeldRequests        → 503 + Retry-After  (RouteHoldLimit)
 //   activator holds limits.maxHeld     → 503 + Retry-After  (GlobalHoldLimit)
-//   waited holdTimeoutMs               → 504                (HoldTimeout)
+//   waited holdTimeoutMs               → 504                (HoldTimeout, or BackendUnstable
+//                                                              when endpoints flapped or refused)
 // A client that goes away while held leaves the queue at once (its slot and counts freed) when
 // its socket is being read: requests without a body, or whose body was all read with the head,
 // and held Upgrades. A socket that is not read — paused above, and likewise one node stopped
@@ -50,7 +51,13 @@
 // start; the next held request starts a new one).
 
 import type { IncomingMessage } from 'node:http';
-import { type ActivatorReason, GlobalHoldLimit, HoldTimeout, RouteHoldLimit } from '../api/reasons.ts';
+import {
+  type ActivatorReason,
+  BackendUnstable,
+  GlobalHoldLimit,
+  HoldTimeout,
+  RouteHoldLimit,
+} from '../api/reasons.ts';
 import type { Clock } from '../clock.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import { DONE, type Exchange, HELD, type RouteState, replyError } from './exchange.ts';
@@ -250,25 +257,27 @@ export class HoldQueue {
     // next held request starts a new poke episode.
     if (route.queued === 0) route.pokedAt = 0;
     if (route.queued === 0 && !released) route.coldSince = 0;
+    // Nobody waits for the backend any more and the last one did not go on to an endpoint
+    // (which may refuse it and bring it back): the episode of trouble is over.
+    if (route.backend.held === 0 && !released) route.backend.trouble.clear();
     this.hooks.observer.heldDone(route.key, (this.clock.now() - ex.heldAt) / 1000, outcome);
   }
 
   /** @internal the timer's callback. */
   timeOut(ex: Exchange, queued = true): void {
     if (ex.state !== HELD) return;
+    const route = ex.route;
+    const backend = route.backend;
+    const answer = holdTimeoutAnswer(route, ex.lastError); // before unlink, which may clear the trouble
     if (queued) {
       ex.timer = undefined;
       this.unlink(ex, 'timeout');
-    } else this.hooks.observer.heldDone(ex.route.key, (this.clock.now() - ex.heldAt) / 1000, 'timeout');
+    } else {
+      this.hooks.observer.heldDone(route.key, (this.clock.now() - ex.heldAt) / 1000, 'timeout');
+      if (backend.held === 0) backend.trouble.clear();
+    }
     ex.state = DONE;
-    const route = ex.route;
-    const last = ex.lastError === '' ? '' : ` (last upstream error: ${ex.lastError})`;
-    replyError(
-      ex,
-      504,
-      HoldTimeout,
-      `route ${route.key}: no endpoint of service ${route.backend.key} had capacity within holdTimeout ${route.spec.holdTimeoutMs} ms${last}`,
-    );
+    replyError(ex, 504, answer.reason, answer.message);
   }
 
   private reject(ex: Exchange, reason: ActivatorReason, message: string): void {
@@ -293,6 +302,32 @@ export class HoldQueue {
     }
   }
 }
+
+/**
+ * Why a hold timed out, from what the activator saw of the backend while the request waited:
+ *   endpoints left the ready set or refused connections → BackendUnstable, with the counts
+ *   no ready endpoint now (and no flap)                  → HoldTimeout: none became ready
+ *   ready endpoints, all at containerConcurrency         → HoldTimeout: none had capacity
+ */
+const holdTimeoutAnswer = (
+  route: RouteState,
+  lastError: string,
+): { reason: typeof HoldTimeout | typeof BackendUnstable; message: string } => {
+  const backend = route.backend;
+  const within = `within holdTimeout ${route.spec.holdTimeoutMs} ms`;
+  if (backend.trouble.seen) {
+    return {
+      reason: BackendUnstable,
+      message: `route ${route.key}: no endpoint of service ${backend.key} took the request ${within}: while requests waited, ${backend.trouble.describe()}; the replicas may be crash-looping (see the Pods' restarts and last state)`,
+    };
+  }
+  const last = lastError === '' ? '' : ` (last upstream error: ${lastError})`;
+  const what = backend.readyCount === 0 ? 'became ready' : 'had capacity';
+  return {
+    reason: HoldTimeout,
+    message: `route ${route.key}: no endpoint of service ${backend.key} ${what} ${within}${last}`,
+  };
+};
 
 /**
  * Whether more of `req`'s body may arrive than node has read: a chunked body, or a Content-Length

@@ -131,6 +131,7 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
       return;
     }
     hooks.responseDeadlines.remove(ex);
+    ep.owner.trouble.clear(); // the backend answers: whatever flapped before is over
     const res = ex.res;
     if (res === undefined) return;
     ep.refusals = 0;

@@ -162,7 +162,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     ex.upstream = undefined;
     inFlight--;
     if (ex.counted) ex.route.counters.addInFlight(-1);
-    if (refused) ep.owner.refused(ep);
+    if (refused) ep.owner.refused(ep, ex.lastError);
     if (routes.get(ex.route.key) !== ex.route) {
       // The route went away meanwhile: nothing would ever release it from the queue.
       ex.state = DONE;

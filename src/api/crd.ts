@@ -435,12 +435,17 @@ export const scaledObjectCrd = () =>
     scope: 'Namespaced',
     description: 'ScaledObject scales a workload on events; a KEDA ScaledObject with its apiVersion changed.',
     columns: [
-      column('Kind', 'string', '.spec.scaleTargetRef.kind'),
+      // KEDA's columns (ScaleTargetKind from status: the resolved kind, also when spec leaves
+      // it empty), with the replicas ebb last saw and decided, and the triggers that are active.
+      column('Kind', 'string', '.status.scaleTargetKind'),
       column('Target', 'string', '.spec.scaleTargetRef.name'),
       column('Min', 'integer', '.spec.minReplicaCount'),
       column('Max', 'integer', '.spec.maxReplicaCount'),
+      column('Replicas', 'integer', '.status.currentReplicas'),
+      column('Desired', 'integer', '.status.desiredReplicas'),
       column('Ready', 'string', condition('Ready')),
       column('Active', 'string', condition('Active')),
+      column('ActiveTriggers', 'string', '.status.activeTriggers'),
       column('Fallback', 'string', condition('Fallback')),
       column('Paused', 'string', condition('Paused')),
       column('Triggers', 'string', '.spec.triggers[*].type'),

@@ -157,7 +157,10 @@ export const HealthStatusSchema = z.object({
 });
 
 export const ScaledObjectStatusSchema = z.object({
-  scaleTargetKind: z.string().optional(),
+  scaleTargetKind: z
+    .string()
+    .optional()
+    .describe('The resolved target as KEDA writes it, group/version.kind: apps/v1.Deployment.'),
   originalReplicaCount: int32.optional(),
   lastActiveTime: z.string().optional(),
   externalMetricNames: z.array(z.string()).optional(),
@@ -165,6 +168,10 @@ export const ScaledObjectStatusSchema = z.object({
   pausedReplicaCount: int32.optional(),
   currentReplicas: int32.optional(),
   desiredReplicas: int32.optional(),
+  activeTriggers: z
+    .string()
+    .optional()
+    .describe('The triggers active at the last poll, comma-separated (trigger name or metric name).'),
   hpaName: z.string().optional(),
   conditions: z.array(ConditionSchema).optional(),
 });

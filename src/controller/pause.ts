@@ -4,7 +4,7 @@ import type { Pause } from '../api/annotations.ts';
 import type { ConditionUpdate } from '../api/conditions.ts';
 import { ScaledObjectPaused } from '../api/reasons.ts';
 import type { ReconcileContext } from './reconcile-context.ts';
-import { describeTarget, type Loop, type Tracked } from './tracked.ts';
+import { describeTarget, type Loop, scaleTargetKindOf, type Tracked } from './tracked.ts';
 
 /** paused: keep the count; paused-replicas: hold the target at N. Either way no polling. */
 export const holdPaused = async (
@@ -24,13 +24,25 @@ export const holdPaused = async (
     });
     await ctx.writeStatus(t, {
       conditions,
-      fields: { externalMetricNames, pausedReplicaCount: null, hpaName: null },
+      fields: {
+        externalMetricNames,
+        scaleTargetKind: scaleTargetKindOf(loop.target),
+        pausedReplicaCount: null,
+        hpaName: null,
+        activeTriggers: null,
+      },
     });
     return;
   }
   const n = pause.replicas;
   const current = await ctx.scaleTarget.replicas(loop.target);
-  const fields: Record<string, unknown> = { externalMetricNames, pausedReplicaCount: n, hpaName: null };
+  const fields: Record<string, unknown> = {
+    externalMetricNames,
+    scaleTargetKind: scaleTargetKindOf(loop.target),
+    pausedReplicaCount: n,
+    hpaName: null,
+    activeTriggers: null,
+  };
   if (current.ok && current.value !== n) {
     const scaled = await ctx.scaleTarget.scale(loop.target, n);
     if (!scaled.ok) {

@@ -42,6 +42,7 @@ import {
   type Loop,
   persistedHealth,
   pollingIntervalMs,
+  scaleTargetKindOf,
   type Tracked,
 } from './tracked.ts';
 
@@ -374,8 +375,11 @@ const pollWithin = async (
     error: decision.triggerError !== undefined || replicas !== desired,
     clamped: decision.clamped,
   });
+  fields.scaleTargetKind = scaleTargetKindOf(loop.target);
   fields.currentReplicas = replicas;
   fields.desiredReplicas = desired;
+  // Names, not values: it changes when activity moves between triggers, not every poll.
+  fields.activeTriggers = decision.activeTriggers.length > 0 ? decision.activeTriggers.join(',') : null;
   fields.health = persistedHealth(decision.state.health, loop.spec);
   // A status API that does not answer holds this write queued (Controller.writeStatus), not the poll.
   await deadline.within(ctx.writeStatus(t, { conditions: pollConditions(decision, loop), fields }));

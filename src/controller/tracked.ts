@@ -93,6 +93,18 @@ export const targetRefOf = (so: ScaledObject, namespace: string): TargetRef => (
 
 export const describeTarget = (t: TargetRef): string => `${t.kind} ${t.namespace}/${t.name}`;
 
+/**
+ * `status.scaleTargetKind` as KEDA writes it (GroupVersionKindResource.GVKString):
+ *   group + "/" + version + "." + kind   (apps/v1.Deployment; the core group gives /v1.Kind)
+ * from the resolved reference, so an empty `spec.scaleTargetRef.kind` reads apps/v1.Deployment.
+ */
+export const scaleTargetKindOf = (t: TargetRef): string => {
+  const slash = t.apiVersion.indexOf('/');
+  const group = slash === -1 ? '' : t.apiVersion.slice(0, slash);
+  const version = slash === -1 ? t.apiVersion : t.apiVersion.slice(slash + 1);
+  return `${group}/${version}.${t.kind}`;
+};
+
 const parseTime = (s: string | undefined): number | undefined => {
   if (s === undefined) return undefined;
   const t = Date.parse(s);

@@ -61,6 +61,7 @@ const pausedDecision = (
   active: false,
   activeReason: ScalerNotActive,
   activeMessage: NOT_ACTIVE_MESSAGE,
+  activeTriggers: [],
   triggerError: undefined,
   fallbackActive: false,
   transition: undefined,
@@ -195,6 +196,7 @@ export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingStat
     active: assessment.active,
     activeReason: step.activeReason,
     activeMessage: step.activeMessage,
+    activeTriggers: assessment.activeTriggers,
     triggerError: hasError
       ? {
           reason: TriggerError,

@@ -134,6 +134,8 @@ export interface ScaleDecision {
   readonly active: boolean;
   readonly activeReason: ActiveReason;
   readonly activeMessage: string;
+  /** The trigger keys that made this poll active (the composite metric with scalingModifiers). */
+  readonly activeTriggers: readonly string[];
   /** Ready=False with TriggerError while a trigger fails; otherwise Ready=True. */
   readonly triggerError: { readonly reason: ReadErrorReason; readonly message: string } | undefined;
   /** True when fallback replicas were used for at least one failing trigger. */

@@ -165,12 +165,15 @@ describe('the CRD schema is structural', () => {
       (version?.additionalPrinterColumns ?? []).map((c) => [c.name, c.jsonPath]),
     );
     expect(columns).toMatchObject({
-      Kind: '.spec.scaleTargetRef.kind',
+      Kind: '.status.scaleTargetKind',
       Target: '.spec.scaleTargetRef.name',
       Min: '.spec.minReplicaCount',
       Max: '.spec.maxReplicaCount',
+      Replicas: '.status.currentReplicas',
+      Desired: '.status.desiredReplicas',
       Ready: '.status.conditions[?(@.type=="Ready")].status',
       Active: '.status.conditions[?(@.type=="Active")].status',
+      ActiveTriggers: '.status.activeTriggers',
       Fallback: '.status.conditions[?(@.type=="Fallback")].status',
       Paused: '.status.conditions[?(@.type=="Paused")].status',
       Triggers: '.spec.triggers[*].type',

@@ -2,6 +2,7 @@
 // benchmark: install the CRD from crds/, create Deployments and ScaledObjects, read them back.
 // Not a test file itself (the unit project only runs *.test.ts).
 import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import {
   ApiException,
   ApiextensionsV1Api,
@@ -15,6 +16,7 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
 
 const CRD_DIR = new URL('../../crds/', import.meta.url);
@@ -261,4 +263,51 @@ export const serviceAccountToken = async (
   if (token === undefined || token === '')
     throw new Error(`no token for ServiceAccount ${namespace}/${name}`);
   return token;
+};
+
+const TableSchema = z.object({
+  columnDefinitions: z.array(z.object({ name: z.string(), priority: z.number().optional() })),
+  rows: z.array(z.object({ cells: z.array(z.unknown()), object: z.looseObject({}).optional() })),
+});
+export type Table = z.infer<typeof TableSchema>;
+
+/** GET as kubectl does for `kubectl get`: the server-side Table with the printer columns. */
+export const getTable = async (kc: KubeConfig, path: string): Promise<Table> => {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error('kubeconfig has no current cluster');
+  const url = new URL(path, cluster.server);
+  const opts: Parameters<typeof request>[1] = {
+    method: 'GET',
+    headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+  };
+  await kc.applyToHTTPSOptions(opts);
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request(url, opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode}: ${body}`)),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  return TableSchema.parse(JSON.parse(text));
+};
+
+/** A table's rows as { column name: cell }, keyed by the Name cell. */
+export const tableRows = (table: Table): Map<string, Record<string, unknown>> => {
+  const names = table.columnDefinitions.map((c) => c.name);
+  const rows = new Map<string, Record<string, unknown>>();
+  for (const row of table.rows) {
+    const cells: Record<string, unknown> = {};
+    names.forEach((n, i) => {
+      cells[n] = row.cells[i];
+    });
+    rows.set(String(cells.Name), cells);
+  }
+  return rows;
 };

@@ -6,6 +6,9 @@
 #                                            their published v0.Y.Z, see kubernetes#79384)
 #   etcd                                     from go.etcd.io/etcd/server/v3 (package main at root)
 #   helm                                     from helm.sh/helm/v3/cmd/helm (go install, for deploy/)
+#   gateway-api                              Gateway API's standard CRDs (config/crd/standard of
+#                                            sigs.k8s.io/gateway-api), copied to
+#                                            ~/.cache/ebb/crds/gateway-api-<version>/ (examples/cluster)
 #
 # Idempotent: a component whose binaries exist is not rebuilt. Prints how long each build took.
 set -euo pipefail
@@ -13,6 +16,7 @@ set -euo pipefail
 K8S_VERSION="${EBB_K8S_VERSION:-v1.35.4}"
 ETCD_VERSION="${EBB_ETCD_VERSION:-v3.6.16}"
 HELM_VERSION="${EBB_HELM_VERSION:-v3.22.0}"
+GATEWAY_API_VERSION="${EBB_GATEWAY_API_VERSION:-v1.4.1}"
 CACHE="${EBB_CACHE:-$HOME/.cache/ebb}"
 export GOFLAGS="-mod=mod -buildvcs=false"
 export CGO_ENABLED=0
@@ -101,10 +105,28 @@ build_helm() {
   log "helm $HELM_VERSION built in $((SECONDS - start)) s"
 }
 
+fetch_gateway_api() {
+  local out="$CACHE/crds/gateway-api-$GATEWAY_API_VERSION"
+  if compgen -G "$out/*.yaml" >/dev/null; then
+    log "gateway-api $GATEWAY_API_VERSION CRDs cached in $out"
+    return
+  fi
+  local start=$SECONDS dir
+  log "fetching gateway-api $GATEWAY_API_VERSION CRDs into $out"
+  dir=$(go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  [[ -d "$dir/config/crd/standard" ]] || { log "no config/crd/standard in sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"; exit 1; }
+  mkdir -p "$out.tmp"
+  cp "$dir"/config/crd/standard/*.yaml "$out.tmp/"
+  chmod u+w "$out.tmp"/*.yaml
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "gateway-api $GATEWAY_API_VERSION CRDs fetched in $((SECONDS - start)) s"
+}
+
 case "${1:-all}" in
   etcd) build_etcd ;;
   kubernetes) build_kubernetes ;;
   helm) build_helm ;;
-  all) build_etcd; build_kubernetes; build_helm ;;
-  *) log "usage: $0 [all|etcd|kubernetes|helm]"; exit 2 ;;
+  gateway-api) fetch_gateway_api ;;
+  all) build_etcd; build_kubernetes; build_helm; fetch_gateway_api ;;
+  *) log "usage: $0 [all|etcd|kubernetes|helm|gateway-api]"; exit 2 ;;
 esac

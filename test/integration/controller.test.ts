@@ -1,5 +1,6 @@
 // The controller against a real kube-apiserver (no kubelet: Deployments have no pods, which the
 // /scale subresource does not mind). Cron windows are chosen around the current time.
+// `kubectl get ebbso` is read as kubectl reads it: the server-side Table of the printer columns.
 import {
   ApiException,
   ApiextensionsV1Api,
@@ -8,6 +9,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
 import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { FINALIZER } from '../../src/controller/tracked.ts';
 import { silentLogger } from '../../src/logging.ts';
@@ -18,11 +20,13 @@ import {
   createScaledObject,
   deleteScaledObject,
   deploymentReplicas,
+  getTable,
   installCrd,
   listEvents,
   openWindow,
   patchScaledObject,
   readScaledObject,
+  tableRows,
 } from '../controller/cluster.ts';
 import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
 
@@ -31,6 +35,9 @@ const ns = useNamespace('controller');
 let running: RunningController;
 
 const wait = { timeout: 20_000, interval: 200 };
+/** `kubectl get ebbso`: the Table the server renders from the printer columns, by name. */
+const table = async () =>
+  tableRows(await getTable(kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns.name}/${PLURAL}`));
 
 beforeAll(async () => {
   await installCrd(kc);
@@ -94,6 +101,82 @@ describe('ebb controller on a real API server', () => {
     const before = running.platform.client.writes();
     await new Promise((r) => setTimeout(r, 3000)); // three polls of every object
     expect(running.platform.client.writes() - before).toBe(0);
+  });
+
+  it('kubectl get ebbso: the resolved kind, the replicas, the active trigger and fallback; idle at rest', async () => {
+    await createDeployment(kc, ns.name, 'office', 0);
+    await createDeployment(kc, ns.name, 'night', 0);
+    await createDeployment(kc, ns.name, 'queue', 1);
+    // No kind in spec (most objects): the Kind column must still read the resolved Deployment.
+    await createScaledObject(kc, ns.name, 'office', {
+      triggers: [{ type: 'cron', name: 'office-hours', metadata: openWindow(2) }],
+    });
+    await createScaledObject(kc, ns.name, 'night', {
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'night' } },
+      triggers: [{ type: 'cron', metadata: closedWindow(1) }],
+    });
+    // A broker that refuses connections: the trigger fails, fallback takes over after one failure.
+    await createScaledObject(kc, ns.name, 'queue', {
+      spec: { fallback: { failureThreshold: 1, replicas: 3 } },
+      triggers: [
+        {
+          type: 'rabbitmq',
+          name: 'orders',
+          metadata: {
+            host: 'amqp://guest:guest@127.0.0.1:1/',
+            queueName: 'orders',
+            mode: 'QueueLength',
+            value: '5',
+          },
+        },
+      ],
+    });
+
+    await vi.waitFor(async () => {
+      const rows = await table();
+      expect(rows.get('office')).toMatchObject({
+        Kind: 'apps/v1.Deployment',
+        Target: 'office',
+        Replicas: 2,
+        Desired: 2,
+        Ready: 'True',
+        Active: 'True',
+        ActiveTriggers: 'office-hours',
+        Fallback: 'False',
+        Paused: 'False',
+        Triggers: 'cron',
+      });
+      expect(rows.get('night')).toMatchObject({
+        Kind: 'apps/v1.Deployment',
+        Replicas: 0,
+        Desired: 0,
+        Ready: 'True',
+        Active: 'False',
+        ActiveTriggers: null,
+        Fallback: 'False',
+      });
+      expect(rows.get('queue')).toMatchObject({
+        Kind: 'apps/v1.Deployment',
+        Replicas: 3,
+        Desired: 3,
+        Active: 'True',
+        ActiveTriggers: 'orders',
+        Fallback: 'True',
+        Triggers: 'rabbitmq',
+      });
+    }, wait);
+
+    // The new fields are part of the status diff: at rest, no writes (0 writes/min is a bench target).
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = running.platform.client.writes();
+    await new Promise((r) => setTimeout(r, 3000)); // three polls of every object
+    expect(running.platform.client.writes() - before).toBe(0);
+    // A restarted controller announces a failing trigger again (an Event): not for the restart test.
+    await deleteScaledObject(kc, ns.name, 'queue');
+    await vi.waitFor(
+      async () => expect((await readScaledObject(kc, ns.name, 'queue')).exists).toBe(false),
+      wait,
+    );
   });
 
   it('paused-replicas holds the target at N; removing the annotation resumes scaling', async () => {

@@ -2,7 +2,6 @@
 // cost budget), and it admits or refuses every ScaledObject fixture (test/fixtures/scaledobjects/)
 // the way its index says: valid/ and `ebb`-refused files are created, `schema`- and `cel`-refused
 // files get a 422 naming the field (apiVersion set to ebb's, namespace to this file's own).
-import { request } from 'node:https';
 import {
   ApiException,
   ApiextensionsV1Api,
@@ -15,6 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { CRD_NAME, renderCrds } from '../../src/api/crd.ts';
 import { API_VERSION, GROUP, MAX_FORMULA_LENGTH, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
+import { getTable } from '../controller/cluster.ts';
 import { kubeConfig, useNamespace } from '../env/testing.ts';
 import { fixtureText, invalidFixtures, validFixtures } from '../fixtures/scaledobjects.ts';
 
@@ -157,37 +157,6 @@ describe('scalingModifiers.formula has a maxLength (refused before it is stored)
   });
 });
 
-/** GET as kubectl does for `kubectl get`: the server-side Table with the printer columns. */
-const getTable = async (path: string): Promise<unknown> => {
-  const cluster = kc.getCurrentCluster();
-  if (cluster === null) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(path, cluster.server);
-  const opts: Parameters<typeof request>[1] = {
-    method: 'GET',
-    headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
-  };
-  await kc.applyToHTTPSOptions(opts);
-  return new Promise((resolve, reject) => {
-    const req = request(url, opts, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      res.on('end', () =>
-        res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode}: ${text}`)),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-};
-
-const TableSchema = z.object({
-  columnDefinitions: z.array(z.object({ name: z.string(), priority: z.number().optional() })),
-  rows: z.array(z.object({ cells: z.array(z.unknown()) })),
-});
-
 describe('printer columns', () => {
   it('the served CRD lists them, and `kubectl get` shows them', async () => {
     const served = await extensions.readCustomResourceDefinition({ name: CRD_NAME });
@@ -197,8 +166,11 @@ describe('printer columns', () => {
       'Target',
       'Min',
       'Max',
+      'Replicas',
+      'Desired',
       'Ready',
       'Active',
+      'ActiveTriggers',
       'Fallback',
       'Paused',
       'Triggers',
@@ -209,9 +181,7 @@ describe('printer columns', () => {
     const so = manifest('valid', 'cron-weekday-window.yaml');
     const { metadata: _m, ...rest } = so;
     await create({ ...rest, metadata: { name: 'printed', namespace: ns.name } });
-    const table = TableSchema.parse(
-      await getTable(`/apis/${GROUP}/${VERSION}/namespaces/${ns.name}/${PLURAL}/printed`),
-    );
+    const table = await getTable(kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns.name}/${PLURAL}/printed`);
     const names = table.columnDefinitions.map((c) => c.name);
     expect(names).toEqual(expect.arrayContaining(['Name', ...wanted]));
     const cell = (name: string) => table.rows[0]?.cells[names.indexOf(name)];

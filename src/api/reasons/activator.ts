@@ -8,6 +8,8 @@ export const NoRoute = 'NoRoute' as const;
 export const RouteHoldLimit = 'RouteHoldLimit' as const;
 export const GlobalHoldLimit = 'GlobalHoldLimit' as const;
 export const HoldTimeout = 'HoldTimeout' as const;
+/** A hold timed out after the backend's endpoints flapped or refused connections (504). */
+export const BackendUnstable = 'BackendUnstable' as const;
 export const UpstreamFailed = 'UpstreamFailed' as const;
 export const UpstreamTimeout = 'UpstreamTimeout' as const;
 export const Draining = 'Draining' as const;
