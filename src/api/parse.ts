@@ -13,8 +13,23 @@ export const fieldPath = (segments: readonly PropertyKey[]): string =>
     return acc === '' ? key : `${acc}.${key}`;
   }, '');
 
-const describeValue = (input: unknown): string =>
-  input === undefined ? 'nothing' : typeof input === 'string' ? JSON.stringify(input) : String(input);
+/** At most this many characters of a value are echoed in a message. */
+const MAX_ECHO = 80;
+
+/** A value as a message shows it: JSON (`{"a":1}`, `"x"`, `[1]`), cut at MAX_ECHO characters. */
+const describeValue = (input: unknown): string => {
+  if (input === undefined) return 'nothing';
+  let text: string;
+  try {
+    text =
+      typeof input === 'number' || typeof input === 'bigint'
+        ? String(input)
+        : (JSON.stringify(input) ?? String(input));
+  } catch {
+    text = String(input);
+  }
+  return text.length > MAX_ECHO ? `${text.slice(0, MAX_ECHO)}…` : text;
+};
 
 /** One readable sentence per zod issue: "is required", "must be >= 1, got -5". */
 export const issueMessage = (issue: z.core.$ZodIssue): string => {

@@ -7,7 +7,7 @@
 // the parts that parsed are still checked, so one mistake does not hide the others.
 import { z } from 'zod';
 import { type ResolvedTrigger, resolveTrigger } from '../../scalers/index.ts';
-import { type PauseSettings, pauseSettingsFrom } from '../api/annotations.ts';
+import { type PauseSettings, pauseSettingsFrom, scalingModeWith } from '../api/annotations.ts';
 import { problemsFromZod } from '../api/parse.ts';
 import { fail, InvalidSpec, ok, type Problem, type Result } from '../api/reasons.ts';
 import { crossFieldProblems } from '../api/rules.ts';
@@ -69,6 +69,15 @@ const AnnotationsSchema = z.record(z.string(), z.string()).optional();
 const pauseOf = (metadata: unknown): Result<PauseSettings> | undefined => {
   const annotations = AnnotationsSchema.safeParse(isMap(metadata) ? metadata.annotations : undefined);
   return annotations.success ? pauseSettingsFrom(annotations.data) : undefined;
+};
+
+/** The scaling-mode annotation's value, and HPA mode with scalingModifiers: found before a reconcile. */
+const scalingModeProblems = (metadata: unknown, spec: unknown): Problem[] => {
+  const annotations = AnnotationsSchema.safeParse(isMap(metadata) ? metadata.annotations : undefined);
+  if (!annotations.success) return [];
+  const advanced = isMap(spec) && isMap(spec.advanced) ? spec.advanced : undefined;
+  const mode = scalingModeWith(annotations.data, advanced?.scalingModifiers !== undefined);
+  return mode.ok ? [] : mode.error;
 };
 
 const UNPAUSED: PauseSettings = { pause: { kind: 'none' }, scaleInPaused: false, scaleOutPaused: false };
@@ -173,6 +182,7 @@ export const admitScaledObject = (raw: unknown): Admission => {
     ...(whole.ok ? [] : whole.error),
     ...apiVersionProblems(raw.apiVersion),
     ...(pause === undefined || pause.ok ? [] : pause.error),
+    ...scalingModeProblems(raw.metadata, raw.spec),
     ...(partial === undefined
       ? []
       : crossFieldProblems(partial.spec).filter((p) => inputsParsed(p, partial.failed))),
