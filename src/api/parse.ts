@@ -2,6 +2,22 @@
 // zod issues turned into Problems whose path names the field the way kubectl would.
 import type { z } from 'zod';
 import { fail, InvalidSpec, ok, type Problem, type Reason, type Result } from './reasons.ts';
+import { API_VERSION, KEDA_API_VERSION } from './scaledobject.ts';
+
+/** ebb's own apiVersion, and KEDA's so that a KEDA manifest is admitted as it is (every ebb kind). */
+export const ACCEPTED_API_VERSIONS: readonly string[] = [API_VERSION, KEDA_API_VERSION];
+
+/** `apiVersion: must be "autoscaling.ebb.dev/v1alpha1" (or KEDA's ...)` unless it is one of them. */
+export const apiVersionProblems = (apiVersion: unknown): Problem[] =>
+  typeof apiVersion === 'string' && !ACCEPTED_API_VERSIONS.includes(apiVersion)
+    ? [
+        {
+          path: 'apiVersion',
+          reason: InvalidSpec,
+          message: `must be "${API_VERSION}" (or KEDA's "${KEDA_API_VERSION}"), got "${apiVersion}"`,
+        },
+      ]
+    : [];
 
 /** ['spec', 'triggers', 0, 'metadata'] -> `spec.triggers[0].metadata` */
 export const fieldPath = (segments: readonly PropertyKey[]): string =>

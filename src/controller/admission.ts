@@ -8,12 +8,10 @@
 import { z } from 'zod';
 import { type ResolvedTrigger, resolveTrigger } from '../../scalers/index.ts';
 import { type PauseSettings, pauseSettingsFrom, scalingModeWith } from '../api/annotations.ts';
-import { problemsFromZod } from '../api/parse.ts';
+import { apiVersionProblems, problemsFromZod } from '../api/parse.ts';
 import { fail, InvalidSpec, ok, type Problem, type Result } from '../api/reasons.ts';
 import { crossFieldProblems } from '../api/rules.ts';
 import {
-  API_VERSION,
-  KEDA_API_VERSION,
   type ScaledObject,
   ScaledObjectSchema,
   type ScaledObjectSpec,
@@ -25,8 +23,7 @@ import { FORMULA_PATH } from '../scaling/formula.ts';
 import { scalingSpecFrom } from '../scaling/spec.ts';
 import type { ScalingSpec } from '../scaling/types.ts';
 
-/** ebb's own apiVersion, and KEDA's so that a KEDA manifest is admitted as it is. */
-export const ACCEPTED_API_VERSIONS: readonly string[] = [API_VERSION, KEDA_API_VERSION];
+export { ACCEPTED_API_VERSIONS } from '../api/parse.ts';
 
 /** The path of a problem with the document itself (not a mapping). */
 export const ROOT_PATH = '<root>';
@@ -51,17 +48,6 @@ const isMap = (value: unknown): value is RawMap =>
 
 const describe = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'a list' : `${typeof value} ${JSON.stringify(value)}`;
-
-const apiVersionProblems = (apiVersion: unknown): Problem[] =>
-  typeof apiVersion === 'string' && !ACCEPTED_API_VERSIONS.includes(apiVersion)
-    ? [
-        {
-          path: 'apiVersion',
-          reason: InvalidSpec,
-          message: `must be "${API_VERSION}" (or KEDA's "${KEDA_API_VERSION}"), got "${apiVersion}"`,
-        },
-      ]
-    : [];
 
 const AnnotationsSchema = z.record(z.string(), z.string()).optional();
 
