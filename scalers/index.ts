@@ -117,6 +117,10 @@ export const SUPPORTED_TRIGGER_TYPES: readonly string[] = [...BY_TYPE.keys()];
 
 export const isSupportedTriggerType = (type: string): boolean => BY_TYPE.has(type);
 
+/** The metadata keys a trigger type reads, or undefined for a type ebb does not support. */
+export const metadataKeysOf = (type: string): readonly string[] | undefined =>
+  BY_TYPE.get(type)?.definition.metadataKeys;
+
 /** The definition serving `type`, or undefined when ebb does not support it yet. */
 export const scalerDefinitionFor = (type: string): ScalerDefinition<unknown, unknown> | undefined =>
   BY_TYPE.get(type)?.definition;

@@ -68,6 +68,11 @@ export interface ScalerDefinition<Config, Deps = undefined> {
   /** The trigger `type`s this definition serves (KEDA names: `kafka`, `apache-kafka`). */
   readonly types: readonly string[];
   /**
+   * Every metadata key the scaler reads (its schema's rows): `ebb validate` warns about any other
+   * key, naming the closest of these. Unknown keys are still admitted, as KEDA ignores them.
+   */
+  readonly metadataKeys: readonly string[];
+  /**
    * Parses the trigger's metadata into a typed config. Problems carry full paths
    * (`spec.triggers[0].metadata.lagThreshold`) and reason `InvalidTriggerMetadata`.
    */

@@ -3,7 +3,7 @@
 // per-route counters; the controller sums them into the ConcurrencyFeed wiring hands in (HttpDeps).
 // Metric `s<index>-http-<first host>`, target targetConcurrency (or targetRequestRate) per replica.
 
-import { type HttpConfig, parseHttpMetadata } from '../../src/routing/http-trigger.ts';
+import { type HttpConfig, HttpMetadataSchema, parseHttpMetadata } from '../../src/routing/http-trigger.ts';
 import { metricName, type ScalerDefinition } from '../../src/scaler.ts';
 import { createHttpScaler, type HttpDeps } from './source.ts';
 
@@ -12,6 +12,7 @@ export const metricHost = (host: string): string => host.replace(/\*/g, 'x');
 
 export const httpScaler: ScalerDefinition<HttpConfig, HttpDeps> = {
   types: ['http'],
+  metadataKeys: Object.keys(HttpMetadataSchema.shape),
   parse: parseHttpMetadata,
   // s<index>-http-<first host>, sanitised: `s0-http-api-example-com`, `s1-http-x-example-com`
   metric: (config, ctx) => ({

@@ -2,7 +2,13 @@
 // `lagThreshold` per replica (AverageValue, or the trigger's metricType Value), capped so
 // replicas never exceed partitions unless allowIdleConsumers. Both types share the lag rules.
 import { metricName, type ScalerDefinition } from '../../src/scaler.ts';
-import { APACHE_KAFKA_TYPE, KAFKA_TYPE, type KafkaConfig, parseKafkaMetadata } from './schema.ts';
+import {
+  APACHE_KAFKA_TYPE,
+  KAFKA_METADATA_KEYS,
+  KAFKA_TYPE,
+  type KafkaConfig,
+  parseKafkaMetadata,
+} from './schema.ts';
 import { createKafkaScaler, type KafkaDeps } from './source.ts';
 
 /**
@@ -20,6 +26,7 @@ export const kafkaMetricName = (
 
 export const kafkaScaler: ScalerDefinition<KafkaConfig, KafkaDeps> = {
   types: [KAFKA_TYPE, APACHE_KAFKA_TYPE],
+  metadataKeys: KAFKA_METADATA_KEYS,
   parse: parseKafkaMetadata,
   metric: (config, ctx) => ({
     name: kafkaMetricName(ctx.index, config),

@@ -171,6 +171,14 @@ const metadataSchema = (type: string) =>
       }
     });
 
+/** Every key the kafka scalers read from metadata: the schema's rows, and tls, sasl, saslTokenProvider (auth.ts). */
+export const KAFKA_METADATA_KEYS: readonly string[] = [
+  ...Object.keys(metadataSchema(KAFKA_TYPE).shape),
+  'tls',
+  'sasl',
+  'saslTokenProvider',
+];
+
 /** `*FromEnv` keys name a variable of the target's containers, which KEDA resolves and ebb cannot. */
 const fromEnvProblems = (metadata: Readonly<Record<string, string>>, index: number): Problem[] =>
   (['bootstrapServers', 'consumerGroup', 'topic'] as const).flatMap((key) =>

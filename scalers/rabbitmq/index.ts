@@ -2,7 +2,7 @@
 // matches, read over AMQP (passive declare) or the management API. Metric target `value`.
 import { metricName, type ScalerDefinition } from '../../src/scaler.ts';
 import { parseRabbitMQTrigger } from './broker.ts';
-import type { RabbitMQConfig } from './schema.ts';
+import { type RabbitMQConfig, RabbitMQMetadataSchema } from './schema.ts';
 import { createRabbitMQScaler, type RabbitMQSources } from './source.ts';
 
 /** Go's url.QueryEscape (KEDA escapes the queue name with it before sanitising the metric name). */
@@ -13,6 +13,7 @@ export const goQueryEscape = (text: string): string =>
 
 export const rabbitmqScaler: ScalerDefinition<RabbitMQConfig, RabbitMQSources> = {
   types: ['rabbitmq'],
+  metadataKeys: Object.keys(RabbitMQMetadataSchema.shape),
   parse: parseRabbitMQTrigger,
   // s<index>-rabbitmq-<QueryEscape(queueName)>, sanitised: `s1-rabbitmq-namespace-2Fname`
   metric: (config, ctx) => ({

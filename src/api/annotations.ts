@@ -100,3 +100,22 @@ export const scalingModeFrom = (
     },
   ]);
 };
+
+/**
+ * The scaling mode of an object, with `scalingModifiers` set or not: HPA mode does not take
+ * scalingModifiers yet (the HPA would need the composite metric from the adapter).
+ */
+export const scalingModeWith = (
+  annotations: Readonly<Record<string, string>> | undefined,
+  hasScalingModifiers: boolean,
+): Result<ScalingMode> => {
+  const mode = scalingModeFrom(annotations);
+  if (!mode.ok || mode.value === 'direct' || !hasScalingModifiers) return mode;
+  return fail([
+    {
+      path: 'spec.advanced.scalingModifiers',
+      reason: InvalidSpec,
+      message: `not supported with ${SCALING_MODE}: hpa yet; use direct mode (remove the annotation)`,
+    },
+  ]);
+};

@@ -165,8 +165,10 @@ export const toStructural = (input: JSONSchema, path = '$'): StructuralSchema =>
 };
 
 // zod's int32 spells its range as bounds and z.int() the safe-integer range; both become a
-// `format`, and only bounds a user wrote stay. Draft 2020-12's numeric exclusive bounds become
-// OpenAPI v3's boolean flags.
+// `format`. The API server does not enforce `format: int32` on custom resources (it stores
+// 3000000000 as given), so an int32 keeps its range as explicit bounds: what ebb refuses as out
+// of int32 the API server refuses first. The safe-integer bounds of an int64 are dropped.
+// Draft 2020-12's numeric exclusive bounds become OpenAPI v3's boolean flags.
 const numericBounds = (input: JSONSchema, type: 'integer' | 'number'): StructuralSchema => {
   const out: StructuralSchema = {};
   let { minimum, maximum } = input;
@@ -177,8 +179,12 @@ const numericBounds = (input: JSONSchema, type: 'integer' | 'number'): Structura
   if (type === 'integer') {
     const int32 = (minimum ?? -Infinity) >= INT32_MIN && (maximum ?? Infinity) <= INT32_MAX;
     out.format = int32 ? 'int32' : 'int64';
-    if (minimum === INT32_MIN || minimum === Number.MIN_SAFE_INTEGER) minimum = undefined;
-    if (maximum === INT32_MAX || maximum === Number.MAX_SAFE_INTEGER) maximum = undefined;
+    if (int32) {
+      minimum = Math.max(minimum ?? INT32_MIN, INT32_MIN);
+      maximum = Math.min(maximum ?? INT32_MAX, INT32_MAX);
+    }
+    if (minimum === Number.MIN_SAFE_INTEGER) minimum = undefined;
+    if (maximum === Number.MAX_SAFE_INTEGER) maximum = undefined;
   }
   if (minimum !== undefined) out.minimum = minimum;
   if (maximum !== undefined) out.maximum = maximum;

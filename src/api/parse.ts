@@ -2,6 +2,22 @@
 // zod issues turned into Problems whose path names the field the way kubectl would.
 import type { z } from 'zod';
 import { fail, InvalidSpec, ok, type Problem, type Reason, type Result } from './reasons.ts';
+import { API_VERSION, KEDA_API_VERSION } from './scaledobject.ts';
+
+/** ebb's own apiVersion, and KEDA's so that a KEDA manifest is admitted as it is (every ebb kind). */
+export const ACCEPTED_API_VERSIONS: readonly string[] = [API_VERSION, KEDA_API_VERSION];
+
+/** `apiVersion: must be "autoscaling.ebb.dev/v1alpha1" (or KEDA's ...)` unless it is one of them. */
+export const apiVersionProblems = (apiVersion: unknown): Problem[] =>
+  typeof apiVersion === 'string' && !ACCEPTED_API_VERSIONS.includes(apiVersion)
+    ? [
+        {
+          path: 'apiVersion',
+          reason: InvalidSpec,
+          message: `must be "${API_VERSION}" (or KEDA's "${KEDA_API_VERSION}"), got "${apiVersion}"`,
+        },
+      ]
+    : [];
 
 /** ['spec', 'triggers', 0, 'metadata'] -> `spec.triggers[0].metadata` */
 export const fieldPath = (segments: readonly PropertyKey[]): string =>
@@ -13,8 +29,23 @@ export const fieldPath = (segments: readonly PropertyKey[]): string =>
     return acc === '' ? key : `${acc}.${key}`;
   }, '');
 
-const describeValue = (input: unknown): string =>
-  input === undefined ? 'nothing' : typeof input === 'string' ? JSON.stringify(input) : String(input);
+/** At most this many characters of a value are echoed in a message. */
+const MAX_ECHO = 80;
+
+/** A value as a message shows it: JSON (`{"a":1}`, `"x"`, `[1]`), cut at MAX_ECHO characters. */
+const describeValue = (input: unknown): string => {
+  if (input === undefined) return 'nothing';
+  let text: string;
+  try {
+    text =
+      typeof input === 'number' || typeof input === 'bigint'
+        ? String(input)
+        : (JSON.stringify(input) ?? String(input));
+  } catch {
+    text = String(input);
+  }
+  return text.length > MAX_ECHO ? `${text.slice(0, MAX_ECHO)}…` : text;
+};
 
 /** One readable sentence per zod issue: "is required", "must be >= 1, got -5". */
 export const issueMessage = (issue: z.core.$ZodIssue): string => {

@@ -9,12 +9,14 @@ import type * as PlatformReasons from './reasons/platform.ts';
 import * as ReportRefusals from './reasons/report-refusals.ts';
 import type * as StatusReasons from './reasons/status.ts';
 import type * as ReadErrorReasons from './reasons/trigger-errors.ts';
+import type * as ValidateReasons from './reasons/validate.ts';
 
 export * from './reasons/activator.ts';
 export * from './reasons/platform.ts';
 export * from './reasons/report-refusals.ts';
 export * from './reasons/status.ts';
 export * from './reasons/trigger-errors.ts';
+export * from './reasons/validate.ts';
 
 /** The values of a module of `export const X = 'X'` lines. */
 type ReasonOf<M> = M[keyof M];
@@ -41,6 +43,9 @@ export type PlatformReason = ReasonOf<typeof PlatformReasons> | Reason;
 /** What a condition or an Event may carry: a poll's Ready=False passes a platform failure on. */
 export type StatusReason = ReadErrorReason | PlatformReason;
 
+/** What `ebb validate` reports: admission's reasons and its own (src/api/reasons/validate.ts). */
+export type ValidateReason = ReasonOf<typeof ValidateReasons> | Reason;
+
 /** Every report refusal, for metrics that start each label at 0. */
 export const REPORT_REFUSALS: readonly ReportRefusal[] = Object.values(ReportRefusals);
 
@@ -51,10 +56,17 @@ export interface Problem {
   readonly message: string;
 }
 
+/** A problem `ebb validate` finds: admission's, or one of its own reasons (unknown field, name, ...). */
+export interface ValidateProblem {
+  readonly path: string;
+  readonly reason: ValidateReason;
+  readonly message: string;
+}
+
 export type Result<T, E = Problem[]> = { ok: true; value: T } | { ok: false; error: E };
 
 export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
 export const fail = <E>(error: E): { ok: false; error: E } => ({ ok: false, error });
 
 /** `spec.triggers[0].metadata.lagThreshold: must be greater than 0` */
-export const formatProblem = (p: Problem): string => `${p.path}: ${p.message}`;
+export const formatProblem = (p: Pick<Problem, 'path' | 'message'>): string => `${p.path}: ${p.message}`;

@@ -78,7 +78,9 @@ export const crossFieldProblems = (spec: ScaledObjectSpec): Problem[] => {
   if (hasFormula && (modifiers?.target === undefined || modifiers.target === '')) {
     add('spec.advanced.scalingModifiers.target', 'is required when a formula is set');
   }
-  for (const key of ['target', 'activationTarget'] as const) {
+  // With a formula, src/scaling/spec.ts parses both (and says so once); without one, nothing
+  // else reads them, so they are checked here.
+  for (const key of hasFormula ? [] : (['target', 'activationTarget'] as const)) {
     const v = modifiers?.[key];
     if (v !== undefined && v !== '' && !Number.isFinite(Number(v))) {
       add(`spec.advanced.scalingModifiers.${key}`, `must be a number written as a string, got "${v}"`);

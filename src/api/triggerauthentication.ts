@@ -14,8 +14,16 @@
 //   controller's `clusterNamespace` option, default `ebb-system`), as KEDA reads them from
 //   KEDA_CLUSTER_OBJECT_NAMESPACE (its own namespace by default).
 import { z } from 'zod';
+import { didYouMean } from './closest.ts';
 import { parseWith } from './parse.ts';
-import { AuthenticationError, fail, ok, type Result } from './reasons.ts';
+import {
+  AuthenticationError,
+  fail,
+  ok,
+  type Result,
+  UnsupportedAuthSource,
+  type ValidateProblem,
+} from './reasons.ts';
 import { type AuthenticationRef, ObjectMetaSchema } from './scaledobject.ts';
 
 export const TRIGGER_AUTHENTICATION = 'TriggerAuthentication';
@@ -148,37 +156,60 @@ export const describeAuth = (kind: AuthKind, namespace: string, name: string): s
 const failure = (message: string): { ok: false; error: AuthenticationFailure } =>
   fail({ reason: AuthenticationError, message });
 
-/** The sources ebb cannot resolve, by spec field, with what to do instead. */
+/** What ebb resolves, as every refusal of another source says. */
+export const SUPPORTED_AUTH_SOURCES = 'secretTargetRef, podIdentity.provider "none"';
+
+/** The sources KEDA defines that ebb does not resolve, by spec field, with a hint where one helps. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  env: "is not supported: ebb runs outside the scaled workload's pods and cannot read their environment; put the value in a Secret and use secretTargetRef",
-  configMapTargetRef: 'is not supported by ebb yet; use secretTargetRef',
-  filePath: 'is not supported by ebb yet; use secretTargetRef',
-  hashiCorpVault: 'HashiCorp Vault is not supported by ebb yet; use secretTargetRef',
-  azureKeyVault: 'Azure Key Vault is not supported by ebb yet; use secretTargetRef',
-  gcpSecretManager: 'GCP Secret Manager is not supported by ebb yet; use secretTargetRef',
-  awsSecretManager: 'AWS Secrets Manager is not supported by ebb yet; use secretTargetRef',
-  boundServiceAccountToken: 'is not supported by ebb yet; use secretTargetRef',
-  oauth2: 'is not supported by ebb yet; use secretTargetRef',
+  env: ": ebb runs outside the scaled workload's pods and cannot read their environment; put the value in a Secret and use secretTargetRef",
+  configMapTargetRef: '',
+  filePath: '',
+  hashiCorpVault: '',
+  azureKeyVault: '',
+  gcpSecretManager: '',
+  awsSecretManager: '',
+  boundServiceAccountToken: '',
+  oauth2: '',
 };
+
+/** The fields KEDA's TriggerAuthentication spec has (for "did you mean" on a typo). */
+const KNOWN_FIELDS: readonly string[] = Object.keys(SPEC_FIELDS);
 
 const isSet = (value: unknown): boolean =>
   value !== undefined && value !== null && value !== '' && !(Array.isArray(value) && value.length === 0);
 
-/** Every source the spec uses that ebb cannot resolve, as `spec.<field>: why`. */
-export const unsupportedSources = (spec: TriggerAuthenticationSpec): string[] => {
-  const found: string[] = [];
+/**
+ * Every source the spec uses that ebb cannot resolve, each at its field:
+ * `spec.hashiCorpVault: hashiCorpVault is not supported by ebb (supported: secretTargetRef, ...)`.
+ * A field KEDA does not have either (a typo) is named with the closest one.
+ */
+export const unsupportedSourceProblems = (spec: TriggerAuthenticationSpec): ValidateProblem[] => {
+  const found: ValidateProblem[] = [];
+  const add = (path: string, message: string) => found.push({ path, reason: UnsupportedAuthSource, message });
   for (const [field, value] of Object.entries(spec)) {
     if (!isSet(value)) continue;
     if (field === 'podIdentity' || field === 'secretTargetRef') continue;
-    const why = UNSUPPORTED[field] ?? 'is not a TriggerAuthentication field ebb knows';
-    found.push(`spec.${field}: ${why}`);
+    const hint = UNSUPPORTED[field];
+    add(
+      `spec.${field}`,
+      hint === undefined
+        ? `${field} is not a TriggerAuthentication field ebb knows${didYouMean(field, KNOWN_FIELDS)}`
+        : `${field} is not supported by ebb (supported: ${SUPPORTED_AUTH_SOURCES})${hint}`,
+    );
   }
   const provider = spec.podIdentity?.provider;
   if (provider !== undefined && provider !== 'none') {
-    found.push(`spec.podIdentity.provider: "${provider}" is not supported by ebb (only "none")`);
+    add(
+      'spec.podIdentity.provider',
+      `podIdentity provider "${provider}" is not supported by ebb (supported: ${SUPPORTED_AUTH_SOURCES})`,
+    );
   }
   return found;
 };
+
+/** Every source the spec uses that ebb cannot resolve, as `spec.<field>: why`. */
+export const unsupportedSources = (spec: TriggerAuthenticationSpec): string[] =>
+  unsupportedSourceProblems(spec).map((p) => `${p.path}: ${p.message}`);
 
 /** The Secrets (names) a spec reads, for watching them; parameters map onto them in order. */
 export const referencedSecrets = (spec: TriggerAuthenticationSpec): string[] => [

@@ -71,11 +71,24 @@ export const buildProgram = (io: CliIO, setExitCode: (code: number) => void): Co
 
   program
     .command('validate')
-    .description('check ScaledObjects in YAML files offline, as admission would; one line per problem')
-    .argument('<file...>', 'YAML files, each with one or more documents ("-" reads standard input)')
-    .action(async (files: string[]) => {
+    .description(
+      'check manifests offline as the cluster would (ScaledObjects, (Cluster)TriggerAuthentications); FILE:LINE:COL: path: message per problem',
+    )
+    .argument(
+      '<path...>',
+      'YAML files, each with one or more documents, or directories (their .yaml/.yml files, recursively); "-" reads standard input',
+    )
+    .option('--strict', 'warnings (unknown metadata keys, an authenticationRef not among the files) fail too')
+    .addOption(
+      new Option('--output <format>', 'text: one line per problem; json: one JSON document')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(async (paths: string[], options: { strict?: boolean; output: 'text' | 'json' }) => {
       const { runValidate } = await import('./validate.ts');
-      setExitCode(await runValidate(files, io));
+      setExitCode(
+        await runValidate(paths, io, undefined, { strict: options.strict === true, output: options.output }),
+      );
     });
 
   program

@@ -1,24 +1,33 @@
-// `ebb validate FILE...`: every ScaledObject in every (multi-document) YAML file goes through
-// admission offline. One line per problem, `FILE:DOC: path: message`; exit 0 when all are valid.
+// `ebb validate PATH...`: what the cluster would say about the manifests, offline. Directories
+// are walked for YAML files (validate/inputs.ts); every ScaledObject, TriggerAuthentication and
+// ClusterTriggerAuthentication is checked (validate/check.ts) and the documents against each other
+// (validate/cross.ts). One line per problem, `FILE:LINE:COL: path: message` (warnings say so),
+// or one JSON document with --output json. Exit 1 on any error, or any warning with --strict.
 // Documents of other kinds (a Deployment beside its ScaledObject) are skipped and counted.
 // Work is bounded by MANIFEST_LIMITS (documents.ts): each file is read up to the smaller of the
 // per-file limit and what is left of the per-run total, so a file over either is refused from
 // its size before it is read, and the run reads at most the total.
-import { formatProblem, type Problem } from '../api/reasons.ts';
+import { formatProblem, UnreadableManifest, type ValidateProblem } from '../api/reasons.ts';
 import { KIND } from '../api/scaledobject.ts';
-import { admitScaledObject } from '../controller/admission.ts';
-import {
-  describeManifestReadError,
-  kindOf,
-  MANIFEST_LIMITS,
-  type ManifestLimits,
-  yamlDocuments,
-} from './documents.ts';
+import { describeManifestReadError, MANIFEST_LIMITS, type ManifestLimits } from './documents.ts';
 import { type CliIO, formatBytes, InputTooLarge } from './io.ts';
+import { type Finding, type Source, type ValidationReport, validateDocuments } from './validate/check.ts';
+import { expandInputs } from './validate/inputs.ts';
+
+export { type Finding, type Source, type ValidationReport, validateDocuments } from './validate/check.ts';
+
+export const OUTPUT_FORMATS = ['text', 'json'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface ValidateOptions {
+  /** Warnings fail the run too (exit 1). */
+  readonly strict?: boolean;
+  readonly output?: OutputFormat;
+}
 
 export type DocumentResult =
   /** A ScaledObject, admitted when `problems` is empty. `doc` is its 1-based position in the file. */
-  | { readonly doc: number; readonly problems: readonly Problem[] }
+  | { readonly doc: number; readonly problems: readonly ValidateProblem[] }
   /** A document that cannot be read (`invalid YAML: ...`, or a limit). */
   | { readonly doc: number; readonly unreadable: string };
 
@@ -28,106 +37,139 @@ export interface FileResult {
   readonly readError: string | undefined;
   /** In file order. */
   readonly documents: readonly DocumentResult[];
-  /** Kinds of the documents that are not ScaledObjects. */
+  /** Kinds of the documents that are not checked. */
   readonly skipped: readonly string[];
 }
 
-/** `FILE:DOC: spec.triggers[0].metadata.start: ...` */
-export const problemLine = (file: string, doc: number, problem: Problem): string =>
-  `${file}:${doc}: ${formatProblem(problem)}`;
+const isScaledObject = (kind: string | undefined) => kind === undefined || kind === KIND;
 
-/** Checks the text of one file (already read). */
+/**
+ * The ScaledObjects of one file's text and their errors (admission, unknown fields, names):
+ * the per-document view the conformance check and tests read. Warnings are left out.
+ */
 export const validateText = (
   file: string,
   text: string,
   limits: ManifestLimits = MANIFEST_LIMITS,
 ): FileResult => {
+  const report = validateDocuments([{ file, text }], limits);
   const documents: DocumentResult[] = [];
   const skipped: string[] = [];
-  for (const document of yamlDocuments(text, limits)) {
-    if (!document.ok) {
-      documents.push({ doc: document.doc, unreadable: document.message });
-      continue;
+  for (const d of report.documents) {
+    const own = report.problems.filter((p) => p.doc === d.doc && p.severity === 'error');
+    if (!d.checked) {
+      if (d.kind !== undefined && own.length === 0) skipped.push(d.kind);
+      else documents.push({ doc: d.doc, unreadable: own[0]?.message ?? 'cannot be read' });
+    } else if (isScaledObject(d.kind)) {
+      documents.push({
+        doc: d.doc,
+        problems: own.map(({ path, reason, message }) => ({ path, reason, message })),
+      });
     }
-    const kind = kindOf(document.value);
-    if (kind !== undefined && kind !== KIND) {
-      skipped.push(kind);
-      continue;
-    }
-    const admission = admitScaledObject(document.value);
-    documents.push({ doc: document.doc, problems: admission.problems });
   }
   return { file, readError: undefined, documents, skipped };
 };
 
-/**
- * Reads and checks one file, reading at most `maxBytes`: the per-file limit, or less when the
- * run's total is nearly used up (`readBefore` bytes so far).
- */
-export const validateFile = async (
-  file: string,
-  io: CliIO,
-  limits: ManifestLimits = MANIFEST_LIMITS,
-  readBefore = 0,
-): Promise<FileResult & { readonly bytes: number }> => {
-  const left = limits.totalBytes - readBefore;
-  const maxBytes = Math.min(limits.fileBytes, left);
-  let text: string;
-  try {
-    text = await io.readText(file, maxBytes);
-  } catch (error) {
-    let readError = describeManifestReadError(error);
-    if (error instanceof InputTooLarge && maxBytes < limits.fileBytes) {
-      const size = error.sizeBytes;
-      readError =
-        size !== undefined && size > limits.fileBytes
-          ? describeManifestReadError(new InputTooLarge(file, limits.fileBytes, size))
-          : `${size === undefined ? 'more' : formatBytes(size)} after ${formatBytes(readBefore)} from the files before it, more than the ${formatBytes(limits.totalBytes)} one ebb validate run reads; validate it in another run`;
+/** Reads each input within the run's byte limits; a file over them is refused from its size. */
+const readSources = async (args: readonly string[], io: CliIO, limits: ManifestLimits): Promise<Source[]> => {
+  const sources: Source[] = [];
+  let read = 0;
+  for (const input of await expandInputs(args)) {
+    if ('refused' in input) {
+      sources.push({ file: input.file, readError: input.refused });
+      continue;
     }
-    return { file, readError, bytes: 0, documents: [], skipped: [] };
+    const maxBytes = Math.min(limits.fileBytes, limits.totalBytes - read);
+    try {
+      const text = await io.readText(input.file, maxBytes);
+      read += Buffer.byteLength(text);
+      sources.push({ file: input.file, text });
+    } catch (error) {
+      let readError = describeManifestReadError(error);
+      if (error instanceof InputTooLarge && maxBytes < limits.fileBytes) {
+        const size = error.sizeBytes;
+        readError =
+          size !== undefined && size > limits.fileBytes
+            ? describeManifestReadError(new InputTooLarge(input.file, limits.fileBytes, size))
+            : `${size === undefined ? 'more' : formatBytes(size)} after ${formatBytes(read)} from the files before it, more than the ${formatBytes(limits.totalBytes)} one ebb validate run reads; validate it in another run`;
+      }
+      sources.push({ file: input.file, readError });
+    }
   }
-  return { ...validateText(file, text, limits), bytes: Buffer.byteLength(text) };
+  return sources;
 };
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** `FILE:DOC: path: message`: a problem of the DOC-th document (ebb simulate's messages). */
+export const problemLine = (file: string, doc: number, problem: ValidateProblem): string =>
+  `${file}:${doc}: ${formatProblem(problem)}`;
+
+/** `FILE:LINE:COL: path: message`; `FILE: cannot read: ...` for a file as a whole. */
+export const findingLine = (f: Finding): string =>
+  f.line === 0
+    ? `${f.file}: ${f.message}`
+    : `${f.file}:${f.line}:${f.col}: ${f.severity === 'warning' ? 'warning: ' : ''}${f.path === '' ? '' : `${f.path}: `}${f.message}`;
+
+/** The counts of a report, for the summary line and the JSON summary. */
+export const summarize = (report: ValidationReport, strict: boolean) => {
+  const checked = report.documents.filter((d) => d.checked);
+  const failing = new Set(
+    report.problems.filter((p) => p.severity === 'error' && p.doc > 0).map((p) => `${p.file}\u0000${p.doc}`),
+  );
+  const scaledObjects = checked.filter((d) => isScaledObject(d.kind));
+  const errors = report.problems.filter((p) => p.severity === 'error').length;
+  const warnings = report.problems.length - errors;
+  const filesWithErrors = new Set(
+    report.problems.filter((p) => p.reason === UnreadableManifest).map((p) => p.file),
+  ).size;
+  return {
+    scaledObjects: scaledObjects.length,
+    triggerAuthentications: checked.length - scaledObjects.length,
+    withProblems: checked.filter((d) => failing.has(`${d.file}\u0000${d.doc}`)).length,
+    skipped: report.documents
+      .filter((d) => !d.checked && d.kind !== undefined && !failing.has(`${d.file}\u0000${d.doc}`))
+      .map((d) => d.kind ?? ''),
+    filesWithErrors,
+    errors,
+    warnings,
+    exitCode: errors > 0 || (strict && warnings > 0) ? 1 : 0,
+  };
+};
+
+const summaryLine = (s: ReturnType<typeof summarize>): string => {
+  const auths =
+    s.triggerAuthentications === 0 ? '' : ` and ${plural(s.triggerAuthentications, 'TriggerAuthentication')}`;
+  const files = s.filesWithErrors === 0 ? '' : `; ${plural(s.filesWithErrors, 'file')} with errors`;
+  const warnings = s.warnings === 0 ? '' : `; ${plural(s.warnings, 'warning')}`;
+  const skipped =
+    s.skipped.length === 0
+      ? ''
+      : `; skipped ${plural(s.skipped.length, 'document')} of other kinds (${[...new Set(s.skipped)].join(', ')})`;
+  return `ebb validate: ${plural(s.scaledObjects, 'ScaledObject')}${auths} checked, ${s.withProblems} with problems${files}${warnings}${skipped}`;
+};
+
 /** Runs `ebb validate`; returns the exit code. */
 export const runValidate = async (
-  files: readonly string[],
+  args: readonly string[],
   io: CliIO,
   limits: ManifestLimits = MANIFEST_LIMITS,
+  options: ValidateOptions = {},
 ): Promise<number> => {
-  let read = 0;
-  let objects = 0;
-  let invalid = 0;
-  let failedFiles = 0;
-  const skipped: string[] = [];
-  for (const file of files) {
-    const result = await validateFile(file, io, limits, read);
-    read += result.bytes;
-    if (result.readError !== undefined) io.stdout.write(`${file}: cannot read: ${result.readError}\n`);
-    let fileFailed = result.readError !== undefined;
-    for (const document of result.documents) {
-      if ('unreadable' in document) {
-        io.stdout.write(`${file}:${document.doc}: ${document.unreadable}\n`);
-        fileFailed = true;
-        continue;
-      }
-      objects++;
-      if (document.problems.length > 0) invalid++;
-      for (const problem of document.problems)
-        io.stdout.write(`${problemLine(file, document.doc, problem)}\n`);
-    }
-    if (fileFailed) failedFiles++;
-    skipped.push(...result.skipped);
+  const sources = await readSources(args, io, limits);
+  const report = validateDocuments(sources, limits);
+  const strict = options.strict === true;
+  const summary = summarize(report, strict);
+  if (options.output === 'json') {
+    const files = sources.map((s) =>
+      'readError' in s ? { file: s.file, error: s.readError } : { file: s.file },
+    );
+    io.stdout.write(
+      `${JSON.stringify({ files, documents: report.documents, problems: report.problems, summary: { ...summary, strict } }, null, 2)}\n`,
+    );
+    return summary.exitCode;
   }
-  const skippedNote =
-    skipped.length === 0
-      ? ''
-      : `; skipped ${plural(skipped.length, 'document')} of other kinds (${[...new Set(skipped)].join(', ')})`;
-  const unreadable = failedFiles === 0 ? '' : `; ${plural(failedFiles, 'file')} with errors`;
-  io.stderr.write(
-    `ebb validate: ${plural(objects, 'ScaledObject')} checked, ${invalid} with problems${unreadable}${skippedNote}\n`,
-  );
-  return invalid > 0 || failedFiles > 0 ? 1 : 0;
+  for (const finding of report.problems) io.stdout.write(`${findingLine(finding)}\n`);
+  io.stderr.write(`${summaryLine(summary)}\n`);
+  return summary.exitCode;
 };

@@ -7,13 +7,11 @@
 // the parts that parsed are still checked, so one mistake does not hide the others.
 import { z } from 'zod';
 import { type ResolvedTrigger, resolveTrigger } from '../../scalers/index.ts';
-import { type PauseSettings, pauseSettingsFrom } from '../api/annotations.ts';
-import { problemsFromZod } from '../api/parse.ts';
+import { type PauseSettings, pauseSettingsFrom, scalingModeWith } from '../api/annotations.ts';
+import { apiVersionProblems, problemsFromZod } from '../api/parse.ts';
 import { fail, InvalidSpec, ok, type Problem, type Result } from '../api/reasons.ts';
 import { crossFieldProblems } from '../api/rules.ts';
 import {
-  API_VERSION,
-  KEDA_API_VERSION,
   type ScaledObject,
   ScaledObjectSchema,
   type ScaledObjectSpec,
@@ -25,8 +23,7 @@ import { FORMULA_PATH } from '../scaling/formula.ts';
 import { scalingSpecFrom } from '../scaling/spec.ts';
 import type { ScalingSpec } from '../scaling/types.ts';
 
-/** ebb's own apiVersion, and KEDA's so that a KEDA manifest is admitted as it is. */
-export const ACCEPTED_API_VERSIONS: readonly string[] = [API_VERSION, KEDA_API_VERSION];
+export { ACCEPTED_API_VERSIONS } from '../api/parse.ts';
 
 /** The path of a problem with the document itself (not a mapping). */
 export const ROOT_PATH = '<root>';
@@ -52,23 +49,21 @@ const isMap = (value: unknown): value is RawMap =>
 const describe = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'a list' : `${typeof value} ${JSON.stringify(value)}`;
 
-const apiVersionProblems = (apiVersion: unknown): Problem[] =>
-  typeof apiVersion === 'string' && !ACCEPTED_API_VERSIONS.includes(apiVersion)
-    ? [
-        {
-          path: 'apiVersion',
-          reason: InvalidSpec,
-          message: `must be "${API_VERSION}" (or KEDA's "${KEDA_API_VERSION}"), got "${apiVersion}"`,
-        },
-      ]
-    : [];
-
 const AnnotationsSchema = z.record(z.string(), z.string()).optional();
 
 /** The pause annotations; undefined when the annotations are not a string map (the structural parse says so). */
 const pauseOf = (metadata: unknown): Result<PauseSettings> | undefined => {
   const annotations = AnnotationsSchema.safeParse(isMap(metadata) ? metadata.annotations : undefined);
   return annotations.success ? pauseSettingsFrom(annotations.data) : undefined;
+};
+
+/** The scaling-mode annotation's value, and HPA mode with scalingModifiers: found before a reconcile. */
+const scalingModeProblems = (metadata: unknown, spec: unknown): Problem[] => {
+  const annotations = AnnotationsSchema.safeParse(isMap(metadata) ? metadata.annotations : undefined);
+  if (!annotations.success) return [];
+  const advanced = isMap(spec) && isMap(spec.advanced) ? spec.advanced : undefined;
+  const mode = scalingModeWith(annotations.data, advanced?.scalingModifiers !== undefined);
+  return mode.ok ? [] : mode.error;
 };
 
 const UNPAUSED: PauseSettings = { pause: { kind: 'none' }, scaleInPaused: false, scaleOutPaused: false };
@@ -173,6 +168,7 @@ export const admitScaledObject = (raw: unknown): Admission => {
     ...(whole.ok ? [] : whole.error),
     ...apiVersionProblems(raw.apiVersion),
     ...(pause === undefined || pause.ok ? [] : pause.error),
+    ...scalingModeProblems(raw.metadata, raw.spec),
     ...(partial === undefined
       ? []
       : crossFieldProblems(partial.spec).filter((p) => inputsParsed(p, partial.failed))),

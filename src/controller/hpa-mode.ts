@@ -7,15 +7,13 @@
 // HPA on the target, create/update ours only when it differs, delete it when the mode is turned off,
 // the object is paused or deleted), and the poll's rule for which replica counts ebb still writes.
 import type { ResolvedTrigger } from '../../scalers/index.ts';
-import { SCALING_MODE, type ScalingMode, scalingModeFrom } from '../api/annotations.ts';
+import { type ScalingMode, scalingModeWith } from '../api/annotations.ts';
 import {
-  fail,
   HPAConflict,
   HPACreated,
   HPADeleted,
   HPAFailed,
   HPAUpdated,
-  InvalidSpec,
   type Reason,
   type Result,
 } from '../api/reasons.ts';
@@ -87,21 +85,9 @@ export const hpaDefinitionOf = (
   behavior: behaviorOf(so, spec),
 });
 
-/**
- * The object's scaling mode from its annotation. HPA mode does not take scalingModifiers yet:
- * the HPA would need the composite metric from the adapter.
- */
-export const scalingModeOf = (so: ScaledObject): Result<ScalingMode> => {
-  const mode = scalingModeFrom(so.metadata.annotations);
-  if (!mode.ok || mode.value === 'direct' || so.spec.advanced?.scalingModifiers === undefined) return mode;
-  return fail([
-    {
-      path: 'spec.advanced.scalingModifiers',
-      reason: InvalidSpec,
-      message: `not supported with ${SCALING_MODE}: hpa yet; use direct mode (remove the annotation)`,
-    },
-  ]);
-};
+/** The object's scaling mode from its annotation (HPA mode does not take scalingModifiers yet). */
+export const scalingModeOf = (so: ScaledObject): Result<ScalingMode> =>
+  scalingModeWith(so.metadata.annotations, so.spec.advanced?.scalingModifiers !== undefined);
 
 // ---- the poll ----
 

@@ -113,15 +113,18 @@ describe('the CRD schema is structural', () => {
     expect(extraBesideProps.map(([p]) => p)).toEqual([]);
   });
 
-  it('integers carry a format and no safe-integer or int32-range bounds', () => {
+  // The API server does not enforce `format: int32` on custom resources: an int32 states its range.
+  it('int32 integers carry their range as bounds; int64 ones no safe-integer bounds', () => {
     const ints = all.filter(([, s]) => s.type === 'integer');
     expect(ints.length).toBeGreaterThan(10);
     for (const [p, s] of ints) {
       expect(['int32', 'int64'], p).toContain(s.format);
+      if (s.format === 'int32') {
+        expect(s.minimum, p).toBeGreaterThanOrEqual(-2147483648);
+        expect(s.maximum, p).toBeLessThanOrEqual(2147483647);
+      }
       for (const bound of [s.minimum, s.maximum]) {
-        expect([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2147483647, -2147483648], p).not.toContain(
-          bound,
-        );
+        expect([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER], p).not.toContain(bound);
       }
     }
     const spec = specSchema().properties ?? {};
@@ -130,6 +133,7 @@ describe('the CRD schema is structural', () => {
       type: 'integer',
       format: 'int32',
       minimum: 1,
+      maximum: 2147483647,
     });
     expect(statusSchema().properties?.conditions?.items?.properties?.observedGeneration?.format).toBe(
       'int64',
@@ -298,7 +302,7 @@ describe('toStructural folds what JSON Schema says and a structural schema canno
     {
       label: 'a default is dropped',
       schema: z.int32().min(0).default(3),
-      expected: { type: 'integer', format: 'int32', minimum: 0 },
+      expected: { type: 'integer', format: 'int32', minimum: 0, maximum: 2147483647 },
     },
     {
       label: 'z.int() is int64 without bounds',
@@ -341,7 +345,7 @@ describe('toStructural folds what JSON Schema says and a structural schema canno
         properties: {
           k: { type: 'string', enum: ['a', 'b'] },
           x: { type: 'string' },
-          y: { type: 'integer', format: 'int32' },
+          y: { type: 'integer', format: 'int32', minimum: -2147483648, maximum: 2147483647 },
         },
         required: ['k'],
       },
@@ -372,7 +376,10 @@ describe('toStructural folds what JSON Schema says and a structural schema canno
     {
       label: 'a record is a map of its values',
       schema: z.record(z.string(), z.int32()),
-      expected: { type: 'object', additionalProperties: { type: 'integer', format: 'int32' } },
+      expected: {
+        type: 'object',
+        additionalProperties: { type: 'integer', format: 'int32', minimum: -2147483648, maximum: 2147483647 },
+      },
     },
     {
       label: 'unknown keeps what it is given',
@@ -628,9 +635,15 @@ const rows: Row[] = [
     ],
   },
   {
-    label: 'a target that is no number (rules.ts only)',
+    // With a formula the target is src/scaling/spec.ts's to parse; said once, not twice.
+    label: 'a target that is no number, with a formula (spec.ts names it)',
     spec: modifiers({ formula: 'a', target: 'abc', activationTarget: '1e3' }),
     refused: [],
+  },
+  {
+    label: 'a target that is no number, without a formula (rules.ts only)',
+    spec: modifiers({ target: 'abc' }),
+    refused: [['spec.advanced.scalingModifiers.formula', 'is required when scalingModifiers is set']],
     rulesOnly: ['spec.advanced.scalingModifiers.target'],
   },
 ];

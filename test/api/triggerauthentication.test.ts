@@ -198,26 +198,30 @@ describe('unsupportedSources', () => {
       label: 'env, because ebb runs outside the pod',
       spec: { env: [{ parameter: 'p', name: 'E' }] },
       found: [
-        /^spec\.env: is not supported: ebb runs outside the scaled workload's pods.*use secretTargetRef$/,
+        /^spec\.env: env is not supported by ebb \(supported: secretTargetRef, podIdentity\.provider "none"\): ebb runs outside the scaled workload's pods.*use secretTargetRef$/,
       ],
     },
     {
       label: 'podIdentity aws',
       spec: { podIdentity: { provider: 'aws' } },
-      found: [/^spec\.podIdentity\.provider: "aws" is not supported by ebb \(only "none"\)$/],
+      found: [
+        /^spec\.podIdentity\.provider: podIdentity provider "aws" is not supported by ebb \(supported: secretTargetRef, podIdentity\.provider "none"\)$/,
+      ],
     },
     {
       label: 'vault and aws together, each by name',
       spec: { hashiCorpVault: { address: 'x' }, awsSecretManager: { secrets: [] } },
       found: [
-        /^spec\.hashiCorpVault: HashiCorp Vault is not supported/,
-        /^spec\.awsSecretManager: AWS Secrets Manager/,
+        /^spec\.hashiCorpVault: hashiCorpVault is not supported by ebb \(supported: /,
+        /^spec\.awsSecretManager: awsSecretManager is not supported by ebb \(supported: /,
       ],
     },
     {
       label: 'a field KEDA does not have (a typo)',
       spec: { secretTargetRefs: [{ parameter: 'p', name: 's', key: 'k' }] },
-      found: [/^spec\.secretTargetRefs: is not a TriggerAuthentication field ebb knows$/],
+      found: [
+        /^spec\.secretTargetRefs: secretTargetRefs is not a TriggerAuthentication field ebb knows \(did you mean "secretTargetRef"\?\)$/,
+      ],
     },
   ];
   it.each(rows)('$label', ({ spec, found }) => {
@@ -361,21 +365,22 @@ const rows: Row[] = [
     label: 'env is refused, not resolved to ""',
     ref: { name: 'env' },
     error:
-      "TriggerAuthentication team-a/env: spec.env: is not supported: ebb runs outside the scaled workload's pods " +
-      'and cannot read their environment; put the value in a Secret and use secretTargetRef',
+      'TriggerAuthentication team-a/env: spec.env: env is not supported by ebb (supported: secretTargetRef, podIdentity.provider "none"): ' +
+      "ebb runs outside the scaled workload's pods and cannot read their environment; put the value in a Secret and use secretTargetRef",
   },
   {
     label: 'an unsupported source fails the whole TriggerAuthentication',
     ref: { name: 'vault' },
     error:
-      'TriggerAuthentication team-a/vault: spec.hashiCorpVault: HashiCorp Vault is not supported by ebb yet; ' +
-      'use secretTargetRef',
+      'TriggerAuthentication team-a/vault: spec.hashiCorpVault: hashiCorpVault is not supported by ebb ' +
+      '(supported: secretTargetRef, podIdentity.provider "none")',
   },
   {
     label: 'podIdentity gcp',
     ref: { name: 'gcp' },
     error:
-      'TriggerAuthentication team-a/gcp: spec.podIdentity.provider: "gcp" is not supported by ebb (only "none")',
+      'TriggerAuthentication team-a/gcp: spec.podIdentity.provider: podIdentity provider "gcp" is not supported by ebb ' +
+      '(supported: secretTargetRef, podIdentity.provider "none")',
   },
   {
     label: 'an object the schema refuses names the field',

@@ -137,20 +137,22 @@ describe('the scaling-mode annotation', () => {
   }
 
   it('HPA mode refuses scalingModifiers (the HPA would need a composite metric)', () => {
-    const so = admitted(
-      scaledObject('app', {
-        annotations: HPA_MODE,
-        spec: { advanced: { scalingModifiers: { formula: 'x', target: '1' } } },
-        triggers: [
-          {
-            type: 'cron',
-            name: 'x',
-            metadata: { timezone: 'Etc/UTC', start: '0 6 * * *', end: '0 20 * * *', desiredReplicas: '3' },
-          },
-        ],
-      }),
-    );
-    const mode = scalingModeOf(so);
+    const raw = scaledObject('app', {
+      annotations: HPA_MODE,
+      spec: { advanced: { scalingModifiers: { formula: 'x', target: '1' } } },
+      triggers: [
+        {
+          type: 'cron',
+          name: 'x',
+          metadata: { timezone: 'Etc/UTC', start: '0 6 * * *', end: '0 20 * * *', desiredReplicas: '3' },
+        },
+      ],
+    });
+    // Admission (and so `ebb validate`) refuses it already, naming the same field.
+    expect(admitScaledObject(raw).problems.map((p) => p.path)).toEqual(['spec.advanced.scalingModifiers']);
+    const { metadata, ...rest } = raw as { metadata: { annotations?: object } };
+    const so = admitted({ ...rest, metadata: { ...metadata, annotations: {} } });
+    const mode = scalingModeOf({ ...so, metadata: { ...so.metadata, annotations: HPA_MODE } });
     expect(mode.ok).toBe(false);
     if (!mode.ok) expect(mode.error[0]?.path).toBe('spec.advanced.scalingModifiers');
   });
