@@ -28,7 +28,8 @@ export class BackendTrouble {
 
   becameUnready(endpointId: string): void {
     this.unready++;
-    (this.endpoints ??= new Set()).add(endpointId);
+    this.endpoints ??= new Set();
+    this.endpoints.add(endpointId);
   }
 
   connectRefused(error: string): void {
