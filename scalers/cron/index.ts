@@ -8,7 +8,7 @@ import { type CronWindows, createCronScaler } from './source.ts';
 export const cronTimeFormat = (expression: string): string =>
   expression.replace(/ /g, '').replace(/\*/g, 'x').replace(/\//g, 'Sl').replace(/\?/g, 'Qm');
 
-export const cronScaler: ScalerDefinition<CronConfig, CronWindows> = {
+export const cronScaler: Readonly<ScalerDefinition<CronConfig, CronWindows>> = {
   types: ['cron'],
   parse: parseCronMetadata,
   // s<index>-cron-<timezone>-<start>-<end>, sanitised: `s0-cron-Asia-Kolkata-06xxx-020xxx`

@@ -10,7 +10,7 @@ import { createHttpScaler, type HttpDeps } from './source.ts';
 /** A host as a metric-name part: `*` becomes `x` (as cron's `*` does), dots become `-` later. */
 export const metricHost = (host: string): string => host.replace(/\*/g, 'x');
 
-export const httpScaler: ScalerDefinition<HttpConfig, HttpDeps> = {
+export const httpScaler: Readonly<ScalerDefinition<HttpConfig, HttpDeps>> = {
   types: ['http'],
   parse: parseHttpMetadata,
   // s<index>-http-<first host>, sanitised: `s0-http-api-example-com`, `s1-http-x-example-com`

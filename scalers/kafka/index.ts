@@ -18,7 +18,7 @@ export const kafkaMetricName = (
     config.topics.length > 0 ? `kafka-${config.topics.join(',')}` : `kafka-${config.consumerGroup}-topics`,
   );
 
-export const kafkaScaler: ScalerDefinition<KafkaConfig, KafkaDeps> = {
+export const kafkaScaler: Readonly<ScalerDefinition<KafkaConfig, KafkaDeps>> = {
   types: [KAFKA_TYPE, APACHE_KAFKA_TYPE],
   parse: parseKafkaMetadata,
   metric: (config, ctx) => ({

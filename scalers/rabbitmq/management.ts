@@ -2,7 +2,8 @@
 // (`GET /api/queues/<vhost>/<queue>`) or the queues whose name matches a regex
 // (`GET /api/queues/<vhost>?use_regex=true&name=<regex>&page=<n>&page_size=<size>`, every page).
 // node:http(s) rather than fetch, because KEDA's TLS options (ca, client cert, unsafeSsl) need
-// per-request TLS settings that fetch cannot take. Keep-alive agents are shared process-wide.
+// per-request TLS settings that fetch cannot take. Each controller's RabbitMQSources holds one
+// HttpGet with its own keep-alive agents (createHttpGet), never the process.
 // Answers are parsed with zod; failures are values whose message names the queue and the
 // broker (never its credentials).
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
@@ -42,10 +43,20 @@ const QUEUE_COLUMNS = [
   'message_stats.deliver_get_details.rate',
 ].join(',');
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
+/** An HttpGet with its own keep-alive agents (one per controller: ScalerDeps.rabbitmq). */
+export const createHttpGet = (): HttpGet => {
+  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
+  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
+  return (url, endpoint, signal) => get(url, endpoint, signal, httpAgent, httpsAgent);
+};
 
-export const httpGet: HttpGet = (url, endpoint, signal) =>
+const get = (
+  url: string,
+  endpoint: ManagementEndpoint,
+  signal: AbortSignal,
+  httpAgent: HttpAgent,
+  httpsAgent: HttpsAgent,
+): Promise<HttpAnswer> =>
   new Promise<HttpAnswer>((resolve, reject) => {
     const secure = url.startsWith('https:');
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(endpoint.timeoutMs)]);
@@ -175,7 +186,8 @@ export const getQueue = async (
   endpoint: ManagementEndpoint,
   queue: string,
   signal: AbortSignal,
-  get: HttpGet = httpGet,
+  // Scalers pass their controller's; a call without one gets agents of its own.
+  get: HttpGet = createHttpGet(),
 ): Promise<Result<QueueInfo, ReadError>> => {
   // KEDA escapes the queue with url.QueryEscape, which turns a space into "+" (a different queue).
   const url = `${endpoint.baseUrl}/api/queues/${endpoint.vhostSegment}/${encodeURIComponent(queue)}`;
@@ -195,7 +207,8 @@ export const listQueues = async (
   regex: string,
   pageSize: number,
   signal: AbortSignal,
-  get: HttpGet = httpGet,
+  // Scalers pass their controller's; a call without one gets agents of its own.
+  get: HttpGet = createHttpGet(),
 ): Promise<Result<QueueInfo[], ReadError>> => {
   const queues: QueueInfo[] = [];
   const what = `the queues matching "${regex}"`;

@@ -37,7 +37,7 @@ export interface RequestOptions {
 
 const StatusSchema = z.object({ message: z.string().optional(), reason: z.string().optional() });
 
-const METHOD: Record<Verb, HttpMethod> = {
+const METHOD: Readonly<Record<Verb, HttpMethod>> = {
   GET: HttpMethod.GET,
   POST: HttpMethod.POST,
   PUT: HttpMethod.PUT,
