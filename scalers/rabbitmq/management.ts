@@ -10,6 +10,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../src/api/reasons.ts';
+import { type Clock, realClock } from '../../src/clock.ts';
 import type { ReadError } from '../../src/scaler.ts';
 import { type ManagementEndpoint, RabbitMQError } from './broker.ts';
 import type { QueueInfo } from './metric.ts';
@@ -43,23 +44,39 @@ const QUEUE_COLUMNS = [
   'message_stats.deliver_get_details.rate',
 ].join(',');
 
-/** An HttpGet with its own keep-alive agents (one per controller: ScalerDeps.rabbitmq). */
-export const createHttpGet = (): HttpGet => {
-  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
-  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
-  return (url, endpoint, signal) => get(url, endpoint, signal, httpAgent, httpsAgent);
+/**
+ * An HttpGet with its own keep-alive agents (one per controller: ScalerDeps.rabbitmq); `clock`
+ * arms each request's timeout.
+ */
+export const createHttpGet = (clock: Clock = realClock): HttpGet => {
+  const agents: Agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: 32 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 32 }),
+  };
+  return (url, endpoint, signal) => {
+    // Not AbortSignal.timeout(): that timer is node's, off the clock, and outlives the request.
+    const timeout = new AbortController();
+    const timer = clock.after(endpoint.timeoutMs, () => timeout.abort());
+    return get(url, endpoint, signal, AbortSignal.any([signal, timeout.signal]), agents).finally(() =>
+      clock.cancel(timer),
+    );
+  };
 };
+
+interface Agents {
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
+}
 
 const get = (
   url: string,
   endpoint: ManagementEndpoint,
   signal: AbortSignal,
-  httpAgent: HttpAgent,
-  httpsAgent: HttpsAgent,
+  deadline: AbortSignal,
+  agents: Agents,
 ): Promise<HttpAnswer> =>
   new Promise<HttpAnswer>((resolve, reject) => {
     const secure = url.startsWith('https:');
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(endpoint.timeoutMs)]);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (endpoint.authorization !== undefined) headers.authorization = endpoint.authorization;
     const onAnswer = (res: IncomingMessage) => {
@@ -79,10 +96,10 @@ const get = (
     const req = secure
       ? httpsRequest(
           url,
-          { method: 'GET', headers, agent: httpsAgent, signal: deadline, ...(endpoint.tls ?? {}) },
+          { method: 'GET', headers, agent: agents.https, signal: deadline, ...(endpoint.tls ?? {}) },
           onAnswer,
         )
-      : httpRequest(url, { method: 'GET', headers, agent: httpAgent, signal: deadline }, onAnswer);
+      : httpRequest(url, { method: 'GET', headers, agent: agents.http, signal: deadline }, onAnswer);
     req.on('error', (error) => {
       reject(
         deadline.aborted && !signal.aborted ? new Error(`no answer within ${endpoint.timeoutMs} ms`) : error,

@@ -26,7 +26,7 @@ export interface RabbitMQSources {
 /** A controller's RabbitMQ sources: its own AMQP connections and HTTP agents (built once in wiring). */
 export const createRabbitMQSources = (clock: Clock): RabbitMQSources => ({
   amqp: new AmqpConnections({ clock }),
-  http: createHttpGet(),
+  http: createHttpGet(clock),
 });
 
 const readQueueOverHttp = (
