@@ -2,6 +2,7 @@
 // ScalerDeps when its scalers share something (a connection pool).
 import { fail, ok, type Problem, type Result, UnsupportedTriggerType } from '../src/api/reasons.ts';
 import type { ScaledObjectSpec, Trigger } from '../src/api/scaledobject.ts';
+import { type Clock, realClock } from '../src/clock.ts';
 import type { ConcurrencyFeed } from '../src/routing/reports.ts';
 import type { MetricSpec, Scaler, ScalerDefinition, TriggerContext } from '../src/scaler.ts';
 import { cronScaler } from './cron/index.ts';
@@ -31,13 +32,15 @@ export interface ScalerEnvironment {
   readonly concurrencyFeed?: ConcurrencyFeed | undefined;
   /** A feed reading older than this is stale (HttpMetricsStale); default 10 s. */
   readonly staleAfterMs?: number | undefined;
+  /** The timers of the scalers' I/O (the AMQP timeouts); realClock by default. */
+  readonly clock?: Clock | undefined;
 }
 
 /** Fresh pools and memos, and the environment's feed: call once per controller. */
 export const createScalerDeps = (env: ScalerEnvironment = {}): ScalerDeps => ({
   cron: new CronWindows(),
   kafka: createKafkaDeps(),
-  rabbitmq: createRabbitMQSources(),
+  rabbitmq: createRabbitMQSources(env.clock ?? realClock),
   http: { feed: env.concurrencyFeed, staleAfterMs: env.staleAfterMs ?? DEFAULT_STALE_AFTER_MS },
 });
 

@@ -27,7 +27,7 @@ export interface Clock {
   cancel(timer: Timer | undefined): void;
 }
 
-export const realClock: Clock = {
+export const realClock: Readonly<Clock> = {
   now: () => performance.now(),
   wallNow: () => Date.now(),
   after: <A>(ms: number, fn: (arg: A) => void, arg?: A): Timer => setTimeout(fn, ms, arg as A),

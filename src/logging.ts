@@ -115,7 +115,7 @@ const textOn = (fd: 1 | 2): DestinationStream => ({
 });
 const jsonOut = pino.destination({ dest: 1, sync: true });
 let processOut: DestinationStream = jsonOut;
-const processDestination: DestinationStream = { write: (line: string) => processOut.write(line) };
+const processDestination: Readonly<DestinationStream> = { write: (line: string) => processOut.write(line) };
 
 /** The destination for logs on `fd` in the format configured (text on a terminal by default). */
 export const logDestination = (fd: 1 | 2): DestinationStream => {

@@ -8,7 +8,7 @@ import { type CronWindows, createCronScaler } from './source.ts';
 export const cronTimeFormat = (expression: string): string =>
   expression.replace(/ /g, '').replace(/\*/g, 'x').replace(/\//g, 'Sl').replace(/\?/g, 'Qm');
 
-export const cronScaler: ScalerDefinition<CronConfig, CronWindows> = {
+export const cronScaler: Readonly<ScalerDefinition<CronConfig, CronWindows>> = {
   metadataKeys: Object.keys(CronMetadataSchema.shape),
   types: ['cron'],
   parse: parseCronMetadata,

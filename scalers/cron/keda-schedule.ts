@@ -26,7 +26,7 @@ interface Bounds {
   readonly names?: Readonly<Record<string, number>>;
 }
 
-const MONTHS: Bounds = {
+const MONTHS: Readonly<Bounds> = {
   min: 1,
   max: 12,
   names: {
@@ -44,7 +44,11 @@ const MONTHS: Bounds = {
     dec: 12,
   },
 };
-const DOW: Bounds = { min: 0, max: 6, names: { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 } };
+const DOW: Readonly<Bounds> = {
+  min: 0,
+  max: 6,
+  names: { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 },
+};
 
 /** Go's strconv.Atoi, then robfig's "negative number not allowed". */
 const goUint = (text: string): number | undefined => (/^\+?\d{1,18}$/.test(text) ? Number(text) : undefined);

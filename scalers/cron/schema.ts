@@ -37,8 +37,10 @@ export const timeZoneProblem = (name: string): string | undefined => {
 
 // robfig/cron with Minute|Hour|Dom|Month|Dow (KEDA's parser): no seconds field, no @descriptors,
 // none of cron-parser's extensions (H hashes, L last, # nth weekday), which KEDA would refuse.
-const MONTH_OR_DAY_NAME =
-  /\b(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT)\b/gi;
+// Month and day names are the only letters it takes. The /g regex is made per call: one kept at
+// module level would be state (its lastIndex) shared by every caller.
+const withoutNames = (field: string): string =>
+  field.replace(/\b(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT)\b/gi, '');
 
 /** Why `expression` is not a 5-field cron expression KEDA accepts, or undefined. */
 export const cronExpressionProblem = (expression: string): string | undefined => {
@@ -50,7 +52,7 @@ export const cronExpressionProblem = (expression: string): string | undefined =>
     return `must be a cron expression with 5 fields (minute hour day-of-month month day-of-week), got ${fields.length} in "${expression}"`;
   }
   for (const field of fields) {
-    if (field.includes('#') || /[A-Za-z]/.test(field.replace(MONTH_OR_DAY_NAME, ''))) {
+    if (field.includes('#') || /[A-Za-z]/.test(withoutNames(field))) {
       return `field "${field}" of "${expression}" uses a cron extension KEDA does not support (H, L, W or #)`;
     }
   }

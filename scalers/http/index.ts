@@ -10,7 +10,7 @@ import { createHttpScaler, type HttpDeps } from './source.ts';
 /** A host as a metric-name part: `*` becomes `x` (as cron's `*` does), dots become `-` later. */
 export const metricHost = (host: string): string => host.replace(/\*/g, 'x');
 
-export const httpScaler: ScalerDefinition<HttpConfig, HttpDeps> = {
+export const httpScaler: Readonly<ScalerDefinition<HttpConfig, HttpDeps>> = {
   types: ['http'],
   metadataKeys: Object.keys(HttpMetadataSchema.shape),
   parse: parseHttpMetadata,

@@ -3,7 +3,7 @@
 // request rate, the interval-average concurrency and the activity rule need.
 
 import type { HttpScalingMode } from '../../src/routing/http-trigger.ts';
-import type { RouteCounters } from '../../src/routing/reports.ts';
+import { clampedCounters, type RouteCounters } from '../../src/routing/reports.ts';
 import { clampMetric, type Reading } from '../../src/scaler.ts';
 
 /** The summed counters at a time. */
@@ -109,7 +109,8 @@ export const computeHttpMetric = (
   history: readonly RequestSample[],
   metricType: 'AverageValue' | 'Value' = 'AverageValue',
 ): HttpMetric => {
-  const instant = clampMetric(counters.inFlight) + clampMetric(counters.held);
+  const { inFlight, held } = clampedCounters(counters);
+  const instant = inFlight + held;
   const concurrency = Math.max(instant, clampMetric(intervalConcurrency(history) ?? 0));
   const newRequests = requestIncrease(history.slice(-2));
   const rate = mode.kind === 'requestRate' ? clampMetric(requestRate(history, mode.windowMs)) : undefined;

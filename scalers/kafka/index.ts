@@ -24,7 +24,7 @@ export const kafkaMetricName = (
     config.topics.length > 0 ? `kafka-${config.topics.join(',')}` : `kafka-${config.consumerGroup}-topics`,
   );
 
-export const kafkaScaler: ScalerDefinition<KafkaConfig, KafkaDeps> = {
+export const kafkaScaler: Readonly<ScalerDefinition<KafkaConfig, KafkaDeps>> = {
   types: [KAFKA_TYPE, APACHE_KAFKA_TYPE],
   metadataKeys: KAFKA_METADATA_KEYS,
   parse: parseKafkaMetadata,

@@ -2,6 +2,7 @@
 // (pkg/scalers/kafka/kafka_scaler_oauth_token_provider.go): the OAuth 2 client-credentials grant
 // against `oauthTokenEndpointUri`, username = client id, password = client secret, with `scopes`
 // and `oauthExtensions`. Tokens are reused until shortly before they expire.
+import { type Clock, realClock } from '../../src/clock.ts';
 
 export interface OAuthBearerSettings {
   readonly clientId: string;
@@ -18,8 +19,8 @@ export interface OAuthBearerToken {
 
 export interface OAuthBearerOptions {
   readonly fetch?: typeof fetch;
-  /** Wall clock in ms, for token expiry (an argument so tests can move it). */
-  readonly now?: () => number;
+  /** Token expiry (wallNow) and the request timeout; default realClock. */
+  readonly clock?: Clock;
   readonly timeoutMs?: number;
 }
 
@@ -42,7 +43,7 @@ export const createOAuthBearerProvider = (
   options: OAuthBearerOptions = {},
 ): (() => Promise<OAuthBearerToken>) => {
   const doFetch = options.fetch ?? fetch;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? realClock;
   const timeoutMs = options.timeoutMs ?? 5_000;
   let cached: { token: string; expiresAt: number } | undefined;
   let inBody: boolean | undefined;
@@ -61,12 +62,17 @@ export const createOAuthBearerProvider = (
     } else {
       headers.authorization = basic(settings.clientId, settings.clientSecret);
     }
+    // Not AbortSignal.timeout(): that timer is node's, off the clock, and cannot be cleared.
+    const abort = new AbortController();
+    const timer = clock.after(timeoutMs, () =>
+      abort.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+    );
     return doFetch(settings.tokenEndpoint, {
       method: 'POST',
       headers,
       body: form.toString(),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+      signal: abort.signal,
+    }).finally(() => clock.cancel(timer));
   };
 
   const fetchToken = async (): Promise<string> => {
@@ -88,12 +94,12 @@ export const createOAuthBearerProvider = (
     const lifetime = Number(body.expires_in);
     const lifetimeMs = Number.isFinite(lifetime) && lifetime > 0 ? lifetime * 1000 : DEFAULT_LIFETIME_MS;
     const margin = Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2);
-    cached = { token: body.access_token, expiresAt: now() + lifetimeMs - margin };
+    cached = { token: body.access_token, expiresAt: clock.wallNow() + lifetimeMs - margin };
     return body.access_token;
   };
 
   return async () => {
-    let token = cached !== undefined && now() < cached.expiresAt ? cached.token : undefined;
+    let token = cached !== undefined && clock.wallNow() < cached.expiresAt ? cached.token : undefined;
     if (token === undefined) {
       // One request for every connection that authenticates at once.
       inflight ??= fetchToken().finally(() => {

@@ -98,31 +98,31 @@ export interface NumberFormat {
 }
 
 /** Go's strconv.Atoi as KEDA's Kafka scaler reads it: decimal digits, an optional minus, exact. */
-export const GO_INT: NumberFormat = {
+export const GO_INT: Readonly<NumberFormat> = {
   pattern: /^-?\d+$/,
   expected: 'an integer',
   valid: Number.isSafeInteger,
 };
 /** A JSON number (Go's json.Unmarshal into float64, which KEDA's RabbitMQ scaler uses). */
-export const JSON_NUMBER: NumberFormat = {
+export const JSON_NUMBER: Readonly<NumberFormat> = {
   pattern: /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/,
   expected: 'a number',
   valid: Number.isFinite,
 };
 /** A JSON integer. */
-export const JSON_INTEGER: NumberFormat = {
+export const JSON_INTEGER: Readonly<NumberFormat> = {
   pattern: /^-?(0|[1-9]\d*)$/,
   expected: 'an integer',
   valid: Number.isFinite,
 };
 /** An unsigned decimal without exponent (`0.5`, `100`): ebb's own http parameters. */
-export const DECIMAL: NumberFormat = {
+export const DECIMAL: Readonly<NumberFormat> = {
   pattern: /^(0|[1-9]\d*)(\.\d+)?$/,
   expected: 'a number',
   valid: Number.isFinite,
 };
 /** An unsigned decimal integer without leading zeros. */
-export const UNSIGNED_INTEGER: NumberFormat = {
+export const UNSIGNED_INTEGER: Readonly<NumberFormat> = {
   pattern: /^(0|[1-9]\d*)$/,
   expected: 'an integer',
   valid: Number.isFinite,
@@ -182,13 +182,13 @@ export interface DurationSyntax {
 }
 
 /** Go's time.ParseDuration: signed, `1h2m3.5s`, `.5s`, `1.s`, units ns to h, and a bare `0`. */
-export const GO_DURATION: DurationSyntax = {
+export const GO_DURATION: Readonly<DurationSyntax> = {
   whole: /^[-+]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$/,
   term: /(\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g,
 };
 
 /** A subset of Go's syntax for ebb's own parameters: unsigned, digits around a dot, ms to h. */
-export const COARSE_DURATION: DurationSyntax = {
+export const COARSE_DURATION: Readonly<DurationSyntax> = {
   whole: /^((\d+(\.\d+)?)(ms|s|m|h))+$/,
   term: /(\d+(\.\d+)?)(ms|s|m|h)/g,
 };

@@ -16,6 +16,7 @@ import {
   type SocketOptions,
 } from 'amqplib';
 import { fail, ok, type Result } from '../../src/api/reasons.ts';
+import { type Clock, realClock } from '../../src/clock.ts';
 import type { ReadError } from '../../src/scaler.ts';
 import { type ConnectionPool, createConnectionPool, connectionKey as poolKey } from '../kit/pool.ts';
 import { type AmqpEndpoint, RabbitMQError } from './broker.ts';
@@ -31,6 +32,8 @@ export interface AmqpConnectionsOptions {
   readonly heartbeatSeconds?: number;
   /** `connection_name` the broker shows for ebb's connections. */
   readonly connectionName?: string;
+  /** Arms the timeouts of connecting, opening the channel and each declare. */
+  readonly clock?: Clock;
 }
 
 export interface QueueDeclareOk {
@@ -96,7 +99,7 @@ class SharedConnection {
     this.channel = undefined;
     if (model === undefined) return;
     try {
-      await this.bounded(model.close(), signalNever);
+      await this.bounded(model.close());
     } catch {
       destroy(model);
     }
@@ -149,17 +152,18 @@ class SharedConnection {
     }
   }
 
-  /** Races `work` with the timeout and the read's abort signal. */
-  private bounded<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  /** Races `work` with the timeout and the read's abort signal (none for a close). */
+  private bounded<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+    const { clock } = this.options;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => finish(() => reject(new Timeout())), this.options.timeoutMs);
+      const timer = clock.after(this.options.timeoutMs, () => finish(() => reject(new Timeout())));
       const onAbort = () => finish(() => reject(new Error('aborted')));
       const finish = (settle: () => void) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+        clock.cancel(timer);
+        signal?.removeEventListener('abort', onAbort);
         settle();
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       work.then(
         (value) => finish(() => resolve(value)),
         (error: unknown) => finish(() => reject(error)),
@@ -235,8 +239,6 @@ class SharedConnection {
   }
 }
 
-const signalNever = new AbortController().signal;
-
 /** The AMQP connections of one controller (built once in wiring, by createScalerDeps). */
 export class AmqpConnections {
   private readonly pool: ConnectionPool<SharedConnection> = createConnectionPool((c) => c.close());
@@ -248,6 +250,7 @@ export class AmqpConnections {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       heartbeatSeconds: options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
       connectionName: options.connectionName ?? DEFAULT_CONNECTION_NAME,
+      clock: options.clock ?? realClock,
     };
   }
 

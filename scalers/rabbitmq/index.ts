@@ -11,7 +11,7 @@ export const goQueryEscape = (text: string): string =>
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%20/g, '+');
 
-export const rabbitmqScaler: ScalerDefinition<RabbitMQConfig, RabbitMQSources> = {
+export const rabbitmqScaler: Readonly<ScalerDefinition<RabbitMQConfig, RabbitMQSources>> = {
   types: ['rabbitmq'],
   metadataKeys: Object.keys(RabbitMQMetadataSchema.shape),
   parse: parseRabbitMQTrigger,

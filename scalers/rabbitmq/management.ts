@@ -2,13 +2,15 @@
 // (`GET /api/queues/<vhost>/<queue>`) or the queues whose name matches a regex
 // (`GET /api/queues/<vhost>?use_regex=true&name=<regex>&page=<n>&page_size=<size>`, every page).
 // node:http(s) rather than fetch, because KEDA's TLS options (ca, client cert, unsafeSsl) need
-// per-request TLS settings that fetch cannot take. Keep-alive agents are shared process-wide.
+// per-request TLS settings that fetch cannot take. Each controller's RabbitMQSources holds one
+// HttpGet with its own keep-alive agents (createHttpGet), never the process.
 // Answers are parsed with zod; failures are values whose message names the queue and the
 // broker (never its credentials).
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../src/api/reasons.ts';
+import { type Clock, realClock } from '../../src/clock.ts';
 import type { ReadError } from '../../src/scaler.ts';
 import { type ManagementEndpoint, RabbitMQError } from './broker.ts';
 import type { QueueInfo } from './metric.ts';
@@ -42,13 +44,39 @@ const QUEUE_COLUMNS = [
   'message_stats.deliver_get_details.rate',
 ].join(',');
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
+/**
+ * An HttpGet with its own keep-alive agents (one per controller: ScalerDeps.rabbitmq); `clock`
+ * arms each request's timeout.
+ */
+export const createHttpGet = (clock: Clock = realClock): HttpGet => {
+  const agents: Agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: 32 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 32 }),
+  };
+  return (url, endpoint, signal) => {
+    // Not AbortSignal.timeout(): that timer is node's, off the clock, and outlives the request.
+    const timeout = new AbortController();
+    const timer = clock.after(endpoint.timeoutMs, () => timeout.abort());
+    return get(url, endpoint, signal, AbortSignal.any([signal, timeout.signal]), agents).finally(() =>
+      clock.cancel(timer),
+    );
+  };
+};
 
-export const httpGet: HttpGet = (url, endpoint, signal) =>
+interface Agents {
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
+}
+
+const get = (
+  url: string,
+  endpoint: ManagementEndpoint,
+  signal: AbortSignal,
+  deadline: AbortSignal,
+  agents: Agents,
+): Promise<HttpAnswer> =>
   new Promise<HttpAnswer>((resolve, reject) => {
     const secure = url.startsWith('https:');
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(endpoint.timeoutMs)]);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (endpoint.authorization !== undefined) headers.authorization = endpoint.authorization;
     const onAnswer = (res: IncomingMessage) => {
@@ -68,10 +96,10 @@ export const httpGet: HttpGet = (url, endpoint, signal) =>
     const req = secure
       ? httpsRequest(
           url,
-          { method: 'GET', headers, agent: httpsAgent, signal: deadline, ...(endpoint.tls ?? {}) },
+          { method: 'GET', headers, agent: agents.https, signal: deadline, ...(endpoint.tls ?? {}) },
           onAnswer,
         )
-      : httpRequest(url, { method: 'GET', headers, agent: httpAgent, signal: deadline }, onAnswer);
+      : httpRequest(url, { method: 'GET', headers, agent: agents.http, signal: deadline }, onAnswer);
     req.on('error', (error) => {
       reject(
         deadline.aborted && !signal.aborted ? new Error(`no answer within ${endpoint.timeoutMs} ms`) : error,
@@ -175,7 +203,8 @@ export const getQueue = async (
   endpoint: ManagementEndpoint,
   queue: string,
   signal: AbortSignal,
-  get: HttpGet = httpGet,
+  // Scalers pass their controller's; a call without one gets agents of its own.
+  get: HttpGet = createHttpGet(),
 ): Promise<Result<QueueInfo, ReadError>> => {
   // KEDA escapes the queue with url.QueryEscape, which turns a space into "+" (a different queue).
   const url = `${endpoint.baseUrl}/api/queues/${endpoint.vhostSegment}/${encodeURIComponent(queue)}`;
@@ -195,7 +224,8 @@ export const listQueues = async (
   regex: string,
   pageSize: number,
   signal: AbortSignal,
-  get: HttpGet = httpGet,
+  // Scalers pass their controller's; a call without one gets agents of its own.
+  get: HttpGet = createHttpGet(),
 ): Promise<Result<QueueInfo[], ReadError>> => {
   const queues: QueueInfo[] = [];
   const what = `the queues matching "${regex}"`;

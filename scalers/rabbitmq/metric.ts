@@ -24,7 +24,7 @@ export interface QueueStatus {
   readonly deliverGetRate: number;
 }
 
-export const EMPTY_QUEUE: QueueInfo = {
+export const EMPTY_QUEUE: Readonly<QueueInfo> = {
   name: '',
   messages: 0,
   messagesReady: 0,

@@ -3,10 +3,11 @@
 // cannot be resolved (a `hostFromEnv`, an authenticationRef without host) still gets a scaler:
 // every read fails with the problem, so the controller reports it where it reports read errors.
 import { fail, formatProblem, InvalidTriggerMetadata, ok, type Result } from '../../src/api/reasons.ts';
+import type { Clock } from '../../src/clock.ts';
 import type { MetricSpec, ReadError, Scaler, TriggerContext } from '../../src/scaler.ts';
 import { type ManagementEndpoint, resolveBroker } from './broker.ts';
 import { AmqpConnections } from './connections.ts';
-import { getQueue, type HttpGet, httpGet, listQueues } from './management.ts';
+import { createHttpGet, getQueue, type HttpGet, listQueues } from './management.ts';
 import {
   combineQueues,
   type QueueInfo,
@@ -22,8 +23,11 @@ export interface RabbitMQSources {
   readonly http: HttpGet;
 }
 
-/** A controller's RabbitMQ sources: its own AMQP connections (built once in wiring). */
-export const createRabbitMQSources = (): RabbitMQSources => ({ amqp: new AmqpConnections(), http: httpGet });
+/** A controller's RabbitMQ sources: its own AMQP connections and HTTP agents (built once in wiring). */
+export const createRabbitMQSources = (clock: Clock): RabbitMQSources => ({
+  amqp: new AmqpConnections({ clock }),
+  http: createHttpGet(clock),
+});
 
 const readQueueOverHttp = (
   config: RabbitMQConfig,

@@ -11,6 +11,8 @@
 // It covers the body only: it is disarmed when the body ends, so a slow answer stays the response
 // timeout's business. A held request's body is not read at all (hold-queue.ts): the limit starts
 // at the forward.
+// Not on the Clock port, on purpose: an idle timer re-armed by the socket's own reads and writes is
+// node's (the kernel's I/O decides when it fires), so tests of it wait for real bytes.
 import type { ClientRequest } from 'node:http';
 import { RequestBodyTimeout } from '../api/reasons.ts';
 import { type Exchange, FORWARDING, writeError } from './exchange.ts';

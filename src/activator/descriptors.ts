@@ -24,6 +24,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { type Clock, realClock, type Timer } from '../clock.ts';
 
 /** The soft open-file limit in a /proc/<pid>/limits text; Infinity for "unlimited", undefined if absent. */
 export const parseOpenFileLimit = (limits: string): number | undefined => {
@@ -93,17 +94,21 @@ export class ConnectionBudget {
   /** Upstream connects that failed with EMFILE/ENFILE so far. */
   upstreamShortages = 0;
   private readonly refused = new WeakSet<Socket>();
-  private ceilingTimer: NodeJS.Timeout | undefined;
+  private ceilingTimer: Timer | undefined;
 
   /** The budget of this process, each limit as given or else from its open-file limit. */
-  static forProcess(given: Partial<DescriptorLimits>, wake: () => void): ConnectionBudget {
+  static forProcess(
+    given: Partial<DescriptorLimits>,
+    wake: () => void,
+    clock: Clock = realClock,
+  ): ConnectionBudget {
     const fileLimit = openFileLimit();
     const { maxClientConnections, maxUpstreamRequests } = given;
     const limits =
       maxClientConnections !== undefined && maxUpstreamRequests !== undefined
         ? { maxClientConnections, maxUpstreamRequests }
         : { ...descriptorBudget(fileLimit, openDescriptors()), ...given };
-    return new ConnectionBudget(fileLimit, limits, wake);
+    return new ConnectionBudget(fileLimit, limits, wake, clock);
   }
 
   constructor(
@@ -111,6 +116,8 @@ export class ConnectionBudget {
     readonly limits: DescriptorLimits,
     /** Releases what waited for the ceiling (every backend's queue). */
     private readonly wake: () => void,
+    /** Arms the ceiling's return (the refused connections' idle timeout is node's, per socket). */
+    private readonly clock: Clock = realClock,
   ) {
     this.upstreamCeiling = limits.maxUpstreamRequests;
   }
@@ -125,7 +132,8 @@ export class ConnectionBudget {
       }
       this.refusing++;
       this.refused.add(socket);
-      // No 'timeout' listener: node's server destroys a connection idle this long.
+      // No 'timeout' listener: node's server destroys a connection idle this long (a socket
+      // timeout, node's own: it stays off the Clock port).
       socket.setTimeout(REFUSED_IDLE_MS);
       socket.on('close', this.refusedClosed);
     });
@@ -148,12 +156,12 @@ export class ConnectionBudget {
     this.upstreamCeiling = Math.min(this.upstreamCeiling, inFlight);
     this.blocked = true;
     if (this.ceilingTimer !== undefined) return;
-    this.ceilingTimer = setTimeout(() => {
+    this.ceilingTimer = this.clock.after(CEILING_MS, () => {
       this.ceilingTimer = undefined;
       this.upstreamCeiling = this.limits.maxUpstreamRequests;
       this.blocked = false;
       this.wake();
-    }, CEILING_MS);
+    });
     this.ceilingTimer.unref();
   }
 
@@ -165,7 +173,7 @@ export class ConnectionBudget {
   }
 
   close(): void {
-    if (this.ceilingTimer !== undefined) clearTimeout(this.ceilingTimer);
+    this.clock.cancel(this.ceilingTimer);
   }
 
   use(): ConnectionUse {

@@ -98,7 +98,12 @@ const connectionNames = (value: string): string[] | undefined => {
 const MAX_CONNECTION_OPTIONS = 10;
 
 /** Headers the activator sets on the forward hop, which a Connection option may not name. */
-const GENERATED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded'];
+const GENERATED: readonly string[] = [
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'forwarded',
+];
 
 /** Why a request's Connection header (its lines joined) is refused, or undefined. */
 export const connectionProblem = (value: string): string | undefined => {

@@ -43,7 +43,7 @@ export interface ActivatorLimits {
   readonly requestBodyTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: ActivatorLimits = {
+export const DEFAULT_LIMITS: Readonly<ActivatorLimits> = {
   maxHeldRequests: 10_000,
   retryAfterSeconds: 1,
   maxSocketsPerEndpoint: 256,

@@ -11,7 +11,7 @@ export interface ActivatorObserver {
   coldStart(route: string, seconds: number): void;
 }
 
-export const noopActivatorObserver: ActivatorObserver = {
+export const noopActivatorObserver: Readonly<ActivatorObserver> = {
   requestDone: () => {},
   heldDone: () => {},
   coldStart: () => {},

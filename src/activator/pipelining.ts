@@ -22,17 +22,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { bodyPending } from './hold-queue.ts';
 
-/** The fields of node's server-side socket that its own flood guard uses. */
+/**
+ * The fields of node's server-side socket that its own flood guard uses, and the count of
+ * deferred requests kept on the connection itself (set only on connections that pipelined).
+ */
 interface ServerSocket extends Socket {
   _paused?: boolean;
   parser?: { pause(): void; resume(): void } | null;
+  ebbDeferred?: number;
 }
 
-/** Deferred requests per connection (only connections that pipelined have an entry). */
-const deferred = new WeakMap<Socket, number>();
-
 function stopReading(this: ServerSocket): void {
-  if ((deferred.get(this) ?? 0) === 0) return;
+  if ((this.ebbDeferred ?? 0) === 0) return;
   this._paused = true;
   this.pause();
 }
@@ -47,13 +48,13 @@ export const deferPipelined = (
   admit: (req: IncomingMessage, res: ServerResponse) => void,
 ): void => {
   const socket = req.socket as ServerSocket;
-  const waiting = deferred.get(socket) ?? 0;
-  deferred.set(socket, waiting + 1);
+  const waiting = socket.ebbDeferred ?? 0;
+  socket.ebbDeferred = waiting + 1;
   if (waiting === 0) socket.on('resume', stopReading);
   stopReading.call(socket);
   res.once('socket', () => {
-    const left = (deferred.get(socket) ?? 1) - 1;
-    deferred.set(socket, left);
+    const left = (socket.ebbDeferred ?? 1) - 1;
+    socket.ebbDeferred = left;
     if (left === 0) {
       socket.off('resume', stopReading);
       socket._paused = false;

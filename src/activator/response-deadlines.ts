@@ -14,28 +14,31 @@
 // keeps the process alive by itself (the forward's own sockets do while it lasts).
 // Exactness: a request expires at its due time or the first event-loop turn after it, as with
 // setTimeout; a timer that fires early on the monotonic clock re-arms for what is left.
+// Timers are the activator's Clock (its `after` with the list as the argument: no closure per
+// arming), so tests move response deadlines on virtual time like the hold timers.
+import type { Clock, Timer } from '../clock.ts';
 import type { Exchange } from './exchange.ts';
-
-/** Monotonic milliseconds (the activator's clock.now). The lists keep node's own timers: one per
- * limit, unref'd, so they stay off the Clock port's virtual time in tests. */
-type Clock = () => number;
 
 /** One limit's FIFO of exchanges awaiting a response head, and its timer. */
 export class DeadlineList {
   head: Exchange | undefined;
   tail: Exchange | undefined;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   /** What the armed timer was armed for (monotonic ms). */
   timerDue = 0;
 
-  constructor(readonly limitMs: number) {}
+  constructor(
+    readonly limitMs: number,
+    /** Whose timer callback expires this list's heads (the timer carries only the list). */
+    readonly owner: ResponseDeadlines,
+  ) {}
 }
 
 export class ResponseDeadlines {
   private readonly lists = new Map<number, DeadlineList>();
 
   constructor(
-    private readonly now: Clock,
+    private readonly clock: Clock,
     /** Called for each exchange whose limit passed with no response head (it is already unlinked). */
     private readonly expired: (ex: Exchange, limitMs: number) => void,
   ) {}
@@ -45,10 +48,10 @@ export class ResponseDeadlines {
     if (ex.headList !== undefined) this.remove(ex);
     let list = this.lists.get(limitMs);
     if (list === undefined) {
-      list = new DeadlineList(limitMs);
+      list = new DeadlineList(limitMs, this);
       this.lists.set(limitMs, list);
     }
-    ex.headDue = this.now() + limitMs;
+    ex.headDue = this.clock.now() + limitMs;
     ex.headList = list;
     ex.headPrev = list.tail;
     ex.headNext = undefined;
@@ -80,14 +83,14 @@ export class ResponseDeadlines {
 
   private arm(list: DeadlineList, due: number): void {
     list.timerDue = due;
-    list.timer = setTimeout(onListTimer, Math.max(1, Math.ceil(due - this.now())), this, list);
+    list.timer = this.clock.after(Math.max(1, Math.ceil(due - this.clock.now())), onListTimer, list);
     list.timer.unref();
   }
 
   /** @internal the timer's callback: expires the heads already due, re-arms for the next. */
   fire(list: DeadlineList): void {
     list.timer = undefined;
-    const t = this.now();
+    const t = this.clock.now();
     for (let ex = list.head; ex !== undefined && ex.headDue <= t; ex = list.head) {
       this.remove(ex);
       this.expired(ex, list.limitMs);
@@ -101,12 +104,12 @@ export class ResponseDeadlines {
     // later than the head's, which decides.
     if (list.timer !== undefined) {
       if (list.timerDue <= head.headDue) return;
-      clearTimeout(list.timer);
+      this.clock.cancel(list.timer);
     }
     this.arm(list, head.headDue);
   }
 }
 
-function onListTimer(deadlines: ResponseDeadlines, list: DeadlineList): void {
-  deadlines.fire(list);
+function onListTimer(list: DeadlineList): void {
+  list.owner.fire(list);
 }

@@ -116,7 +116,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     trust: new ProxyTrust(opts.trustedProxies ?? []),
     upgradeIdleTimeoutMs: limits.upgradeIdleTimeoutMs,
     requestBodyTimeoutMs: limits.requestBodyTimeoutMs,
-    responseDeadlines: new ResponseDeadlines(now, (ex, limitMs) => responseTimedOut(ex, limitMs, hooks)),
+    responseDeadlines: new ResponseDeadlines(clock, (ex, limitMs) => responseTimedOut(ex, limitMs, hooks)),
   };
   const holdQueue = new HoldQueue(
     limits,
@@ -131,7 +131,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     },
     clock,
   );
-  const budget = ConnectionBudget.forProcess(limits, () => holdQueue.dispatchAll());
+  const budget = ConnectionBudget.forProcess(limits, () => holdQueue.dispatchAll(), clock);
   const pool = new BackendPool(opts.endpoints, limits, clock, (backend: ServiceBackend) => {
     backend.onCapacity = (b) => holdQueue.dispatch(b);
     backend.onReadyChange = (b, was) => holdQueue.readyChanged(b, was);

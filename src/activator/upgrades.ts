@@ -82,7 +82,8 @@ export const joinTunnel = (client: Socket, upstream: Socket, idleMs: number, don
     done();
   };
   // The endpoint's keep-alive agent armed its idle-socket timer on this socket; the tunnel is not
-  // the pool's any more, and its idleness is timed on the client side.
+  // the pool's any more, and its idleness is timed on the client side. Both are node's per-socket
+  // idle timers (re-armed by the socket's own traffic), not the Clock port's: they stay on real time.
   upstream.setTimeout(0);
   if (idleMs > 0)
     client.setTimeout(idleMs, () => {

@@ -17,15 +17,12 @@ const OBJECT_META_FIELDS: ReadonlySet<string> = new Set([
 
 type Problems = ValidateProblem[];
 
-let schemas: ReadonlyMap<string, StructuralSchema> | undefined;
+/** Each kind's openAPIV3Schema, as rendered into the CRDs (built once, when this module loads). */
+const SCHEMAS: ReadonlyMap<string, StructuralSchema> = new Map(
+  allCrds().map((crd) => [crd.spec.names.kind, crd.spec.versions[0]?.schema.openAPIV3Schema ?? {}]),
+);
 
-/** Each kind's openAPIV3Schema, as rendered into the CRDs (built once, on first use). */
-const schemaOf = (kind: string): StructuralSchema | undefined => {
-  schemas ??= new Map(
-    allCrds().map((crd) => [crd.spec.names.kind, crd.spec.versions[0]?.schema.openAPIV3Schema ?? {}]),
-  );
-  return schemas.get(kind);
-};
+const schemaOf = (kind: string): StructuralSchema | undefined => SCHEMAS.get(kind);
 
 const isObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

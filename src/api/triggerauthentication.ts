@@ -91,7 +91,7 @@ const SPEC_FIELDS = {
   awsSecretManager: keptAsWritten('AWS Secrets Manager').optional(),
   boundServiceAccountToken: z.array(BoundServiceAccountTokenSchema).optional(),
   oauth2: keptAsWritten('OAuth2 client credentials').optional(),
-};
+} as const;
 
 /**
  * Open (unknown fields are kept, not pruned): a field ebb does not know, a typo or a source a

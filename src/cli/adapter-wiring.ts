@@ -3,6 +3,7 @@
 // the keeper that points the adapter Service at this process while it leads.
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { type Clock, realClock, type Timer } from '../clock.ts';
 import { serialQueue } from '../lifecycle/serial.ts';
 import type { Logger } from '../logging.ts';
 import type { RequestHeaderAuth } from '../metrics/adapter.ts';
@@ -107,10 +108,11 @@ export const keepAdapterEndpoint = (
   writer: AdapterEndpointWriter,
   log: Logger,
   resyncMs: number,
+  clock: Clock = realClock,
 ): AdapterEndpointKeeper => {
   const where = { service: writer.description };
   let leading = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
   const steps = serialQueue((err) => {
     log.error(
       { ...where, err: err instanceof Error ? err.message : String(err) },
@@ -130,14 +132,14 @@ export const keepAdapterEndpoint = (
     lead(): Promise<void> {
       leading = true;
       if (timer === undefined) {
-        timer = setInterval(() => void publish(), resyncMs);
+        timer = clock.every(resyncMs, () => void publish());
         timer.unref();
       }
       return publish();
     },
     follow(withdraw: boolean): Promise<void> {
       leading = false;
-      clearInterval(timer);
+      clock.cancel(timer);
       timer = undefined;
       return step(async () => {
         if (!withdraw) return;

@@ -83,7 +83,7 @@ export const locateKubeconfig = (search: KubeconfigSearch = {}): KubeconfigLocat
 };
 
 /** What to do, the same for every failure: point at a cluster, or run without one. */
-const WHAT_TO_DO = [
+const WHAT_TO_DO: readonly string[] = [
   'What to do:',
   '  - Point ebb at a cluster: --kubeconfig FILE (or $EBB_KUBECONFIG), $KUBECONFIG, or create one',
   '    (`kind create cluster`, `minikube start`: they write ~/.kube/config); check with `kubectl get ns`.',

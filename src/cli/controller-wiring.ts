@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createScalerDeps, type ResolvedTrigger, type ScalerDeps } from '../../scalers/index.ts';
+import { type Clock, realClock } from '../clock.ts';
 import { type ServedActivatorReports, serveActivatorReports } from '../controller/activator-reports.ts';
 import { Controller } from '../controller/controller.ts';
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from '../controller/leader-election.ts';
@@ -52,6 +53,8 @@ export interface RunControllerOptions {
   /** Lease holder and Events' reportingInstance; default `<hostname>_<random>`. */
   readonly identity?: string;
   readonly log?: Logger;
+  /** Every timer and time of the controller process (tests move it); default realClock. */
+  readonly clock?: Clock;
   readonly eventRefreshMs?: number;
   /** Give the lease up on stop (default true); false simulates a crashed leader in tests. */
   readonly releaseOnStop?: boolean;
@@ -156,6 +159,7 @@ export const DEFAULT_ADAPTER_ENDPOINT_RESYNC_MS = 10_000;
  */
 export const runController = async (opts: RunControllerOptions = {}): Promise<RunningController> => {
   const log = opts.log ?? defaultLogger;
+  const clock = opts.clock ?? realClock;
   const identity = opts.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
   const adapterPod = adapterPodOf(opts);
   const platform = kubernetesPlatform({
@@ -164,12 +168,13 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     clusterObjectNamespace: opts.clusterObjectNamespace,
     identity,
     log,
+    clock,
     ...(opts.eventRefreshMs === undefined ? {} : { eventRefreshMs: opts.eventRefreshMs }),
   });
   const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo());
   const health = opts.health ?? new HealthChecks();
   // The adapter answers from the readings of this process's polls, so only the leader has any.
-  const readings = new MetricReadings();
+  const readings = new MetricReadings({ clock });
   const observer = combineObservers(
     metrics,
     readings,
@@ -228,6 +233,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
           port,
           address: opts.reportAddress,
           log,
+          now: () => clock.wallNow(),
           authenticator: reportAuthenticator(
             {
               mode: opts.reportAuth ?? 'tokenreview',
@@ -258,6 +264,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
       adapter = await startMetricsAdapter({
         readings,
         port,
+        now: () => clock.wallNow(),
         ...(opts.adapterAddress === undefined ? {} : { address: opts.adapterAddress }),
         tls,
         requestHeader,
@@ -274,7 +281,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
         log.warn({ stale: names, count }, 'readings are stale: this pod is not ready'),
       );
       health.addReadiness('readings', () => {
-        const { fresh, stale } = readings.freshness(Date.now());
+        const { fresh, stale } = readings.freshness(clock.wallNow());
         logStale(stale);
         return fresh ? true : describeStale(stale);
       });
@@ -294,6 +301,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
         ),
         log,
         opts.adapterEndpointResyncMs ?? DEFAULT_ADAPTER_ENDPOINT_RESYNC_MS,
+        clock,
       );
       const published = endpointKeeper.lead();
       // With leader election not awaited: the Service moves here while the controller's first
@@ -310,7 +318,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     needsLeader: true,
     start: async () => {
       const activatorFeed = opts.activatorFeed ?? reports?.feed;
-      scalerDeps ??= createScalerDeps({ concurrencyFeed: activatorFeed });
+      scalerDeps ??= createScalerDeps({ concurrencyFeed: activatorFeed, clock });
       current = new Controller({
         source: platform.source,
         scaleTarget: platform.scaleTarget,
@@ -318,6 +326,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
         finalizers: platform.writer,
         events: platform.events,
         log,
+        clock,
         maxConcurrentPolls: opts.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS,
         ...(opts.pollTimeoutMs === undefined ? {} : { pollTimeoutMs: opts.pollTimeoutMs }),
         ...(opts.onPollStart === undefined ? {} : { onPollStart: opts.onPollStart }),
@@ -359,6 +368,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
                 ),
                 identity,
                 log,
+                clock,
                 leaseDurationMs: opts.leaseDurationMs ?? DEFAULT_LEADER_ELECTION.leaseDurationMs,
                 renewDeadlineMs: opts.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs,
                 retryPeriodMs: opts.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs,

@@ -54,11 +54,11 @@ export const envVarOf = (option: Option): string =>
     .toUpperCase()}`;
 
 /** Flags no variable sets: they print something and exit. */
-const NO_ENV = new Set(['help', 'version']);
+const NO_ENV: ReadonlySet<string> = new Set(['help', 'version']);
 
 /** Go's strconv.ParseBool, as Kubernetes and KEDA read a boolean variable. */
-const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const FALSE_WORDS = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+const TRUE_WORDS: ReadonlySet<string> = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE_WORDS: ReadonlySet<string> = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 /**
  * A Command whose every option (and every subcommand's) gets `.env(EBB_…)`, which also lists

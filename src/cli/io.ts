@@ -7,6 +7,7 @@
 // on a descriptor opened with O_NONBLOCK (opening a FIFO without a writer blocks otherwise).
 import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { realClock } from '../clock.ts';
 
 export interface Output {
   /** false: the text is queued in memory until 'drain' (a pipe whose reader is slower). */
@@ -134,7 +135,7 @@ const readText = async (file: string, maxBytes: number): Promise<string> => {
 export const processIO = (): CliIO => ({
   stdout: process.stdout,
   stderr: process.stderr,
-  now: () => new Date(),
+  now: () => new Date(realClock.wallNow()),
   readText,
   readChunks,
 });

@@ -1,7 +1,8 @@
 // `ebb local FILE [flags]`: the command around runLocal (src/cli/local.ts): its flags, the
 // signals that stop it, and the guards that leave no replica behind.
 import { isIP } from 'node:net';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, CommanderError, InvalidArgumentError } from 'commander';
+import { realClock, type Timer } from '../clock.ts';
 import { configuredLevel, createLogger, logDestination } from '../logging.ts';
 import { describeManifestReadError, MANIFEST_LIMITS } from './documents.ts';
 import { EbbCommand, parseFlags, portNumber, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
@@ -101,24 +102,24 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
   // Under `npm start` ebb's parent is npm: if npm goes away without passing a signal on, ebb is
   // reparented, and stops as on SIGTERM.
   const parent = process.ppid;
-  let orphanCheck: NodeJS.Timeout | undefined;
+  let orphanCheck: Timer | undefined;
   const signal = await new Promise<string>((resolve) => {
     const onSignal = (s: string) => {
-      clearInterval(orphanCheck);
+      realClock.cancel(orphanCheck);
       for (const stop of STOP_SIGNALS) process.off(stop, onSignal);
       // A second signal while stopping kills everything now; one within a second is the same
       // Ctrl-C twice (the terminal sends it to npm and ebb, and npm passes it on to ebb).
-      const first = performance.now();
+      const first = realClock.now();
       const again = (s2: string) => {
-        if (performance.now() - first >= 1000) onFatal(new Error(`${s2} again: killing every replica`));
+        if (realClock.now() - first >= 1000) onFatal(new Error(`${s2} again: killing every replica`));
       };
       for (const stop of STOP_SIGNALS) process.on(stop, again);
       resolve(s);
     };
     for (const stop of STOP_SIGNALS) process.on(stop, onSignal);
-    orphanCheck = setInterval(() => {
+    orphanCheck = realClock.every(500, () => {
       if (process.ppid !== parent) onSignal(`parent process ${parent} gone`);
-    }, 500);
+    });
   });
   io.stdout.write(`ebb local: ${signal}, stopping every replica\n`);
   await running.stop();

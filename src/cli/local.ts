@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { createScalerDeps } from '../../scalers/index.ts';
 import { type Activator, createActivator } from '../activator/server.ts';
 import { formatProblem } from '../api/reasons.ts';
+import { realClock, type Timer } from '../clock.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
 import { admitScaledObject } from '../controller/admission.ts';
 import { Controller } from '../controller/controller.ts';
@@ -86,7 +87,7 @@ export interface RunningLocal {
 
 export type StartResult = { ok: true; value: RunningLocal } | { ok: false; lines: string[] };
 
-const clock = (): string => new Date().toISOString().slice(11, 23);
+const clock = (): string => new Date(realClock.wallNow()).toISOString().slice(11, 23);
 
 export const supervisorLine = (e: SupervisorEvent): string => {
   switch (e.type) {
@@ -234,7 +235,7 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
       print(line);
     }
   };
-  let lines: NodeJS.Timeout | undefined;
+  let lines: Timer | undefined;
 
   // In start order; stopped in reverse: the lines and the board, then the activator drains
   // (requests forwarded to a replica finish while the controller still scales), polling stops,
@@ -275,9 +276,9 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
         name: 'change lines',
         start: () => {
           printChanges();
-          lines = setInterval(printChanges, opts.linePeriodMs ?? 200);
+          lines = realClock.every(opts.linePeriodMs ?? 200, printChanges);
         },
-        stop: () => clearInterval(lines),
+        stop: () => realClock.cancel(lines),
       },
     ],
     { log },

@@ -158,7 +158,7 @@ export const valueTicks = (max: number, whole: boolean): number[] => {
   return Array.from({ length: Math.round(top / step) + 1 }, (_, k) => tidy(k * step));
 };
 
-const TIME_STEPS = [
+const TIME_STEPS: readonly number[] = [
   1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
 ];
 

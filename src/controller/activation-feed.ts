@@ -26,6 +26,7 @@
 // activator left out because their named Service port does not resolve; a port is unresolved
 // while any activator not yet forgotten says so, and a change is told to the listeners.
 
+import { realClock } from '../clock.ts';
 import {
   type ActivatorStats,
   type ConcurrencyFeed,
@@ -98,7 +99,7 @@ export class ActivationFeed implements ConcurrencyFeed, ServicePortView {
 
   constructor(opts: ActivationFeedOptions = {}) {
     this.forgetAfterMs = opts.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? realClock.wallNow;
   }
 
   /** One activator's snapshot; an older one than the last from that activator is ignored. */

@@ -29,6 +29,7 @@ import {
   TooManyActivators,
   UnknownRoute,
 } from '../api/reasons.ts';
+import { realClock } from '../clock.ts';
 import type { Logger } from '../logging.ts';
 import { scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import { ActivationFeed } from './activation-feed.ts';
@@ -123,7 +124,7 @@ const readJson = (
 
 /** The request handler (exported for tests that bring their own server). */
 export const activatorReportsHandler = (opts: ActivatorReportsOptions) => {
-  const now = opts.now ?? Date.now;
+  const now = opts.now ?? realClock.wallNow;
   const observer = opts.observer ?? noopReportObserver;
   const maxActivators = opts.maxActivators ?? DEFAULT_MAX_ACTIVATORS;
   const lastLogged = new Map<ReportRefusal, { at: number; suppressed: number }>();
@@ -297,13 +298,13 @@ export const serveActivatorReports = async (
   running: { controller(): { poke(key: string): void } | undefined },
   opts: Pick<
     ActivatorReportsOptions,
-    'authenticator' | 'routeExists' | 'observer' | 'maxActivators' | 'log'
+    'authenticator' | 'routeExists' | 'observer' | 'maxActivators' | 'log' | 'now'
   > & {
     readonly port: number;
     readonly address?: string | undefined;
   },
 ): Promise<ServedActivatorReports> => {
-  const feed = new ActivationFeed();
+  const feed = new ActivationFeed(opts.now === undefined ? {} : { now: opts.now });
   const reports = await startActivatorReports({ ...opts, feed, controller: () => running.controller() });
   opts.log.info(
     { url: reports.url, authentication: opts.authenticator.description },

@@ -66,7 +66,11 @@ const scalingModeProblems = (metadata: unknown, spec: unknown): Problem[] => {
   return mode.ok ? [] : mode.error;
 };
 
-const UNPAUSED: PauseSettings = { pause: { kind: 'none' }, scaleInPaused: false, scaleOutPaused: false };
+const UNPAUSED: Readonly<PauseSettings> = {
+  pause: { kind: 'none' },
+  scaleInPaused: false,
+  scaleOutPaused: false,
+};
 
 /** A spec rebuilt from the fields that parsed, and which did not (`minReplicaCount`, `triggers[2]`). */
 interface PartialSpec {
@@ -78,7 +82,7 @@ interface PartialSpec {
 
 // A trigger that did not parse keeps its index (so paths stay right) but can match no rule:
 // no name, no cached metrics, a type no rule looks for.
-const UNPARSED_TRIGGER: Trigger = { type: '', metadata: {} };
+const UNPARSED_TRIGGER: Readonly<Trigger> = { type: '', metadata: {} };
 
 const partialSpec = (raw: unknown): PartialSpec | undefined => {
   if (!isMap(raw)) return undefined;

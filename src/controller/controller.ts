@@ -108,7 +108,7 @@ export class Controller {
       },
     });
     const writeStatus = (t: Tracked, change: StatusChange) => this.writeStatus(t, change);
-    const scalerDeps = opts.scalerDeps ?? createScalerDeps();
+    const scalerDeps = opts.scalerDeps ?? createScalerDeps({ clock: this.clock });
     const createScaler = opts.createScaler ?? ((resolved: ResolvedTrigger) => resolved.create(scalerDeps));
     this.reconcileCtx = {
       source: opts.source,
@@ -151,6 +151,7 @@ export class Controller {
       scaleTarget: opts.scaleTarget,
       events: opts.events,
       now,
+      clock: this.clock,
       pollTimeoutMs: opts.pollTimeoutMs ?? DEFAULT_POLL_TIMEOUT_MS,
       createScaler,
       observer,

@@ -91,16 +91,6 @@ export const scalingModeOf = (so: ScaledObject): Result<ScalingMode> =>
 
 // ---- the poll ----
 
-const hpaModeLoops = new WeakSet<Loop>();
-
-/** Marks a scaling loop as running in HPA mode (reconcile sets it on every pass). */
-export const setHpaMode = (loop: Loop, on: boolean): void => {
-  if (on) hpaModeLoops.add(loop);
-  else hpaModeLoops.delete(loop);
-};
-
-export const inHpaMode = (loop: Loop): boolean => hpaModeLoops.has(loop);
-
 /**
  * The replicas a poll writes. Direct mode: the decision's. HPA mode: only activation (0 -> 1,
  * or idle -> min), deactivation (-> idle/0 after the cooldown) and a restore from 0 are ebb's;
@@ -110,7 +100,7 @@ export const inHpaMode = (loop: Loop): boolean => hpaModeLoops.has(loop);
  * the count KEDA's HPA reaches from the fallback metric its adapter serves instead.
  */
 export const replicasToWrite = (loop: Loop, current: number, decision: ScaleDecision): number => {
-  if (!inHpaMode(loop) || current === 0 || decision.transition !== undefined) return decision.desiredReplicas;
+  if (!loop.hpaMode || current === 0 || decision.transition !== undefined) return decision.desiredReplicas;
   if (decision.fallbackActive) return decision.desiredReplicas;
   return current;
 };
@@ -127,12 +117,9 @@ export type HpaOutcome =
   /** Ready=False with this reason and message; `retry`: a transient failure worth retrying. */
   | { readonly ok: false; readonly reason: Reason; readonly message: string; readonly retry: boolean };
 
-/** The HPA ebb last kept for each object, null after a delete (status.hpaName may trail both). */
-const keptHpa = new WeakMap<Tracked, string | null>();
-
 /** The name of the HPA ebb owns for `t`, if any. */
 export const ownedHpaName = (t: Tracked): string | undefined => {
-  const kept = keptHpa.get(t);
+  const kept = t.keptHpa;
   return kept === undefined ? t.status.hpaName : (kept ?? undefined);
 };
 
@@ -180,7 +167,7 @@ export const keepHpa = async (ctx: HpaContext, t: Tracked, def: HpaDefinition): 
   }
   const res = await writer.ensure(def);
   if (!res.ok) return failed(`HorizontalPodAutoscaler ${t.ref.namespace}/${def.name}`, res.error);
-  keptHpa.set(t, def.name);
+  t.keptHpa = def.name;
   if (res.value !== 'unchanged') {
     ctx.events.record(t.regarding, {
       type: 'Normal',
@@ -203,7 +190,7 @@ export const dropHpa = async (ctx: HpaContext, t: Tracked): Promise<HpaOutcome> 
   if (name === undefined || ctx.hpa === undefined) return { ok: true };
   const res = await ctx.hpa.delete(t.ref.namespace, name, t.ref.uid);
   if (!res.ok) return failed(`cannot delete HorizontalPodAutoscaler ${t.ref.namespace}/${name}`, res.error);
-  keptHpa.set(t, null);
+  t.keptHpa = null;
   if (res.value) {
     ctx.events.record(t.regarding, {
       type: 'Normal',

@@ -17,7 +17,7 @@ export interface LeaderElectionTimings {
   readonly retryPeriodMs: number;
 }
 
-export const DEFAULT_LEADER_ELECTION: LeaderElectionTimings = {
+export const DEFAULT_LEADER_ELECTION: Readonly<LeaderElectionTimings> = {
   leaseDurationMs: 15_000,
   renewDeadlineMs: 10_000,
   retryPeriodMs: 2_000,

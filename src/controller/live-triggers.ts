@@ -12,9 +12,6 @@ import { retire } from './loop-lifecycle.ts';
 import type { ReconcileContext } from './reconcile-context.ts';
 import type { LiveTrigger, Loop, Tracked } from './tracked.ts';
 
-/** The digest of each live trigger's auth parameters (kept here, never the values). */
-const authDigests = new WeakMap<LiveTrigger, string>();
-
 /** sha256 over the sorted parameters: compares parameter sets without keeping their values. */
 const digestOf = (params: Readonly<Record<string, string>>): string => {
   const entries = Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -70,9 +67,7 @@ export const withAuth = async (
 };
 
 export const liveTrigger = (ctx: ReconcileContext, resolved: ResolvedTrigger, digest = ''): LiveTrigger => {
-  const live: LiveTrigger = { resolved, scaler: ctx.createScaler(resolved), failure: undefined };
-  authDigests.set(live, digest);
-  return live;
+  return { resolved, scaler: ctx.createScaler(resolved), failure: undefined, authDigest: digest };
 };
 
 /** Same spec, new auth parameters: only the triggers whose parameters changed get new scalers. */
@@ -87,7 +82,7 @@ export const rebuildChangedAuth = (
   const next = loop.triggers.map((live, i) => {
     const r = resolved[i];
     const digest = digests[i] ?? '';
-    if (r === undefined || (authDigests.get(live) ?? '') === digest) return live;
+    if (r === undefined || live.authDigest === digest) return live;
     retired.push(live);
     t.log.info({ trigger: r.key }, 'trigger authentication changed; scaler rebuilt');
     return liveTrigger(ctx, r, digest);

@@ -60,7 +60,7 @@ export interface ControllerObserver {
 }
 
 /** An observer that does nothing (the default). */
-export const noopObserver: ControllerObserver = {
+export const noopObserver: Readonly<ControllerObserver> = {
   polled: () => {},
   targetFailed: () => {},
   paused: () => {},
@@ -99,4 +99,4 @@ export interface ReportObserver {
   reportRefused(reason: ReportRefusal): void;
 }
 
-export const noopReportObserver: ReportObserver = { reportRefused: () => {} };
+export const noopReportObserver: Readonly<ReportObserver> = { reportRefused: () => {} };

@@ -3,6 +3,7 @@
 // deadline passes first; the call itself goes on unwatched, kept in the loop until it settles
 // so that the next poll does not repeat it.
 import { ScaleTargetTimeout } from '../api/reasons.ts';
+import type { Clock, Timer } from '../clock.ts';
 import type { PlatformResult } from '../platform/ports.ts';
 import type { Loop } from './tracked.ts';
 
@@ -12,18 +13,22 @@ export const EXPIRED: unique symbol = Symbol('expired');
 /** One poll's deadline: one timer and one abort signal for every call the poll makes. */
 export class PollDeadline {
   private readonly abort = new AbortController();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: Timer;
   private readonly passed: Promise<typeof EXPIRED>;
 
-  constructor(readonly ms: number) {
+  /** `clock` arms the deadline and times the calls raced against it (readTriggers' latencies). */
+  constructor(
+    readonly ms: number,
+    readonly clock: Clock,
+  ) {
     let expire: (value: typeof EXPIRED) => void = () => {};
     this.passed = new Promise((resolve) => {
       expire = resolve;
     });
-    this.timer = setTimeout(() => {
+    this.timer = clock.after(ms, () => {
       this.abort.abort();
       expire(EXPIRED);
-    }, ms);
+    });
   }
 
   get signal(): AbortSignal {
@@ -36,7 +41,7 @@ export class PollDeadline {
   }
 
   clear(): void {
-    clearTimeout(this.timer);
+    this.clock.cancel(this.timer);
   }
 }
 

@@ -10,7 +10,6 @@
 // not repeated while it is pending (one target read and one scale write per object at most),
 // and the status write it waits for is queued, not repeated (Controller.writeStatus).
 
-import { performance } from 'node:perf_hooks';
 import type { ResolvedTrigger } from '../../scalers/index.ts';
 import type { ConditionUpdate } from '../api/conditions.ts';
 import { toRFC3339 } from '../api/conditions.ts';
@@ -27,6 +26,7 @@ import {
   ScaleTargetScaled,
   TriggerError,
 } from '../api/reasons.ts';
+import type { Clock } from '../clock.ts';
 import type { EventRecorder, PlatformResult, ScaleTarget, StatusPatch } from '../platform/ports.ts';
 import { concurrencyScalingOf, type ReadError, type Reading, type Scaler } from '../scaler.ts';
 import { decide } from '../scaling/decide.ts';
@@ -49,7 +49,10 @@ import {
 export interface PollContext {
   readonly scaleTarget: ScaleTarget;
   readonly events: EventRecorder;
+  /** Wall-clock ms for decide() and status times (the clock's wallNow). */
   readonly now: () => number;
+  /** Arms each poll's deadline and times the trigger reads (monotonic). */
+  readonly clock: Clock;
   /** A poll's deadline: calls not settled by then count as failed (the scalers get the abort). */
   readonly pollTimeoutMs: number;
   readonly createScaler: (resolved: ResolvedTrigger) => Scaler;
@@ -129,11 +132,12 @@ export const readTriggers = async (
   rebuild: (resolved: ResolvedTrigger) => Scaler,
   latencyMs: number[] = [],
 ): Promise<TriggerReading[]> => {
-  const started = performance.now();
+  const clock = deadline.clock;
+  const started = clock.now();
   const results: (ReadResult | undefined)[] = triggers.map(() => undefined);
   const reads = triggers.map((t, i) =>
     readTrigger(t, now, deadline.signal, rebuild).then((r) => {
-      latencyMs[i] = performance.now() - started;
+      latencyMs[i] = clock.now() - started;
       results[i] = r;
     }),
   );
@@ -250,7 +254,7 @@ const replicasOf = (ctx: PollContext, loop: Loop): Promise<PlatformResult<number
 
 /** One poll; never throws (errors become conditions, Events and log lines); ends by its deadline. */
 export const pollOnce = async (ctx: PollContext, t: Tracked, loop: Loop): Promise<void> => {
-  const deadline = new PollDeadline(ctx.pollTimeoutMs);
+  const deadline = new PollDeadline(ctx.pollTimeoutMs, ctx.clock);
   try {
     await pollWithin(ctx, t, loop, deadline);
   } finally {

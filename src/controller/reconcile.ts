@@ -26,15 +26,7 @@ import { targetKeyOf } from '../platform/ports.ts';
 import { initialScalingState } from '../scaling/decide.ts';
 import { admitScaledObject } from './admission.ts';
 import { finalize, keepFinalizer } from './finalize.ts';
-import {
-  dropHpa,
-  type HpaOutcome,
-  hpaDefinitionOf,
-  hpaNameOf,
-  keepHpa,
-  scalingModeOf,
-  setHpaMode,
-} from './hpa-mode.ts';
+import { dropHpa, type HpaOutcome, hpaDefinitionOf, hpaNameOf, keepHpa, scalingModeOf } from './hpa-mode.ts';
 import { liveTrigger, rebuildChangedAuth, withAuth } from './live-triggers.ts';
 import { forget, retire, stopLoop } from './loop-lifecycle.ts';
 import { holdPaused } from './pause.ts';
@@ -218,6 +210,7 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
         state: seeded.state,
         wasActive: seeded.wasActive,
         targetError: undefined,
+        hpaMode: false,
         inFlight: undefined,
         closed: false,
       };
@@ -247,7 +240,8 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
     loop.spec = admission.spec;
     rebuildChangedAuth(ctx, t, loop, resolvedTriggers, auth.digests);
   }
-  setHpaMode(loop, hpaWanted);
+  // Reconcile sets the mode on every pass (the annotation may have changed without a new loop).
+  loop.hpaMode = hpaWanted;
 
   const conditions: ConditionUpdate[] = [];
   const ready = findCondition(t.status.conditions, 'Ready');

@@ -42,7 +42,7 @@ export interface ReportAuthenticator {
 }
 
 /** `--report-auth=none`: everyone is let in (development only; the wiring logs a warning). */
-export const noReportAuthentication: ReportAuthenticator = {
+export const noReportAuthentication: Readonly<ReportAuthenticator> = {
   description: 'none: anyone who reaches the report port can drive scaling',
   authenticate: async () => ({ ok: true, identity: 'anonymous (--report-auth=none)' }),
 };

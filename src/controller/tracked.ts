@@ -25,6 +25,8 @@ export interface LiveTrigger {
   scaler: Scaler;
   /** The last read error's text while failing (for ScalerFailed/ScalerRecovered Events). */
   failure: string | undefined;
+  /** sha256 of the auth parameters the scaler was built with ('' without; never the values). */
+  readonly authDigest: string;
 }
 
 export interface Loop {
@@ -40,6 +42,8 @@ export interface Loop {
   targetError: string | undefined;
   /** Which metrics were clamped from negative values in the last poll (one log line per change). */
   clamped?: string;
+  /** HPA mode (the scaling-mode annotation): the HPA owns the count between transitions. */
+  hpaMode: boolean;
   /** Settles when the poll in flight (if any) has finished. */
   inFlight: Promise<void> | undefined;
   /** A replicas read still out (a poll may have stopped waiting for it): reused, not repeated. */
@@ -76,6 +80,11 @@ export interface Tracked {
   queuedStatus?: { change: StatusChange; done: Promise<void> } | undefined;
   /** Consecutive reconcile failures (requeue backoff). */
   failures: number;
+  /**
+   * The HPA ebb last kept for this object, null after it deleted it, undefined before either
+   * (then status.hpaName says; it may trail both).
+   */
+  keptHpa?: string | null | undefined;
 }
 
 export const regardingOf = (ref: ScaledObjectRef): EventRegarding => ({

@@ -15,6 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { realClock } from '../clock.ts';
 import type { Logger } from '../logging.ts';
 import { parseRequestTarget } from '../request-target.ts';
 import {
@@ -148,7 +149,7 @@ const authenticate = (req: IncomingMessage, auth: RequestHeaderAuth | undefined)
 /** Serves the adapter; resolves once it listens. */
 export const startMetricsAdapter = async (opts: MetricsAdapterOptions): Promise<MetricsAdapter> => {
   const log = opts.log.child({ component: 'metrics-adapter' });
-  const now = opts.now ?? Date.now;
+  const now = opts.now ?? realClock.wallNow;
   const tls = opts.tls ?? (await selfSignedServingCert());
   if (opts.requestHeader === undefined) log.warn('external metrics adapter serving WITHOUT authentication');
 

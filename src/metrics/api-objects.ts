@@ -10,7 +10,7 @@ export const GROUP_VERSION = `${GROUP}/${VERSION}`;
 /** The label the HPA's metric selector names the ScaledObject by. */
 export const SCALED_OBJECT_LABEL = 'autoscaling.ebb.dev/scaledobject';
 
-const groupVersion = { groupVersion: GROUP_VERSION, version: VERSION };
+const groupVersion = { groupVersion: GROUP_VERSION, version: VERSION } as const;
 
 export const apiGroup = () => ({
   kind: 'APIGroup',

@@ -12,6 +12,7 @@
 // fresh. The interval comes with `polled` only: an object whose target has never been read
 // (only `targetFailed`) falls back to the observed rule.
 import { NoValue, type ReadErrorReason } from '../api/reasons.ts';
+import { type Clock, realClock } from '../clock.ts';
 import type { ControllerObserver, PollObservation } from '../controller/observer.ts';
 
 /** One trigger's metric as of the latest poll that included it. */
@@ -87,8 +88,8 @@ export interface ReadingsOptions {
   readonly intervalFactor?: number;
   /** Added to two reported polling intervals; default 30 s. */
   readonly slackMs?: number;
-  /** The clock for `seenAt` of objects first reported by `paused` (tests); default Date.now. */
-  readonly now?: () => number;
+  /** `seenAt` of objects first reported by `paused` (wallNow) and the live reads' wait; default realClock. */
+  readonly clock?: Clock;
 }
 
 export const DEFAULT_MAX_AGE_MS = 120_000;
@@ -139,7 +140,7 @@ export class MetricReadings implements ControllerObserver {
   private readonly objects = new Map<string, Entry>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly limits: AgeLimits;
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(opts: ReadingsOptions = {}) {
     this.limits = {
@@ -147,7 +148,7 @@ export class MetricReadings implements ControllerObserver {
       intervalFactor: opts.intervalFactor ?? DEFAULT_INTERVAL_FACTOR,
       slackMs: opts.slackMs ?? DEFAULT_SLACK_MS,
     };
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? realClock;
     const { maxAgeMs, intervalFactor, slackMs } = this.limits;
     if (!(maxAgeMs > 0)) throw new Error(`maxAgeMs = ${maxAgeMs}, must be > 0`);
     if (!(intervalFactor >= 1)) throw new Error(`intervalFactor = ${intervalFactor}, must be >= 1`);
@@ -177,12 +178,12 @@ export class MetricReadings implements ControllerObserver {
 
   targetFailed(namespace: string, name: string): void {
     // The controller is alive and polling; the readings of the previous poll stay.
-    const at = this.now();
+    const at = this.clock.wallNow();
     this.markPolled(this.entry(namespace, name, at), at);
   }
 
   paused(namespace: string, name: string, paused: boolean): void {
-    this.entry(namespace, name, this.now()).paused = paused;
+    this.entry(namespace, name, this.clock.wallNow()).paused = paused;
   }
 
   pollStarted(): void {}
@@ -244,11 +245,11 @@ export class MetricReadings implements ControllerObserver {
         this.waiters.set(key, waiters);
       }
       const set = waiters;
-      const timer = setTimeout(() => done(false), timeoutMs);
+      const timer = this.clock.after(timeoutMs, () => done(false));
       const waiter: Waiter = {
         after,
         resolve: (polled) => {
-          clearTimeout(timer);
+          this.clock.cancel(timer);
           resolve(polled);
         },
       };

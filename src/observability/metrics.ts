@@ -17,7 +17,7 @@ type ScalerLabel = 'namespace' | 'scaledObject' | 'scaler' | 'triggerIndex' | 'm
 type ObjectLabel = 'namespace' | 'scaledObject';
 type RouteLabel = ObjectLabel | 'route';
 
-const SCALER_LABELS: ScalerLabel[] = [
+const SCALER_LABELS: readonly ScalerLabel[] = [
   'namespace',
   'scaledObject',
   'scaler',
@@ -25,14 +25,16 @@ const SCALER_LABELS: ScalerLabel[] = [
   'metric',
   'type',
 ];
-const OBJECT_LABELS: ObjectLabel[] = ['namespace', 'scaledObject'];
-const ROUTE_LABELS: RouteLabel[] = ['namespace', 'scaledObject', 'route'];
+const OBJECT_LABELS: readonly ObjectLabel[] = ['namespace', 'scaledObject'];
+const ROUTE_LABELS: readonly RouteLabel[] = ['namespace', 'scaledObject', 'route'];
 const RESOURCE_TYPE = 'scaledobject';
 
 /** Request durations: a proxied request is ms to minutes (SSE, WebSocket). */
-const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const REQUEST_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
 /** Holds and cold starts: a scale from zero is seconds to minutes (image pulls). */
-const COLD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300];
+const COLD_BUCKETS: readonly number[] = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300];
 
 import type { BuildInfo } from './build-info.ts';
 
@@ -123,21 +125,21 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
     name: 'ebb_activator_request_duration_seconds',
     help: 'Requests through the activator by route and status code (0: the client went away first), in seconds.',
     labelNames: [...ROUTE_LABELS, 'code'] as const,
-    buckets: REQUEST_BUCKETS,
+    buckets: [...REQUEST_BUCKETS],
     registers: [this.registry],
   });
   readonly activatorHeld = new Histogram({
     name: 'ebb_activator_held_request_duration_seconds',
     help: 'Time requests waited in the hold queue for an endpoint, by route and outcome, in seconds.',
     labelNames: [...ROUTE_LABELS, 'outcome'] as const,
-    buckets: COLD_BUCKETS,
+    buckets: [...COLD_BUCKETS],
     registers: [this.registry],
   });
   readonly activatorColdStarts = new Histogram({
     name: 'ebb_activator_cold_start_duration_seconds',
     help: 'Cold starts: first request held on a route with no endpoint until the first one is forwarded, in seconds.',
     labelNames: ROUTE_LABELS,
-    buckets: COLD_BUCKETS,
+    buckets: [...COLD_BUCKETS],
     registers: [this.registry],
   });
 

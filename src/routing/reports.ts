@@ -26,22 +26,34 @@ export interface RouteReading extends RouteCounters {
 }
 
 /**
+ * Route counters with every broken value (negative, NaN, ±Infinity) as 0: the one clamp of
+ * what an activator reports, used where reports are summed and where the http metric reads them.
+ */
+export const clampedCounters = (c: RouteCounters): RouteCounters => ({
+  inFlight: clampMetric(c.inFlight),
+  held: clampMetric(c.held),
+  requests: clampMetric(c.requests),
+  ...(c.concurrencyMs === undefined ? {} : { concurrencyMs: clampMetric(c.concurrencyMs) }),
+});
+
+/**
  * The counters of every activator summed; undefined when there is no report. `at` is the
- * oldest report's time, so a sum is only as fresh as its stalest part. Broken counters
- * (negative, NaN) count as 0; concurrencyMs is summed only when every report has it.
+ * oldest report's time, so a sum is only as fresh as its stalest part. Broken counters count as
+ * 0 (clampedCounters); concurrencyMs is summed only when every report has it.
  *   inFlight = Σ inFlight_a    held = Σ held_a    requests = Σ requests_a    at = min at_a
  */
 export const sumRouteReadings = (reports: readonly RouteReading[]): RouteReading | undefined => {
   if (reports.length === 0) return undefined;
-  const integrals = reports.map((r) => r.concurrencyMs);
+  const clean = reports.map(clampedCounters);
+  const integrals = clean.map((r) => r.concurrencyMs);
   const sum = {
-    inFlight: reports.reduce((total, r) => total + clampMetric(r.inFlight), 0),
-    held: reports.reduce((total, r) => total + clampMetric(r.held), 0),
-    requests: reports.reduce((total, r) => total + clampMetric(r.requests), 0),
+    inFlight: clean.reduce((total, r) => total + r.inFlight, 0),
+    held: clean.reduce((total, r) => total + r.held, 0),
+    requests: clean.reduce((total, r) => total + r.requests, 0),
     at: Math.min(...reports.map((r) => r.at)),
   };
   return integrals.every((c) => c !== undefined)
-    ? { ...sum, concurrencyMs: integrals.reduce((total, c) => total + clampMetric(c), 0) }
+    ? { ...sum, concurrencyMs: integrals.reduce((total, c) => total + c, 0) }
     : sum;
 };
 

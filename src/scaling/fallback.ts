@@ -17,7 +17,7 @@ export interface FallbackSpec {
   readonly behavior: FallbackBehavior;
 }
 
-export const HAPPY: TriggerHealth = { numberOfFailures: 0, status: 'Happy' };
+export const HAPPY: Readonly<TriggerHealth> = { numberOfFailures: 0, status: 'Happy' };
 
 /**
  * GetMetricsWithFallback's bookkeeping, keyed by metric name:

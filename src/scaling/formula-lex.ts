@@ -17,8 +17,9 @@ export class Refusal extends Error {
 }
 
 /** Read in this order: two-character operators, the refused ones (`**` before `*`), then one character. */
-const TWO_CHARACTER_OPERATORS = ['??', '&&', '||', '==', '!=', '<=', '>='];
-const ONE_CHARACTER_OPERATORS = ['?', ':', '(', ')', '[', '.', ',', '+', '-', '*', '/', '%', '<', '>', '!'];
+const TWO_CHARACTER_OPERATORS: readonly string[] = ['??', '&&', '||', '==', '!=', '<=', '>='];
+/** Each character one operator (iterated as a string: no array to share). */
+const ONE_CHARACTER_OPERATORS = '?:()[.,+-*/%<>!';
 
 /** Tokens of expr-lang that are outside the subset, refused as soon as they are read. */
 const REFUSED_OPERATORS: ReadonlyArray<readonly [string, string]> = [

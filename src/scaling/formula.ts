@@ -55,7 +55,7 @@ export interface FormulaLimits extends ParseLimits {
   readonly length: number;
 }
 
-export const FORMULA_LIMITS: FormulaLimits = {
+export const FORMULA_LIMITS: Readonly<FormulaLimits> = {
   length: MAX_FORMULA_LENGTH,
   cost: MAX_FORMULA_COST,
   depth: MAX_FORMULA_DEPTH,
@@ -276,6 +276,10 @@ const call = (fn: number, stack: readonly Value[], first: number, last: number):
   return result;
 };
 
+// Shared by every controller in the process on purpose (the one module-level table in src/ and
+// scalers/, allowed by test/architecture/module-state.test.ts): it memoizes a pure function, so a
+// hit is exactly what the caller would compile itself, and its values are frozen; bounded at
+// CACHE_LIMIT entries (the oldest goes first), sharing it costs memory, never correctness.
 const compiled = new Map<string, Result<CompiledFormula>>();
 const CACHE_LIMIT = 512;
 
@@ -289,7 +293,8 @@ export const compiledFormulaFor = (
   const key = `${formula}\u0000${[...triggerNames].sort().join('\u0000')}`;
   const hit = compiled.get(key);
   if (hit !== undefined) return hit;
-  const result = compileFormula(formula, triggerNames);
+  const result = Object.freeze(compileFormula(formula, triggerNames));
+  if (result.ok) Object.freeze(result.value);
   if (compiled.size >= CACHE_LIMIT) {
     const oldest = compiled.keys().next();
     if (oldest.done !== true) compiled.delete(oldest.value);

@@ -111,7 +111,7 @@ export const reconcileHpa = (
   };
 };
 
-const LIMIT_TEXT: Record<LimitReason, string> = {
+const LIMIT_TEXT: Readonly<Record<LimitReason, string>> = {
   ScaleUpLimit: 'scale-up rate limit',
   TooManyReplicas: 'maxReplicaCount',
   ScaleDownLimit: 'scale-down rate limit',

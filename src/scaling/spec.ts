@@ -26,7 +26,7 @@ export const DEFAULT_TOLERANCE = 0.1;
 export const DEFAULT_DOWNSCALE_STABILIZATION_SECONDS = 300;
 
 /** defaultHPAScaleUpRules: no stabilization, Max of (4 pods, 100 %) per 15 s. */
-export const DEFAULT_SCALE_UP_RULES: ScalingRules = {
+export const DEFAULT_SCALE_UP_RULES: Readonly<ScalingRules> = {
   stabilizationWindowSeconds: 0,
   selectPolicy: 'Max',
   policies: [
@@ -37,7 +37,7 @@ export const DEFAULT_SCALE_UP_RULES: ScalingRules = {
 };
 
 /** defaultHPAScaleDownRules (+ the controller's 300 s window): Max of (100 %) per 15 s. */
-export const DEFAULT_SCALE_DOWN_RULES: ScalingRules = {
+export const DEFAULT_SCALE_DOWN_RULES: Readonly<ScalingRules> = {
   stabilizationWindowSeconds: DEFAULT_DOWNSCALE_STABILIZATION_SECONDS,
   selectPolicy: 'Max',
   policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],

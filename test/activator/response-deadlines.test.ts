@@ -1,9 +1,12 @@
 // ResponseDeadlines: forwarded requests wait for their response head in one FIFO per limit with
-// one timer per list (response-deadlines.ts). Time is driven by hand: a clock read by the lists
-// and vitest's fake timers, moved together a millisecond at a time.
+// one timer per list (response-deadlines.ts). Time is driven by hand: the lists take a Clock whose
+// now() reads `t` and whose timers are realClock's under vitest's fake timers, moved together a
+// millisecond at a time, or apart (a timer firing before the clock reads its due time), which a
+// VirtualClock, whose timers and now() are one, cannot show.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Arrivals, Exchange, type RouteState } from '../../src/activator/exchange.ts';
 import { ResponseDeadlines } from '../../src/activator/response-deadlines.ts';
+import { type Clock, realClock } from '../../src/clock.ts';
 
 const arrivals = new Arrivals();
 
@@ -20,6 +23,7 @@ const exchange = (): Exchange =>
   );
 
 let t = 0;
+const clock: Clock = { ...realClock, now: () => t };
 const advance = (ms: number): void => {
   for (let i = 0; i < ms; i++) {
     t++;
@@ -29,10 +33,7 @@ const advance = (ms: number): void => {
 
 const setup = () => {
   const expired: { ex: Exchange; limitMs: number; at: number }[] = [];
-  const deadlines = new ResponseDeadlines(
-    () => t,
-    (ex, limitMs) => expired.push({ ex, limitMs, at: t }),
-  );
+  const deadlines = new ResponseDeadlines(clock, (ex, limitMs) => expired.push({ ex, limitMs, at: t }));
   return { deadlines, expired };
 };
 
@@ -106,14 +107,11 @@ describe('ResponseDeadlines', () => {
     const first = exchange();
     const second = exchange();
     const expired: Exchange[] = [];
-    const deadlines = new ResponseDeadlines(
-      () => t,
-      (ex) => {
-        expired.push(ex);
-        // The 504 frees a slot and the hold queue forwards the next request at once.
-        if (ex === first) deadlines.add(later, 100);
-      },
-    );
+    const deadlines = new ResponseDeadlines(clock, (ex) => {
+      expired.push(ex);
+      // The 504 frees a slot and the hold queue forwards the next request at once.
+      if (ex === first) deadlines.add(later, 100);
+    });
     deadlines.add(first, 100); // due 100
     advance(50);
     deadlines.add(second, 100); // due 150

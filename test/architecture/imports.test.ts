@@ -1,17 +1,18 @@
 // The layer table of docs/architecture.md, checked against the import statements of src/ and
 // scalers/: every relative import (static, `export … from` and dynamic `import('…')`) between two
-// layers must be an edge the table allows. A failure names the file, the import and the rule.
-import { readdirSync, readFileSync } from 'node:fs';
+// layers must be an edge the table allows. The table is read from the document itself (one
+// source): a row's first cell names its layer(s), its last cell the layers it may import, in
+// backticks (other words there, like "the client" or a type name, are prose). A failure names
+// the file, the import and the rule.
+import { readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { ROOT, readTree, type SourceText } from './tree.ts';
 
 /** The layer a repository path belongs to (the rows of the table). */
 const layerOf = (path: string): string => {
   const parts = path.split('/');
-  if (path === 'package.json') return path; // read for the version (src/observability/build-info.ts)
+  if (parts[0] !== 'src' && parts[0] !== 'scalers') return path; // a repository file: package.json
   if (parts[0] === 'scalers') {
     if (parts.length === 2) return 'scalers/index.ts';
     return parts[1] === 'kit' ? 'scalers/kit' : 'scalers/<type>';
@@ -21,74 +22,70 @@ const layerOf = (path: string): string => {
   return `src/${parts[1]}`;
 };
 
-/** Layer → the other layers it may import (its own is always allowed). */
-const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  'src/api': [],
-  'src/clock.ts': [],
-  'src/request-target.ts': [],
-  'src/logging.ts': [],
-  'src/scaler.ts': ['src/api'],
-  'src/scaling': ['src/api'],
-  'src/routing': ['src/api', 'src/scaler.ts', 'scalers/kit'],
-  'src/lifecycle': ['src/logging.ts'],
-  'scalers/kit': ['src/api', 'src/scaler.ts'],
-  'scalers/<type>': ['src/api', 'src/scaler.ts', 'src/routing', 'scalers/kit'],
-  'scalers/index.ts': ['src/api', 'src/scaler.ts', 'src/routing', 'scalers/<type>'],
-  'src/platform/ports.ts': ['src/api'],
-  'src/platform/auth.ts': ['src/api'],
-  'src/controller': [
-    'src/api',
-    'src/scaler.ts',
-    'src/scaling',
-    'src/routing',
-    'scalers/index.ts',
-    'src/platform/ports.ts',
-    'src/platform/auth.ts',
-    'src/logging.ts',
-  ],
-  'src/activator': ['src/api', 'src/routing', 'src/logging.ts'],
-  'src/metrics': ['src/api', 'src/controller', 'src/logging.ts', 'src/request-target.ts'],
-  'src/observability': [
-    'package.json',
-    'src/api',
-    'src/controller',
-    'src/activator',
-    'src/logging.ts',
-    'src/request-target.ts',
-  ],
-  'src/platform/kubernetes': [
-    'src/api',
-    'src/platform/ports.ts',
-    'src/platform/auth.ts',
-    'src/activator',
-    'src/logging.ts',
-  ],
-  'src/platform/local': ['src/api', 'src/platform/ports.ts', 'src/activator', 'src/controller'],
+interface LayerTable {
+  /** Layer → the other layers it may import (its own is always allowed). */
+  readonly allowed: ReadonlyMap<string, readonly string[]>;
+  /** Layers whose last cell says "everything" (wiring). */
+  readonly everything: ReadonlySet<string>;
+  /** Layers every layer may import (their last cell says "every layer may import it"). */
+  readonly everyones: ReadonlySet<string>;
+}
+
+const BACKTICKED = /`([^`]+)`/g;
+const ticked = (text: string): string[] => [...text.matchAll(BACKTICKED)].map((m) => m[1] ?? '');
+/** `src/api/` → `src/api`; a row of test/, crds/ or deploy/ is no layer of src/ or scalers/. */
+const layerName = (path: string): string => path.replace(/\/$/, '');
+const isSourceLayer = (name: string): boolean => name.startsWith('src/') || name.startsWith('scalers/');
+
+/** The table under "## Layout and import rules" in `doc` (markdown). */
+const parseLayerTable = (doc: string): LayerTable => {
+  const section = doc.slice(doc.indexOf('## Layout and import rules'));
+  const rows = section
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => {
+      const cells = line.slice(2, -2).split(' | ');
+      return { layers: ticked(cells[0] ?? '').map(layerName), imports: cells.at(-1) ?? '' };
+    })
+    .filter((row) => row.layers.some(isSourceLayer));
+  const names = new Set(rows.flatMap((row) => row.layers));
+  const allowed = new Map<string, readonly string[]>();
+  const everything = new Set<string>();
+  const everyones = new Set<string>();
+  for (const row of rows) {
+    // A backticked path in the last cell must be a layer of the table: a misspelt one would
+    // otherwise allow nothing, silently.
+    // A file outside src/ and scalers/ (`package.json`) is named as itself.
+    const paths = ticked(row.imports).filter(
+      (t) => t.includes('/') || t.endsWith('.ts') || t.endsWith('.json'),
+    );
+    for (const path of paths) {
+      if (!names.has(path) && isSourceLayer(path))
+        throw new Error(
+          `docs/architecture.md: ${row.layers.join(', ')} may import ${path}, which is no row of the table`,
+        );
+    }
+    for (const layer of row.layers) {
+      allowed.set(layer, paths);
+      if (row.imports.trim() === 'everything') everything.add(layer);
+      if (row.imports.includes('every layer may import it')) everyones.add(layer);
+    }
+  }
+  return { allowed, everything, everyones };
 };
-
-/** Layers that may import anything (wiring). */
-const EVERYTHING = new Set(['src/cli', 'src/main.ts']);
-
-/** Layers every layer may import: the clock port (time is passed in, and this is its shape). */
-const EVERYONES = new Set(['src/clock.ts']);
 
 const IMPORT = /(?:\bfrom|\bimport)\s*\(?\s*'(\.{1,2}\/[^']+)'/g;
 
-const sources = (dir: string): string[] =>
-  readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : [],
-  );
-
 /** Every import that crosses the table's edges: `file imports target (layer A may not import B)`. */
-const forbiddenImports = (files: readonly { path: string; text: string }[]): string[] => {
+const forbiddenImports = (table: LayerTable, files: readonly SourceText[]): string[] => {
   const out: string[] = [];
   for (const { path, text } of files) {
     const from = layerOf(path);
-    if (EVERYTHING.has(from)) continue;
+    if (table.everything.has(from)) continue;
     for (const m of text.matchAll(IMPORT)) {
       const target = relative(ROOT, normalize(join(ROOT, dirname(path), m[1] ?? '')));
       const to = layerOf(target);
-      if (to === from || EVERYONES.has(to) || ALLOWED[from]?.includes(to) === true) continue;
+      if (to === from || table.everyones.has(to) || table.allowed.get(from)?.includes(to) === true) continue;
       out.push(`${path} imports ${target} (${from} may not import ${to})`);
     }
   }
@@ -96,24 +93,33 @@ const forbiddenImports = (files: readonly { path: string; text: string }[]): str
 };
 
 describe('the layer table (docs/architecture.md)', () => {
-  const files = [...sources('src'), ...sources('scalers')].map((path) => ({
-    path,
-    text: readFileSync(join(ROOT, path), 'utf8'),
-  }));
+  const table = parseLayerTable(readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8'));
+  const files = readTree();
 
-  it('reads the whole tree (every layer of the table has files)', () => {
+  it('reads the table: the rules it states, and the wiring and the clock as the text says', () => {
+    expect(table.allowed.get('src/api')).toEqual([]);
+    expect(table.allowed.get('src/controller')).toContain('scalers/index.ts');
+    expect(table.allowed.get('src/controller')).not.toContain('scalers/<type>');
+    expect(table.allowed.get('src/activator')).toEqual(['src/api', 'src/routing', 'src/logging.ts']);
+    expect(table.allowed.get('src/platform/auth.ts')).toEqual(['src/api']);
+    expect([...table.everything].sort()).toEqual(['src/cli', 'src/main.ts']);
+    expect([...table.everyones]).toEqual(['src/clock.ts']);
+  });
+
+  it('reads the whole tree: every layer of the table has files, every file a row', () => {
     expect(files.length).toBeGreaterThan(100);
     const seen = new Set(files.map((f) => layerOf(f.path)));
-    for (const layer of Object.keys(ALLOWED)) expect(seen, layer).toContain(layer);
+    for (const layer of table.allowed.keys()) expect(seen, layer).toContain(layer);
+    for (const layer of seen) expect([...table.allowed.keys()], layer).toContain(layer);
   });
 
   it('no file imports across a forbidden edge', () => {
-    expect(forbiddenImports(files)).toEqual([]);
+    expect(forbiddenImports(table, files)).toEqual([]);
   });
 
   it('names the file and the edge when one does', () => {
     expect(
-      forbiddenImports([
+      forbiddenImports(table, [
         { path: 'src/controller/poll.ts', text: "import { x } from '../../scalers/http/metric.ts';" },
         { path: 'src/controller/a.ts', text: "export type { Y } from '../activator/stats.ts';" },
         { path: 'src/routing/b.ts', text: "const z = await import('../controller/c.ts');" },
@@ -127,5 +133,11 @@ describe('the layer table (docs/architecture.md)', () => {
       'src/routing/b.ts imports src/controller/c.ts (src/routing may not import src/controller)',
       'src/clock.ts imports src/logging.ts (src/clock.ts may not import src/logging.ts)',
     ]);
+  });
+
+  it('refuses a table whose rule names a layer that is no row', () => {
+    const doc =
+      '## Layout and import rules\n| path | what | may import |\n|---|---|---|\n| `src/api/` | x | `src/apy` |\n';
+    expect(() => parseLayerTable(doc)).toThrow('src/api may import src/apy, which is no row of the table');
   });
 });

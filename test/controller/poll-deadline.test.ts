@@ -1,15 +1,19 @@
 // A poll's deadline (`--poll-timeout`): every call a poll makes to the world is bounded by it,
-// and a call left behind is never repeated while it is pending. Real timers, a 100 ms deadline.
+// and a call left behind is never repeated while it is pending. A 100 ms deadline on virtual
+// time: a poll is started, the clock moved past its deadline, then the poll awaited. The first
+// scheduled poll is due 1 s after reconcile (jitter 1), later than any of these tests moves.
 import { describe, expect, it } from 'vitest';
 import type { PollObservation } from '../../src/controller/observer.ts';
 import { noopObserver } from '../../src/controller/observer.ts';
 import type { PlatformResult, ScaledObjectRef, StatusPatch, TargetRef } from '../../src/platform/ports.ts';
 import type { Scaler } from '../../src/scaler.ts';
+import { settle } from '../clock.ts';
 import {
   condition,
   FakeScaleTarget,
   FakeSource,
   FakeStatusWriter,
+  type Harness,
   harness,
   reading,
   ScriptedScaler,
@@ -29,10 +33,20 @@ const gate = <T>() => {
   return { promise, release: (value: T) => release(value) };
 };
 
+/** A harness whose clock fires the poll deadline; scheduled polls come 1 s after reconcile. */
+const onDeadline = (opts: Parameters<typeof harness>[0]): Harness =>
+  harness({ firesTimers: true, random: () => 1, pollTimeoutMs: DEADLINE, ...opts });
+
+/** One poll by hand, with the clock moved past its deadline while it runs. */
+const pollPastDeadline = async (h: Harness): Promise<void> => {
+  const poll = h.controller.pollNow(KEY);
+  await h.clock.advance(DEADLINE);
+  await poll;
+};
+
 /** A controller whose only object `app` (one trigger reading 2) targets `target`; reconciled. */
 const onTarget = async (target: FakeScaleTarget) => {
-  const h = harness({
-    pollTimeoutMs: DEADLINE,
+  const h = onDeadline({
     scaleTarget: target,
     script: (resolved) => new ScriptedScaler(resolved.metric, () => reading(2)),
   });
@@ -51,8 +65,7 @@ const cron = (name: string) => ({
 describe('a poll ends by its deadline', () => {
   it('a trigger that answered keeps its reading when another one times out', async () => {
     const polls: PollObservation[] = [];
-    const h = harness({
-      pollTimeoutMs: DEADLINE,
+    const h = onDeadline({
       observer: { ...noopObserver, polled: (o) => polls.push(o) },
       createScaler: (resolved): Scaler =>
         resolved.key === 'silent'
@@ -62,7 +75,7 @@ describe('a poll ends by its deadline', () => {
     h.target.set(TARGET, 1);
     h.source.put(scaledObject('app', { triggers: [cron('silent'), cron('answers')] }));
     await h.controller.reconcileNow(KEY);
-    await h.controller.pollNow(KEY);
+    await pollPastDeadline(h);
     const triggers = polls[0]?.triggers ?? [];
     expect(triggers.map((t) => [t.trigger, 'value' in t ? t.value : t.error?.reason])).toEqual([
       ['silent', 'ScalerTimeout'],
@@ -86,8 +99,8 @@ describe('a poll ends by its deadline', () => {
     }
     const target = new SlowTarget();
     const h = await onTarget(target);
-    await h.controller.pollNow(KEY);
-    await h.controller.pollNow(KEY);
+    await pollPastDeadline(h);
+    await pollPastDeadline(h);
     expect(target.calls).toHaveLength(1); // one read out at a time
     expect(h.events.reasons()).toEqual(['ScaleTargetTimeout']); // one Event for the episode
     expect(condition(h.writer.patches, 'Ready')).toMatchObject({
@@ -97,7 +110,7 @@ describe('a poll ends by its deadline', () => {
     });
     target.hanging = false;
     target.calls[0]?.release({ ok: true, value: 0 });
-    await h.controller.pollNow(KEY); // the API answers again: this poll activates
+    await pollPastDeadline(h); // the API answers again: this poll activates
     expect(target.writes).toEqual([{ target: TARGET, replicas: 1 }]);
     expect(condition(h.writer.patches, 'Ready')?.reason).toBe('ScaledObjectReady');
   });
@@ -114,17 +127,17 @@ describe('a poll ends by its deadline', () => {
     }
     const target = new SlowWrites();
     const h = await onTarget(target);
-    await h.controller.pollNow(KEY);
-    await h.controller.pollNow(KEY);
-    await h.controller.pollNow(KEY);
+    await pollPastDeadline(h);
+    await pollPastDeadline(h);
+    await pollPastDeadline(h);
     expect(target.writes).toEqual([{ target: TARGET, replicas: 1 }]);
     const warning = h.events.events.find((e) => e.reason === 'ScaleTargetTimeout');
     expect(warning?.note).toBe(
       'cannot scale Deployment ns/app to 1: scaling Deployment ns/app to 1 (it may still land): no answer within 100 ms',
     );
     target.calls[0]?.release({ ok: true, value: 1 });
-    await new Promise((resolve) => setImmediate(resolve));
-    await h.controller.pollNow(KEY);
+    await settle();
+    await pollPastDeadline(h);
     expect(target.writes).toHaveLength(2);
   });
 
@@ -141,8 +154,7 @@ describe('a poll ends by its deadline', () => {
     let value = 0;
     const source = new FakeSource();
     const writer = new SlowStatus(source);
-    const h = harness({
-      pollTimeoutMs: DEADLINE,
+    const h = onDeadline({
       source,
       status: writer,
       finalizers: writer,
@@ -151,10 +163,10 @@ describe('a poll ends by its deadline', () => {
     h.target.set(TARGET, 0);
     source.put(scaledObject('app'));
     await h.controller.reconcileNow(KEY);
-    for (value = 1; value <= 5; value++) await h.controller.pollNow(KEY); // each poll ends
+    for (value = 1; value <= 5; value++) await pollPastDeadline(h); // each poll ends
     expect(writer.calls).toHaveLength(1); // the first write, still out; the others wait merged
     writer.calls[0]?.release({ ok: true, value: undefined });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await settle();
     expect(writer.calls).toHaveLength(2); // one write carries what five polls wanted
     expect(writer.patches.at(-1)?.patch.desiredReplicas).toBe(5);
   });

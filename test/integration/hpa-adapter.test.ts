@@ -6,6 +6,7 @@
 import { connect as tlsConnect } from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { realClock } from '../../src/clock.ts';
 import type { TriggerObservation } from '../../src/controller/observer.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { type MetricsAdapter, type Readiness, startMetricsAdapter } from '../../src/metrics/adapter.ts';
@@ -16,7 +17,10 @@ const NS = 'shop';
 const BASE = '/apis/external.metrics.k8s.io/v1beta1';
 const MAX_AGE_MS = 10_000;
 const clock = { now: Date.UTC(2026, 0, 1, 12, 0, 0) };
-const readings = new MetricReadings({ maxAgeMs: MAX_AGE_MS, now: () => clock.now });
+const readings = new MetricReadings({
+  maxAgeMs: MAX_AGE_MS,
+  clock: { ...realClock, wallNow: () => clock.now },
+});
 let extraReady: Readiness = { ok: true, reasons: [] };
 let adapter: MetricsAdapter;
 let aggregator: ClientOptions;

@@ -1,6 +1,7 @@
 // The readings store's freshness (the adapter's /readyz and the pod's readiness): when an object
 // counts as "not polled in time", with and without the pollingInterval the poll reports.
 import { describe, expect, it } from 'vitest';
+import { type Clock, realClock } from '../../src/clock.ts';
 import type { PollObservation } from '../../src/controller/observer.ts';
 import {
   type AgeLimits,
@@ -20,6 +21,9 @@ const DEFAULTS: AgeLimits = {
   intervalFactor: DEFAULT_INTERVAL_FACTOR,
   slackMs: DEFAULT_SLACK_MS,
 };
+
+/** realClock with its wall time read from `wallNow` (the store reads nothing else here). */
+const wallClock = (wallNow: () => number): Clock => ({ ...realClock, wallNow });
 
 const observation = (at: number, pollingIntervalMs: number | undefined): PollObservation => ({
   namespace: 'shop',
@@ -158,7 +162,7 @@ describe('MetricReadings.freshness', () => {
   ];
   for (const row of rows) {
     it(row.label, () => {
-      const readings = new MetricReadings({ now: () => T0 });
+      const readings = new MetricReadings({ clock: wallClock(() => T0) });
       for (const at of row.pollsS) {
         readings.polled(
           observation(T0 + at * S, row.intervalS === undefined ? undefined : row.intervalS * S),
@@ -175,7 +179,7 @@ describe('MetricReadings.freshness', () => {
 
   it('keeps the reported interval across polls that could not read the target', () => {
     let now = T0;
-    const readings = new MetricReadings({ now: () => now });
+    const readings = new MetricReadings({ clock: wallClock(() => now) });
     readings.polled(observation(T0, 300 * S));
     now = T0 + 300 * S;
     readings.targetFailed('shop', 'orders');
@@ -186,7 +190,7 @@ describe('MetricReadings.freshness', () => {
   });
 
   it('follows a changed interval (the latest poll reports it)', () => {
-    const readings = new MetricReadings({ now: () => T0 });
+    const readings = new MetricReadings({ clock: wallClock(() => T0) });
     readings.polled(observation(T0, 600 * S));
     readings.polled(observation(T0 + 600 * S, 30 * S));
     expect(readings.freshness(T0 + 600 * S + 121 * S).fresh).toBe(false);
@@ -194,7 +198,7 @@ describe('MetricReadings.freshness', () => {
 
   it('an object first seen (paused: false) and not yet polled gets the floor; paused ones never go stale', () => {
     let now = T0;
-    const readings = new MetricReadings({ now: () => now });
+    const readings = new MetricReadings({ clock: wallClock(() => now) });
     readings.paused('shop', 'new', false);
     readings.paused('shop', 'held', true);
     now = T0 + 121 * S;
@@ -202,7 +206,7 @@ describe('MetricReadings.freshness', () => {
   });
 
   it('an empty store is fresh; a removed or cleared object no longer counts', () => {
-    const readings = new MetricReadings({ now: () => T0 });
+    const readings = new MetricReadings({ clock: wallClock(() => T0) });
     expect(readings.freshness(T0).fresh).toBe(true);
     readings.polled(observation(T0, 30 * S));
     readings.removed('shop', 'orders');

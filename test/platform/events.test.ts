@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ScalerFailed } from '../../src/api/reasons.ts';
+import { realClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/logging.ts';
 import type { KubeClient } from '../../src/platform/kubernetes/client.ts';
 import { KubeEventRecorder } from '../../src/platform/kubernetes/events.ts';
@@ -14,6 +15,7 @@ interface Call {
 const fakeClient = () => {
   const calls: Call[] = [];
   const client = {
+    clock: realClock,
     async request(verb: string, path: string, opts: { body?: unknown } = {}) {
       calls.push({ verb, path, body: opts.body as Record<string, unknown> });
       const body = opts.body as { metadata?: { name?: string } } | undefined;

@@ -12,6 +12,7 @@ import {
   RequestContext,
 } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { type Clock, realClock } from '../../clock.ts';
 import {
   ApiError,
   Conflict,
@@ -37,7 +38,7 @@ export interface RequestOptions {
 
 const StatusSchema = z.object({ message: z.string().optional(), reason: z.string().optional() });
 
-const METHOD: Record<Verb, HttpMethod> = {
+const METHOD: Readonly<Record<Verb, HttpMethod>> = {
   GET: HttpMethod.GET,
   POST: HttpMethod.POST,
   PUT: HttpMethod.PUT,
@@ -70,7 +71,14 @@ export class KubeClient {
   private dispatcher: Dispatcher | undefined;
   private dispatcherSince = 0;
 
-  constructor(readonly kubeConfig: KubeConfig) {
+  /**
+   * `clock`: the request timeouts and the pool's age here, and the timers and times of every
+   * adapter built on this client (informer backoff, Event series, scale-target and auth waits).
+   */
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    readonly clock: Clock = realClock,
+  ) {
     const cluster = kubeConfig.getCurrentCluster();
     this.server = cluster?.server ?? '';
   }
@@ -97,7 +105,7 @@ export class KubeClient {
   private shareDispatcher(ctx: RequestContext): void {
     const fresh = ctx.getDispatcher();
     if (fresh === undefined) return; // plain http: no TLS agent involved
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.dispatcher === undefined || now - this.dispatcherSince > DISPATCHER_TTL_MS) {
       const old = this.dispatcher;
       this.dispatcher = fresh;
@@ -127,7 +135,9 @@ export class KubeClient {
     }
     // Not AbortSignal.timeout(): its timer cannot be cleared and would outlive every request.
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new Error('request timed out')), opts.timeoutMs ?? 15_000);
+    const timer = this.clock.after(opts.timeoutMs ?? 15_000, () =>
+      abort.abort(new Error('request timed out')),
+    );
     ctx.setSignal(abort.signal);
     try {
       await this.kubeConfig.applySecurityAuthentication(ctx);
@@ -144,7 +154,7 @@ export class KubeClient {
         error: { reason: Unreachable, message: `${verb} ${path}: ${errorMessage(err)}`, status: 0 },
       };
     } finally {
-      clearTimeout(timer);
+      this.clock.cancel(timer);
     }
   }
 }

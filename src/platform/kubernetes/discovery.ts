@@ -33,7 +33,7 @@ export class Discovery {
   constructor(
     private readonly client: KubeClient,
     private readonly refreshMs = 10_000,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => client.clock.wallNow(),
   ) {}
 
   /** The scalable resource serving `kind` in `apiVersion`, or why there is none. */

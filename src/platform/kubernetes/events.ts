@@ -5,6 +5,7 @@
 // count is written every `refreshMs`. A flapping trigger thus costs one write per refresh,
 // not one Event object per poll.
 import { z } from 'zod';
+import type { Timer } from '../../clock.ts';
 import type { Logger } from '../../logging.ts';
 import type { EventRecord, EventRecorder, EventRegarding } from '../ports.ts';
 import { type KubeClient, MERGE_PATCH } from './client.ts';
@@ -36,7 +37,7 @@ const CreatedSchema = z.object({ metadata: z.object({ name: z.string() }) });
 export class KubeEventRecorder implements EventRecorder {
   private readonly series = new Map<string, Series>();
   private readonly pending = new Set<Promise<void>>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: Timer;
   private readonly now: () => number;
   private sequence = 0;
 
@@ -44,8 +45,8 @@ export class KubeEventRecorder implements EventRecorder {
     private readonly client: KubeClient,
     private readonly opts: KubeEventRecorderOptions,
   ) {
-    this.now = opts.now ?? Date.now;
-    this.timer = setInterval(() => this.refresh(), opts.refreshMs ?? 60_000);
+    this.now = opts.now ?? (() => client.clock.wallNow());
+    this.timer = client.clock.every(opts.refreshMs ?? 60_000, () => this.refresh());
     this.timer.unref();
   }
 
@@ -77,7 +78,7 @@ export class KubeEventRecorder implements EventRecorder {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.client.clock.cancel(this.timer);
     await this.flush();
   }
 

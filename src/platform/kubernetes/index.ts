@@ -2,6 +2,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { API_VERSION, GROUP, VERSION } from '../../api/scaledobject.ts';
+import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../logging.ts';
 import type { AdapterEndpoint, PlatformResult } from '../ports.ts';
 import { KubeClient, loadKubeConfig } from './client.ts';
@@ -21,6 +22,8 @@ export interface KubernetesPlatformOptions {
   readonly kubeconfig?: string | undefined;
   /** An already loaded config (tests). Wins over `kubeconfig`. */
   readonly kubeConfig?: KubeConfig;
+  /** Every adapter's timers and times (request timeouts, watch backoff, Events); default realClock. */
+  readonly clock?: Clock | undefined;
   /** Watch one namespace; undefined: all. */
   readonly namespace?: string | undefined;
   /** Where ClusterTriggerAuthentications read their Secrets (`--cluster-object-namespace`); default ebb-system. */
@@ -60,7 +63,7 @@ const VersionSchema = z.object({ gitVersion: z.string() });
 
 export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesPlatform => {
   const kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfig);
-  const client = new KubeClient(kc);
+  const client = new KubeClient(kc, opts.clock);
   const source = new KubeScaledObjectSource(client, opts.namespace, opts.log);
   const scaleTarget = new KubeScaleTarget(client, {
     namespace: opts.namespace,

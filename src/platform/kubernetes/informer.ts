@@ -6,6 +6,7 @@
 // meanwhile, deletions included.
 import { type KubernetesListObject, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
 import { z } from 'zod';
+import type { Timer } from '../../clock.ts';
 import type { Logger } from '../../logging.ts';
 import type { KubeClient } from './client.ts';
 import { errorMessage } from './client.ts';
@@ -57,7 +58,7 @@ export class ResilientInformer {
   private readonly informer;
   private stopped = true;
   private backoffMs: number;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private restartTimer: Timer | undefined;
   private syncedOnce = false;
   private readonly waiters: (() => void)[] = [];
 
@@ -104,7 +105,7 @@ export class ResilientInformer {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
+    this.client.clock.cancel(this.restartTimer);
     this.restartTimer = undefined;
     await this.informer.stop();
   }
@@ -155,10 +156,10 @@ export class ResilientInformer {
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 30_000);
     this.opts.log.warn({ path: this.opts.path, err: errorMessage(err), retryInMs: delay }, 'watch failed');
-    this.restartTimer = setTimeout(() => {
+    this.restartTimer = this.client.clock.after(delay, () => {
       this.restartTimer = undefined;
       if (!this.stopped) void this.informer.start();
-    }, delay);
+    });
     this.restartTimer.unref();
   }
 }

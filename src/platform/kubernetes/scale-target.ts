@@ -89,7 +89,7 @@ export class KubeScaleTarget implements ScaleTarget {
     private readonly client: KubeClient,
     private readonly opts: KubeScaleTargetOptions,
   ) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => client.clock.wallNow());
     this.resyncMs = opts.resyncMs ?? 600_000;
     this.discovery = new Discovery(client, 10_000, this.now);
   }
@@ -188,7 +188,7 @@ export class KubeScaleTarget implements ScaleTarget {
       informer,
       firstSync: Promise.race([
         informer.synced(),
-        new Promise<void>((resolve) => setTimeout(resolve, SYNC_WAIT_MS).unref()),
+        new Promise<void>((resolve) => this.client.clock.after(SYNC_WAIT_MS, resolve).unref()),
       ]),
       replicasInSpec,
       entries,

@@ -31,6 +31,7 @@ import {
   TRIGGER_AUTHENTICATION,
   TRIGGER_AUTHENTICATION_PLURAL,
 } from '../../api/triggerauthentication.ts';
+import type { Timer } from '../../clock.ts';
 import type { Logger } from '../../logging.ts';
 import type { TriggerAuthChangeListener, TriggerAuthResolver } from '../auth.ts';
 import { KubeClient } from './client.ts';
@@ -254,15 +255,16 @@ export class KubeTriggerAuthResolver implements TriggerAuthResolver {
   private async synced(informers: readonly ResilientInformer[]): Promise<boolean> {
     if (informers.every((i) => i.hasSynced)) return true;
     void this.start();
-    let timer: NodeJS.Timeout | undefined;
+    const clock = this.client.clock;
+    let timer: Timer | undefined;
     const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.syncTimeoutMs);
+      timer = clock.after(this.syncTimeoutMs, () => resolve(false));
     });
     const all = Promise.all(informers.map((i) => i.synced())).then(() => true);
     try {
       return await Promise.race([all, timeout]);
     } finally {
-      clearTimeout(timer);
+      clock.cancel(timer);
     }
   }
 

@@ -7,6 +7,7 @@
 // value. It is the controller's observer for the readings.
 import type { ActivatorStats } from '../../activator/stats.ts';
 import type { ScaledObjectStatus } from '../../api/scaledobject.ts';
+import { type Clock, realClock, type Timer } from '../../clock.ts';
 import type { ControllerObserver, PollObservation } from '../../controller/observer.ts';
 import type { ReplicaView, Supervisor } from './supervisor.ts';
 
@@ -71,7 +72,8 @@ export interface StatusBoardSources {
   /** Route key of a ScaledObject (undefined: no http trigger). */
   readonly routeOf: (key: string) => string | undefined;
   readonly status: (key: string) => ScaledObjectStatus | undefined;
-  readonly now?: () => number;
+  /** Sample times (wallNow) and the sampling interval; default realClock. */
+  readonly clock?: Clock;
 }
 
 export class StatusBoard implements ControllerObserver {
@@ -79,11 +81,11 @@ export class StatusBoard implements ControllerObserver {
   private readonly history = new Map<string, HistorySample[]>();
   /** Each route's concurrency integral at the previous sample. */
   private readonly lastIntegral = new Map<string, { concurrencyMs: number; at: number }>();
-  private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private timer: Timer | undefined;
 
   constructor(private readonly sources: StatusBoardSources) {
-    this.now = sources.now ?? Date.now;
+    this.clock = sources.clock ?? realClock;
     for (const o of sources.objects) this.history.set(o.key, []);
   }
 
@@ -101,12 +103,12 @@ export class StatusBoard implements ControllerObserver {
   /** Samples every `intervalMs` (default 1 s) until stop(). */
   start(intervalMs = 1000): void {
     this.sample();
-    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer = this.clock.every(intervalMs, () => this.sample());
     this.timer.unref();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.clock.cancel(this.timer);
   }
 
   /** Appends one sample per object (the history keeps the last HISTORY_SAMPLES). */
@@ -147,7 +149,7 @@ export class StatusBoard implements ControllerObserver {
   }
 
   private current(stats: ActivatorStats): StatusSnapshot {
-    const now = this.now();
+    const now = this.clock.wallNow();
     const objects = this.sources.objects.map((o): ObjectStatus => {
       const [namespace, name] = splitKey(o.target);
       const group = this.sources.supervisor.group(namespace, name);

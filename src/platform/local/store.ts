@@ -2,8 +2,10 @@
 // hold them (uid, resourceVersion, generation, creationTimestamp filled in). The controller
 // reads them through ScaledObjectSource and writes status and finalizers back here; nothing
 // else changes them while ebb runs.
+
 import { randomUUID } from 'node:crypto';
 import type { ScaledObjectStatus } from '../../api/scaledobject.ts';
+import { realClock } from '../../clock.ts';
 import {
   ADD,
   Conflict,
@@ -26,7 +28,7 @@ export class LocalScaledObjectStore implements ScaledObjectSource, StatusWriter,
   private version = 1;
 
   /** `objects`: raw ScaledObjects with `metadata.name` and `metadata.namespace` set. */
-  constructor(objects: readonly Record<string, unknown>[], now: Date = new Date()) {
+  constructor(objects: readonly Record<string, unknown>[], now: Date = new Date(realClock.wallNow())) {
     for (const raw of objects) {
       const metadata = (raw.metadata ?? {}) as Record<string, unknown>;
       const stored: Raw = {

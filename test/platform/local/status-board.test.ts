@@ -2,6 +2,7 @@
 // activator's counters and the controller's polls (no processes are started here).
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ActivatorStats } from '../../../src/activator/stats.ts';
+import { realClock } from '../../../src/clock.ts';
 import { HISTORY_SAMPLES, StatusBoard } from '../../../src/platform/local/status-board.ts';
 import { createStatusServer } from '../../../src/platform/local/status-page.ts';
 import { Supervisor } from '../../../src/platform/local/supervisor.ts';
@@ -31,7 +32,7 @@ const board = () => {
       key === 'default/worker'
         ? { conditions: [{ type: 'Ready', status: 'False', reason: 'ScalerFailed', message: 'queue gone' }] }
         : undefined,
-    now: () => at,
+    clock: { ...realClock, wallNow: () => at },
   });
   return {
     b,

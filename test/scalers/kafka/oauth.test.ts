@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createOAuthBearerProvider, type OAuthBearerSettings } from '../../../scalers/kafka/oauth.ts';
+import { realClock } from '../../../src/clock.ts';
 
 const SETTINGS: OAuthBearerSettings = {
   clientId: 'my id',
@@ -33,7 +34,10 @@ const endpoint = (answers: readonly (readonly [number, unknown])[]) => {
 describe('OAuth bearer token provider (KEDA bearer: client credentials)', () => {
   it('sends client credentials as Basic auth with the scopes, and returns the token with the extensions', async () => {
     const { seen, fetchImpl } = endpoint([[200, { access_token: 't1', expires_in: 3600 }]]);
-    const provider = createOAuthBearerProvider(SETTINGS, { fetch: fetchImpl, now: () => 0 });
+    const provider = createOAuthBearerProvider(SETTINGS, {
+      fetch: fetchImpl,
+      clock: { ...realClock, wallNow: () => 0 },
+    });
     expect(await provider()).toEqual({ value: 't1', extensions: { logicalCluster: 'lkc-1' } });
     expect(seen).toEqual([
       {
@@ -49,7 +53,10 @@ describe('OAuth bearer token provider (KEDA bearer: client credentials)', () => 
       [200, { access_token: 't1', expires_in: 600 }],
       [200, { access_token: 't2', expires_in: 600 }],
     ]);
-    const provider = createOAuthBearerProvider(SETTINGS, { fetch: fetchImpl, now: () => t });
+    const provider = createOAuthBearerProvider(SETTINGS, {
+      fetch: fetchImpl,
+      clock: { ...realClock, wallNow: () => t },
+    });
     expect((await provider()).value).toBe('t1');
     t = 500_000; // 540 s is the renewal point (600 s - 60 s margin)
     expect((await provider()).value).toBe('t1');
@@ -60,7 +67,10 @@ describe('OAuth bearer token provider (KEDA bearer: client credentials)', () => 
 
   it('fetches once for concurrent callers', async () => {
     const { seen, fetchImpl } = endpoint([[200, { access_token: 't1', expires_in: 600 }]]);
-    const provider = createOAuthBearerProvider(SETTINGS, { fetch: fetchImpl, now: () => 0 });
+    const provider = createOAuthBearerProvider(SETTINGS, {
+      fetch: fetchImpl,
+      clock: { ...realClock, wallNow: () => 0 },
+    });
     const tokens = await Promise.all([provider(), provider(), provider()]);
     expect(tokens.map((x) => x.value)).toEqual(['t1', 't1', 't1']);
     expect(seen).toHaveLength(1);
@@ -75,7 +85,7 @@ describe('OAuth bearer token provider (KEDA bearer: client credentials)', () => 
     let t = 0;
     const provider = createOAuthBearerProvider(
       { ...SETTINGS, scopes: [] },
-      { fetch: fetchImpl, now: () => t },
+      { fetch: fetchImpl, clock: { ...realClock, wallNow: () => t } },
     );
     expect((await provider()).value).toBe('t1');
     t = 500; // expires_in 1 s: the margin is half of so short a lifetime
@@ -96,7 +106,10 @@ describe('OAuth bearer token provider (KEDA bearer: client credentials)', () => 
     },
   ])('fails on $label, naming the endpoint', async ({ answer, message }) => {
     const { fetchImpl } = endpoint([answer, answer]);
-    const provider = createOAuthBearerProvider(SETTINGS, { fetch: fetchImpl, now: () => 0 });
+    const provider = createOAuthBearerProvider(SETTINGS, {
+      fetch: fetchImpl,
+      clock: { ...realClock, wallNow: () => 0 },
+    });
     await expect(provider()).rejects.toThrow(`OAuth token endpoint https://idp.example/token ${message}`);
   });
 });

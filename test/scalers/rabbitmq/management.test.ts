@@ -12,6 +12,7 @@ import {
   MAX_REGEX_QUEUES,
 } from '../../../scalers/rabbitmq/management.ts';
 import { createRabbitMQSources } from '../../../scalers/rabbitmq/source.ts';
+import { realClock } from '../../../src/clock.ts';
 import type { TriggerContext } from '../../../src/scaler.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -268,7 +269,7 @@ describe('the http scaler (create + read)', () => {
     const c = ctx(metadata);
     const config = rabbitmqScaler.parse(c);
     if (!config.ok) throw new Error(JSON.stringify(config.error));
-    const scaler = rabbitmqScaler.create(config.value, c, createRabbitMQSources());
+    const scaler = rabbitmqScaler.create(config.value, c, createRabbitMQSources(realClock));
     try {
       return await scaler.read(new Date(0), never);
     } finally {
