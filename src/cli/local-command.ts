@@ -1,7 +1,7 @@
 // `ebb local FILE [flags]`: the command around runLocal (src/cli/local.ts): its flags, the
 // signals that stop it, and the guards that leave no replica behind.
 import { isIP } from 'node:net';
-import { type Command, CommanderError, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { realClock, type Timer } from '../clock.ts';
 import { configuredLevel, createLogger, logDestination } from '../logging.ts';
 import { describeManifestReadError, MANIFEST_LIMITS } from './documents.ts';
