@@ -1,8 +1,12 @@
-// Certificates for the TLS tests, made with `selfsigned` (EC P-256: fast to make), and a
+// Certificates for the TLS tests, made with `selfsigned` (EC P-256: fast to make), a node:https
+// client (callTls) that also reports the certificate it was served, and a
 // node:tls client that reports what the activator's TLS port presented.
+import { type Agent, request } from 'node:https';
+import { text } from 'node:stream/consumers';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { generate } from 'selfsigned';
 import type { CertificatePem } from '../../src/activator/certificates.ts';
+import type { Answer } from './helpers.ts';
 
 export interface TestCert extends CertificatePem {
   readonly commonName: string;
@@ -59,4 +63,34 @@ export const presented = (
       resolve({ cn: String(peer.subject?.CN ?? ''), peer, socket });
     });
     socket.once('error', reject);
+  });
+
+/** One HTTPS request to the TLS port; resolves with the answer and the certificate's CN. */
+export const callTls = (
+  port: number,
+  servername: string,
+  path = '/',
+  agent: Agent | false = false,
+): Promise<Answer & { cn: string }> =>
+  new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        servername,
+        headers: { host: servername },
+        agent,
+        rejectUnauthorized: false,
+      },
+      (res) => {
+        const cn = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
+        text(res).then(
+          (body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, cn }),
+          reject,
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
   });

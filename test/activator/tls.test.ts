@@ -3,8 +3,6 @@
 // dropping a connection, a bad certificate keeping the previous one, the protocol floor.
 import { Agent, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { text } from 'node:stream/consumers';
-import type { TLSSocket } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore, type TlsSettings } from '../../src/activator/certificates.ts';
 import { createActivator } from '../../src/activator/server.ts';
@@ -15,17 +13,9 @@ import {
   CertificateNotYetValid,
   CertificateUnparseable,
 } from '../../src/api/reasons.ts';
-import {
-  type Answer,
-  type Backend,
-  call,
-  closeAfterEach,
-  routeSpec,
-  serviceKey,
-  startBackend,
-} from './helpers.ts';
+import { type Backend, call, closeAfterEach, routeSpec, serviceKey, startBackend } from './helpers.ts';
 import { MemoryEndpointSource } from './memory-endpoints.ts';
-import { makeCert, presented, type TestCert } from './tls-certs.ts';
+import { callTls, makeCert, presented, type TestCert } from './tls-certs.ts';
 
 const track = closeAfterEach();
 const SETTINGS: TlsSettings = { minVersion: 'TLSv1.2' };
@@ -87,36 +77,6 @@ const storeWith = (...certs: [string, TestCert][]): CertificateStore => {
   for (const [source, cert] of certs) expect(store.set(source, cert)).toBeUndefined();
   return store;
 };
-
-/** One HTTPS request to the TLS port; resolves with the answer and the certificate's CN. */
-const callTls = (
-  port: number,
-  servername: string,
-  path = '/',
-  agent: Agent | false = false,
-): Promise<Answer & { cn: string }> =>
-  new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        servername,
-        headers: { host: servername },
-        agent,
-        rejectUnauthorized: false,
-      },
-      (res) => {
-        const cn = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
-        text(res).then(
-          (body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, cn }),
-          reject,
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
 
 describe('the TLS listener', () => {
   it('serves a request as the plain port does, with X-Forwarded-Proto https (http on the plain port)', async () => {
