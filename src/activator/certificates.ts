@@ -170,7 +170,7 @@ export class CertificateStore {
     const problem = (reason: CertificateReason, text: string): CertificateProblem => ({
       source,
       reason,
-      message: `${source}: ${text}; the previous certificate is kept`,
+      message: `${source}: ${text}`,
     });
     let leaf: X509Certificate;
     let key: KeyObject;

@@ -48,7 +48,8 @@ export const activatorTls = (
     {
       set: (source, pem) => {
         const problem = store.set(source, pem);
-        if (problem !== undefined) refused(problem.source, problem.reason, problem.message);
+        if (problem !== undefined)
+          refused(problem.source, problem.reason, `${problem.message}; the previous certificate is kept`);
         else log.info({ source }, 'TLS certificate loaded');
       },
       refused,
