@@ -17,6 +17,7 @@
 //      step 2 began (held requests 503, connections and tunnels cut).
 // close(): steps 2 and 3 at once, cutting everything (also ends a drain under way).
 import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import { type Clock, realClock } from '../clock.ts';
 
 export interface DrainLimits {
@@ -29,6 +30,8 @@ export interface DrainLimits {
 /** What the shutdown acts on (server.ts). */
 export interface DrainTarget {
   readonly server: Server;
+  /** More listeners feeding `server` its connections (the TLS port): closed with it. */
+  readonly listeners?: readonly NetServer[];
   /** Requests forwarded and not finished (tunnels included). */
   inFlight(): number;
   /** Answers every held request 503 Draining with `message`. */
@@ -117,7 +120,10 @@ export class Shutdown {
 
   /** Stops listening; resolves once every connection is gone (at once when never listening). */
   private serverClosed(): Promise<void> {
-    this.closed ??= new Promise((resolve) => this.target.server.close(() => resolve()));
+    const closing = (s: NetServer): Promise<void> => new Promise((resolve) => s.close(() => resolve()));
+    this.closed ??= Promise.all([this.target.server, ...(this.target.listeners ?? [])].map(closing)).then(
+      () => undefined,
+    );
     return this.closed;
   }
 }

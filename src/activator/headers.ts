@@ -15,7 +15,7 @@
 // Added to requests: Host (the checked authority, request-target.ts), X-Forwarded-For (the
 // client address appended to any list already there), X-Forwarded-Proto and X-Forwarded-Host:
 // the client's kept only when it connects from a trusted proxy (forwarded.ts), else replaced by
-// this hop's (`http`, the authority). A client's RFC 7239 `Forwarded` is kept from a trusted
+// this hop's (`http`, or `https` on the TLS listener; the authority). A client's RFC 7239 `Forwarded` is kept from a trusted
 // proxy and removed otherwise (the activator writes none, like nginx and Envoy).
 import type { IncomingMessage } from 'node:http';
 import type { ProxyTrust } from './forwarded.ts';
@@ -213,7 +213,12 @@ export const requestHeaders = (
   if (!sawHost) out.push('host', host);
   const client = req.socket.remoteAddress ?? '';
   out.push('x-forwarded-for', xff === '' ? client : `${xff}, ${client}`);
-  if (!sawProto) out.push('x-forwarded-proto', 'http');
+  // `encrypted` is set on a TLSSocket only (tls.ts): this hop's own scheme.
+  if (!sawProto)
+    out.push(
+      'x-forwarded-proto',
+      (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
+    );
   if (!sawXfHost && authority !== '') out.push('x-forwarded-host', authority);
   // The body is re-framed on this hop: node de-chunked it, so it is chunked again.
   if (chunked) out.push('transfer-encoding', 'chunked');

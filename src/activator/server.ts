@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { Server as TlsServer } from 'node:tls';
 import {
   type ActivatorReason,
   ConnectionLimit,
@@ -46,6 +47,7 @@ import { checkRequest, type Refusal, RequestTarget } from './request-target.ts';
 import { ResponseDeadlines } from './response-deadlines.ts';
 import { buildRoutingTable, noRouteMessage, pathOf, type RoutingTable } from './routes.ts';
 import { type ActivatorStats, startStatsPush } from './stats.ts';
+import { createTlsListener, type TlsListenerOptions } from './tls.ts';
 import { takesUpgrade, upgradeHandler } from './upgrades.ts';
 
 export { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
@@ -68,11 +70,15 @@ export interface ActivatorOptions {
   readonly trustedProxies?: readonly string[];
   /** Hold deadlines, cooldowns, counters, drain and the stats push; default realClock. */
   readonly clock?: Clock;
+  /** A TLS listener with these certificates (tls.ts); default: none. */
+  readonly tls?: Pick<TlsListenerOptions, 'certificates' | 'onHandshakeError' | 'onH2Connection'>;
 }
 
 export interface Activator {
   /** Not yet listening: the caller picks the port. */
   readonly server: Server;
+  /** The TLS listener when `tls` was given (tls.ts), not yet listening; it feeds `server`. */
+  readonly tlsServer: TlsServer | undefined;
   /** Replaces the routing table; returns the host/prefix clashes (the first key keeps each). */
   setRoutes(routes: readonly RouteSpec[]): RouteConflict[];
   /** The routes' counters now (the controller's pull API). */
@@ -321,6 +327,10 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
   server.on('upgrade', onUpgrade);
   answerUnroutable(server, observer);
+  const tlsServer =
+    opts.tls === undefined
+      ? undefined
+      : createTlsListener({ ...opts.tls, http1: server, handshakeTimeoutMs: limits.headersTimeoutMs });
 
   const setRoutes = (specs: readonly RouteSpec[]): RouteConflict[] => {
     const next = new Map<string, RouteState>();
@@ -378,6 +388,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const shutdown = new Shutdown(
     {
       server,
+      listeners: tlsServer === undefined ? [] : [tlsServer],
       inFlight: () => inFlight,
       rejectHeld,
       cutTunnels: () => {
@@ -406,6 +417,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   setRoutes(opts.routes);
   return {
     server,
+    tlsServer,
     setRoutes,
     stats,
     drain,

@@ -8,6 +8,7 @@ import type * as ActivatorReasons from './reasons/activator.ts';
 import type * as PlatformReasons from './reasons/platform.ts';
 import * as ReportRefusals from './reasons/report-refusals.ts';
 import type * as StatusReasons from './reasons/status.ts';
+import type * as TlsReasons from './reasons/tls.ts';
 import type * as ReadErrorReasons from './reasons/trigger-errors.ts';
 import type * as ValidateReasons from './reasons/validate.ts';
 
@@ -15,6 +16,7 @@ export * from './reasons/activator.ts';
 export * from './reasons/platform.ts';
 export * from './reasons/report-refusals.ts';
 export * from './reasons/status.ts';
+export * from './reasons/tls.ts';
 export * from './reasons/trigger-errors.ts';
 export * from './reasons/validate.ts';
 
@@ -31,6 +33,8 @@ export type Reason = ReasonOf<typeof StatusReasons>;
 export type ReadErrorReason = ReasonOf<typeof ReadErrorReasons> | Reason;
 /** The activator's own answers, its `X-Ebb-Reason` (src/api/reasons/activator.ts). */
 export type ActivatorReason = ReasonOf<typeof ActivatorReasons>;
+/** Why a certificate was not taken (src/api/reasons/tls.ts). */
+export type CertificateReason = ReasonOf<typeof TlsReasons>;
 /** Why a report was refused (src/api/reasons/report-refusals.ts). */
 export type ReportRefusal = ReasonOf<typeof ReportRefusals>;
 

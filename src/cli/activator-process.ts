@@ -4,10 +4,15 @@
 // the same registry) and /healthz + /readyz (--health-port: ready once the watches listed, until
 // it drains), served before the watches start.
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
 import type { ActivatorObserver } from '../activator/observer.ts';
-import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
+import {
+  type Activator,
+  type ActivatorLimits,
+  type ActivatorOptions,
+  createActivator,
+} from '../activator/server.ts';
 import type { ActivatorStats } from '../activator/stats.ts';
 import type { ActivationFeed } from '../controller/activation-feed.ts';
 import type { Controller } from '../controller/controller.ts';
@@ -49,6 +54,9 @@ export interface RunningActivatorProcess extends ActivatorObservability {
   /** `http://address:port` it listens on. */
   readonly url: string;
   readonly port: number;
+  /** `https://address:port` of the TLS listener (--tls-port), when there is one. */
+  readonly tlsUrl: string | undefined;
+  readonly tlsPort: number | undefined;
   /** The routes as last built. */
   routes(): HttpRoutes;
   /** Graceful: drains the activator (see src/activator/server.ts), then stops everything. */
@@ -95,6 +103,8 @@ export const createRoutedActivator = (opts: {
   readonly observer: ActivatorObserver;
   /** Proxies whose forwarding headers are believed (src/activator/forwarded.ts); default none. */
   readonly trustedProxies: readonly string[] | undefined;
+  /** The TLS listener's certificates (src/cli/activator-tls.ts); default: no TLS listener. */
+  readonly tls?: ActivatorOptions['tls'] | undefined;
 }): Activator => {
   const { routing, sink } = opts;
   const withRouting = (stats: ActivatorStats): ActivatorStats => ({
@@ -108,6 +118,7 @@ export const createRoutedActivator = (opts: {
     id: opts.id,
     ...(opts.limits === undefined ? {} : { limits: opts.limits }),
     ...(opts.trustedProxies === undefined ? {} : { trustedProxies: opts.trustedProxies }),
+    ...(opts.tls === undefined ? {} : { tls: opts.tls }),
     onStats: (stats) => sink.stats(withRouting(stats)),
     statsIntervalMs: opts.statsIntervalMs ?? 1000,
     poke: (route, held) => sink.poke(route, held, withRouting(activator.stats())),
@@ -128,17 +139,21 @@ export const defaultActivatorId = (): string =>
   process.env.POD_NAME ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
 
 /** Listens; resolves to the `http://host:port` it is bound to. */
-export const listenActivator = async (activator: Activator, port: number, address: string | undefined) => {
+export const listenActivator = (activator: Activator, port: number, address: string | undefined) =>
+  listenOn(activator.server, 'http', port, address);
+
+/** `server` listens; resolves to the `<scheme>://host:port` it is bound to. */
+const listenOn = async (server: NetServer, scheme: string, port: number, address: string | undefined) => {
   await new Promise<void>((resolve, reject) => {
-    activator.server.once('error', reject);
-    activator.server.listen(port, address, () => {
-      activator.server.off('error', reject);
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
       resolve();
     });
   });
-  const bound = activator.server.address() as AddressInfo;
+  const bound = server.address() as AddressInfo;
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  return { url: `http://${host}:${bound.port}`, port: bound.port };
+  return { url: `${scheme}://${host}:${bound.port}`, port: bound.port };
 };
 
 /**
@@ -197,6 +212,8 @@ export interface ServedActivator {
   activator: Activator | undefined;
   url: string;
   port: number;
+  tlsUrl: string | undefined;
+  tlsPort: number | undefined;
 }
 
 /** /metrics and /healthz + /readyz (serveActivatorObservability) as a component. */
@@ -221,6 +238,8 @@ export const activatorObservabilityComponent = (
 export const activatorComponents = (opts: {
   readonly create: () => Activator;
   readonly port: number;
+  /** The TLS listener's port, when the activator has one (0: any free one). */
+  readonly tlsPort?: number | undefined;
   readonly address: string | undefined;
   readonly afterClose?: () => Promise<void> | void;
   readonly served: ServedActivator;
@@ -236,6 +255,11 @@ export const activatorComponents = (opts: {
           const bound = await listenActivator(activator, opts.port, opts.address);
           served.url = bound.url;
           served.port = bound.port;
+          if (activator.tlsServer !== undefined) {
+            const tls = await listenOn(activator.tlsServer, 'https', opts.tlsPort ?? 0, opts.address);
+            served.tlsUrl = tls.url;
+            served.tlsPort = tls.port;
+          }
         } catch (err) {
           await activator.close();
           await opts.afterClose?.();
@@ -262,6 +286,8 @@ export const servedActivator = (): ServedActivator => ({
   activator: undefined,
   url: '',
   port: 0,
+  tlsUrl: undefined,
+  tlsPort: undefined,
 });
 
 /** What both shapes hand back once `components` started; drain() and stop() stop them all. */
@@ -282,6 +308,8 @@ export const runningActivatorProcess = (
     endpoints: routing.endpoints,
     url: served.url,
     port: served.port,
+    tlsUrl: served.tlsUrl,
+    tlsPort: served.tlsPort,
     metrics: observed.metrics,
     health: observed.health,
     metricsUrl: observed.metricsUrl,

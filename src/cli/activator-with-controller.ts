@@ -22,6 +22,7 @@ import {
   servedActivator,
 } from './activator-process.ts';
 import { ActivatorRouting } from './activator-routing.ts';
+import { type ActivatorTlsOptions, activatorTls } from './activator-tls.ts';
 import { type RunControllerOptions, type RunningController, runController } from './controller-wiring.ts';
 
 /** The controller's options minus what one process with an activator decides itself (no leader
@@ -39,6 +40,8 @@ export interface RunActivatorOptions
   readonly trustedProxies?: readonly string[];
   /** How often the activator's counters reach the feed; default 1000 ms. */
   readonly statsIntervalMs?: number;
+  /** A TLS listener with certificates from Secrets (src/cli/activator-tls.ts); default none. */
+  readonly tls?: ActivatorTlsOptions | undefined;
 }
 
 export interface RunningActivator extends RunningActivatorProcess {
@@ -59,6 +62,8 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
   const id = opts.activatorId ?? defaultActivatorId();
   const routing = new ActivatorRouting(client, { namespace: opts.namespace, log });
   const served = servedActivator();
+  const tls =
+    opts.tls === undefined ? undefined : activatorTls(client, opts.tls, log, () => served.observed?.metrics);
   let running: RunningController | undefined;
   const activator = activatorComponents({
     create: () => {
@@ -71,9 +76,11 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
         trustedProxies: opts.trustedProxies,
         statsIntervalMs: opts.statsIntervalMs,
         observer: served.observed.metrics,
+        tls: tls?.listener,
       });
     },
     port: opts.port ?? DEFAULT_ACTIVATOR_PORT,
+    tlsPort: opts.tls?.port,
     address: opts.address,
     afterClose: () => feed.forget(id),
     served,
@@ -83,6 +90,7 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
       kubeClientComponent(client),
       activatorObservabilityComponent({ ...opts, log }, routing, served),
       routingComponent(routing),
+      ...(tls === undefined ? [] : [tls.component]),
       activator.serving,
       {
         name: 'controller',

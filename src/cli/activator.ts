@@ -13,8 +13,11 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
+import { DEFAULT_TLS_MIN_VERSION, parseTlsSettings } from '../activator/tls.ts';
 import { servedPort } from '../observability/server.ts';
+import { parseSecretRef, type SecretRef } from '../platform/kubernetes/tls-secrets.ts';
 import { DEFAULT_ACTIVATOR_PORT, type RunningActivatorProcess } from './activator-process.ts';
+import type { ActivatorTlsOptions } from './activator-tls.ts';
 import { runActivatorController } from './activator-with-controller.ts';
 import { clusterReady } from './cluster-check.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
@@ -48,6 +51,10 @@ interface ActivatorFlags {
   healthPort: number;
   metricsPort: number;
   reportTokenFile: string;
+  tlsPort?: number;
+  tlsSecret: SecretRef[];
+  tlsMinVersion: string;
+  tlsCiphers?: string;
 }
 
 /**
@@ -67,6 +74,13 @@ const collectUrl = (value: string, previous: string[]): string[] => {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new InvalidArgumentError('must be an http:// or https:// URL');
   return [...previous, value];
+};
+
+/** `--tls-secret ns/name` (repeatable); the error names the part that is wrong. */
+const collectSecret = (value: string, previous: SecretRef[]): SecretRef[] => {
+  const ref = parseSecretRef(value);
+  if (typeof ref === 'string') throw new InvalidArgumentError(ref);
+  return [...previous, ref];
 };
 
 /** `ebb activator`'s flags. */
@@ -108,6 +122,23 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
       'seconds an upgraded connection (WebSocket) may carry no byte before it is closed (default 60; 0: no limit)',
       secondsOrZero,
     )
+    .option(
+      '--tls-port <n>',
+      'also serve HTTPS on this port (off by default; needs --tls-secret)',
+      portNumber,
+    )
+    .option(
+      '--tls-secret <namespace/name>',
+      'a kubernetes.io/tls Secret (tls.crt, tls.key) the TLS port serves, chosen by SNI from its DNS names; repeatable; the first is the default certificate; reloaded when it changes',
+      collectSecret,
+      [],
+    )
+    .option(
+      '--tls-min-version <v>',
+      'lowest TLS version accepted: TLSv1.2 or TLSv1.3',
+      DEFAULT_TLS_MIN_VERSION,
+    )
+    .option('--tls-ciphers <list>', "OpenSSL cipher list for TLS 1.2 (default: node's)")
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
     .option(
       '--metrics-port <n>',
@@ -133,6 +164,11 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
 export const activatorCommand = async (argv: readonly string[], io: CliIO): Promise<number> => {
   const flags = parseFlags<ActivatorFlags>(activatorFlagsCommand(io), argv);
   if (typeof flags === 'number') return flags;
+  const tls = tlsOptions(flags);
+  if (typeof tls === 'string') {
+    io.stderr.write(`ebb activator: ${tls}\n`);
+    return 2;
+  }
   // Before any port is opened: without a cluster there is nothing to route to.
   if (!(await clusterReady('activator', flags.kubeconfig, io.stderr))) return 1;
   const limits: Partial<ActivatorLimits> = {
@@ -152,6 +188,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     trustedProxies: flags.trustedProxies,
     healthPort: servedPort(flags.healthPort),
     metricsPort: servedPort(flags.metricsPort),
+    tls,
   };
   let running: RunningActivatorProcess;
   try {
@@ -176,7 +213,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
       flags.controllerUrl.length === 0
         ? `ebb activator: controller running, activator listening on ${running.url}`
         : `ebb activator: listening on ${running.url}, reporting to ${flags.controllerUrl.join(', ')}`
-    }${served.length === 0 ? '' : `; ${served.join(', ')}`}\n`,
+    }${running.tlsUrl === undefined ? '' : ` and ${running.tlsUrl}`}${served.length === 0 ? '' : `; ${served.join(', ')}`}\n`,
   );
   const use = running.activator.connections();
   const count = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
@@ -187,4 +224,16 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
   io.stderr.write(`ebb activator: ${signal}, draining\n`);
   await running.drain();
   return 0;
+};
+
+/** The TLS flags as one setting, undefined without --tls-port, or a message naming the flag. */
+const tlsOptions = (flags: ActivatorFlags): ActivatorTlsOptions | undefined | string => {
+  if (flags.tlsPort === undefined)
+    return flags.tlsSecret.length === 0
+      ? undefined
+      : '--tls-secret needs --tls-port (the port to serve HTTPS on)';
+  if (flags.tlsSecret.length === 0) return '--tls-port needs at least one --tls-secret namespace/name';
+  const settings = parseTlsSettings(flags.tlsMinVersion, flags.tlsCiphers);
+  if (typeof settings === 'string') return settings;
+  return { port: flags.tlsPort, secrets: flags.tlsSecret, settings };
 };

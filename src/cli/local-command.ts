@@ -2,12 +2,21 @@
 // signals that stop it, and the guards that leave no replica behind.
 import { isIP } from 'node:net';
 import { type Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_TLS_MIN_VERSION, parseTlsSettings } from '../activator/tls.ts';
 import { realClock, type Timer } from '../clock.ts';
 import { configuredLevel, createLogger, logDestination } from '../logging.ts';
+import { selfSignedServingCert } from '../metrics/serving-cert.ts';
 import { describeManifestReadError, MANIFEST_LIMITS } from './documents.ts';
-import { EbbCommand, parseFlags, portNumber, TRUSTED_PROXIES_HELP, trustedProxies } from './flags.ts';
+import {
+  collect,
+  EbbCommand,
+  parseFlags,
+  portNumber,
+  TRUSTED_PROXIES_HELP,
+  trustedProxies,
+} from './flags.ts';
 import type { CliIO } from './io.ts';
-import { DEFAULT_LOCAL_PORT, DEFAULT_UI_PORT, runLocal } from './local.ts';
+import { DEFAULT_LOCAL_PORT, DEFAULT_UI_PORT, type LocalTls, runLocal } from './local.ts';
 
 interface LocalFlags {
   port: number;
@@ -15,6 +24,11 @@ interface LocalFlags {
   uiAllowedHost: string[];
   appLogs?: boolean;
   trustedProxies: string[];
+  tlsPort?: number;
+  tlsCert: string[];
+  tlsKey: string[];
+  tlsMinVersion: string;
+  tlsCiphers?: string;
 }
 
 /** `--ui-allowed-host`: a name or an IP address as a Host header carries it, without the port. */
@@ -46,8 +60,53 @@ export const localFlagsCommand = (io: CliIO): Command =>
     )
     .option('--app-logs', "print the replicas' stdout and stderr lines, prefixed with the replica")
     .option('--trusted-proxies <cidrs>', TRUSTED_PROXIES_HELP, trustedProxies, [])
+    .option(
+      '--tls-port <n>',
+      'also serve HTTPS on 127.0.0.1 on this port; without --tls-cert with a self-signed certificate for localhost',
+      portNumber,
+    )
+    .option(
+      '--tls-cert <file>',
+      'PEM certificate (chain) for --tls-port, paired with the --tls-key at the same position; repeatable (chosen by SNI; the first is the default)',
+      collect,
+      [],
+    )
+    .option('--tls-key <file>', 'PEM private key of the --tls-cert at the same position', collect, [])
+    .option(
+      '--tls-min-version <v>',
+      'lowest TLS version accepted: TLSv1.2 or TLSv1.3',
+      DEFAULT_TLS_MIN_VERSION,
+    )
+    .option('--tls-ciphers <list>', "OpenSSL cipher list for TLS 1.2 (default: node's)")
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
+
+/** The TLS flags read into certificates (files at start; a dev certificate without any), or why not. */
+const localTls = async (flags: LocalFlags, io: CliIO): Promise<LocalTls | undefined | string> => {
+  if (flags.tlsPort === undefined)
+    return flags.tlsCert.length + flags.tlsKey.length === 0
+      ? undefined
+      : '--tls-cert and --tls-key need --tls-port';
+  if (flags.tlsCert.length !== flags.tlsKey.length)
+    return `--tls-cert (${flags.tlsCert.length}) and --tls-key (${flags.tlsKey.length}) come in pairs`;
+  const settings = parseTlsSettings(flags.tlsMinVersion, flags.tlsCiphers);
+  if (typeof settings === 'string') return settings;
+  if (flags.tlsCert.length === 0) {
+    const dev = await selfSignedServingCert();
+    return { port: flags.tlsPort, settings, certificates: [{ source: 'self-signed (localhost)', ...dev }] };
+  }
+  const certificates = [];
+  for (const [i, certFile] of flags.tlsCert.entries()) {
+    const keyFile = flags.tlsKey[i] ?? '';
+    try {
+      const [cert, key] = await Promise.all([io.readText(certFile, 1 << 20), io.readText(keyFile, 1 << 20)]);
+      certificates.push({ source: certFile, cert, key });
+    } catch (err) {
+      return `cannot read ${certFile} or ${keyFile}: ${describeManifestReadError(err)}`;
+    }
+  }
+  return { port: flags.tlsPort, settings, certificates };
+};
 
 /** Each stops ebb gracefully (SIGHUP: the terminal closed). */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -65,7 +124,13 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
     io.stderr.write(`ebb local: cannot read ${file}: ${describeManifestReadError(err)}\n`);
     return 1;
   }
+  const tls = await localTls(flags, io);
+  if (typeof tls === 'string') {
+    io.stderr.write(`ebb local: ${tls}\n`);
+    return 2;
+  }
   const started = await runLocal({
+    ...(tls === undefined ? {} : { tls }),
     file,
     text,
     port: flags.port,

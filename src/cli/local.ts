@@ -22,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { createScalerDeps } from '../../scalers/index.ts';
+import { type CertificatePem, CertificateStore, type TlsSettings } from '../activator/certificates.ts';
 import { type Activator, createActivator } from '../activator/server.ts';
 import { formatProblem } from '../api/reasons.ts';
 import { realClock, type Timer } from '../clock.ts';
@@ -69,11 +70,23 @@ export interface RunLocalOptions {
   readonly linePeriodMs?: number;
   /** CIDRs of the proxies in front whose X-Forwarded-Proto/-Host and Forwarded are believed. */
   readonly trustedProxies?: readonly string[];
+  /** Also serve HTTPS on 127.0.0.1:`port` with these certificates (the first is the default). */
+  readonly tls?: LocalTls;
+}
+
+export interface LocalTls {
+  /** 0 picks a free one. */
+  readonly port: number;
+  readonly settings: TlsSettings;
+  /** By source (the certificate file's name), in priority order. */
+  readonly certificates: readonly (CertificatePem & { readonly source: string })[];
 }
 
 export interface RunningLocal {
   /** `http://127.0.0.1:<port>/`: curl this. */
   readonly url: string;
+  /** `https://127.0.0.1:<tls-port>/` with `tls`. */
+  readonly tlsUrl: string | undefined;
   /** `http://127.0.0.1:<ui-port>/`: the status page. */
   readonly uiUrl: string;
   readonly supervisor: Supervisor;
@@ -139,6 +152,10 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
   const checked = checkLocalFile(opts.file, opts.text);
   if (!checked.ok) return checked;
   const { apps, scaledObjects } = checked.value;
+  // Before any process starts: a refused certificate stops ebb local at once.
+  const certificates = localCertificates(opts.tls);
+  if (certificates !== undefined && !(certificates instanceof CertificateStore))
+    return { ok: false, lines: certificates };
   const print = (line: string) => opts.print(`${clock()} ${line}`);
   const log =
     opts.log ??
@@ -174,6 +191,7 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     onStats: (stats) => sink.stats(stats),
     statsIntervalMs: 1000,
     ...(opts.trustedProxies === undefined ? {} : { trustedProxies: opts.trustedProxies }),
+    ...(certificates === undefined ? {} : { tls: { certificates } }),
     poke: (route, held) => sink.poke(route, held, activator.stats()),
   });
   for (const c of activator.setRoutes(routes.routes)) print(`route ${c.dropped}: ${c.message}`);
@@ -217,6 +235,7 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
   const serving = activatorComponents({
     create: () => activator,
     port: opts.port ?? DEFAULT_LOCAL_PORT,
+    tlsPort: opts.tls?.port,
     address: LOCALHOST,
     served,
   });
@@ -264,6 +283,7 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
           opts.print(
             `  URL:          ${activatorUrl()}   (curl it: a request to a scaled-to-zero app starts it)`,
           );
+          if (served.tlsUrl !== undefined) opts.print(`  HTTPS:        ${served.tlsUrl}/`);
           opts.print(`  status page:  ${uiUrl()}`);
           opts.print('  Ctrl-C stops ebb and every replica.');
         },
@@ -296,6 +316,7 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     ok: true,
     value: {
       url: activatorUrl(),
+      tlsUrl: served.tlsUrl === undefined ? undefined : `${served.tlsUrl}/`,
       uiUrl: uiUrl(),
       supervisor,
       board,
@@ -304,6 +325,18 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
       stop: () => components.stop(),
     },
   };
+};
+
+/** The certificates of `tls` checked into a store, or a line per refused one (ebb local stops). */
+const localCertificates = (tls: LocalTls | undefined): CertificateStore | string[] | undefined => {
+  if (tls === undefined) return undefined;
+  const store = new CertificateStore(tls.settings);
+  const refused: string[] = [];
+  for (const c of tls.certificates) {
+    const problem = store.set(c.source, c);
+    if (problem !== undefined) refused.push(`cannot serve TLS: ${problem.message} (${problem.reason})`);
+  }
+  return refused.length > 0 ? refused : store;
 };
 
 /** A port that cannot be listened on: said as such, with the flags that choose others. */

@@ -24,6 +24,7 @@ import {
   servedActivator,
 } from './activator-process.ts';
 import { ActivatorRouting } from './activator-routing.ts';
+import { type ActivatorTlsOptions, activatorTls } from './activator-tls.ts';
 
 export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOptions {
   readonly kubeconfig?: string | undefined;
@@ -38,6 +39,8 @@ export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOpt
   readonly trustedProxies?: readonly string[];
   /** How often stats are pushed; default 1000 ms. */
   readonly statsIntervalMs?: number;
+  /** A TLS listener with certificates from Secrets (src/cli/activator-tls.ts); default none. */
+  readonly tls?: ActivatorTlsOptions | undefined;
   /**
    * The ServiceAccount token file sent with every report (the controller verifies it with a
    * TokenReview); default DEFAULT_REPORT_TOKEN_FILE. false: send none (only for a controller
@@ -70,6 +73,8 @@ export const runStandaloneActivator = async (
     );
   const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
   const served = servedActivator();
+  const tls =
+    opts.tls === undefined ? undefined : activatorTls(client, opts.tls, log, () => served.observed?.metrics);
   // No controller here to drop a deleted object's series: the routing does.
   const routing = new ActivatorRouting(client, {
     namespace: opts.namespace,
@@ -93,9 +98,11 @@ export const runStandaloneActivator = async (
         trustedProxies: opts.trustedProxies,
         statsIntervalMs: opts.statsIntervalMs,
         observer: served.observed.metrics,
+        tls: tls?.listener,
       });
     },
     port: opts.port ?? DEFAULT_ACTIVATOR_PORT,
+    tlsPort: opts.tls?.port,
     address: opts.address,
     served,
   });
@@ -122,6 +129,7 @@ export const runStandaloneActivator = async (
           reporter?.close();
         },
       },
+      ...(tls === undefined ? [] : [tls.component]),
       activator.serving,
       activator.drain,
     ],

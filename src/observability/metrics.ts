@@ -9,7 +9,12 @@
 import { arch, version as nodeVersion, platform } from 'node:process';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ActivatorObserver } from '../activator/observer.ts';
-import { type PlatformReason, REPORT_REFUSALS, type ReportRefusal } from '../api/reasons.ts';
+import {
+  type CertificateReason,
+  type PlatformReason,
+  REPORT_REFUSALS,
+  type ReportRefusal,
+} from '../api/reasons.ts';
 import type { ControllerObserver, PollObservation, ReportObserver } from '../controller/observer.ts';
 
 /** KEDA's per-trigger labels; `type` is always `scaledobject` (ebb has no ScaledJobs). */
@@ -150,6 +155,18 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
     registers: [this.registry],
   });
 
+  readonly activatorTlsCertificateErrors = new Counter({
+    name: 'ebb_activator_tls_certificate_errors_total',
+    help: 'Certificates the TLS listener refused (the previous one is served on), by source (namespace/name of the Secret, or the file) and reason (CertificateMissing, CertificateUnparseable, CertificateKeyMismatch, CertificateExpired, CertificateNotYetValid, CertificateSourceDeleted).',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly activatorTlsHandshakeErrors = new Counter({
+    name: 'ebb_activator_tls_handshake_errors_total',
+    help: 'TLS handshakes that failed on the TLS listener (a protocol below --tls-min-version, no shared cipher, no certificate loaded, a client that left or timed out).',
+    registers: [this.registry],
+  });
+
   /** Every per-trigger label set an object has now, by `namespace/name` (to remove them). */
   private readonly scalerSeries = new Map<string, Map<string, Labels<ScalerLabel>>>();
   /** The metrics of each object that were ever clamped, by `namespace/name` (to remove them). */
@@ -259,6 +276,16 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
 
   reportRefused(reason: ReportRefusal): void {
     this.activatorReportsRefused.labels({ reason }).inc();
+  }
+
+  // ---- The TLS listener (src/cli/activator-tls.ts) ----
+
+  tlsCertificateRefused(source: string, reason: CertificateReason): void {
+    this.activatorTlsCertificateErrors.labels({ source, reason }).inc();
+  }
+
+  tlsHandshakeFailed(): void {
+    this.activatorTlsHandshakeErrors.inc();
   }
 
   // ---- ActivatorObserver ----

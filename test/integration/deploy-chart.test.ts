@@ -334,6 +334,9 @@ describe('the chart, rendered by helm', () => {
       [{ reports: { tokenExpirationSeconds: 60 } }, 'tokenExpirationSeconds'],
       [{ reports: { extraAllowedServiceAccounts: ['ebb-activator'] } }, 'extraAllowedServiceAccounts'],
       [{ networkPolicy: { enable: true } }, 'enable'],
+      [{ activator: { tls: { minVersion: 'TLSv1.1' } } }, 'minVersion'],
+      [{ activator: { tls: { secrets: ['Shop/a-tls'] } } }, 'secrets'],
+      [{ activator: { tls: { enabled: true } } }, 'activator.tls.enabled needs activator.tls.secrets'],
     ];
     for (const [values, name] of refused) {
       const res = helm(['template', 'ebb', CHART, '--namespace', 'ebb-system'], values);

@@ -75,6 +75,16 @@ export const VALUE_SETS: Record<string, (n: Names) => Record<string, unknown>> =
     reports: { auth: 'none' },
     networkPolicy: { enabled: false },
   }),
+  'activator TLS from Secrets in two namespaces': (n) => ({
+    activator: {
+      tls: {
+        enabled: true,
+        secrets: ['shop-tls', `${n.watch}/a-tls`, `${n.watch}/b-tls`],
+        minVersion: 'TLSv1.3',
+        ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+      },
+    },
+  }),
 };
 
 export const OFFLINE: Names = { release: 'ebb-system', watch: 'team-a', clusterObjects: 'ebb-auth' };
@@ -194,6 +204,18 @@ export const EXPECTED: Record<string, (n: Names) => { controller: string[]; acti
   'reports unauthenticated, no NetworkPolicy': (n) => {
     const defaults = EXPECTED.defaults?.(n) ?? { controller: [], activator: [] };
     return { ...defaults, controller: defaults.controller.filter((p) => p !== TOKEN_REVIEWS) };
+  },
+  // The TLS Secrets by name, in their own namespaces, and no other Secret.
+  'activator TLS from Secrets in two namespaces': (n) => {
+    const defaults = EXPECTED.defaults?.(n) ?? { controller: [], activator: [] };
+    return {
+      ...defaults,
+      activator: [
+        ...defaults.activator,
+        ...verbs(`ns/${n.release} /secrets[shop-tls]`, 'get', 'list', 'watch'),
+        ...verbs(`ns/${n.watch} /secrets[a-tls,b-tls]`, 'get', 'list', 'watch'),
+      ],
+    };
   },
 };
 

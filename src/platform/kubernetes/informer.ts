@@ -4,7 +4,7 @@
 // we start it again with exponential backoff. Restarting the same instance keeps its cache and
 // resourceVersion, so the resumed watch (or the re-list after 410) delivers every change missed
 // meanwhile, deletions included.
-import { type KubernetesListObject, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
+import { type KubernetesListObject, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { Timer } from '../../clock.ts';
 import type { Logger } from '../../logging.ts';
@@ -31,6 +31,9 @@ export interface InformerOptions {
    * SetTransform): caches of 10,000 objects are mostly managedFields and pod templates.
    */
   readonly transform?: (obj: KubernetesObject) => void;
+  /** Lists and watches only what it selects, e.g. `metadata.name=x`: one named Secret, which an
+   * RBAC rule with resourceNames allows (a list of the whole collection would be forbidden). */
+  readonly fieldSelector?: string;
 }
 
 /** The fields no controller of ebb's reads: managedFields and kubectl's last-applied copy. */
@@ -67,7 +70,15 @@ export class ResilientInformer {
     private readonly opts: InformerOptions,
   ) {
     this.backoffMs = opts.initialBackoffMs ?? 500;
-    this.informer = makeInformer<KubernetesObject>(client.kubeConfig, opts.path, () => this.listPages());
+    // makeInformer's ListWatch, with the field selector it does not pass on.
+    this.informer = new ListWatch<KubernetesObject>(
+      opts.path,
+      new Watch(client.kubeConfig),
+      () => this.listPages(),
+      false,
+      undefined,
+      opts.fieldSelector,
+    );
     // ListWatch stores the object, then calls these with that same object: trimming here
     // trims the cache. (Listed objects are trimmed in listPages before they are stored.)
     const transform = opts.transform ?? dropBookkeeping;
@@ -121,6 +132,7 @@ export class ResilientInformer {
     do {
       const query: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
       if (cont !== undefined) query.continue = cont;
+      if (this.opts.fieldSelector !== undefined) query.fieldSelector = this.opts.fieldSelector;
       const res = await this.client.request('GET', this.opts.path, { query, timeoutMs: 60_000 });
       // ListWatch catches what we throw and emits `error`; that is how we get restarted.
       if (!res.ok) throw new Error(res.error.message);

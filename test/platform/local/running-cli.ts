@@ -60,16 +60,15 @@ export const startCli = async (
   child.stderr?.on('data', (chunk: string) => {
     stderr += chunk;
   });
+  let gone = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once('exit', (code, signal) => {
+      // Before the waiters look: each fails at once on an exit instead of at its timeout.
+      gone = true;
       for (const w of [...waiters]) w();
       done({ code, signal });
     }),
   );
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
   const line = (re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> =>
     new Promise((found, fail) => {
       const check = () => {

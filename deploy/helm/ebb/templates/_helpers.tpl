@@ -156,6 +156,22 @@ namespaces) or a Role in watchNamespace. Paths: src/platform/kubernetes/*.ts.
   verbs: ["list", "watch"]
 {{- end -}}
 
+{{/*
+The activator's TLS Secrets (activator.tls.secrets) as a JSON list of "namespace/name", a bare
+name taken as the release namespace's.
+*/}}
+{{- define "ebb.activatorTlsSecrets" -}}
+{{- $out := list }}
+{{- range .Values.activator.tls.secrets }}
+{{- if contains "/" . }}
+{{- $out = append $out . }}
+{{- else }}
+{{- $out = append $out (printf "%s/%s" $.Release.Namespace .) }}
+{{- end }}
+{{- end }}
+{{- toJson $out }}
+{{- end -}}
+
 {{- define "ebb.secretRules" -}}
 # Secret metadata is watched (names, resourceVersions); values are read with GET on demand.
 - apiGroups: [""]
