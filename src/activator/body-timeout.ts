@@ -41,6 +41,9 @@ export const watchBody = (
   });
   req.once('end', () => {
     // Still ours to clear: once the exchange is over, node's keep-alive timer may be on the socket.
-    if (ex.state === FORWARDING) req.socket.setTimeout(0);
+    if (ex.state !== FORWARDING) return;
+    if (ex.h2)
+      req.setTimeout(0); // the stream's own timer (the connection is shared)
+    else req.socket.setTimeout(0);
   });
 };
