@@ -12,13 +12,14 @@
 // timeout's business. A held request's body is not read at all (hold-queue.ts): the limit starts
 // at the forward.
 import type { ClientRequest } from 'node:http';
+import type { ClientHttp2Stream } from 'node:http2';
 import { RequestBodyTimeout } from '../api/reasons.ts';
 import { type Exchange, FORWARDING, writeError } from './exchange.ts';
 
 /** Watches the body of `ex`, just forwarded over `up`; `finished` frees its slot (idempotent). */
 export const watchBody = (
   ex: Exchange,
-  up: ClientRequest,
+  up: ClientRequest | ClientHttp2Stream,
   limitMs: number,
   finished: (ex: Exchange) => void,
 ): void => {

@@ -3,6 +3,7 @@
 // answer the activator writes itself carries `X-Ebb-Reason` (an ActivatorReason, listed in
 // src/api/reasons.ts) and a one-line body naming the route and the limit that was hit.
 import { type ClientRequest, type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
+import type { ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ActivatorReason } from '../api/reasons.ts';
 import type { Clock, Timer } from '../clock.ts';
@@ -74,7 +75,8 @@ export class Exchange {
   deadline = 0;
   timer: Timer | undefined;
   endpoint: EndpointState | undefined;
-  upstream: ClientRequest | undefined;
+  /** The forward hop: an HTTP/1.1 request, or an HTTP/2 stream (h2-upstream.ts). */
+  upstream: ClientRequest | ClientHttp2Stream | undefined;
   /** The origin-form target forwarded (normalised: the one the route matched; request-target.ts). */
   target = '/';
   /** The Host the client named (the absolute-form target's authority, else its Host); '' = none. */

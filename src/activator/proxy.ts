@@ -28,6 +28,7 @@ import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import type { ProxyTrust } from './forwarded.ts';
+import { forwardH2 } from './h2-upstream.ts';
 import { h2RequestHeaders, requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
 import { serviceAuthority } from './request-target.ts';
 import type { ResponseDeadlines } from './response-deadlines.ts';
@@ -68,9 +69,6 @@ const noop = (): void => {};
 
 /** Sends `ex` to `ep`; the caller has counted it on `ep` and set nothing else. */
 export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): void => {
-  ex.state = FORWARDING;
-  ex.endpoint = ep;
-  ex.attempts++;
   const upgrade = ex.res === undefined;
   let hasBody = false;
   if (ex.headers === undefined) {
@@ -83,6 +81,13 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     hasBody = head.hasBody;
     ex.hasBody = hasBody;
   } else hasBody = ex.hasBody;
+  if (ep.h2 !== undefined && !upgrade) {
+    forwardH2(ex, ep, ep.h2, hooks);
+    return;
+  }
+  ex.state = FORWARDING;
+  ex.endpoint = ep;
+  ex.attempts++;
   const up = request({
     agent: ep.agent,
     host: ep.address,
