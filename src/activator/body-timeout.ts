@@ -14,13 +14,14 @@
 // Not on the Clock port, on purpose: an idle timer re-armed by the socket's own reads and writes is
 // node's (the kernel's I/O decides when it fires), so tests of it wait for real bytes.
 import type { ClientRequest } from 'node:http';
+import type { ClientHttp2Stream } from 'node:http2';
 import { RequestBodyTimeout } from '../api/reasons.ts';
 import { type Exchange, FORWARDING, writeError } from './exchange.ts';
 
 /** Watches the body of `ex`, just forwarded over `up`; `finished` frees its slot (idempotent). */
 export const watchBody = (
   ex: Exchange,
-  up: ClientRequest,
+  up: ClientRequest | ClientHttp2Stream,
   limitMs: number,
   finished: (ex: Exchange) => void,
 ): void => {
@@ -43,6 +44,9 @@ export const watchBody = (
   });
   req.once('end', () => {
     // Still ours to clear: once the exchange is over, node's keep-alive timer may be on the socket.
-    if (ex.state === FORWARDING) req.socket.setTimeout(0);
+    if (ex.state !== FORWARDING) return;
+    if (ex.h2)
+      req.setTimeout(0); // the stream's own timer (the connection is shared)
+    else req.socket.setTimeout(0);
   });
 };

@@ -36,8 +36,10 @@ export interface DrainTarget {
   inFlight(): number;
   /** Answers every held request 503 Draining with `message`. */
   rejectHeld(message: string): void;
-  /** Destroys the upgraded connections (no longer the http server's to close). */
+  /** Destroys the upgraded connections and HTTP/2 sessions (not the http server's to close). */
   cutTunnels(): void;
+  /** GOAWAY on every HTTP/2 session: open streams finish, new ones go elsewhere. */
+  goAway(): void;
 }
 
 export class Shutdown {
@@ -100,6 +102,7 @@ export class Shutdown {
     this.closing = true;
     const t = this.target;
     const closed = this.serverClosed();
+    t.goAway();
     const sweep = this.clock.every(50, () => t.server.closeIdleConnections());
     const cut = this.clock.after(this.limits.drainTimeoutMs, () => {
       t.rejectHeld(`activator ${this.id} shut down before capacity appeared`);

@@ -5,7 +5,8 @@
 import { Agent } from 'node:http';
 import type { Clock, Timer } from '../clock.ts';
 import { BackendTrouble } from './backend-trouble.ts';
-import type { Endpoint, EndpointSource, ServiceRef } from './ports.ts';
+import { H2Pool } from './h2-upstream.ts';
+import type { BackendProtocol, Endpoint, EndpointSource, ServiceRef } from './ports.ts';
 import { serviceKeyOf } from './ports.ts';
 
 export interface BackendLimits {
@@ -25,6 +26,8 @@ export class EndpointState {
   /** No longer in the ready set: its agent is destroyed once the last request ends. */
   removed = false;
   readonly agent: Agent;
+  /** The HTTP/2 sessions when the endpoint speaks h2c (h2-upstream.ts), else undefined. */
+  readonly h2: H2Pool | undefined;
   readonly id: string;
 
   constructor(
@@ -34,8 +37,10 @@ export class EndpointState {
     readonly port: number,
     maxSockets: number,
     idleSocketMs: number,
+    protocol: BackendProtocol = 'http/1.1',
   ) {
     this.id = endpointId(address, port);
+    this.h2 = protocol === 'h2c' ? new H2Pool(this.id, idleSocketMs) : undefined;
     this.agent = new Agent({
       keepAlive: true,
       maxSockets,
@@ -113,7 +118,7 @@ export class ServiceBackend {
   release(ep: EndpointState): void {
     ep.inFlight--;
     if (ep.removed) {
-      if (ep.inFlight === 0) ep.agent.destroy();
+      if (ep.inFlight === 0) closeConnections(ep);
       return;
     }
     if (this.held > 0) this.onCapacity(this);
@@ -160,17 +165,25 @@ export class ServiceBackend {
   setReady(ready: readonly Endpoint[]): void {
     const was = this.endpoints.length;
     const old = new Map<string, EndpointState>();
-    for (const ep of this.endpoints) old.set(ep.id, ep);
+    for (const ep of this.endpoints) old.set(poolKey(ep.id, ep.h2 !== undefined ? 'h2c' : 'http/1.1'), ep);
     const next: EndpointState[] = [];
     for (const e of ready) {
-      const id = endpointId(e.address, e.port);
+      const protocol = e.protocol ?? 'http/1.1';
+      const id = poolKey(endpointId(e.address, e.port), protocol);
       const kept = old.get(id);
       if (kept !== undefined) {
         old.delete(id);
         next.push(kept);
-      } else if (!next.some((ep) => ep.id === id)) {
+      } else if (!next.some((ep) => poolKey(ep.id, ep.h2 !== undefined ? 'h2c' : 'http/1.1') === id)) {
         next.push(
-          new EndpointState(this, e.address, e.port, this.socketsPerEndpoint(), this.limits.idleSocketMs),
+          new EndpointState(
+            this,
+            e.address,
+            e.port,
+            this.socketsPerEndpoint(),
+            this.limits.idleSocketMs,
+            protocol,
+          ),
         );
       }
     }
@@ -198,8 +211,16 @@ export class ServiceBackend {
 /** Drops an endpoint: idle sockets go now, busy ones when their request ends (see release). */
 const retire = (ep: EndpointState): void => {
   ep.removed = true;
-  if (ep.inFlight === 0) ep.agent.destroy();
+  if (ep.inFlight === 0) closeConnections(ep);
 };
+
+const closeConnections = (ep: EndpointState): void => {
+  ep.agent.destroy();
+  ep.h2?.close();
+};
+
+/** An endpoint's identity across ready-set updates: a protocol change makes a new one. */
+const poolKey = (id: string, protocol: BackendProtocol): string => `${id} ${protocol}`;
 
 /** Backends by service key, shared by the routes that name the same Service port. */
 export class BackendPool {

@@ -2,7 +2,8 @@
 // client side is a raw socket), and the error answers the activator gives on its own. Every
 // answer the activator writes itself carries `X-Ebb-Reason` (an ActivatorReason, listed in
 // src/api/reasons.ts) and a one-line body naming the route and the limit that was hit.
-import { type ClientRequest, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { type ClientRequest, type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
+import type { ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ActivatorReason } from '../api/reasons.ts';
 import type { Clock, Timer } from '../clock.ts';
@@ -74,7 +75,8 @@ export class Exchange {
   deadline = 0;
   timer: Timer | undefined;
   endpoint: EndpointState | undefined;
-  upstream: ClientRequest | undefined;
+  /** The forward hop: an HTTP/1.1 request, or an HTTP/2 stream (h2-upstream.ts). */
+  upstream: ClientRequest | ClientHttp2Stream | undefined;
   /** The origin-form target forwarded (normalised: the one the route matched; request-target.ts). */
   target = '/';
   /** The Host the client named (the absolute-form target's authority, else its Host); '' = none. */
@@ -85,6 +87,9 @@ export class Exchange {
   hasBody = false;
   /** The client sent `Expect: 100-continue`: it is invited to send its body only once forwarded. */
   expectContinue = false;
+  /** An HTTP/2 stream (h2.ts): no Connection header nor status text on its answers, its body
+   * is held back by flow control, not by pausing the shared connection. */
+  h2 = false;
   /** Forward attempts so far (refused connections and stale keep-alive sockets are retried). */
   attempts = 0;
   /** The last upstream failure, for the 504 that may follow it. */
@@ -155,7 +160,8 @@ export const writeError = (
     'no-store',
   ];
   if (retryAfterSeconds !== undefined) headers.push('retry-after', String(retryAfterSeconds));
-  if (close) headers.push('connection', 'close');
+  // HTTP/2 has no Connection header (RFC 9113 §8.2.2): its stream ends with the answer anyway.
+  if (close && res instanceof ServerResponse) headers.push('connection', 'close');
   res.writeHead(status, headers);
   res.end(body);
 };

@@ -172,7 +172,9 @@ export const requestHeaders = (
     const kind = classify(name);
     switch (kind) {
       case PASS:
-        out.push(name, value);
+        // HTTP/2 pseudo-headers (`:path`, …; an HTTP/1 name cannot begin with a colon) are not
+        // fields: the request line and Host carry them on the next hop.
+        if (name.charCodeAt(0) !== 0x3a) out.push(name, value);
         break;
       case HOST:
         // The first line's place and spelling, the checked authority's value (one line only).
@@ -264,4 +266,37 @@ export const switchingProtocolsHead = (statusMessage: string | undefined, raw: r
     head += `${name}: ${raw[i + 1] as string}\r\n`;
   }
   return `${head}\r\n`;
+};
+
+/**
+ * The upstream HTTP/1.1 request's headers for an HTTP/2 stream (requestHeaders, then RFC 9113
+ * §8.2.3 and §8.1): its Cookie fields joined into one with "; ", and a body the client did not
+ * size (DATA frames, no Content-Length) sent chunked. `hasBody`: the stream did not end with
+ * its HEADERS frame.
+ */
+export const h2RequestHeaders = (
+  req: IncomingMessage,
+  hasBody: boolean,
+  host: string,
+  authority: string,
+  trust: ProxyTrust,
+): ForwardHead => {
+  const head = requestHeaders(req, false, host, authority, trust);
+  const headers = head.headers;
+  let sized = false;
+  let cookie = -1;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name === 'content-length') sized = true;
+    else if (name === 'cookie') {
+      if (cookie < 0) cookie = i;
+      else {
+        headers[cookie + 1] = `${headers[cookie + 1] as string}; ${headers[i + 1] as string}`;
+        headers.splice(i, 2);
+        i -= 2;
+      }
+    }
+  }
+  if (hasBody && !sized) headers.push('transfer-encoding', 'chunked');
+  return { headers, hasBody: hasBody || head.hasBody };
 };

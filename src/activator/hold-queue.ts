@@ -207,7 +207,9 @@ export class HoldQueue {
     // Stop reading a body that is still arriving (see the top of this file). An Upgrade's socket
     // is read by the server itself (its early bytes are bounded there). A re-queued request was
     // never piped upstream (only a refusal or a reset before any body byte is retried).
-    if (ex.res !== undefined && bodyPending(ex.req)) ex.socket.pause();
+    // An HTTP/2 stream's body is held back by its flow-control window (h2.ts): its connection,
+    // shared with other streams, is not paused.
+    if (ex.res !== undefined && !ex.h2 && bodyPending(ex.req)) ex.socket.pause();
     ex.state = HELD;
     if (atHead) {
       ex.prev = undefined;

@@ -7,7 +7,19 @@ export interface Endpoint {
   /** An IPv4 or IPv6 address (no brackets). */
   readonly address: string;
   readonly port: number;
+  /** How the endpoint is spoken to: HTTP/1.1 unless its Service port says h2c (appProtocolOf). */
+  readonly protocol?: BackendProtocol;
 }
+
+export type BackendProtocol = 'http/1.1' | 'h2c';
+
+/**
+ * The protocol an EndpointSlice/Service port's `appProtocol` names: `kubernetes.io/h2c` (the
+ * Kubernetes convention, KEP-3726), `h2c` and `grpc` (gRPC is HTTP/2) are HTTP/2 without TLS;
+ * anything else, or none, is HTTP/1.1.
+ */
+export const appProtocolOf = (appProtocol: string | null | undefined): BackendProtocol =>
+  appProtocol === 'kubernetes.io/h2c' || appProtocol === 'h2c' || appProtocol === 'grpc' ? 'h2c' : 'http/1.1';
 
 /** A Service port as an `http` trigger names it: `service` and `port` in the ScaledObject's namespace. */
 export interface ServiceRef {

@@ -21,13 +21,15 @@
 //   after the response head was sent → the client connection is destroyed (its framing cannot
 //     be ended cleanly, and a truncated body must not look complete).
 import { type IncomingMessage, request } from 'node:http';
+import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { UpstreamFailed, UpstreamTimeout } from '../api/reasons.ts';
 import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import type { ProxyTrust } from './forwarded.ts';
-import { requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
+import { forwardH2 } from './h2-upstream.ts';
+import { h2RequestHeaders, requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
 import { serviceAuthority } from './request-target.ts';
 import type { ResponseDeadlines } from './response-deadlines.ts';
 import { joinTunnel } from './upgrades.ts';
@@ -55,6 +57,9 @@ export interface ForwardHooks {
 
 const MAX_STALE_SOCKET_RETRIES = 2;
 
+/** The HTTP/2 stream under a compatibility request (`ex.h2`; h2.ts). */
+const h2Stream = (req: IncomingMessage): ServerHttp2Stream => (req as unknown as Http2ServerRequest).stream;
+
 interface ErrnoLike {
   readonly code?: string;
   readonly message: string;
@@ -64,19 +69,25 @@ const noop = (): void => {};
 
 /** Sends `ex` to `ep`; the caller has counted it on `ep` and set nothing else. */
 export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): void => {
-  ex.state = FORWARDING;
-  ex.endpoint = ep;
-  ex.attempts++;
   const upgrade = ex.res === undefined;
   let hasBody = false;
   if (ex.headers === undefined) {
     // A request that named no host is sent with its route's Service as Host (request-target.ts).
     const host = ex.authority === '' ? serviceAuthority(ex.route.spec) : ex.authority;
-    const head = requestHeaders(ex.req, upgrade, host, ex.authority, hooks.trust);
+    const head = ex.h2
+      ? h2RequestHeaders(ex.req, !h2Stream(ex.req).endAfterHeaders, host, ex.authority, hooks.trust)
+      : requestHeaders(ex.req, upgrade, host, ex.authority, hooks.trust);
     ex.headers = head.headers;
     hasBody = head.hasBody;
     ex.hasBody = hasBody;
   } else hasBody = ex.hasBody;
+  if (ep.h2 !== undefined && !upgrade) {
+    forwardH2(ex, ep, ep.h2, hooks);
+    return;
+  }
+  ex.state = FORWARDING;
+  ex.endpoint = ep;
+  ex.attempts++;
   const up = request({
     agent: ep.agent,
     host: ep.address,
@@ -135,11 +146,22 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     const res = ex.res;
     if (res === undefined) return;
     ep.refusals = 0;
-    res.writeHead(
-      ures.statusCode ?? 502,
-      ures.statusMessage,
-      responseHeaders(ures.rawHeaders, hooks.draining()),
-    );
+    if (ex.h2) {
+      // HTTP/2 has no status text, nor Connection (drain is a GOAWAY: h2.ts); a field it forbids
+      // (RFC 9113 §8.2.2) that got past the filter fails this answer only.
+      try {
+        res.writeHead(ures.statusCode ?? 502, responseHeaders(ures.rawHeaders, false));
+      } catch (err) {
+        ures.destroy();
+        failed(ex, ep, err as ErrnoLike, hooks);
+        return;
+      }
+    } else
+      res.writeHead(
+        ures.statusCode ?? 502,
+        ures.statusMessage,
+        responseHeaders(ures.rawHeaders, hooks.draining()),
+      );
     // A streamed answer (SSE, chunked) shows its head at once; a sized one goes with its body.
     if (!hasContentLength(ures.rawHeaders)) res.flushHeaders();
     ures.on('error', noop);

@@ -36,6 +36,7 @@ import {
   InvalidHost,
   InvalidRequestTarget,
   UnsupportedHttpVersion,
+  UnsupportedMethod,
   UnsupportedTransferCoding,
 } from '../api/reasons.ts';
 import type { RouteSpec } from '../routing/routes.ts';
@@ -159,6 +160,58 @@ export const checkRequest = (
     return undefined;
   }
   return absoluteForm(url, out);
+};
+
+/**
+ * The checks of an HTTP/2 stream (RFC 9113 §8.3), filling `out` like checkRequest. nghttp2 has
+ * already refused what makes a stream malformed (missing pseudo-headers, connection-specific
+ * fields, §8.2.2; a Content-Length the DATA frames contradict, §8.1.1):
+ *   CONNECT (no :path; the activator is no tunnel)                                    → 501
+ *   :scheme other than http/https                                                    → 400
+ *   :authority and Host naming different hosts (§8.3.1), two Host fields, or a bad
+ *     authority (as Host above)                                                        → 400
+ *   :path: `*` for OPTIONS only, else origin-form, normalised as HTTP/1.1's            → 400
+ */
+export const checkH2Request = (req: IncomingMessage, out: RequestTarget): Refusal | undefined => {
+  const raw = req.rawHeaders;
+  let authority: string | undefined;
+  let host: string | undefined;
+  let hosts = 0;
+  let scheme = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name === ':authority') authority = raw[i + 1] as string;
+    else if (name === ':scheme') scheme = raw[i + 1] as string;
+    else if (name === 'host' && hosts++ === 0) host = raw[i + 1] as string;
+  }
+  if (req.method === 'CONNECT')
+    return refuse(501, UnsupportedMethod, 'CONNECT is not supported: the activator is no tunnel');
+  if (scheme !== 'http' && scheme !== 'https')
+    return refuse(400, InvalidRequestTarget, `:scheme ${quote(scheme)} is not http or https`);
+  if (hosts > 1)
+    return refuse(400, InvalidHost, `${hosts} Host fields; at most one is allowed (RFC 9113 §8.3.1)`);
+  if (authority !== undefined && host !== undefined && authority !== host)
+    return refuse(
+      400,
+      InvalidHost,
+      `Host ${quote(host)} differs from :authority ${quote(authority)} (RFC 9113 §8.3.1)`,
+    );
+  const named = authority ?? host ?? '';
+  const key = authorityKey(named);
+  if (typeof key !== 'string') return refuse(400, InvalidHost, `:authority ${quote(named)}: ${key.problem}`);
+  out.host = key;
+  out.authority = named;
+  const path = req.url ?? '';
+  if (path.charCodeAt(0) === 0x2f /* / */) return normalized(path, out);
+  if (path === '*' && req.method === 'OPTIONS') {
+    out.target = '*';
+    return undefined;
+  }
+  return refuse(
+    400,
+    InvalidRequestTarget,
+    `:path ${quote(path)} is neither /path nor * for OPTIONS (RFC 9113 §8.3.1)`,
+  );
 };
 
 const normalized = (target: string, out: RequestTarget): Refusal | undefined => {

@@ -37,13 +37,14 @@ import {
   writeError,
 } from './exchange.ts';
 import { ProxyTrust } from './forwarded.ts';
+import { attachHttp2, detectPreface } from './h2.ts';
 import { HoldQueue } from './hold-queue.ts';
 import { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import { deferPipelined, isPipelined } from './pipelining.ts';
 import type { EndpointSource } from './ports.ts';
 import { type ForwardHooks, forward, responseTimedOut } from './proxy.ts';
-import { checkRequest, type Refusal, RequestTarget } from './request-target.ts';
+import { checkH2Request, checkRequest, type Refusal, RequestTarget } from './request-target.ts';
 import { ResponseDeadlines } from './response-deadlines.ts';
 import { buildRoutingTable, noRouteMessage, pathOf, type RoutingTable } from './routes.ts';
 import { type ActivatorStats, startStatsPush } from './stats.ts';
@@ -237,8 +238,8 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const checked = new RequestTarget();
 
   /** Checks and routes `req` (into `checked`); what is refused, 404 included, the caller answers. */
-  const route = (req: IncomingMessage, upgrade: boolean): RouteState | Refusal => {
-    const refused = checkRequest(req, upgrade, checked);
+  const route = (req: IncomingMessage, upgrade: boolean, h2 = false): RouteState | Refusal => {
+    const refused = h2 ? checkH2Request(req, checked) : checkRequest(req, upgrade, checked);
     if (refused !== undefined) return refused;
     const path = checked.target === '*' ? '/' : checked.target; // `OPTIONS *`: the host's `/` route
     const r = table.lookup(checked.host, path);
@@ -268,21 +269,33 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       deferPipelined(req, res, (q, s) => onRequest(q, s, expectContinue));
       return;
     }
+    serve(req, res, req.socket, expectContinue, false);
+  };
+
+  /** One request, HTTP/1.1 or an HTTP/2 stream (`h2`; h2.ts adapts it), from `socket`. */
+  const serve = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    socket: Socket,
+    expectContinue: boolean,
+    h2: boolean,
+  ): void => {
     const arrivedAt = observed ? now() : 0;
-    const away = turnedAway(req.socket);
+    const away = turnedAway(socket);
     if (away !== undefined) {
       if (observed) observeResponse(res, '', arrivedAt);
       writeError(res, 503, away[0], away[1], limits.retryAfterSeconds, true);
       return;
     }
-    const r = route(req, false);
+    const r = route(req, false, h2);
     if (!(r instanceof RouteState)) {
       if (observed) observeResponse(res, '', arrivedAt);
       // A refused request's framing or target is suspect: its connection closes (nginx's rule).
       writeError(res, r.status, r.reason, r.message, undefined, r.status !== 404);
       return;
     }
-    const ex = new Exchange(req, res, req.socket, undefined, r, countedPath(r, checked.target), arrivals);
+    const ex = new Exchange(req, res, socket, undefined, r, countedPath(r, checked.target), arrivals);
+    ex.h2 = h2;
     ex.target = checked.target;
     ex.authority = checked.authority;
     ex.expectContinue = expectContinue;
@@ -327,10 +340,24 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
   server.on('upgrade', onUpgrade);
   answerUnroutable(server, observer);
+  // HTTP/2 streams are served like HTTP/1.1 requests: node's compatibility objects have the
+  // members the exchange uses (h2.ts); what differs is keyed on `ex.h2`.
+  const h2 = attachHttp2({
+    keepAliveTimeoutMs: limits.keepAliveTimeoutMs,
+    onRequest: (req, res, socket) =>
+      serve(req as unknown as IncomingMessage, res as unknown as ServerResponse, socket, false, true),
+  });
+  detectPreface(server, h2, limits.headersTimeoutMs);
   const tlsServer =
     opts.tls === undefined
       ? undefined
-      : createTlsListener({ ...opts.tls, http1: server, handshakeTimeoutMs: limits.headersTimeoutMs });
+      : createTlsListener({
+          ...opts.tls,
+          http1: server,
+          handshakeTimeoutMs: limits.headersTimeoutMs,
+          // ALPN `h2` connections are HTTP/2 sessions like h2c ones (RFC 9113 §3.2).
+          onH2Connection: opts.tls.onH2Connection ?? ((socket) => h2.onConnection(socket)),
+        });
 
   const setRoutes = (specs: readonly RouteSpec[]): RouteConflict[] => {
     const next = new Map<string, RouteState>();
@@ -393,7 +420,9 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       rejectHeld,
       cutTunnels: () => {
         for (const socket of upgraded) socket.destroy();
+        h2.close();
       },
+      goAway: () => h2.goAway(),
     },
     limits,
     id,

@@ -11,14 +11,15 @@
 // and refused as a setting), `ciphers` to node's list. A ClientHello below the floor gets a
 // protocol_version alert.
 //
-// ALPN: HTTP/1.1 only until the HTTP/2 session module hands its `onConnection` here; then
-// ALPN_PROTOCOLS offers `h2` first (RFC 7301; RFC 9113 §3.2) and an `h2` connection goes to it.
+// ALPN: ALPN_PROTOCOLS offers `h2` first (RFC 7301; RFC 9113 §3.2); an `h2` connection goes to
+// `onH2Connection` (server.ts passes the HTTP/2 session module's `onConnection`), any other to
+// the HTTP/1.1 server.
 import type { Server as HttpServer } from 'node:http';
 import { createSecureContext, createServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { type CertificateStore, contextOptions, type TlsSettings } from './certificates.ts';
 
-/** The protocols offered in ALPN, most preferred first. Flip to ['h2', 'http/1.1'] with h2. */
-export const ALPN_PROTOCOLS: readonly string[] = ['http/1.1'];
+/** The protocols offered in ALPN, most preferred first. */
+export const ALPN_PROTOCOLS: readonly string[] = ['h2', 'http/1.1'];
 
 export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2';
 

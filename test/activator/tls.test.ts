@@ -1,6 +1,7 @@
 // The TLS listener through real node:tls / node:https clients on 127.0.0.1: requests served as
 // on the plain port with X-Forwarded-Proto https, certificates chosen by SNI, reload without
 // dropping a connection, a bad certificate keeping the previous one, the protocol floor.
+import { connect as connectH2 } from 'node:http2';
 import { Agent, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +90,39 @@ describe('the TLS listener', () => {
       ['/over-tls', 'https'],
       ['/plain', 'http'],
     ]);
+  });
+
+  it('a client that negotiates h2 by ALPN is served HTTP/2 on the TLS port (RFC 9113 §3.2)', async () => {
+    const t = await start(storeWith(['shop/a', a]));
+    const session = connectH2(`https://127.0.0.1:${t.tlsPort}`, {
+      servername: 'app.test',
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2'],
+    });
+    try {
+      const got = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const stream = session.request({ ':path': '/over-h2', ':authority': 'app.test' });
+        let status = 0;
+        let body = '';
+        stream.on('response', (headers) => {
+          status = Number(headers[':status']);
+        });
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        stream.on('end', () => resolve({ status, body }));
+        stream.on('error', reject);
+        stream.end();
+      });
+      expect(session.alpnProtocol).toBe('h2');
+      expect(got).toEqual({ status: 200, body: 'ok' });
+      expect(t.backend.seen.map((r) => [r.url, r.headers['x-forwarded-proto']])).toEqual([
+        ['/over-h2', 'https'],
+      ]);
+    } finally {
+      session.close();
+    }
   });
 
   it('a client claiming X-Forwarded-Proto http over TLS is replaced by https (no trusted proxy)', async () => {

@@ -5,6 +5,9 @@
 // that carries the target port (kube-proxy's rule; `''` for a Service's single unnamed port),
 // so a named targetPort that differs per pod works too, slice by slice.
 //
+// A port whose appProtocol is `kubernetes.io/h2c`, `h2c` or `grpc` is spoken to over HTTP/2
+// (ports.ts appProtocolOf; the slice port's, else the Service port's).
+//
 // Ready = `conditions.ready` not false (the API says nil means ready); terminating endpoints are
 // published not ready, so a pod going away stops getting new requests at once. Only the first
 // address of an endpoint is used (they are fungible), FQDN slices never.
@@ -15,7 +18,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { Endpoint, EndpointSource, ServiceRef } from '../../activator/ports.ts';
-import { serviceKeyOf } from '../../activator/ports.ts';
+import { appProtocolOf, serviceKeyOf } from '../../activator/ports.ts';
 import type { Logger } from '../../logging.ts';
 import type { KubeClient } from './client.ts';
 import { ResilientInformer } from './informer.ts';
@@ -26,6 +29,7 @@ const SlicePortSchema = z.object({
   name: z.string().nullish(),
   port: z.number().int().nullish(),
   protocol: z.string().nullish(),
+  appProtocol: z.string().nullish(),
 });
 const SliceSchema = z.object({
   metadata: z.object({
@@ -52,7 +56,12 @@ const ServiceSchema = z.object({
     .object({
       ports: z
         .array(
-          z.object({ name: z.string().nullish(), port: z.number().int(), protocol: z.string().nullish() }),
+          z.object({
+            name: z.string().nullish(),
+            port: z.number().int(),
+            protocol: z.string().nullish(),
+            appProtocol: z.string().nullish(),
+          }),
         )
         .nullish(),
     })
@@ -85,7 +94,7 @@ const serviceIdOf = (namespace: string, name: string): string => `${namespace}/$
 const isTcp = (protocol: string | null | undefined): boolean => (protocol ?? 'TCP') === 'TCP';
 
 const fingerprintOf = (ready: readonly Endpoint[]): string =>
-  ready.map((e) => `${e.address}:${e.port}`).join(',');
+  ready.map((e) => `${e.address}:${e.port}${e.protocol === 'h2c' ? ' h2c' : ''}`).join(',');
 
 export class KubeEndpointSource implements EndpointSource {
   /** Slices by Service (`namespace/name`), then by slice name. */
@@ -184,15 +193,18 @@ export class KubeEndpointSource implements EndpointSource {
     );
     for (const slice of slices) {
       if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue;
-      const target = slice.ports?.find((p) => (p.name ?? '') === portName && isTcp(p.protocol))?.port;
+      const slicePort = slice.ports?.find((p) => (p.name ?? '') === portName && isTcp(p.protocol));
+      const target = slicePort?.port;
       if (target === undefined || target === null) continue;
+      // The slice port carries the Service port's appProtocol (the EndpointSlice controller copies it).
+      const protocol = appProtocolOf(slicePort?.appProtocol ?? svcPort.appProtocol);
       for (const e of slice.endpoints ?? []) {
         const address = e.addresses[0];
         if (address === undefined || e.conditions?.ready === false) continue;
         const id = `${address}:${target}`;
         if (seen.has(id)) continue;
         seen.add(id);
-        out.push({ address, port: target });
+        out.push(protocol === 'h2c' ? { address, port: target, protocol } : { address, port: target });
       }
     }
     return out;
