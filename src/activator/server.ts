@@ -235,7 +235,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     const refused = checkRequest(req, upgrade, checked);
     if (refused !== undefined) return refused;
     const path = checked.target === '*' ? '/' : checked.target; // `OPTIONS *`: the host's `/` route
-    const r = table.lookup(checked.host, path);
+    const r = table.lookup(checked.host, path, req.rawHeaders);
     return r ?? { status: 404, reason: NoRoute, message: noRouteMessage(checked.host, pathOf(path)) };
   };
 

@@ -113,6 +113,7 @@ export class HttpRouteIndex {
           key: t.routeKey,
           hosts: c.hosts,
           pathPrefixes: c.pathPrefixes,
+          ...(c.headers === undefined ? {} : { headers: c.headers }),
           service: c.service,
           port,
           containerConcurrency: c.containerConcurrency,

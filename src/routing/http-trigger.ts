@@ -1,8 +1,8 @@
-// The `http` trigger's metadata: which requests belong to the target (hosts and path prefixes,
-// the activator's routing table), where they go (the target's Service and port), what to scale
-// on (concurrency or request rate per replica) and the activator's limits for this route
-// (per-replica concurrency, hold timeout, held-request cap, the upgrades it relays, its
-// response, request-body and upgraded-connection timeouts). Values are trimmed and an empty
+// The `http` trigger's metadata: which requests belong to the target (hosts, path prefixes and
+// header matches: the activator's routing table), where they go (the target's Service and
+// port), what to scale on (concurrency or request rate per replica) and the activator's limits
+// for this route (per-replica concurrency, hold timeout, held-request cap, the upgrades it
+// relays, its response, request-body and upgraded-connection timeouts). Values are trimmed and an empty
 // value counts as absent, as for KEDA's scalers; unknown keys are ignored. It lives with routing
 // because it is the route spec: the controller, the activator's wiring and the http scaler read it.
 import { z } from 'zod';
@@ -19,6 +19,7 @@ import {
 } from '../../scalers/kit/metadata.ts';
 import { fail, ok, type Problem, type Result } from '../api/reasons.ts';
 import type { TriggerContext } from '../scaler.ts';
+import { type HeaderMatch, headerMatchesText, parseHeaderMatches } from './header-matches.ts';
 
 export const DEFAULT_TARGET_CONCURRENCY = 100;
 export const DEFAULT_PATH_PREFIXES: readonly string[] = ['/'];
@@ -49,6 +50,9 @@ export interface HttpConfig {
   readonly hosts: readonly string[];
   /** Path prefixes matched segment-wise (`/api` matches `/api` and `/api/x`, not `/apix`); default `/`. */
   readonly pathPrefixes: readonly string[];
+  /** Headers a request must carry too (`x-tenant=acme`: that value; `x-canary`: any), sorted by
+   * name (header-matches.ts); absent: none. */
+  readonly headers?: readonly HeaderMatch[];
   /** The target's Service in the ScaledObject's namespace. */
   readonly service: string;
   readonly port: ServicePort;
@@ -131,6 +135,7 @@ const MAX_UPGRADE_IDLE_MS = 86_400_000;
 export const HttpMetadataSchema = z.object({
   hosts: commaList,
   pathPrefixes: commaList,
+  headers: commaList,
   service: text,
   port: text,
   targetConcurrency: positiveNumber,
@@ -221,6 +226,13 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
   const dupPath = duplicateOf(pathPrefixes);
   if (dupPath !== undefined) add('pathPrefixes', `lists "${dupPath}" more than once`);
 
+  let headers: readonly HeaderMatch[] | undefined;
+  if (m.headers !== undefined) {
+    const parsedHeaders = parseHeaderMatches(m.headers);
+    if (parsedHeaders.ok) headers = parsedHeaders.matches;
+    else for (const p of parsedHeaders.problems) add('headers', p);
+  }
+
   const healthPaths = m.healthPaths ?? [];
   for (const p of healthPaths.map(pathProblem)) if (p !== undefined) add('healthPaths', p);
 
@@ -261,6 +273,7 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
   return ok({
     hosts,
     pathPrefixes,
+    ...(headers === undefined ? {} : { headers }),
     service: m.service,
     port,
     mode,
@@ -277,9 +290,13 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
 
 /**
  * The key an http trigger's counters are reported under: its hosts and path prefixes, each
- * sorted, `hosts|paths` (`*.example.com,api.example.com|/,/v1`). Two triggers with the same
- * key are the same route. Computed from the parsed config, so the controller's feed (which
- * sums the activators' per-route snapshots) and the scaler agree without sharing state.
+ * sorted, `hosts|paths` (`*.example.com,api.example.com|/,/v1`), and `|headers` when it has
+ * header matches (`…|/|x-tenant=acme`). Two triggers with the same key are the same route.
+ * Computed from the parsed config, so the controller's feed (which sums the activators'
+ * per-route snapshots) and the scaler agree without sharing state.
  */
-export const httpRouteKey = (config: Pick<HttpConfig, 'hosts' | 'pathPrefixes'>): string =>
-  `${[...config.hosts].sort().join(',')}|${[...config.pathPrefixes].sort().join(',')}`;
+export const httpRouteKey = (config: Pick<HttpConfig, 'hosts' | 'pathPrefixes' | 'headers'>): string => {
+  const key = `${[...config.hosts].sort().join(',')}|${[...config.pathPrefixes].sort().join(',')}`;
+  const headers = headerMatchesText(config.headers);
+  return headers === '' ? key : `${key}|${headers}`;
+};

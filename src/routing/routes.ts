@@ -1,7 +1,9 @@
 // Routing rules both sides apply: the route spec an http trigger becomes, how a Host is
-// normalised, the tie-break between two routes claiming one host + path prefix, and route keys.
+// normalised, the tie-break between two routes claiming one host + path prefix (+ the same
+// header matches: header-matches.ts states the precedence), and route keys.
 // The activator's table (src/activator/routes.ts) and the controller's conflict report
 // (src/controller/route-claims.ts) import these, so the two can never disagree.
+import type { HeaderMatch } from './header-matches.ts';
 
 /** One route as the `http` trigger describes it, already validated and defaulted. */
 export interface RouteSpec {
@@ -11,6 +13,8 @@ export interface RouteSpec {
   readonly hosts: readonly string[];
   /** Path prefixes, each starting with `/`; `['/']` for everything. */
   readonly pathPrefixes: readonly string[];
+  /** Headers a request must also carry (all of them), sorted by name; absent or empty: none. */
+  readonly headers?: readonly HeaderMatch[];
   /** The Service's name, in the ScaledObject's namespace. */
   readonly service: string;
   /** The Service port. */
@@ -36,10 +40,12 @@ export interface RouteSpec {
   readonly upgradeIdleTimeoutMs?: number;
 }
 
-/** Two routes claim the same host and prefix: the one whose key sorts first keeps it. */
+/** Two routes claim the same host, prefix and header matches: the one whose key sorts first keeps it. */
 export interface RouteConflict {
   readonly host: string;
   readonly pathPrefix: string;
+  /** The header matches both require (headerMatchesText), '' for none. */
+  readonly headers: string;
   readonly kept: string;
   readonly dropped: string;
   readonly message: string;
