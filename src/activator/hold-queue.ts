@@ -127,7 +127,10 @@ export class HoldQueue {
     }
     const now = this.clock.now();
     ex.deadline = now + route.spec.holdTimeoutMs;
-    if (ex.counted && route.coldSince === 0 && route.backend.readyCount === 0) route.coldSince = now;
+    if (route.backend.readyCount === 0) {
+      ex.coldStartAt = now;
+      if (ex.counted && route.coldSince === 0) route.coldSince = now;
+    }
     this.enqueue(ex, false);
     if (ex.counted) this.maybePoke(route);
     route.backend.wakeAfterCooldown();
@@ -166,6 +169,7 @@ export class HoldQueue {
         return;
       }
       this.unlink(oldest, 'forwarded');
+      if (oldest.coldStartAt >= 0) oldest.coldHoldMs = this.clock.now() - oldest.coldStartAt;
       const route = oldest.route;
       if (route.coldSince > 0) {
         this.hooks.observer.coldStart(route.key, (this.clock.now() - route.coldSince) / 1000);

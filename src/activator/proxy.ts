@@ -135,11 +135,11 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     const res = ex.res;
     if (res === undefined) return;
     ep.refusals = 0;
-    res.writeHead(
-      ures.statusCode ?? 502,
-      ures.statusMessage,
-      responseHeaders(ures.rawHeaders, hooks.draining()),
-    );
+    const headers = responseHeaders(ures.rawHeaders, hooks.draining());
+    // Held for a cold start, on a route that asks for it: say how long (a string only then).
+    if (ex.coldHoldMs >= 0 && ex.route.spec.coldStartHeader === true)
+      headers.push('x-ebb-cold-start', `${Math.round(ex.coldHoldMs)}ms`);
+    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, headers);
     // A streamed answer (SSE, chunked) shows its head at once; a sized one goes with its body.
     if (!hasContentLength(ures.rawHeaders)) res.flushHeaders();
     ures.on('error', noop);

@@ -40,6 +40,7 @@ import { HoldQueue } from './hold-queue.ts';
 import { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import { deferPipelined, isPipelined } from './pipelining.ts';
+import { showPlaceholder, wantsPlaceholder } from './placeholder.ts';
 import type { EndpointSource } from './ports.ts';
 import { type ForwardHooks, forward, responseTimedOut } from './proxy.ts';
 import { checkRequest, type Refusal, RequestTarget } from './request-target.ts';
@@ -204,6 +205,12 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
         `route ${route.key} has no ready endpoint; health path ${pathOf(ex.target)} neither waits nor wakes it`,
         limits.retryAfterSeconds,
       );
+      return;
+    }
+    // A browser asking while the route is cold gets its page instead of a hold (placeholder.ts).
+    const page = route.placeholder;
+    if (page !== undefined && backend.readyCount === 0 && ex.res !== undefined && wantsPlaceholder(ex.req)) {
+      showPlaceholder(ex, page, now(), opts.poke, shutdown.draining);
       return;
     }
     // Nobody waiting ahead on this Service: forward at once if a slot is free.

@@ -124,6 +124,8 @@ export class HttpRouteIndex {
           ...(c.upgradeIdleTimeoutMs === undefined ? {} : { upgradeIdleTimeoutMs: c.upgradeIdleTimeoutMs }),
           ...(c.requestBodyTimeoutMs === undefined ? {} : { requestBodyTimeoutMs: c.requestBodyTimeoutMs }),
           ...(c.responseTimeoutMs === undefined ? {} : { responseTimeoutMs: c.responseTimeoutMs }),
+          ...(c.placeholder === undefined ? {} : { placeholder: c.placeholder }),
+          ...(c.coldStartHeader === undefined ? {} : { coldStartHeader: c.coldStartHeader }),
         });
         const alias = httpRouteKey(c);
         if (!aliases.has(alias)) aliases.set(alias, t.routeKey);

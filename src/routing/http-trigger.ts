@@ -19,6 +19,7 @@ import {
 } from '../../scalers/kit/metadata.ts';
 import { fail, ok, type Problem, type Result } from '../api/reasons.ts';
 import type { TriggerContext } from '../scaler.ts';
+import { coldStartMetadata, coldStartOptions, type PlaceholderSpec } from './cold-start-options.ts';
 import { type HeaderMatch, headerMatchesText, parseHeaderMatches } from './header-matches.ts';
 
 export const DEFAULT_TARGET_CONCURRENCY = 100;
@@ -74,6 +75,10 @@ export interface HttpConfig {
   readonly upgradeIdleTimeoutMs?: number;
   readonly requestBodyTimeoutMs?: number;
   readonly responseTimeoutMs?: number;
+  /** What a browser sees during a cold start instead of waiting (cold-start-options.ts). */
+  readonly placeholder?: PlaceholderSpec;
+  /** Responses to requests held for a cold start carry `x-ebb-cold-start: <ms>ms`. */
+  readonly coldStartHeader?: true;
 }
 
 // ---- value parsers (the scaler kit's, with ebb's own number formats) ----
@@ -150,6 +155,7 @@ export const HttpMetadataSchema = z.object({
   requestBodyTimeout: durationWithin(0, MAX_HOLD_TIMEOUT_MS, '60s'),
   responseTimeout: durationWithin(0, MAX_HOLD_TIMEOUT_MS, '300s'),
   activationThreshold: text,
+  ...coldStartMetadata,
 });
 export type HttpMetadata = z.output<typeof HttpMetadataSchema>;
 
@@ -266,6 +272,7 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
       'is not supported by the http trigger: any request in flight or held activates the target, so a held request is never left waiting',
     );
   }
+  const friendly = coldStartOptions(m, add);
   const mode = scalingMode(m, add);
   if (problems.length > 0 || mode === undefined || port === undefined || m.service === undefined) {
     return fail(problems);
@@ -285,6 +292,7 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
     ...(m.upgradeIdleTimeout === undefined ? {} : { upgradeIdleTimeoutMs: m.upgradeIdleTimeout }),
     ...(m.requestBodyTimeout === undefined ? {} : { requestBodyTimeoutMs: m.requestBodyTimeout }),
     ...(m.responseTimeout === undefined ? {} : { responseTimeoutMs: m.responseTimeout }),
+    ...friendly,
   });
 };
 

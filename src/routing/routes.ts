@@ -3,6 +3,7 @@
 // header matches: header-matches.ts states the precedence), and route keys.
 // The activator's table (src/activator/routes.ts) and the controller's conflict report
 // (src/controller/route-claims.ts) import these, so the two can never disagree.
+import type { PlaceholderSpec } from './cold-start-options.ts';
 import type { HeaderMatch } from './header-matches.ts';
 
 /** One route as the `http` trigger describes it, already validated and defaulted. */
@@ -38,6 +39,10 @@ export interface RouteSpec {
   /** How long an upgraded connection may carry no byte either way before it is closed; default
    * the activator's `limits.upgradeIdleTimeoutMs`; 0 = no limit. */
   readonly upgradeIdleTimeoutMs?: number;
+  /** A page for browsers instead of a hold while no endpoint is ready (cold-start-options.ts). */
+  readonly placeholder?: PlaceholderSpec;
+  /** Responses to requests held for a cold start carry `x-ebb-cold-start: <ms>ms`. */
+  readonly coldStartHeader?: true;
 }
 
 /** Two routes claim the same host, prefix and header matches: the one whose key sorts first keeps it. */

@@ -95,6 +95,36 @@ const metadataCases: Array<{ label: string; metadata: Record<string, string>; er
     metadata: { ...base, headers: `x-a=${'v'.repeat(4097)}` },
     error: ['headers', /longer than 4096/],
   },
+  {
+    label: 'a placeholder with its text and refresh, and the cold-start header',
+    metadata: {
+      ...base,
+      placeholder: 'true',
+      placeholderMessage: 'Warming up',
+      placeholderRefresh: '5s',
+      coldStartHeader: 'true',
+    },
+  },
+  {
+    label: 'placeholder not a boolean',
+    metadata: { ...base, placeholder: 'yes' },
+    error: ['placeholder', /must be "true" or "false"/],
+  },
+  {
+    label: 'a placeholder text without placeholder',
+    metadata: { ...base, placeholderMessage: 'hi' },
+    error: ['placeholderMessage', /only applies with placeholder/],
+  },
+  {
+    label: 'a placeholder text above 1024 characters',
+    metadata: { ...base, placeholder: 'true', placeholderMessage: 'x'.repeat(1025) },
+    error: ['placeholderMessage', /1025 characters long; at most 1024/],
+  },
+  {
+    label: 'a placeholder refresh above a minute',
+    metadata: { ...base, placeholder: 'true', placeholderRefresh: '2m' },
+    error: ['placeholderRefresh', /between 1s and 1m/],
+  },
   { label: 'hosts missing', metadata: { service: 'shop', port: '80' }, error: ['hosts', /is required/] },
   { label: 'hosts only commas', metadata: { ...base, hosts: ' , ,' }, error: ['hosts', /is required/] },
   {
@@ -428,6 +458,18 @@ describe('the http trigger type', () => {
     expect(httpRouteKey({ hosts: ['x.io'], pathPrefixes: ['/'] })).toBe(
       httpRouteKey({ hosts: ['x.io'], pathPrefixes: ['/'] }),
     );
+  });
+
+  it('parses the friendly cold start: refresh in whole seconds, absent keys absent', () => {
+    const parsed = parseHttpMetadata(
+      ctx({ ...base, placeholder: 'true', placeholderRefresh: '1500ms', coldStartHeader: 'true' }),
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    expect(parsed.value.placeholder).toEqual({ refreshSeconds: 2 });
+    expect(parsed.value.coldStartHeader).toBe(true);
+    const plain = parseHttpMetadata(ctx(base));
+    if (!plain.ok) throw new Error(JSON.stringify(plain.error));
+    expect('placeholder' in plain.value || 'coldStartHeader' in plain.value).toBe(false);
   });
 
   it('parses header matches lower-cased and sorted, and keys them after the paths', () => {
