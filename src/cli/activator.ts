@@ -14,6 +14,11 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
 import { servedPort } from '../observability/server.ts';
+import {
+  MAX_REQUEST_BODY_TIMEOUT_MS,
+  MAX_RESPONSE_TIMEOUT_MS,
+  MAX_UPGRADE_IDLE_MS,
+} from '../routing/http-trigger.ts';
 import { DEFAULT_ACTIVATOR_PORT, type RunningActivatorProcess } from './activator-process.ts';
 import { runActivatorController } from './activator-with-controller.ts';
 import { clusterReady } from './cluster-check.ts';
@@ -25,6 +30,7 @@ import {
   positiveInt,
   seconds,
   secondsOrZero,
+  secondsUpTo,
   TRUSTED_PROXIES_HELP,
   trustedProxies,
 } from './flags.ts';
@@ -94,19 +100,19 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
     )
     .option(
       '--response-timeout <s>',
-      'seconds a forwarded request waits for the response head before a 504 (default 300)',
-      seconds,
+      'seconds a forwarded request waits for the response head before a 504 (default 300; at most 3600)',
+      secondsUpTo(MAX_RESPONSE_TIMEOUT_MS, false),
     )
     .option('--trusted-proxies <cidrs>', TRUSTED_PROXIES_HELP, trustedProxies, [])
     .option(
       '--request-body-timeout <s>',
-      'seconds a forwarded request body may stop arriving before a 408 (default 60; 0: no limit)',
-      secondsOrZero,
+      'seconds a forwarded request body may stop arriving before a 408 (default 60; 0: no limit; at most 3600)',
+      secondsUpTo(MAX_REQUEST_BODY_TIMEOUT_MS, true),
     )
     .option(
       '--upgrade-idle-timeout <s>',
-      'seconds an upgraded connection (WebSocket) may carry no byte before it is closed (default 60; 0: no limit)',
-      secondsOrZero,
+      'seconds an upgraded connection (WebSocket) may carry no byte before it is closed (default 60; 0: no limit; at most 86400)',
+      secondsUpTo(MAX_UPGRADE_IDLE_MS, true),
     )
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
     .option(

@@ -29,6 +29,11 @@ export const DEFAULT_MAX_HELD_REQUESTS = 1000;
 export const DEFAULT_RATE_WINDOW_MS = 60_000;
 /** A held client connection longer than this is a leak, not a cold start. */
 export const MAX_HOLD_TIMEOUT_MS = 3_600_000;
+/** The largest response-head and request-body timeouts, per route and as the activator's flags. */
+export const MAX_RESPONSE_TIMEOUT_MS = 3_600_000;
+export const MAX_REQUEST_BODY_TIMEOUT_MS = 3_600_000;
+/** Upgrade idle limits up to a day: a quiet WebSocket may legitimately wait long between pings. */
+export const MAX_UPGRADE_IDLE_MS = 86_400_000;
 export const MIN_RATE_WINDOW_MS = 1000;
 export const MAX_RATE_WINDOW_MS = 3_600_000;
 
@@ -134,8 +139,6 @@ const PORT_NAME = /^(?!-)(?!.*--)(?=.*[a-z])[a-z0-9-]{1,15}(?<!-)$/;
 
 // An Upgrade protocol name: an RFC 9110 token (§5.6.2), without a version.
 const UPGRADE_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
-/** Upgrade idle limits up to a day: a quiet WebSocket may legitimately wait long between pings. */
-const MAX_UPGRADE_IDLE_MS = 86_400_000;
 
 export const HttpMetadataSchema = z.object({
   hosts: commaList,
@@ -152,8 +155,8 @@ export const HttpMetadataSchema = z.object({
   healthPaths: commaList,
   allowedUpgrades: commaList,
   upgradeIdleTimeout: durationWithin(0, MAX_UPGRADE_IDLE_MS, '60s'),
-  requestBodyTimeout: durationWithin(0, MAX_HOLD_TIMEOUT_MS, '60s'),
-  responseTimeout: durationWithin(0, MAX_HOLD_TIMEOUT_MS, '300s'),
+  requestBodyTimeout: durationWithin(0, MAX_REQUEST_BODY_TIMEOUT_MS, '60s'),
+  responseTimeout: durationWithin(0, MAX_RESPONSE_TIMEOUT_MS, '300s'),
   activationThreshold: text,
   ...coldStartMetadata,
 });

@@ -27,8 +27,8 @@ describe('ebb activator flags', () => {
     const { stdout } = await run(['--help']);
     const help = stdout.replace(/\s+/g, ' ');
     expect(help).toMatch(/--drain-delay <s> .*readiness failed.*\(default 5; 0: none\)/);
-    expect(help).toMatch(/--request-body-timeout <s> .*408 \(default 60; 0: no limit\)/);
-    expect(help).toMatch(/--upgrade-idle-timeout <s> .*\(default 60; 0: no limit\)/);
+    expect(help).toMatch(/--request-body-timeout <s> .*408 \(default 60; 0: no limit; at most 3600\)/);
+    expect(help).toMatch(/--upgrade-idle-timeout <s> .*\(default 60; 0: no limit; at most 86400\)/);
   });
 
   it.each([
@@ -38,6 +38,18 @@ describe('ebb activator flags', () => {
     const { code, stderr } = await run([flag, value]);
     expect(code).not.toBe(0);
     expect(stderr).toContain(`option '${flag} <s>' argument '${value}' is invalid. must be seconds >= 0`);
+  });
+
+  it.each([
+    ['--response-timeout', '3601', 3600],
+    ['--request-body-timeout', '3600.5', 3600],
+    ['--upgrade-idle-timeout', '86401', 86400],
+  ])('refuses %s %s above the http trigger field maximum, naming it', async (flag, value, max) => {
+    const { code, stderr } = await run([flag, value]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(
+      `option '${flag} <s>' argument '${value}' is invalid. must be at most ${max} seconds (the largest value the http trigger field takes)`,
+    );
   });
 
   it.each([
