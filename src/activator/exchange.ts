@@ -11,6 +11,7 @@ import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import { type PlaceholderPage, placeholderPage } from './placeholder.ts';
 import type { DeadlineList } from './response-deadlines.ts';
 import { RouteCounters } from './stats.ts';
+import type { HeldSpan } from './tracing.ts';
 
 /** Routed, not yet forwarded nor held. */
 export const NEW = 0;
@@ -102,6 +103,8 @@ export class Exchange {
   coldStartAt = -1;
   /** How long it was held for a cold start, set when released to an endpoint (ms); -1: not. */
   coldHoldMs = -1;
+  /** Its span while held, when tracing is on (tracing.ts). */
+  span: HeldSpan | undefined;
   /** The status sent on an Upgrade's raw socket (101, or the error/refusal relayed); 0 = none. */
   rawStatus = 0;
   /** While forwarded and awaiting the response head: its deadline (monotonic ms) and its links

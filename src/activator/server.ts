@@ -47,6 +47,7 @@ import { checkRequest, type Refusal, RequestTarget } from './request-target.ts';
 import { ResponseDeadlines } from './response-deadlines.ts';
 import { buildRoutingTable, noRouteMessage, pathOf, type RoutingTable } from './routes.ts';
 import { type ActivatorStats, startStatsPush } from './stats.ts';
+import type { HoldTracer } from './tracing.ts';
 import { takesUpgrade, upgradeHandler } from './upgrades.ts';
 
 export { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
@@ -69,6 +70,8 @@ export interface ActivatorOptions {
   readonly trustedProxies?: readonly string[];
   /** Hold deadlines, cooldowns, counters, drain and the stats push; default realClock. */
   readonly clock?: Clock;
+  /** One span per held request (tracing.ts); default none: tracing off. */
+  readonly tracer?: HoldTracer;
 }
 
 export interface Activator {
@@ -129,6 +132,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       poke: opts.poke,
       observer,
       upstreamFull,
+      tracer: opts.tracer,
     },
     clock,
   );

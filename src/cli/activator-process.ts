@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { ActivatorObserver } from '../activator/observer.ts';
 import { type Activator, type ActivatorLimits, createActivator } from '../activator/server.ts';
 import type { ActivatorStats } from '../activator/stats.ts';
+import type { HoldTracer } from '../activator/tracing.ts';
 import type { ActivationFeed } from '../controller/activation-feed.ts';
 import type { Controller } from '../controller/controller.ts';
 import type { HttpRoutes } from '../controller/http-routes.ts';
@@ -95,6 +96,8 @@ export const createRoutedActivator = (opts: {
   readonly observer: ActivatorObserver;
   /** Proxies whose forwarding headers are believed (src/activator/forwarded.ts); default none. */
   readonly trustedProxies: readonly string[] | undefined;
+  /** One span per held request (src/activator/tracing.ts); undefined: tracing off. */
+  readonly tracer?: HoldTracer | undefined;
 }): Activator => {
   const { routing, sink } = opts;
   const withRouting = (stats: ActivatorStats): ActivatorStats => ({
@@ -112,6 +115,7 @@ export const createRoutedActivator = (opts: {
     statsIntervalMs: opts.statsIntervalMs ?? 1000,
     poke: (route, held) => sink.poke(route, held, withRouting(activator.stats())),
     observer: opts.observer,
+    ...(opts.tracer === undefined ? {} : { tracer: opts.tracer }),
   });
   routing.attach((built) => {
     const conflicts = activator.setRoutes(built.routes);

@@ -4,6 +4,7 @@
 //   activator.poke(route, held) ──▶ fresh snapshot into the feed, controller.poke(ScaledObject)
 //   No leader election: a standby's activator would report to nobody.
 import type { ActivatorLimits } from '../activator/server.ts';
+import type { HoldTracer } from '../activator/tracing.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
 import { Components } from '../lifecycle/components.ts';
 import { logger as defaultLogger } from '../logging.ts';
@@ -39,6 +40,8 @@ export interface RunActivatorOptions
   readonly trustedProxies?: readonly string[];
   /** How often the activator's counters reach the feed; default 1000 ms. */
   readonly statsIntervalMs?: number;
+  /** One span per held request (src/activator/tracing.ts); default none. */
+  readonly tracer?: HoldTracer;
 }
 
 export interface RunningActivator extends RunningActivatorProcess {
@@ -71,6 +74,7 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
         trustedProxies: opts.trustedProxies,
         statsIntervalMs: opts.statsIntervalMs,
         observer: served.observed.metrics,
+        tracer: opts.tracer,
       });
     },
     port: opts.port ?? DEFAULT_ACTIVATOR_PORT,

@@ -13,13 +13,19 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
+import { ebbBuildInfo } from '../observability/build-info.ts';
+import { type OtlpTracer, otlpEndpointFromEnv, startOtlpTracer } from '../observability/otlp-tracer.ts';
 import { servedPort } from '../observability/server.ts';
 import {
   MAX_REQUEST_BODY_TIMEOUT_MS,
   MAX_RESPONSE_TIMEOUT_MS,
   MAX_UPGRADE_IDLE_MS,
 } from '../routing/http-trigger.ts';
-import { DEFAULT_ACTIVATOR_PORT, type RunningActivatorProcess } from './activator-process.ts';
+import {
+  DEFAULT_ACTIVATOR_PORT,
+  defaultActivatorId,
+  type RunningActivatorProcess,
+} from './activator-process.ts';
 import { runActivatorController } from './activator-with-controller.ts';
 import { clusterReady } from './cluster-check.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
@@ -54,6 +60,7 @@ interface ActivatorFlags {
   healthPort: number;
   metricsPort: number;
   reportTokenFile: string;
+  otlpEndpoint?: string;
 }
 
 /**
@@ -63,17 +70,22 @@ interface ActivatorFlags {
  */
 export const DEFAULT_DRAIN_DELAY_MS = 5_000;
 
-const collectUrl = (value: string, previous: string[]): string[] => {
-  let url: URL;
+/** `value` when it is an http(s) URL; `hint` follows the complaint. */
+const httpUrl = (value: string, hint = ''): string => {
+  let url: URL | undefined;
   try {
     url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('must be an http:// or https:// URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InvalidArgumentError('must be an http:// or https:// URL');
-  return [...previous, value];
+  } catch {}
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new InvalidArgumentError(`must be an http:// or https:// URL${hint}`);
+  return value;
 };
+
+const collectUrl = (value: string, previous: string[]): string[] => [...previous, httpUrl(value)];
+
+/** The OTLP/HTTP base URL of --otlp-endpoint. */
+const otlpEndpoint = (value: string): string =>
+  httpUrl(value, ' (the OTLP/HTTP base, e.g. http://otel-collector:4318)');
 
 /** `ebb activator`'s flags. */
 export const activatorFlagsCommand = (io: CliIO): Command =>
@@ -128,6 +140,11 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
       [],
     )
     .option(
+      '--otlp-endpoint <url>',
+      'export one OpenTelemetry span per held request over OTLP/HTTP to this base URL (/v1/traces appended; e.g. http://otel-collector:4318); without it OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT turn tracing on; default off',
+      otlpEndpoint,
+    )
+    .option(
       '--report-token-file <path>',
       "with --controller-url: the ServiceAccount token sent with every report (re-read as the kubelet rotates it); 'none' sends none (only for a controller run with --report-auth=none)",
       DEFAULT_REPORT_TOKEN_FILE,
@@ -149,15 +166,28 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     ...(flags.requestBodyTimeout === undefined ? {} : { requestBodyTimeoutMs: flags.requestBodyTimeout }),
     ...(flags.upgradeIdleTimeout === undefined ? {} : { upgradeIdleTimeoutMs: flags.upgradeIdleTimeout }),
   };
+  // One id for the stats and the spans' service.instance.id.
+  const activatorId = defaultActivatorId();
+  let tracing: OtlpTracer | undefined;
+  try {
+    tracing = await startTracing(flags.otlpEndpoint, process.env, activatorId);
+  } catch (err) {
+    io.stderr.write(
+      `ebb activator: cannot start tracing: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 1;
+  }
   const common = {
     kubeconfig: flags.kubeconfig,
     namespace: flags.namespace,
     port: flags.port,
+    activatorId,
     ...(flags.address === undefined ? {} : { address: flags.address }),
     limits,
     trustedProxies: flags.trustedProxies,
     healthPort: servedPort(flags.healthPort),
     metricsPort: servedPort(flags.metricsPort),
+    ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
   };
   let running: RunningActivatorProcess;
   try {
@@ -171,6 +201,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
           });
   } catch (err) {
     io.stderr.write(`ebb activator: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    await tracing?.shutdown();
     return 1;
   }
   const served = [
@@ -192,5 +223,24 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
   const signal = await waitForSignal();
   io.stderr.write(`ebb activator: ${signal}, draining\n`);
   await running.drain();
+  await tracing?.shutdown();
   return 0;
+};
+
+/**
+ * The OTLP tracer when an endpoint is configured (the flag, else OpenTelemetry's env);
+ * OpenTelemetry's modules are loaded only then (src/observability/otlp-tracer.ts).
+ */
+const startTracing = async (
+  endpoint: string | undefined,
+  env: NodeJS.ProcessEnv,
+  instanceId: string,
+): Promise<OtlpTracer | undefined> => {
+  if (endpoint === undefined && !otlpEndpointFromEnv(env)) return undefined;
+  return startOtlpTracer({
+    endpoint,
+    serviceName: env.OTEL_SERVICE_NAME ?? 'ebb-activator',
+    instanceId,
+    version: ebbBuildInfo().version,
+  });
 };

@@ -7,6 +7,7 @@
 import { DEFAULT_REPORT_TOKEN_FILE, ReportToken } from '../activator/report-token.ts';
 import { ActivatorReporter, type ActivatorReporterOptions } from '../activator/reporter.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
+import type { HoldTracer } from '../activator/tracing.ts';
 import { Components } from '../lifecycle/components.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
@@ -38,6 +39,8 @@ export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOpt
   readonly trustedProxies?: readonly string[];
   /** How often stats are pushed; default 1000 ms. */
   readonly statsIntervalMs?: number;
+  /** One span per held request (src/activator/tracing.ts); default none. */
+  readonly tracer?: HoldTracer;
   /**
    * The ServiceAccount token file sent with every report (the controller verifies it with a
    * TokenReview); default DEFAULT_REPORT_TOKEN_FILE. false: send none (only for a controller
@@ -93,6 +96,7 @@ export const runStandaloneActivator = async (
         trustedProxies: opts.trustedProxies,
         statsIntervalMs: opts.statsIntervalMs,
         observer: served.observed.metrics,
+        tracer: opts.tracer,
       });
     },
     port: opts.port ?? DEFAULT_ACTIVATOR_PORT,

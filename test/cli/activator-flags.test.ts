@@ -52,6 +52,17 @@ describe('ebb activator flags', () => {
     );
   });
 
+  it.each(['ftp://collector:4318', 'collector:4318/x y'])(
+    'refuses --otlp-endpoint %s naming the flag',
+    async (value) => {
+      const { code, stderr } = await run(['--otlp-endpoint', value]);
+      expect(code).not.toBe(0);
+      expect(stderr).toContain(
+        `option '--otlp-endpoint <url>' argument '${value}' is invalid. must be an http:// or https:// URL`,
+      );
+    },
+  );
+
   it.each([
     ['--health-port', '70000'],
     ['--metrics-port', '-1'],
