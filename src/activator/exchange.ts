@@ -9,8 +9,10 @@ import type { ActivatorReason } from '../api/reasons.ts';
 import type { Clock, Timer } from '../clock.ts';
 import type { RouteSpec } from '../routing/routes.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
+import { type PlaceholderPage, placeholderPage } from './placeholder.ts';
 import type { DeadlineList } from './response-deadlines.ts';
 import { RouteCounters } from './stats.ts';
+import type { HeldSpan } from './tracing.ts';
 
 /** Routed, not yet forwarded nor held. */
 export const NEW = 0;
@@ -38,12 +40,17 @@ export class RouteState {
   pokedAt = 0;
   /** When the current cold start began (monotonic ms); 0 = none under way. */
   coldSince = 0;
+  /** The page browsers get while the route is cold (placeholder.ts); undefined: they are held. */
+  placeholder: PlaceholderPage | undefined;
+  /** When a placeholder answer last poked (monotonic ms). */
+  placeholderPokedAt = Number.NEGATIVE_INFINITY;
 
   constructor(spec: RouteSpec, backend: ServiceBackend, clock: Clock) {
     this.spec = spec;
     this.backend = backend;
     this.healthPaths = new Set(spec.healthPaths);
     this.counters = new RouteCounters(spec.key, clock);
+    this.placeholder = placeholderPage(spec);
   }
 
   get key(): string {
@@ -53,6 +60,7 @@ export class RouteState {
   update(spec: RouteSpec): void {
     this.spec = spec;
     this.healthPaths = new Set(spec.healthPaths);
+    this.placeholder = placeholderPage(spec);
   }
 }
 
@@ -96,6 +104,12 @@ export class Exchange {
   lastError = '';
   /** When it last joined the hold queue (monotonic ms, for the observer). */
   heldAt = 0;
+  /** When it was first held with no ready endpoint (monotonic ms); -1: not held for a cold start. */
+  coldStartAt = -1;
+  /** How long it was held for a cold start, set when released to an endpoint (ms); -1: not. */
+  coldHoldMs = -1;
+  /** Its span while held, when tracing is on (tracing.ts). */
+  span: HeldSpan | undefined;
   /** The status sent on an Upgrade's raw socket (101, or the error/refusal relayed); 0 = none. */
   rawStatus = 0;
   /** While forwarded and awaiting the response head: its deadline (monotonic ms) and its links

@@ -62,6 +62,7 @@ import type { Clock } from '../clock.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import { DONE, type Exchange, HELD, type RouteState, replyError } from './exchange.ts';
 import type { ActivatorObserver } from './observer.ts';
+import { type HeldOutcome, type HoldTracer, parseTraceParent } from './tracing.ts';
 
 export interface HoldLimits {
   /** Requests the whole activator may hold. */
@@ -78,9 +79,9 @@ export interface HoldHooks {
   readonly observer: ActivatorObserver;
   /** True when the activator forwards all it may at once (descriptors.ts): release nothing now. */
   upstreamFull(): boolean;
+  /** One span per held request when tracing is on (tracing.ts); undefined: off. */
+  readonly tracer?: HoldTracer | undefined;
 }
-
-type HeldOutcome = Parameters<ActivatorObserver['heldDone']>[2];
 
 export class HoldQueue {
   /** Requests held across all routes. */
@@ -127,8 +128,17 @@ export class HoldQueue {
     }
     const now = this.clock.now();
     ex.deadline = now + route.spec.holdTimeoutMs;
-    if (ex.counted && route.coldSince === 0 && route.backend.readyCount === 0) route.coldSince = now;
+    if (route.backend.readyCount === 0) {
+      ex.coldStartAt = now;
+      if (ex.counted && route.coldSince === 0) route.coldSince = now;
+    }
     this.enqueue(ex, false);
+    const tracer = this.hooks.tracer;
+    if (tracer !== undefined) {
+      const parent = parseTraceParent(header(ex.req, 'traceparent'));
+      const state = parent === undefined ? undefined : header(ex.req, 'tracestate');
+      ex.span = tracer.startHeld(route.key, ex.req.method ?? 'GET', parent, state);
+    }
     if (ex.counted) this.maybePoke(route);
     route.backend.wakeAfterCooldown();
   }
@@ -166,6 +176,7 @@ export class HoldQueue {
         return;
       }
       this.unlink(oldest, 'forwarded');
+      if (oldest.coldStartAt >= 0) oldest.coldHoldMs = this.clock.now() - oldest.coldStartAt;
       const route = oldest.route;
       if (route.coldSince > 0) {
         this.hooks.observer.coldStart(route.key, (this.clock.now() - route.coldSince) / 1000);
@@ -262,7 +273,19 @@ export class HoldQueue {
     // Nobody waits for the backend any more and the last one did not go on to an endpoint
     // (which may refuse it and bring it back): the episode of trouble is over.
     if (route.backend.held === 0 && !released) route.backend.trouble.clear();
-    this.hooks.observer.heldDone(route.key, (this.clock.now() - ex.heldAt) / 1000, outcome);
+    this.ended(ex, outcome);
+  }
+
+  /** Tells the observer, and the span when there is one, that `ex` left the queue. */
+  private ended(ex: Exchange, outcome: HeldOutcome): void {
+    const heldMs = this.clock.now() - ex.heldAt;
+    this.hooks.observer.heldDone(ex.route.key, heldMs / 1000, outcome);
+    const span = ex.span;
+    if (span === undefined) return;
+    ex.span = undefined;
+    // A cold start's hold counts from the first hold (re-queues included), as x-ebb-cold-start.
+    const cold = ex.coldStartAt >= 0;
+    span.end(outcome, cold ? this.clock.now() - ex.coldStartAt : heldMs, cold);
   }
 
   /** @internal the timer's callback. */
@@ -275,7 +298,7 @@ export class HoldQueue {
       ex.timer = undefined;
       this.unlink(ex, 'timeout');
     } else {
-      this.hooks.observer.heldDone(route.key, (this.clock.now() - ex.heldAt) / 1000, 'timeout');
+      this.ended(ex, 'timeout');
       if (backend.held === 0) backend.trouble.clear();
     }
     ex.state = DONE;
@@ -329,6 +352,12 @@ const holdTimeoutAnswer = (
     reason: HoldTimeout,
     message: `route ${route.key}: no endpoint of service ${backend.key} ${what} ${within}${last}`,
   };
+};
+
+/** A request header as one string (node joins repeated lines with ", "); read only with tracing on. */
+const header = (req: IncomingMessage, name: 'traceparent' | 'tracestate'): string | undefined => {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
 };
 
 /**

@@ -146,22 +146,21 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     const res = ex.res;
     if (res === undefined) return;
     ep.refusals = 0;
+    const headers = responseHeaders(ures.rawHeaders, ex.h2 ? false : hooks.draining());
+    // Held for a cold start, on a route that asks for it: say how long (a string only then).
+    if (ex.coldHoldMs >= 0 && ex.route.spec.coldStartHeader === true)
+      headers.push('x-ebb-cold-start', `${Math.round(ex.coldHoldMs)}ms`);
     if (ex.h2) {
       // HTTP/2 has no status text, nor Connection (drain is a GOAWAY: h2.ts); a field it forbids
       // (RFC 9113 §8.2.2) that got past the filter fails this answer only.
       try {
-        res.writeHead(ures.statusCode ?? 502, responseHeaders(ures.rawHeaders, false));
+        res.writeHead(ures.statusCode ?? 502, headers);
       } catch (err) {
         ures.destroy();
         failed(ex, ep, err as ErrnoLike, hooks);
         return;
       }
-    } else
-      res.writeHead(
-        ures.statusCode ?? 502,
-        ures.statusMessage,
-        responseHeaders(ures.rawHeaders, hooks.draining()),
-      );
+    } else res.writeHead(ures.statusCode ?? 502, ures.statusMessage, headers);
     // A streamed answer (SSE, chunked) shows its head at once; a sized one goes with its body.
     if (!hasContentLength(ures.rawHeaders)) res.flushHeaders();
     ures.on('error', noop);

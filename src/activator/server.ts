@@ -42,6 +42,7 @@ import { HoldQueue } from './hold-queue.ts';
 import { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
 import { deferPipelined, isPipelined } from './pipelining.ts';
+import { showPlaceholder, wantsPlaceholder } from './placeholder.ts';
 import type { EndpointSource } from './ports.ts';
 import { type ForwardHooks, forward, responseTimedOut } from './proxy.ts';
 import { checkH2Request, checkRequest, type Refusal, RequestTarget } from './request-target.ts';
@@ -49,6 +50,7 @@ import { ResponseDeadlines } from './response-deadlines.ts';
 import { buildRoutingTable, noRouteMessage, pathOf, type RoutingTable } from './routes.ts';
 import { type ActivatorStats, startStatsPush } from './stats.ts';
 import { createTlsListener, type TlsListenerOptions } from './tls.ts';
+import type { HoldTracer } from './tracing.ts';
 import { takesUpgrade, upgradeHandler } from './upgrades.ts';
 
 export { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
@@ -73,6 +75,8 @@ export interface ActivatorOptions {
   readonly clock?: Clock;
   /** A TLS listener with these certificates (tls.ts); default: none. */
   readonly tls?: Pick<TlsListenerOptions, 'certificates' | 'onHandshakeError' | 'onH2Connection'>;
+  /** One span per held request (tracing.ts); default none: tracing off. */
+  readonly tracer?: HoldTracer;
 }
 
 export interface Activator {
@@ -135,6 +139,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       poke: opts.poke,
       observer,
       upstreamFull,
+      tracer: opts.tracer,
     },
     clock,
   );
@@ -213,6 +218,12 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       );
       return;
     }
+    // A browser asking while the route is cold gets its page instead of a hold (placeholder.ts).
+    const page = route.placeholder;
+    if (page !== undefined && backend.readyCount === 0 && ex.res !== undefined && wantsPlaceholder(ex.req)) {
+      showPlaceholder(ex, page, now(), opts.poke, shutdown.draining);
+      return;
+    }
     // Nobody waiting ahead on this Service: forward at once if a slot is free.
     if (backend.held === 0 && !upstreamFull()) {
       const ep = backend.pick();
@@ -242,7 +253,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     const refused = h2 ? checkH2Request(req, checked) : checkRequest(req, upgrade, checked);
     if (refused !== undefined) return refused;
     const path = checked.target === '*' ? '/' : checked.target; // `OPTIONS *`: the host's `/` route
-    const r = table.lookup(checked.host, path);
+    const r = table.lookup(checked.host, path, req.rawHeaders);
     return r ?? { status: 404, reason: NoRoute, message: noRouteMessage(checked.host, pathOf(path)) };
   };
 

@@ -14,6 +14,7 @@ import {
   createActivator,
 } from '../activator/server.ts';
 import type { ActivatorStats } from '../activator/stats.ts';
+import type { HoldTracer } from '../activator/tracing.ts';
 import type { ActivationFeed } from '../controller/activation-feed.ts';
 import type { Controller } from '../controller/controller.ts';
 import type { HttpRoutes } from '../controller/http-routes.ts';
@@ -105,6 +106,8 @@ export const createRoutedActivator = (opts: {
   readonly trustedProxies: readonly string[] | undefined;
   /** The TLS listener's certificates (src/cli/activator-tls.ts); default: no TLS listener. */
   readonly tls?: ActivatorOptions['tls'] | undefined;
+  /** One span per held request (src/activator/tracing.ts); undefined: tracing off. */
+  readonly tracer?: HoldTracer | undefined;
 }): Activator => {
   const { routing, sink } = opts;
   const withRouting = (stats: ActivatorStats): ActivatorStats => ({
@@ -123,6 +126,7 @@ export const createRoutedActivator = (opts: {
     statsIntervalMs: opts.statsIntervalMs ?? 1000,
     poke: (route, held) => sink.poke(route, held, withRouting(activator.stats())),
     observer: opts.observer,
+    ...(opts.tracer === undefined ? {} : { tracer: opts.tracer }),
   });
   routing.attach((built) => {
     const conflicts = activator.setRoutes(built.routes);

@@ -4,6 +4,7 @@
 //   activator.poke(route, held) ──▶ fresh snapshot into the feed, controller.poke(ScaledObject)
 //   No leader election: a standby's activator would report to nobody.
 import type { ActivatorLimits } from '../activator/server.ts';
+import type { HoldTracer } from '../activator/tracing.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
 import { Components } from '../lifecycle/components.ts';
 import { logger as defaultLogger } from '../logging.ts';
@@ -42,6 +43,8 @@ export interface RunActivatorOptions
   readonly statsIntervalMs?: number;
   /** A TLS listener with certificates from Secrets (src/cli/activator-tls.ts); default none. */
   readonly tls?: ActivatorTlsOptions | undefined;
+  /** One span per held request (src/activator/tracing.ts); default none. */
+  readonly tracer?: HoldTracer;
 }
 
 export interface RunningActivator extends RunningActivatorProcess {
@@ -77,6 +80,7 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
         statsIntervalMs: opts.statsIntervalMs,
         observer: served.observed.metrics,
         tls: tls?.listener,
+        tracer: opts.tracer,
       });
     },
     port: opts.port ?? DEFAULT_ACTIVATOR_PORT,

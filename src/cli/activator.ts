@@ -14,9 +14,20 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
 import { DEFAULT_TLS_MIN_VERSION, parseTlsSettings } from '../activator/tls.ts';
+import { ebbBuildInfo } from '../observability/build-info.ts';
+import { type OtlpTracer, otlpEndpointFromEnv, startOtlpTracer } from '../observability/otlp-tracer.ts';
 import { servedPort } from '../observability/server.ts';
 import { parseSecretRef, type SecretRef } from '../platform/kubernetes/tls-secrets.ts';
-import { DEFAULT_ACTIVATOR_PORT, type RunningActivatorProcess } from './activator-process.ts';
+import {
+  MAX_REQUEST_BODY_TIMEOUT_MS,
+  MAX_RESPONSE_TIMEOUT_MS,
+  MAX_UPGRADE_IDLE_MS,
+} from '../routing/http-trigger.ts';
+import {
+  DEFAULT_ACTIVATOR_PORT,
+  defaultActivatorId,
+  type RunningActivatorProcess,
+} from './activator-process.ts';
 import type { ActivatorTlsOptions } from './activator-tls.ts';
 import { runActivatorController } from './activator-with-controller.ts';
 import { clusterReady } from './cluster-check.ts';
@@ -28,6 +39,7 @@ import {
   positiveInt,
   seconds,
   secondsOrZero,
+  secondsUpTo,
   TRUSTED_PROXIES_HELP,
   trustedProxies,
 } from './flags.ts';
@@ -55,6 +67,7 @@ interface ActivatorFlags {
   tlsSecret: SecretRef[];
   tlsMinVersion: string;
   tlsCiphers?: string;
+  otlpEndpoint?: string;
 }
 
 /**
@@ -64,16 +77,15 @@ interface ActivatorFlags {
  */
 export const DEFAULT_DRAIN_DELAY_MS = 5_000;
 
-const collectUrl = (value: string, previous: string[]): string[] => {
-  let url: URL;
+/** `value` when it is an http(s) URL; `hint` follows the complaint. */
+const httpUrl = (value: string, hint = ''): string => {
+  let url: URL | undefined;
   try {
     url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('must be an http:// or https:// URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InvalidArgumentError('must be an http:// or https:// URL');
-  return [...previous, value];
+  } catch {}
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new InvalidArgumentError(`must be an http:// or https:// URL${hint}`);
+  return value;
 };
 
 /** `--tls-secret ns/name` (repeatable); the error names the part that is wrong. */
@@ -82,6 +94,12 @@ const collectSecret = (value: string, previous: SecretRef[]): SecretRef[] => {
   if (typeof ref === 'string') throw new InvalidArgumentError(ref);
   return [...previous, ref];
 };
+
+const collectUrl = (value: string, previous: string[]): string[] => [...previous, httpUrl(value)];
+
+/** The OTLP/HTTP base URL of --otlp-endpoint. */
+const otlpEndpoint = (value: string): string =>
+  httpUrl(value, ' (the OTLP/HTTP base, e.g. http://otel-collector:4318)');
 
 /** `ebb activator`'s flags. */
 export const activatorFlagsCommand = (io: CliIO): Command =>
@@ -108,19 +126,19 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
     )
     .option(
       '--response-timeout <s>',
-      'seconds a forwarded request waits for the response head before a 504 (default 300)',
-      seconds,
+      'seconds a forwarded request waits for the response head before a 504 (default 300; at most 3600)',
+      secondsUpTo(MAX_RESPONSE_TIMEOUT_MS, false),
     )
     .option('--trusted-proxies <cidrs>', TRUSTED_PROXIES_HELP, trustedProxies, [])
     .option(
       '--request-body-timeout <s>',
-      'seconds a forwarded request body may stop arriving before a 408 (default 60; 0: no limit)',
-      secondsOrZero,
+      'seconds a forwarded request body may stop arriving before a 408 (default 60; 0: no limit; at most 3600)',
+      secondsUpTo(MAX_REQUEST_BODY_TIMEOUT_MS, true),
     )
     .option(
       '--upgrade-idle-timeout <s>',
-      'seconds an upgraded connection (WebSocket) may carry no byte before it is closed (default 60; 0: no limit)',
-      secondsOrZero,
+      'seconds an upgraded connection (WebSocket) may carry no byte before it is closed (default 60; 0: no limit; at most 86400)',
+      secondsUpTo(MAX_UPGRADE_IDLE_MS, true),
     )
     .option(
       '--tls-port <n>',
@@ -153,6 +171,11 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
       [],
     )
     .option(
+      '--otlp-endpoint <url>',
+      'export one OpenTelemetry span per held request over OTLP/HTTP to this base URL (/v1/traces appended; e.g. http://otel-collector:4318); without it OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT turn tracing on; default off',
+      otlpEndpoint,
+    )
+    .option(
       '--report-token-file <path>',
       "with --controller-url: the ServiceAccount token sent with every report (re-read as the kubelet rotates it); 'none' sends none (only for a controller run with --report-auth=none)",
       DEFAULT_REPORT_TOKEN_FILE,
@@ -179,16 +202,29 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     ...(flags.requestBodyTimeout === undefined ? {} : { requestBodyTimeoutMs: flags.requestBodyTimeout }),
     ...(flags.upgradeIdleTimeout === undefined ? {} : { upgradeIdleTimeoutMs: flags.upgradeIdleTimeout }),
   };
+  // One id for the stats and the spans' service.instance.id.
+  const activatorId = defaultActivatorId();
+  let tracing: OtlpTracer | undefined;
+  try {
+    tracing = await startTracing(flags.otlpEndpoint, process.env, activatorId);
+  } catch (err) {
+    io.stderr.write(
+      `ebb activator: cannot start tracing: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 1;
+  }
   const common = {
     kubeconfig: flags.kubeconfig,
     namespace: flags.namespace,
     port: flags.port,
+    activatorId,
     ...(flags.address === undefined ? {} : { address: flags.address }),
     limits,
     trustedProxies: flags.trustedProxies,
     healthPort: servedPort(flags.healthPort),
     metricsPort: servedPort(flags.metricsPort),
     tls,
+    ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
   };
   let running: RunningActivatorProcess;
   try {
@@ -202,6 +238,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
           });
   } catch (err) {
     io.stderr.write(`ebb activator: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    await tracing?.shutdown();
     return 1;
   }
   const served = [
@@ -223,6 +260,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
   const signal = await waitForSignal();
   io.stderr.write(`ebb activator: ${signal}, draining\n`);
   await running.drain();
+  await tracing?.shutdown();
   return 0;
 };
 
@@ -236,4 +274,22 @@ const tlsOptions = (flags: ActivatorFlags): ActivatorTlsOptions | undefined | st
   const settings = parseTlsSettings(flags.tlsMinVersion, flags.tlsCiphers);
   if (typeof settings === 'string') return settings;
   return { port: flags.tlsPort, secrets: flags.tlsSecret, settings };
+};
+
+/**
+ * The OTLP tracer when an endpoint is configured (the flag, else OpenTelemetry's env);
+ * OpenTelemetry's modules are loaded only then (src/observability/otlp-tracer.ts).
+ */
+const startTracing = async (
+  endpoint: string | undefined,
+  env: NodeJS.ProcessEnv,
+  instanceId: string,
+): Promise<OtlpTracer | undefined> => {
+  if (endpoint === undefined && !otlpEndpointFromEnv(env)) return undefined;
+  return startOtlpTracer({
+    endpoint,
+    serviceName: env.OTEL_SERVICE_NAME ?? 'ebb-activator',
+    instanceId,
+    version: ebbBuildInfo().version,
+  });
 };

@@ -37,6 +37,21 @@ export const seconds = (value: string): number => {
   return Number(value) * 1000;
 };
 
+/**
+ * Seconds up to `maxMs` (0 allowed when `zero`), for an activator default an http trigger field
+ * overrides per route: the flag and the field refuse the same values (src/routing/http-trigger.ts).
+ */
+export const secondsUpTo =
+  (maxMs: number, zero: boolean) =>
+  (value: string): number => {
+    const ms = zero ? secondsOrZero(value) : seconds(value);
+    if (ms > maxMs)
+      throw new InvalidArgumentError(
+        `must be at most ${maxMs / 1000} seconds (the largest value the http trigger field takes)`,
+      );
+    return ms;
+  };
+
 /** A repeatable flag: every value, in order (`--x a --x b` → [a, b]). */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 

@@ -7,6 +7,7 @@
 import { DEFAULT_REPORT_TOKEN_FILE, ReportToken } from '../activator/report-token.ts';
 import { ActivatorReporter, type ActivatorReporterOptions } from '../activator/reporter.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
+import type { HoldTracer } from '../activator/tracing.ts';
 import { Components } from '../lifecycle/components.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
@@ -41,6 +42,8 @@ export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOpt
   readonly statsIntervalMs?: number;
   /** A TLS listener with certificates from Secrets (src/cli/activator-tls.ts); default none. */
   readonly tls?: ActivatorTlsOptions | undefined;
+  /** One span per held request (src/activator/tracing.ts); default none. */
+  readonly tracer?: HoldTracer;
   /**
    * The ServiceAccount token file sent with every report (the controller verifies it with a
    * TokenReview); default DEFAULT_REPORT_TOKEN_FILE. false: send none (only for a controller
@@ -99,6 +102,7 @@ export const runStandaloneActivator = async (
         statsIntervalMs: opts.statsIntervalMs,
         observer: served.observed.metrics,
         tls: tls?.listener,
+        tracer: opts.tracer,
       });
     },
     port: opts.port ?? DEFAULT_ACTIVATOR_PORT,

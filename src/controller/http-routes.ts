@@ -113,6 +113,7 @@ export class HttpRouteIndex {
           key: t.routeKey,
           hosts: c.hosts,
           pathPrefixes: c.pathPrefixes,
+          ...(c.headers === undefined ? {} : { headers: c.headers }),
           service: c.service,
           port,
           containerConcurrency: c.containerConcurrency,
@@ -123,6 +124,8 @@ export class HttpRouteIndex {
           ...(c.upgradeIdleTimeoutMs === undefined ? {} : { upgradeIdleTimeoutMs: c.upgradeIdleTimeoutMs }),
           ...(c.requestBodyTimeoutMs === undefined ? {} : { requestBodyTimeoutMs: c.requestBodyTimeoutMs }),
           ...(c.responseTimeoutMs === undefined ? {} : { responseTimeoutMs: c.responseTimeoutMs }),
+          ...(c.placeholder === undefined ? {} : { placeholder: c.placeholder }),
+          ...(c.coldStartHeader === undefined ? {} : { coldStartHeader: c.coldStartHeader }),
         });
         const alias = httpRouteKey(c);
         if (!aliases.has(alias)) aliases.set(alias, t.routeKey);

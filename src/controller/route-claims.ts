@@ -1,9 +1,11 @@
 // Which http triggers the activators will not serve, found by the controller so that reconcile
 // can make each one a Ready=False condition and a Warning Event naming the field:
 //
-//   RouteConflict          two ScaledObjects claim one host + path prefix; the route key that
-//                          sorts first keeps it (the activators' rule, buildRoutingTable), the
-//                          other is told at spec.triggers[i].metadata.hosts
+//   RouteConflict          two ScaledObjects claim one host + path prefix + set of header
+//                          matches; the route key that sorts first keeps it (the activators'
+//                          rule, buildRoutingTable), the other is told at
+//                          spec.triggers[i].metadata.hosts (routes that differ in their header
+//                          matches do not conflict: the one with more matches is tried first)
 //   ServicePortUnresolved  the trigger names a Service port the Service does not declare, as the
 //                          activators report it (they watch Services, the controller does not):
 //                          spec.triggers[i].metadata.port
@@ -18,6 +20,7 @@
 // wiring, `watch`: src/controller/activation-feed.ts implements it). Each controller has its own.
 import { type Problem, RouteConflict, ServicePortUnresolved } from '../api/reasons.ts';
 import type { ScaledObjectSource } from '../platform/ports.ts';
+import { headerMatchesText } from '../routing/header-matches.ts';
 import { compareRouteKeys, normalizeHost, scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import { type Admission, admitScaledObject } from './admission.ts';
 import { type HttpTrigger, httpTriggersOf } from './http-routes.ts';
@@ -50,17 +53,25 @@ export const hasHttpRoute = (raw: unknown, routeKey: string): boolean => {
   return (triggers[Number(index)] as { type?: unknown } | null | undefined)?.type === 'http';
 };
 
-/** `host path` (a host holds no space). */
-const claimId = (host: string, prefix: string): string => `${host} ${prefix}`;
+interface Claim {
+  readonly host: string;
+  readonly prefix: string;
+  /** headerMatchesText: '' for none. */
+  readonly headers: string;
+}
 
-/** The host + path prefix pairs a trigger claims, normalised as the activator's table keys them. */
-const claimsOf = (t: HttpTrigger): { host: string; prefix: string }[] => {
+/** The host + path prefix (+ header matches) a trigger claims, normalised as the activator's table keys them. */
+const claimsOf = (t: HttpTrigger): Claim[] => {
   const prefixes = t.config.pathPrefixes.length === 0 ? ['/'] : t.config.pathPrefixes;
+  const headers = headerMatchesText(t.config.headers);
   return t.config.hosts.flatMap((raw) => {
     const host = raw === '*' ? raw : normalizeHost(raw);
-    return prefixes.map((prefix) => ({ host, prefix }));
+    return prefixes.map((prefix) => ({ host, prefix, headers }));
   });
 };
+
+/** `host path headers` (neither a host nor a path holds a space). */
+const claimIdOf = (c: Claim): string => `${c.host} ${c.prefix} ${c.headers}`;
 
 /** The port name a trigger gives when the view says it does not resolve. */
 const unresolvedPort = (t: HttpTrigger, view: ServicePortView | undefined): string | undefined => {
@@ -72,7 +83,14 @@ const unresolvedPort = (t: HttpTrigger, view: ServicePortView | undefined): stri
 /** What `update` compares: a change elsewhere in the trigger moves no claim. */
 const claimText = (triggers: readonly HttpTrigger[]): string =>
   JSON.stringify(
-    triggers.map((t) => [t.routeKey, t.config.hosts, t.config.pathPrefixes, t.config.service, t.config.port]),
+    triggers.map((t) => [
+      t.routeKey,
+      t.config.hosts,
+      t.config.pathPrefixes,
+      headerMatchesText(t.config.headers),
+      t.config.service,
+      t.config.port,
+    ]),
   );
 
 const MAX_LISTED = 3;
@@ -141,12 +159,13 @@ export class RouteClaims {
         continue;
       }
       const lost: string[] = [];
-      for (const { host, prefix } of claimsOf(t)) {
-        const winner = this.winner(claimId(host, prefix), view);
+      for (const c of claimsOf(t)) {
+        const winner = this.winner(claimIdOf(c), view);
         if (winner === undefined || winner.routeKey === t.routeKey) continue;
         const owner = scaledObjectKeyOfRoute(winner.routeKey);
+        const headers = c.headers === '' ? '' : ` headers ${c.headers}`;
         lost.push(
-          `host ${host} path prefix ${prefix} is also claimed by ${owner === key ? 'this ScaledObject' : `ScaledObject ${owner}`} at spec.triggers[${winner.index}], which keeps it`,
+          `host ${c.host} path prefix ${c.prefix}${headers} is also claimed by ${owner === key ? 'this ScaledObject' : `ScaledObject ${owner}`} at spec.triggers[${winner.index}], which keeps it`,
         );
       }
       if (lost.length === 0) continue;
@@ -172,8 +191,8 @@ export class RouteClaims {
   }
 
   private hold(key: string, t: HttpTrigger, touched: Set<string>): void {
-    for (const { host, prefix } of claimsOf(t)) {
-      const id = claimId(host, prefix);
+    for (const c of claimsOf(t)) {
+      const id = claimIdOf(c);
       let holders = this.claims.get(id);
       if (holders === undefined) {
         holders = new Set();
@@ -191,8 +210,8 @@ export class RouteClaims {
   }
 
   private release(key: string, t: HttpTrigger, touched: Set<string>): void {
-    for (const { host, prefix } of claimsOf(t)) {
-      const id = claimId(host, prefix);
+    for (const c of claimsOf(t)) {
+      const id = claimIdOf(c);
       const holders = this.claims.get(id);
       if (holders === undefined) continue;
       holders.delete(t.routeKey);
@@ -215,8 +234,8 @@ export class RouteClaims {
     const keys = new Set(users);
     for (const key of users) {
       for (const t of this.objects.get(key) ?? []) {
-        for (const { host, prefix } of claimsOf(t))
-          for (const r of this.claims.get(claimId(host, prefix)) ?? []) keys.add(scaledObjectKeyOfRoute(r));
+        for (const c of claimsOf(t))
+          for (const r of this.claims.get(claimIdOf(c)) ?? []) keys.add(scaledObjectKeyOfRoute(r));
       }
     }
     this.recheck([...keys]);

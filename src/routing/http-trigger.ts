@@ -1,8 +1,8 @@
-// The `http` trigger's metadata: which requests belong to the target (hosts and path prefixes,
-// the activator's routing table), where they go (the target's Service and port), what to scale
-// on (concurrency or request rate per replica) and the activator's limits for this route
-// (per-replica concurrency, hold timeout, held-request cap, the upgrades it relays, its
-// response, request-body and upgraded-connection timeouts). Values are trimmed and an empty
+// The `http` trigger's metadata: which requests belong to the target (hosts, path prefixes and
+// header matches: the activator's routing table), where they go (the target's Service and
+// port), what to scale on (concurrency or request rate per replica) and the activator's limits
+// for this route (per-replica concurrency, hold timeout, held-request cap, the upgrades it
+// relays, its response, request-body and upgraded-connection timeouts). Values are trimmed and an empty
 // value counts as absent, as for KEDA's scalers; unknown keys are ignored. It lives with routing
 // because it is the route spec: the controller, the activator's wiring and the http scaler read it.
 import { z } from 'zod';
@@ -19,6 +19,8 @@ import {
 } from '../../scalers/kit/metadata.ts';
 import { fail, ok, type Problem, type Result } from '../api/reasons.ts';
 import type { TriggerContext } from '../scaler.ts';
+import { coldStartMetadata, coldStartOptions, type PlaceholderSpec } from './cold-start-options.ts';
+import { type HeaderMatch, headerMatchesText, parseHeaderMatches } from './header-matches.ts';
 
 export const DEFAULT_TARGET_CONCURRENCY = 100;
 export const DEFAULT_PATH_PREFIXES: readonly string[] = ['/'];
@@ -27,6 +29,11 @@ export const DEFAULT_MAX_HELD_REQUESTS = 1000;
 export const DEFAULT_RATE_WINDOW_MS = 60_000;
 /** A held client connection longer than this is a leak, not a cold start. */
 export const MAX_HOLD_TIMEOUT_MS = 3_600_000;
+/** The largest response-head and request-body timeouts, per route and as the activator's flags. */
+export const MAX_RESPONSE_TIMEOUT_MS = 3_600_000;
+export const MAX_REQUEST_BODY_TIMEOUT_MS = 3_600_000;
+/** Upgrade idle limits up to a day: a quiet WebSocket may legitimately wait long between pings. */
+export const MAX_UPGRADE_IDLE_MS = 86_400_000;
 export const MIN_RATE_WINDOW_MS = 1000;
 export const MAX_RATE_WINDOW_MS = 3_600_000;
 
@@ -49,6 +56,9 @@ export interface HttpConfig {
   readonly hosts: readonly string[];
   /** Path prefixes matched segment-wise (`/api` matches `/api` and `/api/x`, not `/apix`); default `/`. */
   readonly pathPrefixes: readonly string[];
+  /** Headers a request must carry too (`x-tenant=acme`: that value; `x-canary`: any), sorted by
+   * name (header-matches.ts); absent: none. */
+  readonly headers?: readonly HeaderMatch[];
   /** The target's Service in the ScaledObject's namespace. */
   readonly service: string;
   readonly port: ServicePort;
@@ -70,6 +80,10 @@ export interface HttpConfig {
   readonly upgradeIdleTimeoutMs?: number;
   readonly requestBodyTimeoutMs?: number;
   readonly responseTimeoutMs?: number;
+  /** What a browser sees during a cold start instead of waiting (cold-start-options.ts). */
+  readonly placeholder?: PlaceholderSpec;
+  /** Responses to requests held for a cold start carry `x-ebb-cold-start: <ms>ms`. */
+  readonly coldStartHeader?: true;
 }
 
 // ---- value parsers (the scaler kit's, with ebb's own number formats) ----
@@ -125,12 +139,11 @@ const PORT_NAME = /^(?!-)(?!.*--)(?=.*[a-z])[a-z0-9-]{1,15}(?<!-)$/;
 
 // An Upgrade protocol name: an RFC 9110 token (§5.6.2), without a version.
 const UPGRADE_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
-/** Upgrade idle limits up to a day: a quiet WebSocket may legitimately wait long between pings. */
-const MAX_UPGRADE_IDLE_MS = 86_400_000;
 
 export const HttpMetadataSchema = z.object({
   hosts: commaList,
   pathPrefixes: commaList,
+  headers: commaList,
   service: text,
   port: text,
   targetConcurrency: positiveNumber,
@@ -142,9 +155,10 @@ export const HttpMetadataSchema = z.object({
   healthPaths: commaList,
   allowedUpgrades: commaList,
   upgradeIdleTimeout: durationWithin(0, MAX_UPGRADE_IDLE_MS, '60s'),
-  requestBodyTimeout: durationWithin(0, MAX_HOLD_TIMEOUT_MS, '60s'),
-  responseTimeout: durationWithin(0, MAX_HOLD_TIMEOUT_MS, '300s'),
+  requestBodyTimeout: durationWithin(0, MAX_REQUEST_BODY_TIMEOUT_MS, '60s'),
+  responseTimeout: durationWithin(0, MAX_RESPONSE_TIMEOUT_MS, '300s'),
   activationThreshold: text,
+  ...coldStartMetadata,
 });
 export type HttpMetadata = z.output<typeof HttpMetadataSchema>;
 
@@ -221,6 +235,13 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
   const dupPath = duplicateOf(pathPrefixes);
   if (dupPath !== undefined) add('pathPrefixes', `lists "${dupPath}" more than once`);
 
+  let headers: readonly HeaderMatch[] | undefined;
+  if (m.headers !== undefined) {
+    const parsedHeaders = parseHeaderMatches(m.headers);
+    if (parsedHeaders.ok) headers = parsedHeaders.matches;
+    else for (const p of parsedHeaders.problems) add('headers', p);
+  }
+
   const healthPaths = m.healthPaths ?? [];
   for (const p of healthPaths.map(pathProblem)) if (p !== undefined) add('healthPaths', p);
 
@@ -254,6 +275,7 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
       'is not supported by the http trigger: any request in flight or held activates the target, so a held request is never left waiting',
     );
   }
+  const friendly = coldStartOptions(m, add);
   const mode = scalingMode(m, add);
   if (problems.length > 0 || mode === undefined || port === undefined || m.service === undefined) {
     return fail(problems);
@@ -261,6 +283,7 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
   return ok({
     hosts,
     pathPrefixes,
+    ...(headers === undefined ? {} : { headers }),
     service: m.service,
     port,
     mode,
@@ -272,14 +295,19 @@ export const parseHttpMetadata = (ctx: TriggerContext): Result<HttpConfig, Probl
     ...(m.upgradeIdleTimeout === undefined ? {} : { upgradeIdleTimeoutMs: m.upgradeIdleTimeout }),
     ...(m.requestBodyTimeout === undefined ? {} : { requestBodyTimeoutMs: m.requestBodyTimeout }),
     ...(m.responseTimeout === undefined ? {} : { responseTimeoutMs: m.responseTimeout }),
+    ...friendly,
   });
 };
 
 /**
  * The key an http trigger's counters are reported under: its hosts and path prefixes, each
- * sorted, `hosts|paths` (`*.example.com,api.example.com|/,/v1`). Two triggers with the same
- * key are the same route. Computed from the parsed config, so the controller's feed (which
- * sums the activators' per-route snapshots) and the scaler agree without sharing state.
+ * sorted, `hosts|paths` (`*.example.com,api.example.com|/,/v1`), and `|headers` when it has
+ * header matches (`…|/|x-tenant=acme`). Two triggers with the same key are the same route.
+ * Computed from the parsed config, so the controller's feed (which sums the activators'
+ * per-route snapshots) and the scaler agree without sharing state.
  */
-export const httpRouteKey = (config: Pick<HttpConfig, 'hosts' | 'pathPrefixes'>): string =>
-  `${[...config.hosts].sort().join(',')}|${[...config.pathPrefixes].sort().join(',')}`;
+export const httpRouteKey = (config: Pick<HttpConfig, 'hosts' | 'pathPrefixes' | 'headers'>): string => {
+  const key = `${[...config.hosts].sort().join(',')}|${[...config.pathPrefixes].sort().join(',')}`;
+  const headers = headerMatchesText(config.headers);
+  return headers === '' ? key : `${key}|${headers}`;
+};

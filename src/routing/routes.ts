@@ -1,7 +1,10 @@
 // Routing rules both sides apply: the route spec an http trigger becomes, how a Host is
-// normalised, the tie-break between two routes claiming one host + path prefix, and route keys.
+// normalised, the tie-break between two routes claiming one host + path prefix (+ the same
+// header matches: header-matches.ts states the precedence), and route keys.
 // The activator's table (src/activator/routes.ts) and the controller's conflict report
 // (src/controller/route-claims.ts) import these, so the two can never disagree.
+import type { PlaceholderSpec } from './cold-start-options.ts';
+import type { HeaderMatch } from './header-matches.ts';
 
 /** One route as the `http` trigger describes it, already validated and defaulted. */
 export interface RouteSpec {
@@ -11,6 +14,8 @@ export interface RouteSpec {
   readonly hosts: readonly string[];
   /** Path prefixes, each starting with `/`; `['/']` for everything. */
   readonly pathPrefixes: readonly string[];
+  /** Headers a request must also carry (all of them), sorted by name; absent or empty: none. */
+  readonly headers?: readonly HeaderMatch[];
   /** The Service's name, in the ScaledObject's namespace. */
   readonly service: string;
   /** The Service port. */
@@ -34,12 +39,18 @@ export interface RouteSpec {
   /** How long an upgraded connection may carry no byte either way before it is closed; default
    * the activator's `limits.upgradeIdleTimeoutMs`; 0 = no limit. */
   readonly upgradeIdleTimeoutMs?: number;
+  /** A page for browsers instead of a hold while no endpoint is ready (cold-start-options.ts). */
+  readonly placeholder?: PlaceholderSpec;
+  /** Responses to requests held for a cold start carry `x-ebb-cold-start: <ms>ms`. */
+  readonly coldStartHeader?: true;
 }
 
-/** Two routes claim the same host and prefix: the one whose key sorts first keeps it. */
+/** Two routes claim the same host, prefix and header matches: the one whose key sorts first keeps it. */
 export interface RouteConflict {
   readonly host: string;
   readonly pathPrefix: string;
+  /** The header matches both require (headerMatchesText), '' for none. */
+  readonly headers: string;
   readonly kept: string;
   readonly dropped: string;
   readonly message: string;

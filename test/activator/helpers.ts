@@ -14,7 +14,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach } from 'vitest';
 import type { ActivatorObserver } from '../../src/activator/observer.ts';
 import type { Endpoint } from '../../src/activator/ports.ts';
-import { type Activator, type ActivatorLimits, createActivator } from '../../src/activator/server.ts';
+import {
+  type Activator,
+  type ActivatorLimits,
+  type ActivatorOptions,
+  createActivator,
+} from '../../src/activator/server.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { RouteSpec } from '../../src/routing/routes.ts';
@@ -135,6 +140,8 @@ export const startActivator = async (
   observer?: ActivatorObserver,
   /** Hold timeouts, cooldowns and drain on this clock (a VirtualClock: the test moves time). */
   clock?: Clock,
+  /** Further options (a tracer, …). */
+  extra: Partial<ActivatorOptions> = {},
 ): Promise<TestActivator> => {
   const pokes: { route: string; held: number }[] = [];
   const activator = createActivator({
@@ -145,6 +152,7 @@ export const startActivator = async (
     id: 'activator-test',
     ...(observer === undefined ? {} : { observer }),
     ...(clock === undefined ? {} : { clock }),
+    ...extra,
   });
   await new Promise<void>((resolve) => activator.server.listen(0, '127.0.0.1', resolve));
   const port = (activator.server.address() as AddressInfo).port;

@@ -47,7 +47,7 @@ describe('routing table', () => {
   ];
   for (const row of rows) {
     it(row.label, () => {
-      expect(table.lookup(normalizeHost(row.host), row.url)?.spec.service).toBe(row.want);
+      expect(table.lookup(normalizeHost(row.host), row.url, [])?.spec.service).toBe(row.want);
     });
   }
 
@@ -62,8 +62,8 @@ describe('falls through to a less specific host when no prefix matches', () => {
       entry('exact', ['api.example.com'], ['/v1']),
       entry('wild', ['*.example.com']),
     ]);
-    expect(table.lookup('api.example.com', '/v1/a')?.spec.service).toBe('exact');
-    expect(table.lookup('api.example.com', '/v2/a')?.spec.service).toBe('wild');
+    expect(table.lookup('api.example.com', '/v1/a', [])?.spec.service).toBe('exact');
+    expect(table.lookup('api.example.com', '/v2/a', [])?.spec.service).toBe('wild');
   });
 });
 
@@ -73,12 +73,13 @@ describe('conflicts', () => {
       entry('b', ['api.example.com'], ['/', '/b']),
       entry('a', ['API.example.com'], ['/']),
     ]);
-    expect(table.lookup('api.example.com', '/')?.spec.key).toBe('shop/a');
-    expect(table.lookup('api.example.com', '/b')?.spec.key).toBe('shop/b');
+    expect(table.lookup('api.example.com', '/', [])?.spec.key).toBe('shop/a');
+    expect(table.lookup('api.example.com', '/b', [])?.spec.key).toBe('shop/b');
     expect(conflicts).toEqual([
       {
         host: 'api.example.com',
         pathPrefix: '/',
+        headers: '',
         kept: 'shop/a',
         dropped: 'shop/b',
         message: 'host api.example.com path prefix / is claimed by shop/a and shop/b; shop/a keeps it',

@@ -27,8 +27,8 @@ describe('ebb activator flags', () => {
     const { stdout } = await run(['--help']);
     const help = stdout.replace(/\s+/g, ' ');
     expect(help).toMatch(/--drain-delay <s> .*readiness failed.*\(default 5; 0: none\)/);
-    expect(help).toMatch(/--request-body-timeout <s> .*408 \(default 60; 0: no limit\)/);
-    expect(help).toMatch(/--upgrade-idle-timeout <s> .*\(default 60; 0: no limit\)/);
+    expect(help).toMatch(/--request-body-timeout <s> .*408 \(default 60; 0: no limit; at most 3600\)/);
+    expect(help).toMatch(/--upgrade-idle-timeout <s> .*\(default 60; 0: no limit; at most 86400\)/);
   });
 
   it.each([
@@ -39,6 +39,29 @@ describe('ebb activator flags', () => {
     expect(code).not.toBe(0);
     expect(stderr).toContain(`option '${flag} <s>' argument '${value}' is invalid. must be seconds >= 0`);
   });
+
+  it.each([
+    ['--response-timeout', '3601', 3600],
+    ['--request-body-timeout', '3600.5', 3600],
+    ['--upgrade-idle-timeout', '86401', 86400],
+  ])('refuses %s %s above the http trigger field maximum, naming it', async (flag, value, max) => {
+    const { code, stderr } = await run([flag, value]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(
+      `option '${flag} <s>' argument '${value}' is invalid. must be at most ${max} seconds (the largest value the http trigger field takes)`,
+    );
+  });
+
+  it.each(['ftp://collector:4318', 'collector:4318/x y'])(
+    'refuses --otlp-endpoint %s naming the flag',
+    async (value) => {
+      const { code, stderr } = await run(['--otlp-endpoint', value]);
+      expect(code).not.toBe(0);
+      expect(stderr).toContain(
+        `option '--otlp-endpoint <url>' argument '${value}' is invalid. must be an http:// or https:// URL`,
+      );
+    },
+  );
 
   it.each([
     ['--health-port', '70000'],

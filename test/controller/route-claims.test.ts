@@ -108,6 +108,30 @@ describe('RouteClaims', () => {
         ],
       },
     },
+    {
+      label: 'one host + prefix, different header matches: no clash (more matches are tried first)',
+      objects: [object('a'), object('b', http({ headers: 'x-canary=true' }))],
+      want: { 'ns/a': [], 'ns/b': [] },
+    },
+    {
+      label: 'the same header matches, written in another order and case: a clash naming them',
+      objects: [
+        object('a', http({ headers: 'x-tenant=acme, X-Canary' })),
+        object('b', http({ headers: 'x-canary,x-tenant=acme' })),
+      ],
+      want: {
+        'ns/a': [],
+        'ns/b': [
+          {
+            path: 'spec.triggers[0].metadata.hosts',
+            reason: 'RouteConflict',
+            message: expect.stringMatching(
+              /^host shop\.example\.com path prefix \/ headers x-canary,x-tenant=acme is also claimed by ScaledObject ns\/a/,
+            ),
+          },
+        ],
+      },
+    },
   ])('$label', ({ objects, want }) => {
     const { claims } = claimsOf(objects);
     for (const [key, problems] of Object.entries(want)) expect(claims.problems(key), key).toEqual(problems);

@@ -132,23 +132,31 @@ export interface Sent {
 export class ClientRequests {
   readonly open = new Set<ClientRequest>();
 
-  start(base: string, host: string, opts: { path?: string; agent?: Agent | false; timeoutMs: number }): Sent {
+  start(
+    base: string,
+    host: string,
+    opts: { path?: string; agent?: Agent | false; timeoutMs: number; headers?: Record<string, string> },
+  ): Sent {
     const { path = '/', agent = false, timeoutMs } = opts;
     let done = false;
     let req: ClientRequest | undefined;
     const answer = new Promise<Answer>((resolve, reject) => {
-      req = httpRequest(new URL(path, base), { headers: { host }, agent, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on('error', reject);
-      });
+      req = httpRequest(
+        new URL(path, base),
+        { headers: { ...opts.headers, host }, agent, timeout: timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString(),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req?.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end();

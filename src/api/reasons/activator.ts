@@ -15,6 +15,8 @@ export const UpstreamTimeout = 'UpstreamTimeout' as const;
 export const Draining = 'Draining' as const;
 export const RouteRemoved = 'RouteRemoved' as const;
 export const ScaledToZero = 'ScaledToZero' as const;
+/** A browser asked while the route was cold and its route shows a placeholder page (503). */
+export const ColdStartPlaceholder = 'ColdStartPlaceholder' as const;
 /**
  * Requests the activator refuses before routing them (each answered with `Connection: close`;
  * RFC 9110/9112 sections in src/activator/request-target.ts, headers.ts, paths.ts).

@@ -41,6 +41,90 @@ const metadataCases: Array<{ label: string; metadata: Record<string, string>; er
   { label: 'the catch-all host', metadata: { ...base, hosts: '*' } },
   { label: 'upper-case hosts (Host is case-insensitive)', metadata: { ...base, hosts: 'Shop.Example.COM' } },
   { label: 'unknown keys are ignored', metadata: { ...base, somethingElse: 'x' } },
+  {
+    label: 'header matches: a value, presence, spaces inside a value',
+    metadata: { ...base, headers: 'x-tenant=acme, X-Canary ,x-note=two words' },
+  },
+  {
+    label: 'a header name that is not a token',
+    metadata: { ...base, headers: 'x tenant=acme' },
+    error: ['headers', /is not a header name \(an RFC 9110 token/],
+  },
+  {
+    label: 'a header with "=" and no value',
+    metadata: { ...base, headers: 'x-a=' },
+    error: ['headers', /no value/],
+  },
+  {
+    label: 'no name before "="',
+    metadata: { ...base, headers: '=acme' },
+    error: ['headers', /names no header/],
+  },
+  {
+    label: 'a header value with a control character',
+    metadata: { ...base, headers: 'x-a=b\u0001c' },
+    error: ['headers', /visible ASCII/],
+  },
+  {
+    label: 'a header value beyond ASCII',
+    metadata: { ...base, headers: 'x-a=caf\u00e9' },
+    error: ['headers', /visible ASCII/],
+  },
+  {
+    label: 'a header listed twice (names are case-insensitive)',
+    metadata: { ...base, headers: 'x-a=1,X-A=2' },
+    error: ['headers', /lists header "x-a" more than once/],
+  },
+  {
+    label: 'matching on host',
+    metadata: { ...base, headers: 'host=a' },
+    error: ['headers', /list the host in hosts/],
+  },
+  {
+    label: 'more than 16 header matches',
+    metadata: { ...base, headers: Array.from({ length: 17 }, (_, i) => `x-h${i}`).join(',') },
+    error: ['headers', /17 headers; at most 16/],
+  },
+  {
+    label: 'a header name above 256 characters',
+    metadata: { ...base, headers: `x-${'a'.repeat(255)}` },
+    error: ['headers', /longer than 256/],
+  },
+  {
+    label: 'a header value above 4096 characters',
+    metadata: { ...base, headers: `x-a=${'v'.repeat(4097)}` },
+    error: ['headers', /longer than 4096/],
+  },
+  {
+    label: 'a placeholder with its text and refresh, and the cold-start header',
+    metadata: {
+      ...base,
+      placeholder: 'true',
+      placeholderMessage: 'Warming up',
+      placeholderRefresh: '5s',
+      coldStartHeader: 'true',
+    },
+  },
+  {
+    label: 'placeholder not a boolean',
+    metadata: { ...base, placeholder: 'yes' },
+    error: ['placeholder', /must be "true" or "false"/],
+  },
+  {
+    label: 'a placeholder text without placeholder',
+    metadata: { ...base, placeholderMessage: 'hi' },
+    error: ['placeholderMessage', /only applies with placeholder/],
+  },
+  {
+    label: 'a placeholder text above 1024 characters',
+    metadata: { ...base, placeholder: 'true', placeholderMessage: 'x'.repeat(1025) },
+    error: ['placeholderMessage', /1025 characters long; at most 1024/],
+  },
+  {
+    label: 'a placeholder refresh above a minute',
+    metadata: { ...base, placeholder: 'true', placeholderRefresh: '2m' },
+    error: ['placeholderRefresh', /between 1s and 1m/],
+  },
   { label: 'hosts missing', metadata: { service: 'shop', port: '80' }, error: ['hosts', /is required/] },
   { label: 'hosts only commas', metadata: { ...base, hosts: ' , ,' }, error: ['hosts', /is required/] },
   {
@@ -374,5 +458,29 @@ describe('the http trigger type', () => {
     expect(httpRouteKey({ hosts: ['x.io'], pathPrefixes: ['/'] })).toBe(
       httpRouteKey({ hosts: ['x.io'], pathPrefixes: ['/'] }),
     );
+  });
+
+  it('parses the friendly cold start: refresh in whole seconds, absent keys absent', () => {
+    const parsed = parseHttpMetadata(
+      ctx({ ...base, placeholder: 'true', placeholderRefresh: '1500ms', coldStartHeader: 'true' }),
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    expect(parsed.value.placeholder).toEqual({ refreshSeconds: 2 });
+    expect(parsed.value.coldStartHeader).toBe(true);
+    const plain = parseHttpMetadata(ctx(base));
+    if (!plain.ok) throw new Error(JSON.stringify(plain.error));
+    expect('placeholder' in plain.value || 'coldStartHeader' in plain.value).toBe(false);
+  });
+
+  it('parses header matches lower-cased and sorted, and keys them after the paths', () => {
+    const parsed = parseHttpMetadata(ctx({ ...base, headers: 'X-Tenant=Acme, x-canary' }));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    expect(parsed.value.headers).toEqual([{ name: 'x-canary' }, { name: 'x-tenant', value: 'Acme' }]);
+    expect(httpRouteKey(parsed.value)).toBe('shop.example.com|/|x-canary,x-tenant=Acme');
+    // Without header matches the key is what it always was (activators and controllers of
+    // different versions keep agreeing).
+    expect(
+      parseHttpMetadata(ctx(base)).ok && httpRouteKey({ hosts: ['a'], pathPrefixes: ['/'], headers: [] }),
+    ).toBe('a|/');
   });
 });
