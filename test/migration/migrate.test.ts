@@ -109,6 +109,23 @@ ${so(`  triggers:
     expect(result.text).toContain('kind: ScaledJob'); // left as it is
   });
 
+  it('reports what ebb validate says of the converted objects: strict unknown fields, metadata-key typos, dangling refs', () => {
+    const text = so(`  pollingIntervall: 5
+  triggers:
+    - type: kafka
+      metadata: { bootstrapServers: "kafka:9092", consumerGroup: orders, lagTreshold: "5" }
+      authenticationRef: { name: nowhere }
+`);
+    const result = migrateText('e.yaml', text, NOW);
+    const own = result.findings.filter((f) => f.severity === 'error' || f.severity === 'warning');
+    expect(own.map((f) => `${f.line}: ${f.severity}: ${f.field}: ${f.message}`)).toEqual([
+      '7: error: spec.pollingIntervall: ebb refuses this: unknown field "spec.pollingIntervall"',
+      '10: warning: spec.triggers[0].metadata.lagTreshold: unknown metadata key "lagTreshold" for a kafka trigger (did you mean "lagThreshold"?); KEDA and ebb ignore it',
+      '11: warning: spec.triggers[0].authenticationRef.name: TriggerAuthentication default/nowhere is not in the files given; it may exist in the cluster already (ebb resolves it there), else the trigger fails with AuthenticationError',
+    ]);
+    expect(result.converted).toBe(0);
+  });
+
   it('ClusterTriggerAuthentication: the Secrets namespace is named', () => {
     const result = migrateText(
       'd.yaml',
