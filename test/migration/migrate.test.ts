@@ -126,6 +126,33 @@ ${so(`  triggers:
     expect(result.converted).toBe(0);
   });
 
+  it('*FromEnv: refused where KEDA would read it, as admission says; with an authenticationRef, a difference', () => {
+    const rabbit = (extra: string) =>
+      so(`  triggers:
+    - type: rabbitmq
+      metadata: { queueName: q, hostFromEnv: RABBIT_URL }
+${extra}`);
+    const bare = migrateText('f.yaml', rabbit(''), NOW).findings.filter((f) => f.field.endsWith('FromEnv'));
+    expect(bare).toEqual([
+      {
+        file: 'f.yaml',
+        line: 9,
+        field: 'spec.triggers[0].metadata.hostFromEnv',
+        severity: 'error',
+        message:
+          'ebb refuses this: ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication',
+      },
+    ]);
+    const withRef = migrateText('g.yaml', rabbit('      authenticationRef: { name: rabbit }\n'), NOW);
+    expect(withRef.findings.filter((f) => f.field.endsWith('FromEnv'))).toMatchObject([
+      {
+        line: 9,
+        severity: 'difference',
+        message: expect.stringContaining('unless TriggerAuthentication "rabbit" provides host'),
+      },
+    ]);
+  });
+
   it('ClusterTriggerAuthentication: the Secrets namespace is named', () => {
     const result = migrateText(
       'd.yaml',

@@ -97,12 +97,18 @@ const metadataKeyWarnings = (spec: unknown): ValidateProblem[] => {
   });
 };
 
+/** One run's cron comparisons by window (a year of an hourly window costs seconds): asked once. */
+type CronMemo = Map<string, string | undefined>;
+
 /** Cron triggers whose window gets a different verdict from KEDA's rule in the year after `now`. */
-const cronWindowWarnings = (spec: unknown, now: number): ValidateProblem[] => {
+const cronWindowWarnings = (spec: unknown, now: number, memo: CronMemo): ValidateProblem[] => {
   const triggers = isMap(spec) && Array.isArray(spec.triggers) ? spec.triggers : [];
   return triggers.flatMap((trigger: unknown, index) => {
     if (!isMap(trigger) || trigger.type !== 'cron' || !isMap(trigger.metadata)) return [];
-    const message = cronWindowWarning(trigger.metadata, now);
+    const { timezone, start, end } = trigger.metadata;
+    const key = JSON.stringify([timezone, start, end]);
+    const message = memo.has(key) ? memo.get(key) : cronWindowWarning(trigger.metadata, now);
+    memo.set(key, message);
     if (message === undefined) return [];
     return [
       {
@@ -119,6 +125,7 @@ const checkObject = (
   kind: string,
   value: RawMap,
   now: number | undefined,
+  memo: CronMemo,
 ): { errors: ValidateProblem[]; warnings: ValidateProblem[] } => {
   const metadata = isMap(value.metadata) ? value.metadata : {};
   const common = [...unknownFields(kind, value), ...nameProblems(metadata.name, metadata.namespace)];
@@ -127,7 +134,8 @@ const checkObject = (
     // A window admission refuses (start equal to end, a bad zone) is not compared with KEDA's.
     const refused = (p: ValidateProblem) =>
       errors.some((e) => e.path.startsWith(`${p.path.split('.metadata.')[0]}.`));
-    const cron = now === undefined ? [] : cronWindowWarnings(value.spec, now).filter((w) => !refused(w));
+    const cron =
+      now === undefined ? [] : cronWindowWarnings(value.spec, now, memo).filter((w) => !refused(w));
     return { errors, warnings: [...metadataKeyWarnings(value.spec), ...cron] };
   }
   return { errors: [...common, ...admitTriggerAuthentication(kind as AuthKind, value)], warnings: [] };
@@ -177,6 +185,7 @@ export const validateDocuments = (
   const documents: DocumentEntry[] = [];
   const problems: Finding[] = [];
   const records: ObjectRecord[] = [];
+  const cronMemo: CronMemo = new Map();
   for (const source of sources) {
     if ('readError' in source) {
       problems.push({
@@ -230,7 +239,7 @@ export const validateDocuments = (
         for (const p of admission.problems) problems.push({ ...p, ...at(p.path), severity: 'error' });
         continue;
       }
-      const { errors, warnings } = checkObject(kind, value, now);
+      const { errors, warnings } = checkObject(kind, value, now, cronMemo);
       for (const p of errors) problems.push({ ...p, ...at(p.path), severity: 'error' });
       for (const p of warnings) problems.push({ ...p, ...at(p.path), severity: 'warning' });
       records.push(recordOf(kind, value, at));
