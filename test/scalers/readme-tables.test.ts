@@ -1,0 +1,66 @@
+// The README's trigger table against the scalers: every metadata key a scaler accepts
+// (`ScalerDefinition.metadataKeys`, what `ebb validate` knows) is in its row, and every key its
+// row names is one the scaler accepts, so the table cannot fall behind the code. In a row, a
+// key is a `backticked` word outside parentheses; inside them are defaults and values.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { metadataKeysOf, SUPPORTED_TRIGGER_TYPES } from '../../scalers/index.ts';
+
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+/** The backticked words of `text` outside parentheses (parentheses inside backticks do not count). */
+const keysOutsideParentheses = (text: string): string[] => {
+  const keys: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '`') {
+      const close = text.indexOf('`', i + 1);
+      if (close < 0) break;
+      if (depth === 0) keys.push(text.slice(i + 1, close));
+      i = close;
+    } else if (c === '(') depth++;
+    else if (c === ')') depth = Math.max(0, depth - 1);
+  }
+  return keys;
+};
+
+/** The rows of the table under `## Triggers`: trigger types → the keys its metadata cell names. */
+const triggerTable = (): { types: string[]; keys: string[] }[] => {
+  const section = README.slice(README.indexOf('\n## Triggers\n'));
+  const lines = section.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('| type | metadata'));
+  const rows: { types: string[]; keys: string[] }[] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break;
+    const [, types = '', metadata = ''] = line.split('|');
+    rows.push({ types: keysOutsideParentheses(types), keys: keysOutsideParentheses(metadata) });
+  }
+  return rows;
+};
+
+describe("the README's trigger table", () => {
+  const rows = triggerTable();
+
+  it('has one row per supported trigger type', () => {
+    expect(rows.flatMap((r) => r.types).sort()).toEqual([...SUPPORTED_TRIGGER_TYPES].sort());
+  });
+
+  it.each(SUPPORTED_TRIGGER_TYPES.map((type) => [type]))(
+    '%s: its row names exactly the metadata keys the scaler accepts',
+    (type) => {
+      const row = rows.find((r) => r.types.includes(type));
+      const accepted = [...(metadataKeysOf(type) ?? [])].sort();
+      expect(accepted.length).toBeGreaterThan(0);
+      expect([...new Set(row?.keys)].sort()).toEqual(accepted);
+    },
+  );
+
+  it('reads keys outside parentheses only', () => {
+    expect(keysOutsideParentheses('`a` (`x`, or `b` (nested `y`)), `c` (`(`) + `d` (1)')).toEqual([
+      'a',
+      'c',
+      'd',
+    ]);
+  });
+});
