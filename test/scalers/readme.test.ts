@@ -1,10 +1,19 @@
-// The README's trigger table against the scalers: every metadata key a scaler accepts
-// (`ScalerDefinition.metadataKeys`, what `ebb validate` knows) is in its row, and every key its
-// row names is one the scaler accepts, so the table cannot fall behind the code. In a row, a
-// key is a `backticked` word outside parentheses; inside them are defaults and values.
+// The README's trigger section against the code, so it cannot fall behind. The trigger table:
+// every metadata key a scaler accepts (`ScalerDefinition.metadataKeys`, what `ebb validate`
+// knows) is in its row, and every key its row names is one the scaler accepts (in a row, a key
+// is a `backticked` word outside parentheses; inside them are defaults and values). The http
+// panic mode: its windows and threshold are the constants the core uses, and its example
+// explanation is what the core prints.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { metadataKeysOf, SUPPORTED_TRIGGER_TYPES } from '../../scalers/index.ts';
+import {
+  type ConcurrencyState,
+  concurrencyRecommendation,
+  DEFAULT_PANIC_THRESHOLD,
+  DEFAULT_PANIC_WINDOW_MS,
+  DEFAULT_STABLE_WINDOW_MS,
+} from '../../src/scaling/concurrency.ts';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -62,5 +71,39 @@ describe("the README's trigger table", () => {
       'c',
       'd',
     ]);
+  });
+});
+
+describe("the README's http panic mode", () => {
+  const section = README.slice(README.indexOf('**How an `http` trigger scales: the panic mode.**'));
+  const paragraph = section.slice(0, section.indexOf('\n\n'));
+
+  it("states the core's windows and threshold", () => {
+    expect(paragraph).toContain(`**stable window of ${DEFAULT_STABLE_WINDOW_MS / 1000} s**`);
+    expect(paragraph).toContain(`**panic window of ${DEFAULT_PANIC_WINDOW_MS / 1000} s**`);
+    expect(paragraph).toContain(`reaches **${DEFAULT_PANIC_THRESHOLD} ×** the ready replicas`);
+  });
+
+  it('shows the explanation the core gives: 54 s at 5 in flight, then 6 s at 45, target 10, one replica', () => {
+    const spec = {
+      targetPerReplica: 10,
+      stableWindowMs: DEFAULT_STABLE_WINDOW_MS,
+      panicWindowMs: DEFAULT_PANIC_WINDOW_MS,
+      panicThreshold: DEFAULT_PANIC_THRESHOLD,
+      currentReplicas: 1,
+    };
+    let state: ConcurrencyState | undefined;
+    let explanation = '';
+    for (let second = 0; second < 60; second++) {
+      const r = concurrencyRecommendation(
+        state,
+        { now: second * 1000, concurrency: second < 54 ? 5 : 45 },
+        spec,
+      );
+      state = r.state;
+      explanation = r.explanation;
+    }
+    const example = /e\.g\. `(concurrency [^`]*)`/.exec(paragraph)?.[1];
+    expect(example).toBe(`concurrency ${explanation}`);
   });
 });
