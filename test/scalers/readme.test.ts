@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { metadataKeysOf, SUPPORTED_TRIGGER_TYPES } from '../../scalers/index.ts';
+import { FALLBACK_BEHAVIORS } from '../../src/api/scaledobject.ts';
 import {
   type ConcurrencyState,
   concurrencyRecommendation,
@@ -71,6 +72,15 @@ describe("the README's trigger table", () => {
       'c',
       'd',
     ]);
+  });
+});
+
+describe("the README's ScaledObject fields", () => {
+  it('name every fallback.behavior ebb accepts (issue 13: scalingModifiers was missing)', () => {
+    const at = README.indexOf('`ScaledObject` fields:');
+    const paragraph = README.slice(at, README.indexOf('\n\n', at));
+    const behaviors = /`behavior`: ([^)]*)\)/.exec(paragraph)?.[1] ?? '';
+    expect(keysOutsideParentheses(behaviors).sort()).toEqual([...FALLBACK_BEHAVIORS].sort());
   });
 });
 
