@@ -100,11 +100,21 @@ const metadataKeyWarnings = (spec: unknown): ValidateProblem[] => {
 /** One run's cron comparisons by window (a year of an hourly window costs seconds): asked once. */
 type CronMemo = Map<string, string | undefined>;
 
-/** Cron triggers whose window gets a different verdict from KEDA's rule in the year after `now`. */
-const cronWindowWarnings = (spec: unknown, now: number, memo: CronMemo): ValidateProblem[] => {
+/**
+ * Cron triggers whose window gets a different verdict from KEDA's rule in the year after `now`.
+ * A trigger with an error (start equal to end, a bad zone) is not compared: admission says why.
+ */
+const cronWindowWarnings = (
+  spec: unknown,
+  now: number,
+  memo: CronMemo,
+  errors: readonly ValidateProblem[],
+): ValidateProblem[] => {
   const triggers = isMap(spec) && Array.isArray(spec.triggers) ? spec.triggers : [];
   return triggers.flatMap((trigger: unknown, index) => {
     if (!isMap(trigger) || trigger.type !== 'cron' || !isMap(trigger.metadata)) return [];
+    const own = `${fieldPath(['spec', 'triggers', index])}.`;
+    if (errors.some((e) => e.path.startsWith(own))) return [];
     const { timezone, start, end } = trigger.metadata;
     const key = JSON.stringify([timezone, start, end]);
     const message = memo.has(key) ? memo.get(key) : cronWindowWarning(trigger.metadata, now);
@@ -131,11 +141,7 @@ const checkObject = (
   const common = [...unknownFields(kind, value), ...nameProblems(metadata.name, metadata.namespace)];
   if (kind === KIND) {
     const errors = [...common, ...admitScaledObject(value).problems];
-    // A window admission refuses (start equal to end, a bad zone) is not compared with KEDA's.
-    const refused = (p: ValidateProblem) =>
-      errors.some((e) => e.path.startsWith(`${p.path.split('.metadata.')[0]}.`));
-    const cron =
-      now === undefined ? [] : cronWindowWarnings(value.spec, now, memo).filter((w) => !refused(w));
+    const cron = now === undefined ? [] : cronWindowWarnings(value.spec, now, memo, errors);
     return { errors, warnings: [...metadataKeyWarnings(value.spec), ...cron] };
   }
   return { errors: [...common, ...admitTriggerAuthentication(kind as AuthKind, value)], warnings: [] };
