@@ -9,8 +9,8 @@ import { fail, ok, type Problem, type Result } from '../../src/api/reasons.ts';
 import type { TriggerContext } from '../../src/scaler.ts';
 import {
   bool,
+  fromEnvProblem,
   GO_INT,
-  metadataProblem,
   number,
   oneOf,
   parseMetadata,
@@ -125,8 +125,6 @@ const version = text.transform((v, ctx) => {
   return z.NEVER;
 });
 
-const FROM_ENV = ' (ebb does not read the target container\u2019s environment: set the value itself)';
-
 const metadataSchema = (type: string) =>
   z
     .object({
@@ -179,11 +177,21 @@ export const KAFKA_METADATA_KEYS: readonly string[] = [
   'saslTokenProvider',
 ];
 
-/** `*FromEnv` keys name a variable of the target's containers, which KEDA resolves and ebb cannot. */
+/**
+ * `*FromEnv` keys, refused where KEDA would read them: its order for these three is the trigger
+ * metadata, then the container env (kafka_scaler.go: `order=triggerMetadata;resolvedEnv`), so
+ * whenever the key itself is empty. A TriggerAuthentication cannot provide them, in KEDA or ebb.
+ */
 const fromEnvProblems = (metadata: Readonly<Record<string, string>>, index: number): Problem[] =>
   (['bootstrapServers', 'consumerGroup', 'topic'] as const).flatMap((key) =>
     metadata[`${key}FromEnv`]?.trim() && !metadata[key]?.trim()
-      ? [metadataProblem(index, `${key}FromEnv`, `is not supported${FROM_ENV}; set ${key}`)]
+      ? [
+          fromEnvProblem(
+            index,
+            `${key}FromEnv`,
+            `set ${key} in the trigger metadata (KEDA reads it from the metadata or the environment, never from a TriggerAuthentication)`,
+          ),
+        ]
       : [],
   );
 

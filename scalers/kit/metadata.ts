@@ -27,6 +27,17 @@ export const metadataProblem = (index: number, key: string, message: string): Pr
   message,
 });
 
+/**
+ * A `*FromEnv` key KEDA would read: it names a variable of the scale target's containers, which
+ * KEDA's operator resolves from the pod spec and ebb, running outside the pod, cannot. Refused
+ * (never admitted to fail at every read), with what to do instead. One wording for every scaler.
+ */
+export const fromEnvProblem = (index: number, key: string, instead: string): Problem =>
+  metadataProblem(index, key, `ebb has no container environment to read it from; ${instead}`);
+
+/** What to do instead of a `*FromEnv` key that a TriggerAuthentication can also provide. */
+export const FROM_ENV_TO_SECRET = 'put the value in a Secret and reference it with a TriggerAuthentication';
+
 /** `must be one of "a", "b", got "c"`: the complaint about a value outside a fixed set. */
 export const mustBeOneOf = (values: readonly string[], got: string): string =>
   `must be one of ${values.map((v) => `"${v}"`).join(', ')}, got "${got}"`;

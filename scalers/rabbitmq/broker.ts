@@ -1,13 +1,15 @@
 // Where a rabbitmq trigger reads from, resolved from its config and the parameters of its
-// authenticationRef, the way KEDA looks them up: `host` from the metadata, then the auth
-// (KEDA's third source, `hostFromEnv`, is a container env var ebb cannot see); `protocol` and
-// `vhostName` from the metadata, then the auth; username, password and TLS from the auth only.
+// authenticationRef, the way KEDA looks them up: `host` from the metadata, then the auth;
+// `protocol` and `vhostName` from the metadata, then the auth; username, password and TLS from
+// the auth only. KEDA's last source for host, username and password is the container env
+// (`hostFromEnv`, ...; rabbitmq_scaler.go `order=...;resolvedEnv`), which ebb does not have: a
+// `*FromEnv` key KEDA would read (its key missing from the sources before it) is refused.
 // Pure: no I/O. The endpoints it returns carry secrets (credentials, the Authorization header);
 // their `display` never does and is what error messages use.
 import { fieldPath } from '../../src/api/parse.ts';
 import { fail, InvalidTriggerMetadata, ok, type Problem, type Result } from '../../src/api/reasons.ts';
 import type { TriggerContext } from '../../src/scaler.ts';
-import { metadataProblem, paramValue } from '../kit/metadata.ts';
+import { FROM_ENV_TO_SECRET, fromEnvProblem, metadataProblem, paramValue } from '../kit/metadata.ts';
 import {
   PROTOCOLS,
   type Protocol,
@@ -72,14 +74,8 @@ const decode = (text: string): string => {
   }
 };
 
-/** The message for `hostFromEnv` and friends. */
-export const envReferenceMessage = (key: string, instead: string): string =>
-  `${key} is not supported: ebb runs outside the workload's pod; use ${instead}`;
-
-const HOST_REQUIRED = `is required: set host, or an authenticationRef whose TriggerAuthentication provides host (${envReferenceMessage('hostFromEnv', 'host or an authenticationRef')})`;
-
-/** Problems about `*FromEnv` keys: admitted (KEDA admits them), reported when a scaler is built. */
-export const envReferenceProblem = (p: Problem): boolean => p.path.endsWith('FromEnv');
+const HOST_REQUIRED =
+  'is required: set host, or an authenticationRef whose TriggerAuthentication provides host (not hostFromEnv: ebb has no container environment to read it from)';
 
 /**
  * Can the broker be checked now? Not at admission for a trigger with an authenticationRef:
@@ -147,13 +143,7 @@ export const resolveBroker = (config: RabbitMQConfig, ctx: TriggerContext): Resu
       : authProblem(`host ${message}`);
   if (rawHost === undefined) {
     if (config.fromEnv.host !== undefined) {
-      problems.push(
-        metadataProblem(
-          index,
-          'hostFromEnv',
-          envReferenceMessage('hostFromEnv', 'host or an authenticationRef'),
-        ),
-      );
+      problems.push(fromEnvProblem(index, 'hostFromEnv', FROM_ENV_TO_SECRET));
     } else if (ref === undefined) {
       problems.push(metadataProblem(index, 'host', HOST_REQUIRED));
     } else {
@@ -210,22 +200,10 @@ export const resolveBroker = (config: RabbitMQConfig, ctx: TriggerContext): Resu
   const username = auth('username');
   const password = auth('password');
   if (username === undefined && config.fromEnv.username !== undefined) {
-    problems.push(
-      metadataProblem(
-        index,
-        'usernameFromEnv',
-        envReferenceMessage('usernameFromEnv', 'an authenticationRef'),
-      ),
-    );
+    problems.push(fromEnvProblem(index, 'usernameFromEnv', FROM_ENV_TO_SECRET));
   }
   if (password === undefined && config.fromEnv.password !== undefined) {
-    problems.push(
-      metadataProblem(
-        index,
-        'passwordFromEnv',
-        envReferenceMessage('passwordFromEnv', 'an authenticationRef'),
-      ),
-    );
+    problems.push(fromEnvProblem(index, 'passwordFromEnv', FROM_ENV_TO_SECRET));
   }
   if ((username === undefined) !== (password === undefined)) {
     authProblem('username and password must be given together');
@@ -315,9 +293,10 @@ export const resolveBroker = (config: RabbitMQConfig, ctx: TriggerContext): Resu
 };
 
 /**
- * The definition's parse: the metadata (schema.ts), then the broker whenever it can be known.
- * `*FromEnv` problems are left to the scaler (see envReferenceProblem); at admission, a trigger
- * with an authenticationRef gets only the checks its own metadata decides (an explicit protocol).
+ * The definition's parse: the metadata (schema.ts), then the broker whenever it can be known. At
+ * admission a trigger with an authenticationRef gets only the checks its own metadata decides
+ * (an explicit protocol); the rest, `*FromEnv` keys included, when its TriggerAuthentication is
+ * resolved (the controller parses again with its parameters).
  */
 export const parseRabbitMQTrigger = (ctx: TriggerContext): Result<RabbitMQConfig, Problem[]> => {
   const parsed = parseRabbitMQMetadata(ctx);
@@ -338,7 +317,7 @@ export const parseRabbitMQTrigger = (ctx: TriggerContext): Result<RabbitMQConfig
   let problems: Problem[] = [];
   if (brokerIsKnowable(config, ctx.authParams)) {
     const broker = resolveBroker(config, ctx);
-    if (!broker.ok) problems = broker.error.filter((p) => !envReferenceProblem(p));
+    if (!broker.ok) problems = broker.error;
   } else if (config.protocol === 'amqp' || config.protocol === 'http') {
     problems = protocolProblems(config, config.protocol, ctx.index);
   }

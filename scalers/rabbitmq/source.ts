@@ -1,7 +1,8 @@
 // The RabbitMQ scaler's I/O: AMQP passive declares on a shared connection (connections.ts), or
-// the management API (management.ts); the arithmetic is metric.ts's. A trigger whose broker
-// cannot be resolved (a `hostFromEnv`, an authenticationRef without host) still gets a scaler:
-// every read fails with the problem, so the controller reports it where it reports read errors.
+// the management API (management.ts); the arithmetic is metric.ts's. Parsing refuses a broker
+// that cannot be resolved once the auth is known; a trigger built without it (an authenticationRef
+// whose TriggerAuthentication resolved to no parameters) still gets a scaler: every read fails
+// with the problem, so the controller reports it where it reports read errors.
 import { fail, formatProblem, InvalidTriggerMetadata, ok, type Result } from '../../src/api/reasons.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { MetricSpec, ReadError, Scaler, TriggerContext } from '../../src/scaler.ts';

@@ -104,14 +104,17 @@ const triggerRules = (trigger: Obj, i: number, now: number): Finding[] => {
       );
     }
   }
-  if (type === 'rabbitmq') {
-    for (const key of ['hostFromEnv', 'usernameFromEnv', 'passwordFromEnv']) {
-      if (metadata[key] !== undefined) {
+  // Without an authenticationRef, admission refuses a *FromEnv key KEDA would read (the
+  // validate errors the report adds); with one, that is decided when the auth is resolved.
+  const ref = text(obj(trigger.authenticationRef).name);
+  if (type === 'rabbitmq' && ref !== undefined) {
+    for (const key of ['host', 'username', 'password']) {
+      if (metadata[`${key}FromEnv`] !== undefined && (key !== 'host' || text(metadata.host) === undefined)) {
         out.push(
           finding(
-            at('metadata', key),
-            'error',
-            `${key} reads the workload's container environment, which ebb (running outside the pod) cannot: every read would fail; move the value to a Secret and a TriggerAuthentication`,
+            at('metadata', `${key}FromEnv`),
+            'difference',
+            `${key}FromEnv: ebb has no container environment to read it from; the trigger is refused (InvalidTriggerMetadata) unless TriggerAuthentication "${ref}" provides ${key}: put the value in a Secret and reference it there`,
           ),
         );
       }

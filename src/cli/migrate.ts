@@ -3,16 +3,17 @@
 // KEDA's pause annotations; everything else (other kinds, comments, key order, quoting) is
 // written back as it was, through the yaml library's Document API. The converted manifests go to
 // stdout (or `--out DIR`); stderr gets the report: every behavioural difference that applies,
-// each as `FILE:LINE: field: message` (migrate-report.ts). Exit 1 only when a manifest cannot be
-// converted: unreadable YAML, a ScaledJob, or an object ebb would refuse (its admission problems
-// are listed, as `ebb validate` would list them).
+// each as `FILE:LINE: field: message` (migrate-report.ts), and what `ebb validate` says of the
+// converted objects (validateDocuments over every converted file at once, so an authenticationRef
+// may name a TriggerAuthentication in another file): its errors (admission, strict unknown fields,
+// names, two objects on one target) and its warnings (metadata-key typos with the closest key, a
+// dangling authenticationRef). Exit 1 only when a manifest cannot be converted: unreadable YAML,
+// a ScaledJob, or an object ebb would refuse.
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { type Document, isMap, isScalar, LineCounter, parseAllDocuments, Scalar } from 'yaml';
-import { formatProblem, type Problem } from '../api/reasons.ts';
 import { API_VERSION, KEDA_API_VERSION, KIND } from '../api/scaledobject.ts';
 import { CLUSTER_TRIGGER_AUTHENTICATION, TRIGGER_AUTHENTICATION } from '../api/triggerauthentication.ts';
-import { admitScaledObject } from '../controller/admission.ts';
 import { MANIFEST_LIMITS } from './documents.ts';
 import { type CliIO, describeError } from './io.ts';
 import {
@@ -23,13 +24,15 @@ import {
   scaledObjectFindings,
   triggerAuthFindings,
 } from './migrate-report.ts';
+import { validateDocuments } from './validate/check.ts';
 
 export interface LocatedFinding {
   readonly file: string;
   /** 1-based line of the field (or of the nearest enclosing key that exists). */
   readonly line: number;
   readonly field: string;
-  readonly severity: Severity;
+  /** The report's severities, and `warning`: what `ebb validate` warns of (the cluster admits it). */
+  readonly severity: Severity | 'warning';
   readonly message: string;
 }
 
@@ -41,12 +44,6 @@ export interface MigratedFile {
   /** Objects converted (ScaledObjects and (Cluster)TriggerAuthentications). */
   readonly converted: number;
 }
-
-/**
- * ebb's admission, through one small adapter so that `ebb validate`'s structured results can
- * replace it at merge time without touching the rest.
- */
-const admissionProblems = (value: unknown): readonly Problem[] => admitScaledObject(value).problems;
 
 type Keys = readonly (string | number)[];
 
@@ -109,18 +106,25 @@ const rewriteAnnotations = (doc: Document, out: Finding[], edits: Edit[]): void 
   }
 };
 
-const problemFinding = (problem: Problem): Finding => ({
-  field: problem.path,
-  keys: problem.path
-    .split(/\.|\[(\d+)\]/)
-    .filter((k) => k !== undefined && k !== '')
-    .map((k) => (/^\d+$/.test(k) ? Number(k) : k)),
-  severity: 'error',
-  message: `ebb refuses this: ${formatProblem(problem).slice(problem.path.length + 2)}`,
-});
+/** A converted object (KEDA's apiVersion): its 1-based place in the file and its findings. */
+interface ConvertedDocument {
+  readonly doc: number;
+  readonly findings: LocatedFinding[];
+  /** Fields the report refuses already (cron desiredReplicas "0", an env source): not listed twice. */
+  readonly explained: ReadonlySet<string>;
+}
 
-/** Converts one file's text; `now` is where the cron comparison's year starts. */
-export const migrateText = (file: string, text: string, now: number): MigratedFile => {
+/** One file converted, before `ebb validate`'s checks are added. */
+interface ConvertedFile {
+  readonly file: string;
+  readonly text: string | undefined;
+  /** Findings of no converted object (invalid YAML, a ScaledJob). */
+  readonly other: LocatedFinding[];
+  readonly documents: readonly ConvertedDocument[];
+}
+
+/** Rewrites one file's text and reports the differences; `now` starts the cron comparison's year. */
+const convertText = (file: string, text: string, now: number): ConvertedFile => {
   const lines = new LineCounter();
   let docs: Document.Parsed[];
   try {
@@ -129,28 +133,20 @@ export const migrateText = (file: string, text: string, now: number): MigratedFi
     return {
       file,
       text: undefined,
-      converted: 0,
-      findings: [
+      other: [
         { file, line: 1, field: '', severity: 'error', message: `cannot parse: ${describeError(error)}` },
       ],
+      documents: [],
     };
   }
-  const located: LocatedFinding[] = [];
+  const other: LocatedFinding[] = [];
+  const documents: ConvertedDocument[] = [];
   const edits: Edit[] = [];
-  let converted = 0;
-  for (const doc of docs) {
+  for (const [index, doc] of docs.entries()) {
     const findings: Finding[] = [];
-    const at = (f: Finding) =>
-      located.push({
-        file,
-        line: lineOf(doc, f.keys, lines),
-        field: f.field,
-        severity: f.severity,
-        message: f.message,
-      });
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
-      located.push({
+      other.push({
         file,
         line: e?.linePos?.[0].line ?? 1,
         field: '',
@@ -167,35 +163,82 @@ export const migrateText = (file: string, text: string, now: number): MigratedFi
       if (version !== undefined) edits.push(version);
       rewriteAnnotations(doc, findings, edits);
       const value = doc.toJS({ maxAliasCount: MANIFEST_LIMITS.aliasCount }) as Record<string, unknown>;
-      const report = scaledObjectFindings(value, now);
-      // A field the report explains already (cron desiredReplicas "0") is not listed twice.
-      const explained = new Set(report.filter((f) => f.severity === 'error').map((f) => f.field));
-      findings.push(
-        ...admissionProblems(value)
-          .filter((p) => !explained.has(p.path))
-          .map(problemFinding),
-      );
-      findings.push(...report);
+      findings.push(...scaledObjectFindings(value, now));
     } else if (kind === TRIGGER_AUTHENTICATION || kind === CLUSTER_TRIGGER_AUTHENTICATION) {
       if (version !== undefined) edits.push(version);
       const value = doc.toJS() as Record<string, unknown>;
       findings.push(...triggerAuthFindings(value, kind === CLUSTER_TRIGGER_AUTHENTICATION));
     } else {
-      findings.push({
+      other.push({
+        file,
+        line: lineOf(doc, ['kind'], lines),
         field: 'kind',
-        keys: ['kind'],
         severity: 'error',
         message: `${String(kind)} has no ebb equivalent (ebb scales ScaledObjects only); it is left as it is`,
       });
+      continue;
     }
-    if (!findings.some((f) => f.severity === 'error')) converted++;
-    for (const f of findings) at(f);
+    documents.push({
+      // yamlDocuments numbers documents as the composer yields them, empty ones included.
+      doc: index + 1,
+      findings: findings.map((f) => ({
+        file,
+        line: lineOf(doc, f.keys, lines),
+        field: f.field,
+        severity: f.severity,
+        message: f.message,
+      })),
+      explained: new Set(findings.filter((f) => f.severity === 'error').map((f) => f.field)),
+    });
   }
-  // Applied from the end, so earlier offsets stay valid.
+  // Applied from the end, so earlier offsets stay valid. Edits replace scalars on their own
+  // line, so every line keeps its number.
   let out = text;
   for (const e of edits.sort((a, b) => b.start - a.start))
     out = out.slice(0, e.start) + e.text + out.slice(e.end);
-  return { file, text: out, findings: located, converted };
+  return { file, text: out, other, documents };
+};
+
+/**
+ * Converts the files and adds what `ebb validate` says of each converted object, checking the
+ * converted texts together (cross-document checks span the files). Validate's cron warning is
+ * left out: the report words that difference itself. Findings are in line order per file.
+ */
+export const migrateTexts = (
+  sources: readonly { readonly file: string; readonly text: string }[],
+  now: number,
+): MigratedFile[] => {
+  const converted = sources.map((s) => convertText(s.file, s.text, now));
+  const checked = converted.flatMap((c) => (c.text === undefined ? [] : [{ file: c.file, text: c.text }]));
+  const validation = validateDocuments(checked, MANIFEST_LIMITS).problems;
+  return converted.map((c) => {
+    const documents = c.documents.map((d) => {
+      const validated: LocatedFinding[] = validation
+        .filter((p) => p.file === c.file && p.doc === d.doc && !d.explained.has(p.path))
+        .map((p) => ({
+          file: c.file,
+          line: p.line,
+          field: p.path,
+          severity: p.severity,
+          message: p.severity === 'error' ? `ebb refuses this: ${p.message}` : p.message,
+        }));
+      return [...d.findings, ...validated];
+    });
+    const findings = [...c.other, ...documents.flat()].sort((a, b) => a.line - b.line);
+    return {
+      file: c.file,
+      text: c.text,
+      findings,
+      converted: documents.filter((fs) => !fs.some((f) => f.severity === 'error')).length,
+    };
+  });
+};
+
+/** Converts one file's text; `now` is where the cron comparison's year starts. */
+export const migrateText = (file: string, text: string, now: number): MigratedFile => {
+  const [result] = migrateTexts([{ file, text }], now);
+  if (result === undefined) throw new Error('migrateTexts returns one result per source');
+  return result;
 };
 
 const YAML_FILE = /\.ya?ml$/i;
@@ -231,13 +274,14 @@ export const runMigrate = async (
   io: CliIO,
 ): Promise<number> => {
   const now = io.now().getTime();
-  const results: MigratedFile[] = [];
-  for (const { file, root } of await expand(paths)) {
-    let text: string;
+  const inputs = await expand(paths);
+  const texts = new Map<string, string>();
+  const unreadable = new Map<string, MigratedFile>();
+  for (const { file } of inputs) {
     try {
-      text = await io.readText(file, MANIFEST_LIMITS.fileBytes);
+      texts.set(file, await io.readText(file, MANIFEST_LIMITS.fileBytes));
     } catch (error) {
-      results.push({
+      unreadable.set(file, {
         file,
         text: undefined,
         converted: 0,
@@ -245,9 +289,19 @@ export const runMigrate = async (
           { file, line: 0, field: '', severity: 'error', message: `cannot read: ${describeError(error)}` },
         ],
       });
-      continue;
     }
-    const result = migrateText(file, text, now);
+  }
+  const migrated = new Map(
+    migrateTexts(
+      [...texts].map(([file, text]) => ({ file, text })),
+      now,
+    ).map((r) => [r.file, r] as const),
+  );
+  const results: MigratedFile[] = [];
+  for (const { file, root } of inputs) {
+    const result = unreadable.get(file) ?? migrated.get(file);
+    // A file given twice (a directory and a file in it) is converted and reported once.
+    if (result === undefined || results.includes(result)) continue;
     results.push(result);
     if (result.text === undefined) continue;
     if (options.out === undefined) {

@@ -157,7 +157,7 @@ export const runValidate = async (
   options: ValidateOptions = {},
 ): Promise<number> => {
   const sources = await readSources(args, io, limits);
-  const report = validateDocuments(sources, limits);
+  const report = validateDocuments(sources, limits, io.now().getTime());
   const strict = options.strict === true;
   const summary = summarize(report, strict);
   if (options.output === 'json') {

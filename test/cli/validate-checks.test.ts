@@ -13,9 +13,11 @@ import { capturedIO } from './captured-io.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
+const NOW = Date.parse('2026-06-01T00:00:00Z'); // a Monday
+
 const run = async (args: string[], options: { strict?: boolean; output?: 'text' | 'json' } = {}) => {
   const { io, stdout, stderr } = capturedIO();
-  const code = await runValidate(args, io, undefined, options);
+  const code = await runValidate(args, { ...io, now: () => new Date(NOW) }, undefined, options);
   return {
     code,
     lines: stdout()
@@ -127,6 +129,60 @@ describe('ebb validate: warnings', () => {
     const strict = await run([f], { strict: true });
     expect(strict.lines).toEqual([line]);
     expect(strict.code).toBe(1);
+  });
+});
+
+describe('ebb validate: cron windows where ebb and KEDA disagree', () => {
+  const cron = (name: string, timezone: string, start: string, end: string) =>
+    [
+      'apiVersion: autoscaling.ebb.dev/v1alpha1',
+      'kind: ScaledObject',
+      'metadata:',
+      `  name: ${name}`,
+      'spec:',
+      `  scaleTargetRef: {name: ${name}}`,
+      '  triggers:',
+      '    - type: cron',
+      `      metadata: {timezone: ${timezone}, start: "${start}", end: "${end}", desiredReplicas: "1"}`,
+      '',
+    ].join('\n');
+
+  it("warns with the first instant of the coming year for the issue's two windows, not for a daily one; exit 0, or 1 with --strict", async () => {
+    const f = join(dir(), 'cron.yaml');
+    writeFileSync(
+      f,
+      [
+        cron('always', 'Etc/UTC', '* * * * *', '0 0 1 1 *'),
+        cron('weekdays', 'Europe/Berlin', '0 8 * * 1-5', '0 17 * * *'),
+        cron('daily', 'Europe/Berlin', '0 8 * * *', '0 17 * * *'),
+      ].join('---\n'),
+    );
+    // The position of the `start` key in each flow map.
+    const warning = (line: number, col: number, text: string) =>
+      `${f}:${line}:${col}: warning: spec.triggers[0].metadata.start: ebb and KEDA disagree on this window: ${text} (ebb compares the last start and end; KEDA is inactive while its next start comes before its next end)`;
+    const expected = [
+      warning(
+        9,
+        37,
+        'at 2026-06-01 00:00 Etc/UTC (2026-06-01T00:00:00.000Z) it is active in ebb and inactive in KEDA',
+      ),
+      warning(
+        19,
+        43,
+        'at 2026-06-05 17:00 Europe/Berlin (2026-06-05T15:00:00.000Z) it is inactive in ebb and active in KEDA',
+      ),
+    ];
+    const lax = await run([f]);
+    expect(lax.lines).toEqual(expected);
+    expect(lax.stderr).toBe('ebb validate: 3 ScaledObjects checked, 0 with problems; 2 warnings\n');
+    expect(lax.code).toBe(0);
+    const strict = await run([f], { strict: true });
+    expect(strict.lines).toEqual(expected);
+    expect(strict.code).toBe(1);
+    const json = JSON.parse((await run([f], { output: 'json' })).stdout) as {
+      problems: { reason: string }[];
+    };
+    expect(json.problems.map((p) => p.reason)).toEqual(['CronWindowDisagreement', 'CronWindowDisagreement']);
   });
 });
 

@@ -38,10 +38,21 @@ describe('the ScaledObject fixtures', () => {
     expect(fixtureFilesOnDisk().filter((f) => !f.endsWith('.yaml'))).toEqual([]);
   });
 
-  it("cover every layer: the structural schema, the CEL rules and ebb's own checks", () => {
+  it("cover every layer: the structural schema, the CEL rules, strict field validation and ebb's own checks", () => {
     const layers = new Set(invalidFixtures.map((f) => f.refusedBy));
-    expect([...layers].sort()).toEqual(['cel', 'ebb', 'schema']);
+    expect([...layers].sort()).toEqual(['cel', 'ebb', 'schema', 'strict']);
   });
+
+  // What kubectl's strict field validation refuses (the API server would prune it otherwise):
+  // ebb validate names the same field, as an unknown field.
+  it.each(invalidFixtures.filter((f) => f.refusedBy === 'strict').map((f) => [f.file, f] as const))(
+    'names the unknown field of %s as the API server does',
+    (_file, fixture) => {
+      expect(check(fixture)).toEqual([
+        { path: fixture.field, reason: UnknownField, message: `unknown field "${fixture.api?.field}"` },
+      ]);
+    },
+  );
 
   it.each(validFixtures.map((f) => [f.file, f] as const))('admits %s', (_file, fixture) => {
     expect(check(fixture)).toEqual([]);
@@ -100,7 +111,8 @@ describe('ebb validate (the command)', () => {
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe('ebb validate: 1 ScaledObject checked, 0 with problems\n');
     expect(run.status).toBe(0);
-  });
+    // Each cron window is compared with KEDA's rule over a year (an hourly one takes seconds).
+  }, 60_000);
 
   it('exits 1 with one FILE:LINE:COL: path: message line per problem, never a stack trace', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ebb-validate-'));

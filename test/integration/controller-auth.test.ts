@@ -2,7 +2,8 @@
 // a missing TriggerAuthentication is Ready=False AuthenticationError with a Warning Event and no
 // scaler; creating it (and its Secret) reconciles the ScaledObject without touching it; a
 // rotated Secret rebuilds the scaler with the new value; a ClusterTriggerAuthentication reads
-// its Secret from the cluster object namespace. No value appears in a log line, status or Event.
+// its Secret from the cluster object namespace; a *FromEnv key the resolved TriggerAuthentication
+// does not cover is refused. No value appears in a log line, status or Event.
 import { randomBytes } from 'node:crypto';
 import {
   ApiextensionsV1Api,
@@ -213,6 +214,40 @@ describe('trigger authentication through the controller', () => {
     await createDeployment(kc, ns.name, 'cluster-auth', 0);
     await rabbitSO('cluster-auth', { name, kind: 'ClusterTriggerAuthentication' });
     await vi.waitFor(async () => expect(await deploymentReplicas(kc, ns.name, 'cluster-auth')).toBe(4), wait);
+  });
+
+  it('*FromEnv the TriggerAuthentication does not cover: InvalidTriggerMetadata once it is resolved, no scaler', async () => {
+    // KEDA reads usernameFromEnv when the auth gives no username; ebb has no container env.
+    // The TriggerAuthentication `rabbit` gives host only (the first test made it, when it ran).
+    await putSecret(ns.name, 'rabbit', hostWith(PASSWORD));
+    await createAuth('TriggerAuthentication', 'rabbit').catch(() => {});
+    await createDeployment(kc, ns.name, 'from-env', 0);
+    await createScaledObject(kc, ns.name, 'from-env', {
+      triggers: [
+        {
+          type: 'rabbitmq',
+          name: 'queue',
+          metadata: {
+            queueName: 'orders',
+            mode: 'QueueLength',
+            value: '10',
+            usernameFromEnv: 'RABBIT_USER',
+            passwordFromEnv: 'RABBIT_PASS',
+          },
+          authenticationRef: { name: 'rabbit' },
+        },
+      ],
+    });
+    await vi.waitFor(async () => {
+      expect(conditionOf(await readScaledObject(kc, ns.name, 'from-env'), 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'InvalidTriggerMetadata',
+        message:
+          'spec.triggers[0].metadata.usernameFromEnv: ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication; ' +
+          'spec.triggers[0].metadata.passwordFromEnv: ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication',
+      });
+    }, wait);
+    expect(await deploymentReplicas(kc, ns.name, 'from-env')).toBe(0);
   });
 
   it('no Secret value in any log line, status or Event', async () => {

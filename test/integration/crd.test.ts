@@ -48,8 +48,11 @@ const StatusSchema = z.object({
   message: z.string(),
 });
 
-/** Creates the object; resolves to the stored object or to the API server's refusal. */
-const create = async (body: object) => {
+/**
+ * Creates the object (with `fieldValidation: 'Strict'`, as kubectl sends by default, when asked);
+ * resolves to the stored object or to the API server's refusal.
+ */
+const create = async (body: object, fieldValidation?: 'Strict') => {
   try {
     const stored: unknown = await objects.createNamespacedCustomObject({
       group: GROUP,
@@ -57,6 +60,7 @@ const create = async (body: object) => {
       namespace: ns.name,
       plural: PLURAL,
       body,
+      ...(fieldValidation === undefined ? {} : { fieldValidation }),
     });
     return { admitted: z.looseObject({ spec: z.unknown() }).parse(stored) };
   } catch (error) {
@@ -115,8 +119,13 @@ describe('valid/ fixtures are admitted unchanged', () => {
 });
 
 describe('invalid/ fixtures', () => {
-  const refused = invalidFixtures.flatMap((f) => (f.api === undefined ? [] : [[f.file, f.api] as const]));
+  const refused = invalidFixtures.flatMap((f) =>
+    f.api === undefined || f.refusedBy === 'strict' ? [] : [[f.file, f.api] as const],
+  );
   const admitted = invalidFixtures.flatMap((f) => (f.api === undefined ? [f.file] : []));
+  const strict = invalidFixtures.flatMap((f) =>
+    f.refusedBy === 'strict' && f.api !== undefined ? [[f.file, f.api, f.field] as const] : [],
+  );
 
   it('are refused by the API server or by ebb, some of each', () => {
     expect(refused.length).toBeGreaterThan(30);
@@ -130,6 +139,22 @@ describe('invalid/ fixtures', () => {
     expect(result.refused?.message).toContain(`${api.field}: `);
     expect(result.refused?.message).toContain(api.text);
   });
+
+  it.each(strict)(
+    '%s is refused under strict field validation with a 400 naming the field ebb validate names',
+    async (file, api, field) => {
+      const so = manifest('invalid', file);
+      const result = await create(so, 'Strict');
+      expect(result.admitted, `${file} was admitted`).toBeUndefined();
+      expect(result.refused).toMatchObject({ code: 400, reason: 'BadRequest' });
+      expect(result.refused?.message).toContain(api.text);
+      expect(api.field).toBe(field); // the one field ebb validate names (test/cli/validate.test.ts)
+      // Without strict validation the API server drops the field silently: why ebb validate says it.
+      const lax = await create({ ...so, metadata: { ...so.metadata, name: `${so.metadata.name}-lax` } });
+      expect(lax.refused?.message).toBeUndefined();
+      expect(JSON.stringify(lax.admitted?.spec)).not.toContain(field.split('.').at(-1) ?? '');
+    },
+  );
 
   it.each(admitted)('%s is admitted (ebb refuses it: metadata, annotations, or beyond CEL)', async (file) => {
     const result = await create(manifest('invalid', file));

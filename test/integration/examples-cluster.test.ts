@@ -89,6 +89,24 @@ describe('examples/cluster', () => {
     for (const f of files) expect(readme, f).toContain(`\`${f}\``);
   });
 
+  it('ebb validate examples/cluster (the command, the whole directory): exit 0, no problem and no warning', () => {
+    // The real CLI over the directory: TriggerAuthentications and cross-document checks included
+    // (an authenticationRef to nothing, two ScaledObjects on one target across files).
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', 'validate', 'examples/cluster'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      /^ebb validate: 10 ScaledObjects and 4 TriggerAuthentications checked, 0 with problems; skipped \d+ documents of other kinds \([^)]*\)\n$/,
+    );
+    expect(run.status).toBe(0);
+  });
+
   it.each(files)('%s passes ebb validate', (file) => {
     const result = validateText(file, readFileSync(join(EXAMPLES, file), 'utf8'));
     const checked = result.documents.filter((d) => 'problems' in d);

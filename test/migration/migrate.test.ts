@@ -109,6 +109,50 @@ ${so(`  triggers:
     expect(result.text).toContain('kind: ScaledJob'); // left as it is
   });
 
+  it('reports what ebb validate says of the converted objects: strict unknown fields, metadata-key typos, dangling refs', () => {
+    const text = so(`  pollingIntervall: 5
+  triggers:
+    - type: kafka
+      metadata: { bootstrapServers: "kafka:9092", consumerGroup: orders, lagTreshold: "5" }
+      authenticationRef: { name: nowhere }
+`);
+    const result = migrateText('e.yaml', text, NOW);
+    const own = result.findings.filter((f) => f.severity === 'error' || f.severity === 'warning');
+    expect(own.map((f) => `${f.line}: ${f.severity}: ${f.field}: ${f.message}`)).toEqual([
+      '7: error: spec.pollingIntervall: ebb refuses this: unknown field "spec.pollingIntervall"',
+      '10: warning: spec.triggers[0].metadata.lagTreshold: unknown metadata key "lagTreshold" for a kafka trigger (did you mean "lagThreshold"?); KEDA and ebb ignore it',
+      '11: warning: spec.triggers[0].authenticationRef.name: TriggerAuthentication default/nowhere is not in the files given; it may exist in the cluster already (ebb resolves it there), else the trigger fails with AuthenticationError',
+    ]);
+    expect(result.converted).toBe(0);
+  });
+
+  it('*FromEnv: refused where KEDA would read it, as admission says; with an authenticationRef, a difference', () => {
+    const rabbit = (extra: string) =>
+      so(`  triggers:
+    - type: rabbitmq
+      metadata: { queueName: q, hostFromEnv: RABBIT_URL }
+${extra}`);
+    const bare = migrateText('f.yaml', rabbit(''), NOW).findings.filter((f) => f.field.endsWith('FromEnv'));
+    expect(bare).toEqual([
+      {
+        file: 'f.yaml',
+        line: 9,
+        field: 'spec.triggers[0].metadata.hostFromEnv',
+        severity: 'error',
+        message:
+          'ebb refuses this: ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication',
+      },
+    ]);
+    const withRef = migrateText('g.yaml', rabbit('      authenticationRef: { name: rabbit }\n'), NOW);
+    expect(withRef.findings.filter((f) => f.field.endsWith('FromEnv'))).toMatchObject([
+      {
+        line: 9,
+        severity: 'difference',
+        message: expect.stringContaining('unless TriggerAuthentication "rabbit" provides host'),
+      },
+    ]);
+  });
+
   it('ClusterTriggerAuthentication: the Secrets namespace is named', () => {
     const result = migrateText(
       'd.yaml',

@@ -4,6 +4,8 @@
 export const UnknownField = 'UnknownField' as const;
 /** A trigger metadata key its scaler does not read (a warning: KEDA ignores unknown keys). */
 export const UnknownMetadataKey = 'UnknownMetadataKey' as const;
+/** A cron window ebb and KEDA judge differently at some instant of the coming year (a warning). */
+export const CronWindowDisagreement = 'CronWindowDisagreement' as const;
 /** An authenticationRef naming no (Cluster)TriggerAuthentication in the files given. */
 export const AuthenticationRefNotFound = 'AuthenticationRefNotFound' as const;
 /** metadata.name or metadata.namespace the API server refuses (RFC 1123). */

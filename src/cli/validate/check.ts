@@ -2,13 +2,20 @@
 // as the cluster would check it (the CRD's strict field validation, the API server's name rules,
 // ebb's admission), trigger metadata keys its scaler does not read are warned about, and then the
 // documents are checked against each other (an authenticationRef naming nothing given, two
-// ScaledObjects on one target). Pure: no I/O; the command (../validate.ts) reads and prints.
+// ScaledObjects on one target). Cron windows that ebb and KEDA judge differently at some instant
+// of the year after `now` are warned about (migrate-report.ts's rule, shared with `ebb migrate`).
+// Pure: no I/O, the time an argument; the command (../validate.ts) reads and prints.
 import { metadataKeysOf } from '../../../scalers/index.ts';
 import { admitTriggerAuthentication } from '../../api/auth-admission.ts';
 import { didYouMean } from '../../api/closest.ts';
 import { nameProblems } from '../../api/names.ts';
 import { fieldPath } from '../../api/parse.ts';
-import { UnknownMetadataKey, UnreadableManifest, type ValidateProblem } from '../../api/reasons.ts';
+import {
+  CronWindowDisagreement,
+  UnknownMetadataKey,
+  UnreadableManifest,
+  type ValidateProblem,
+} from '../../api/reasons.ts';
 import { KIND } from '../../api/scaledobject.ts';
 import { unknownFields } from '../../api/strict-fields.ts';
 import {
@@ -18,6 +25,7 @@ import {
 } from '../../api/triggerauthentication.ts';
 import { admitScaledObject } from '../../controller/admission.ts';
 import { kindOf, MANIFEST_LIMITS, type ManifestLimits, type Position, yamlDocuments } from '../documents.ts';
+import { cronWindowWarning } from '../migrate-report.ts';
 import { crossDocumentProblems, type ObjectRecord, type Where } from './cross.ts';
 
 export type Severity = 'error' | 'warning';
@@ -89,18 +97,52 @@ const metadataKeyWarnings = (spec: unknown): ValidateProblem[] => {
   });
 };
 
+/** One run's cron comparisons by window (a year of an hourly window costs seconds): asked once. */
+type CronMemo = Map<string, string | undefined>;
+
+/**
+ * Cron triggers whose window gets a different verdict from KEDA's rule in the year after `now`.
+ * A trigger with an error (start equal to end, a bad zone) is not compared: admission says why.
+ */
+const cronWindowWarnings = (
+  spec: unknown,
+  now: number,
+  memo: CronMemo,
+  errors: readonly ValidateProblem[],
+): ValidateProblem[] => {
+  const triggers = isMap(spec) && Array.isArray(spec.triggers) ? spec.triggers : [];
+  return triggers.flatMap((trigger: unknown, index) => {
+    if (!isMap(trigger) || trigger.type !== 'cron' || !isMap(trigger.metadata)) return [];
+    const own = `${fieldPath(['spec', 'triggers', index])}.`;
+    if (errors.some((e) => e.path.startsWith(own))) return [];
+    const { timezone, start, end } = trigger.metadata;
+    const key = JSON.stringify([timezone, start, end]);
+    const message = memo.has(key) ? memo.get(key) : cronWindowWarning(trigger.metadata, now);
+    memo.set(key, message);
+    if (message === undefined) return [];
+    return [
+      {
+        path: fieldPath(['spec', 'triggers', index, 'metadata', 'start']),
+        reason: CronWindowDisagreement,
+        message,
+      },
+    ];
+  });
+};
+
 /** The checks of one parsed document of an ebb kind: its errors and warnings. */
 const checkObject = (
   kind: string,
   value: RawMap,
+  now: number | undefined,
+  memo: CronMemo,
 ): { errors: ValidateProblem[]; warnings: ValidateProblem[] } => {
   const metadata = isMap(value.metadata) ? value.metadata : {};
   const common = [...unknownFields(kind, value), ...nameProblems(metadata.name, metadata.namespace)];
   if (kind === KIND) {
-    return {
-      errors: [...common, ...admitScaledObject(value).problems],
-      warnings: metadataKeyWarnings(value.spec),
-    };
+    const errors = [...common, ...admitScaledObject(value).problems];
+    const cron = now === undefined ? [] : cronWindowWarnings(value.spec, now, memo, errors);
+    return { errors, warnings: [...metadataKeyWarnings(value.spec), ...cron] };
   }
   return { errors: [...common, ...admitTriggerAuthentication(kind as AuthKind, value)], warnings: [] };
 };
@@ -137,15 +179,19 @@ const recordOf = (kind: string, value: RawMap, at: (path: string) => Where): Obj
 
 /**
  * Checks every document of every source. Errors are what the cluster would refuse; warnings
- * (unknown metadata keys, an authenticationRef not among the files) what it would accept.
+ * (unknown metadata keys, an authenticationRef not among the files, a cron window KEDA judges
+ * differently in the year after `now`) what it would accept. Without `now` the cron comparison
+ * is left out: `validateText` keeps errors only, and `ebb migrate` words that difference itself.
  */
 export const validateDocuments = (
   sources: readonly Source[],
   limits: ManifestLimits = MANIFEST_LIMITS,
+  now?: number,
 ): ValidationReport => {
   const documents: DocumentEntry[] = [];
   const problems: Finding[] = [];
   const records: ObjectRecord[] = [];
+  const cronMemo: CronMemo = new Map();
   for (const source of sources) {
     if ('readError' in source) {
       problems.push({
@@ -199,7 +245,7 @@ export const validateDocuments = (
         for (const p of admission.problems) problems.push({ ...p, ...at(p.path), severity: 'error' });
         continue;
       }
-      const { errors, warnings } = checkObject(kind, value);
+      const { errors, warnings } = checkObject(kind, value, now, cronMemo);
       for (const p of errors) problems.push({ ...p, ...at(p.path), severity: 'error' });
       for (const p of warnings) problems.push({ ...p, ...at(p.path), severity: 'warning' });
       records.push(recordOf(kind, value, at));

@@ -263,12 +263,24 @@ const METADATA: readonly Row[] = [
     error: ['partitionLimitation', 'partition range "5-3" in "5-3" runs backwards'],
   },
   {
-    label: 'ebb: bootstrapServersFromEnv cannot be resolved by ebb',
+    label: 'ebb: bootstrapServersFromEnv, which KEDA reads when bootstrapServers is empty, is refused',
     metadata: { consumerGroup: 'g', bootstrapServersFromEnv: 'BROKERS' },
     error: [
       'bootstrapServersFromEnv',
-      'is not supported (ebb does not read the target container\u2019s environment: set the value itself); set bootstrapServers',
+      'ebb has no container environment to read it from; set bootstrapServers in the trigger metadata (KEDA reads it from the metadata or the environment, never from a TriggerAuthentication)',
     ],
+  },
+  {
+    label: 'ebb: topicFromEnv is refused the same way',
+    metadata: { ...withTopic, topic: '', topicFromEnv: 'TOPIC' },
+    error: [
+      'topicFromEnv',
+      'ebb has no container environment to read it from; set topic in the trigger metadata (KEDA reads it from the metadata or the environment, never from a TriggerAuthentication)',
+    ],
+  },
+  {
+    label: 'consumerGroupFromEnv beside consumerGroup: KEDA never reads it, admitted',
+    metadata: { ...withTopic, consumerGroupFromEnv: 'GROUP' },
   },
 ];
 

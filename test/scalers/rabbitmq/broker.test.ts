@@ -280,14 +280,14 @@ describe('resolveBroker', () => {
       metadata: { queueName: 'q', hostFromEnv: 'RABBIT_URL' },
       path: 'spec.triggers[0].metadata.hostFromEnv',
       message:
-        "hostFromEnv is not supported: ebb runs outside the workload's pod; use host or an authenticationRef",
+        'ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication',
     },
     {
       label: 'usernameFromEnv',
       metadata: { queueName: 'q', host: 'amqp://rabbit', usernameFromEnv: 'U', passwordFromEnv: 'P' },
       path: 'spec.triggers[0].metadata.usernameFromEnv',
       message:
-        "usernameFromEnv is not supported: ebb runs outside the workload's pod; use an authenticationRef",
+        'ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication',
     },
   ])('reports $label when the scaler needs it', ({ metadata, path, message }) => {
     const result = resolve(metadata);

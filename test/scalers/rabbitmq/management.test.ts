@@ -315,14 +315,17 @@ describe('the http scaler (create + read)', () => {
     });
   });
 
-  it('a hostFromEnv trigger reads as a clear configuration error', async () => {
-    expect(await read({ hostFromEnv: 'RABBIT_URL', queueName: 'q' })).toEqual({
+  it('a hostFromEnv trigger is refused before any scaler is built, not left to fail every read', () => {
+    expect(rabbitmqScaler.parse(ctx({ hostFromEnv: 'RABBIT_URL', queueName: 'q' }))).toEqual({
       ok: false,
-      error: {
-        reason: 'InvalidTriggerMetadata',
-        message:
-          "spec.triggers[0].metadata.hostFromEnv: hostFromEnv is not supported: ebb runs outside the workload's pod; use host or an authenticationRef",
-      },
+      error: [
+        {
+          path: 'spec.triggers[0].metadata.hostFromEnv',
+          reason: 'InvalidTriggerMetadata',
+          message:
+            'ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication',
+        },
+      ],
     });
   });
 });

@@ -14,9 +14,11 @@ const ctx = (
   index = 0,
 ): TriggerContext => ({ index, trigger: { type: 'rabbitmq', metadata, ...extra }, authParams });
 
-// KEDA's `host` test constant is the name of an env var; ebb resolves no env, so the rows that
-// read it through hostFromEnv are admitted (as KEDA admits them) and fail only when a scaler is built.
+// KEDA's `host` test constant is the name of an env var its rows read through hostFromEnv. ebb
+// has no container environment and refuses a *FromEnv key KEDA would read (rows at the end), so
+// those rows give the host itself (`url`); `host` is kept where a row tests a host that is no URL.
 const host = 'myHostSecret';
+const url = 'amqp://rabbitmq';
 
 // ---- KEDA's testRabbitMQMetadata (rabbitmq_scaler_test.go), in order: { metadata, error? } ----
 // error = [metadata key, message pattern]. Where ebb deliberately differs, the label says so.
@@ -27,16 +29,18 @@ const metadataCases: Array<{
   label: string;
   metadata: Record<string, string>;
   authParams?: Record<string, string>;
+  /** The trigger names a TriggerAuthentication (not resolved at admission: authParams empty). */
+  authenticationRef?: true;
   error?: [string, RegExp];
 }> = [
   { label: 'nothing passed', metadata: {}, error: ['queueName', /is required/] },
   {
     label: 'properly formed metadata',
-    metadata: { queueLength: '10', queueName: 'sample', hostFromEnv: host },
+    metadata: { queueLength: '10', queueName: 'sample', host: url },
   },
   {
     label: 'malformed queueLength',
-    metadata: { queueLength: 'AA', queueName: 'sample', hostFromEnv: host },
+    metadata: { queueLength: 'AA', queueName: 'sample', host: url },
     error: ['queueLength', /must be a number, got "AA"/],
   },
   {
@@ -46,12 +50,12 @@ const metadataCases: Array<{
   },
   {
     label: 'missing queueName',
-    metadata: { queueLength: '10', hostFromEnv: host },
+    metadata: { queueLength: '10', host: url },
     error: ['queueName', /is required/],
   },
   {
     label: 'host defined in authParams (still no queueName)',
-    metadata: { queueLength: '10', hostFromEnv: host },
+    metadata: { queueLength: '10', host: url },
     authParams: { host },
     error: ['queueName', /is required/],
   },
@@ -62,19 +66,19 @@ const metadataCases: Array<{
   },
   {
     label: 'queue name with slashes',
-    metadata: { queueLength: '10', queueName: 'namespace/name', hostFromEnv: host },
+    metadata: { queueLength: '10', queueName: 'namespace/name', host: url },
   },
   {
     label: 'vhost passed',
-    metadata: { vhostName: 'myVhost', queueName: 'namespace/name', hostFromEnv: host },
+    metadata: { vhostName: 'myVhost', queueName: 'namespace/name', host: url },
   },
   {
     label: 'vhost passed but empty',
-    metadata: { vhostName: '', queueName: 'namespace/name', hostFromEnv: host },
+    metadata: { vhostName: '', queueName: 'namespace/name', host: url },
   },
   {
     label: 'protocol defined in authParams',
-    metadata: { queueName: 'sample', hostFromEnv: host },
+    metadata: { queueName: 'sample', host: 'http://rabbitmq' },
     authParams: { protocol: 'http' },
   },
   {
@@ -336,11 +340,11 @@ const metadataCases: Array<{
   },
   {
     label: 'activationValue passed',
-    metadata: { activationValue: '10', queueLength: '20', queueName: 'sample', hostFromEnv: host },
+    metadata: { activationValue: '10', queueLength: '20', queueName: 'sample', host: url },
   },
   {
     label: 'malformed activationValue',
-    metadata: { activationValue: 'AA', queueLength: '10', queueName: 'sample', hostFromEnv: host },
+    metadata: { activationValue: 'AA', queueLength: '10', queueName: 'sample', host: url },
     error: ['activationValue', /must be a number, got "AA"/],
   },
   {
@@ -439,15 +443,49 @@ const metadataCases: Array<{
     label: 'unknown keys are ignored (as KEDA does)',
     metadata: { queueName: 'q', host: 'amqp://rabbitmq', somethingElse: 'x' },
   },
+  // *FromEnv: refused whenever KEDA would read it (host: metadata, then the auth, then env;
+  // username/password: the auth, then env). Without an authenticationRef that is decided here.
   {
-    label: 'usernameFromEnv/passwordFromEnv are admitted (reported when the scaler is built)',
-    metadata: { queueName: 'q', host: 'amqp://rabbitmq', usernameFromEnv: 'U', passwordFromEnv: 'P' },
+    label: 'ebb: hostFromEnv without host is refused (KEDA reads the container env)',
+    metadata: { queueName: 'q', hostFromEnv: host },
+    error: [
+      'hostFromEnv',
+      /^ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication$/,
+    ],
+  },
+  {
+    label: 'ebb: usernameFromEnv/passwordFromEnv without an authenticationRef are refused',
+    metadata: { queueName: 'q', host: url, usernameFromEnv: 'U', passwordFromEnv: 'P' },
+    error: [
+      'passwordFromEnv',
+      /^ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication$/,
+    ],
+  },
+  {
+    label: 'hostFromEnv beside host: KEDA never reads it, admitted',
+    metadata: { queueName: 'q', host: url, hostFromEnv: host },
+  },
+  {
+    label: 'hostFromEnv with an authenticationRef: decided when the TriggerAuthentication is resolved',
+    metadata: { queueName: 'q', hostFromEnv: host, usernameFromEnv: 'U' },
+    authenticationRef: true,
+  },
+  {
+    label: 'ebb: hostFromEnv when the resolved TriggerAuthentication has no host is refused',
+    metadata: { queueName: 'q', hostFromEnv: host },
+    authParams: { username: 'u', password: 'p' },
+    authenticationRef: true,
+    error: [
+      'hostFromEnv',
+      /^ebb has no container environment to read it from; put the value in a Secret and reference it with a TriggerAuthentication$/,
+    ],
   },
 ];
 
 describe('rabbitmq metadata table', () => {
-  it.each(metadataCases)('$label', ({ metadata, authParams, error }) => {
-    const result = rabbitmqScaler.parse(ctx(metadata, authParams));
+  it.each(metadataCases)('$label', ({ metadata, authParams, authenticationRef, error }) => {
+    const ref = authenticationRef === true ? { authenticationRef: { name: 'rabbitmq' } } : {};
+    const result = rabbitmqScaler.parse(ctx(metadata, authParams, ref));
     if (error === undefined) {
       expect(result).toMatchObject({ ok: true });
       return;
@@ -639,7 +677,7 @@ describe('rabbitmq fixtures', () => {
         path: 'spec.triggers[0].metadata.host',
         reason: 'InvalidTriggerMetadata',
         message:
-          "is required: set host, or an authenticationRef whose TriggerAuthentication provides host (hostFromEnv is not supported: ebb runs outside the workload's pod; use host or an authenticationRef)",
+          'is required: set host, or an authenticationRef whose TriggerAuthentication provides host (not hostFromEnv: ebb has no container environment to read it from)',
       },
     ]);
   });
