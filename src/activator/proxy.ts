@@ -12,7 +12,8 @@
 //     so it is retried on another endpoint, or on this one after the pause, within holdTimeout;
 //   a reused keep-alive socket reset before any byte came back, for a request without a body →
 //     retried the same way (the endpoint is not blamed), at most twice;
-//   anything else before the response head → 502 naming the route, endpoint and error;
+//   anything else before the response head → 502 naming the route, endpoint and error
+//     (UpstreamTlsFailed for a failed TLS handshake with an https endpoint: backend-tls.ts);
 //   no response head (or 101) within responseTimeout of the forward (the route's, else the
 //     activator's) → the upstream request is cut and the client gets 504 naming the route, the
 //     endpoint and the limit (a backend that accepts and never answers holds no client forever);
@@ -23,7 +24,8 @@
 import { type IncomingMessage, request } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import { UpstreamFailed, UpstreamTimeout } from '../api/reasons.ts';
+import { UpstreamFailed, UpstreamTimeout, UpstreamTlsFailed } from '../api/reasons.ts';
+import { isTlsFailure, serviceServerName } from './backend-tls.ts';
 import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
@@ -90,6 +92,7 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   ex.attempts++;
   const up = request({
     agent: ep.agent,
+    protocol: ep.scheme,
     host: ep.address,
     port: ep.port,
     method: ex.req.method ?? 'GET',
@@ -230,9 +233,23 @@ export const responseTimedOut = (ex: Exchange, limitMs: number, hooks: ForwardHo
 
 const failed = (ex: Exchange, ep: EndpointState, err: ErrnoLike, hooks: ForwardHooks): void => {
   const why = err.code === undefined ? err.message : `${err.message} (${err.code})`;
-  const message = `route ${ex.route.key}: endpoint ${ep.id} failed before answering: ${why}`;
   hooks.finished(ex);
-  replyError(ex, 502, UpstreamFailed, message);
+  if (ep.scheme === 'https:' && isTlsFailure(err.code ?? '')) {
+    const name = serviceServerName(ep.owner.service);
+    replyError(
+      ex,
+      502,
+      UpstreamTlsFailed,
+      `route ${ex.route.key}: TLS handshake with endpoint ${ep.id} as ${name} failed: ${why}`,
+    );
+    return;
+  }
+  replyError(
+    ex,
+    502,
+    UpstreamFailed,
+    `route ${ex.route.key}: endpoint ${ep.id} failed before answering: ${why}`,
+  );
 };
 
 /** The Upgrade path: relay the 101 and join the raw sockets, or relay a refusal as it is. */
