@@ -30,6 +30,12 @@ import {
 } from './activator-process.ts';
 import type { ActivatorTlsOptions } from './activator-tls.ts';
 import { runActivatorController } from './activator-with-controller.ts';
+import {
+  BACKEND_CA_FILE_HELP,
+  BACKEND_TLS_INSECURE_HELP,
+  backendTlsFromFlags,
+  INSECURE_WARNING,
+} from './backend-tls-flags.ts';
 import { clusterReady } from './cluster-check.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
 import {
@@ -68,6 +74,8 @@ interface ActivatorFlags {
   tlsMinVersion: string;
   tlsCiphers?: string;
   otlpEndpoint?: string;
+  backendCaFile?: string;
+  backendTlsInsecure?: boolean;
 }
 
 /**
@@ -157,6 +165,8 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
       DEFAULT_TLS_MIN_VERSION,
     )
     .option('--tls-ciphers <list>', "OpenSSL cipher list for TLS 1.2 (default: node's)")
+    .option('--backend-ca-file <file>', BACKEND_CA_FILE_HELP)
+    .option('--backend-tls-insecure', BACKEND_TLS_INSECURE_HELP)
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
     .option(
       '--metrics-port <n>',
@@ -192,6 +202,12 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     io.stderr.write(`ebb activator: ${tls}\n`);
     return 2;
   }
+  const backendTls = await backendTlsFromFlags(flags.backendCaFile, flags.backendTlsInsecure);
+  if (typeof backendTls === 'string') {
+    io.stderr.write(`ebb activator: ${backendTls}\n`);
+    return 2;
+  }
+  if (backendTls.insecure === true) io.stderr.write(`ebb activator: ${INSECURE_WARNING}\n`);
   // Before any port is opened: without a cluster there is nothing to route to.
   if (!(await clusterReady('activator', flags.kubeconfig, io.stderr))) return 1;
   const limits: Partial<ActivatorLimits> = {
@@ -224,6 +240,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     healthPort: servedPort(flags.healthPort),
     metricsPort: servedPort(flags.metricsPort),
     tls,
+    backendTls,
     ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
   };
   let running: RunningActivatorProcess;
