@@ -14,8 +14,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
 import { DEFAULT_TLS_MIN_VERSION, parseTlsSettings } from '../activator/tls.ts';
-import { ebbBuildInfo } from '../observability/build-info.ts';
-import { type OtlpTracer, otlpEndpointFromEnv, startOtlpTracer } from '../observability/otlp-tracer.ts';
+import type { OtlpTracer } from '../observability/otlp-tracer.ts';
 import { servedPort } from '../observability/server.ts';
 import { parseSecretRef, type SecretRef } from '../platform/kubernetes/tls-secrets.ts';
 import {
@@ -40,6 +39,7 @@ import { clusterReady } from './cluster-check.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
 import {
   EbbCommand,
+  httpUrl,
   parseFlags,
   portNumber,
   positiveInt,
@@ -52,6 +52,7 @@ import {
 import type { CliIO } from './io.ts';
 import { runStandaloneActivator } from './standalone-activator.ts';
 import { waitForSignal } from './stop-signal.ts';
+import { OTLP_ENDPOINT_HELP, otlpEndpoint, startTracing } from './tracing-flags.ts';
 
 interface ActivatorFlags {
   kubeconfig?: string;
@@ -85,17 +86,6 @@ interface ActivatorFlags {
  */
 export const DEFAULT_DRAIN_DELAY_MS = 5_000;
 
-/** `value` when it is an http(s) URL; `hint` follows the complaint. */
-const httpUrl = (value: string, hint = ''): string => {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {}
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
-    throw new InvalidArgumentError(`must be an http:// or https:// URL${hint}`);
-  return value;
-};
-
 /** `--tls-secret ns/name` (repeatable); the error names the part that is wrong. */
 const collectSecret = (value: string, previous: SecretRef[]): SecretRef[] => {
   const ref = parseSecretRef(value);
@@ -104,10 +94,6 @@ const collectSecret = (value: string, previous: SecretRef[]): SecretRef[] => {
 };
 
 const collectUrl = (value: string, previous: string[]): string[] => [...previous, httpUrl(value)];
-
-/** The OTLP/HTTP base URL of --otlp-endpoint. */
-const otlpEndpoint = (value: string): string =>
-  httpUrl(value, ' (the OTLP/HTTP base, e.g. http://otel-collector:4318)');
 
 /** `ebb activator`'s flags. */
 export const activatorFlagsCommand = (io: CliIO): Command =>
@@ -180,11 +166,7 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
       collectUrl,
       [],
     )
-    .option(
-      '--otlp-endpoint <url>',
-      'export one OpenTelemetry span per held request over OTLP/HTTP to this base URL (/v1/traces appended; e.g. http://otel-collector:4318); without it OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT turn tracing on; default off',
-      otlpEndpoint,
-    )
+    .option('--otlp-endpoint <url>', OTLP_ENDPOINT_HELP, otlpEndpoint)
     .option(
       '--report-token-file <path>',
       "with --controller-url: the ServiceAccount token sent with every report (re-read as the kubelet rotates it); 'none' sends none (only for a controller run with --report-auth=none)",
@@ -291,22 +273,4 @@ const tlsOptions = (flags: ActivatorFlags): ActivatorTlsOptions | undefined | st
   const settings = parseTlsSettings(flags.tlsMinVersion, flags.tlsCiphers);
   if (typeof settings === 'string') return settings;
   return { port: flags.tlsPort, secrets: flags.tlsSecret, settings };
-};
-
-/**
- * The OTLP tracer when an endpoint is configured (the flag, else OpenTelemetry's env);
- * OpenTelemetry's modules are loaded only then (src/observability/otlp-tracer.ts).
- */
-const startTracing = async (
-  endpoint: string | undefined,
-  env: NodeJS.ProcessEnv,
-  instanceId: string,
-): Promise<OtlpTracer | undefined> => {
-  if (endpoint === undefined && !otlpEndpointFromEnv(env)) return undefined;
-  return startOtlpTracer({
-    endpoint,
-    serviceName: env.OTEL_SERVICE_NAME ?? 'ebb-activator',
-    instanceId,
-    version: ebbBuildInfo().version,
-  });
 };
