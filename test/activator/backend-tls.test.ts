@@ -55,7 +55,13 @@ const startTlsBackend = async (cert: TestCert): Promise<TlsBackend> => {
   server.on('tlsClientError', () => {});
   server.on('request', (req, res) => {
     b.requests++;
-    res.end(`ok ${(req.socket as TLSSocket & { servername?: string }).servername} ${req.headers.host}`);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      const sni = (req.socket as TLSSocket & { servername?: string }).servername;
+      res.end(`ok ${sni} ${req.headers.host}${body === '' ? '' : ` body=${body}`}`);
+    });
   });
   server.on('upgrade', (req, socket: Socket) => {
     socket.write(
@@ -100,6 +106,34 @@ describe('TLS to endpoints whose port says https', () => {
     expect(b.requests).toBe(6);
     // Keep-alive over TLS: one handshake carried all six requests one after another.
     expect(b.servernames).toEqual(['cart.shop.svc']);
+  });
+
+  it('a request body goes through over TLS, sized and chunked', async () => {
+    const cert = await makeCert('cart.shop.svc', ['cart.shop.svc']);
+    const b = track(await startTlsBackend(cert));
+    const a = await activatorFor(b, { ca: cert.cert });
+    const sized = await call(a.port, 'cart.test', '/p', { method: 'POST', body: 'x'.repeat(100_000) });
+    expect(sized.body).toBe(`ok cart.shop.svc cart.test body=${'x'.repeat(100_000)}`);
+    const chunked = await call(a.port, 'cart.test', '/c', {
+      method: 'POST',
+      body: 'abc',
+      headers: { 'transfer-encoding': 'chunked' },
+    });
+    expect(chunked.body).toBe('ok cart.shop.svc cart.test body=abc');
+  });
+
+  it('an expired certificate is refused, naming the reason', async () => {
+    const day = 86_400_000;
+    const cert = await makeCert('cart.shop.svc', ['cart.shop.svc'], {
+      notBefore: new Date(Date.now() - 10 * day),
+      notAfter: new Date(Date.now() - day),
+    });
+    const b = track(await startTlsBackend(cert));
+    const a = await activatorFor(b, { ca: cert.cert });
+    const got = await call(a.port, 'cart.test', '/');
+    expect(got.status).toBe(502);
+    expect(got.headers['x-ebb-reason']).toBe('UpstreamTlsFailed');
+    expect(got.body).toContain('CERT_HAS_EXPIRED');
   });
 
   it('a certificate for another name is a 502 UpstreamTlsFailed naming the name and the reason', async () => {
