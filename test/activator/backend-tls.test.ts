@@ -3,12 +3,13 @@
 // against the Service name `<svc>.<ns>.svc` and the CA it was given (backend-tls.ts).
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { type AddressInfo, connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { checkCaBundle, isTlsFailure } from '../../src/activator/backend-tls.ts';
 import { appProtocolOf, type Endpoint } from '../../src/activator/ports.ts';
 import type { ActivatorOptions } from '../../src/activator/server.ts';
+import { h2Call, h2Session } from './h2-helpers.ts';
 import {
   call,
   closeAfterEach,
@@ -213,6 +214,43 @@ describe('TLS to endpoints whose port says https', () => {
     socket.write('ping');
     await until(() => received.includes('tls-echo:ping'), 'the echo over TLS');
     expect(b.servernames).toEqual(['cart.shop.svc']);
+  });
+});
+
+describe('TLS endpoints and other clients, and silent peers', () => {
+  it('an HTTP/2 client reaches an https endpoint (HTTP/1.1 over TLS on the forward hop)', async () => {
+    const cert = await makeCert('cart.shop.svc', ['cart.shop.svc']);
+    const b = track(await startTlsBackend(cert));
+    const a = await activatorFor(b, { ca: cert.cert });
+    const session = track(await h2Session(a.port));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => h2Call(session, 'cart.test', `/${i}`).answer),
+    );
+    for (const got of answers) {
+      expect(got.status).toBe(200);
+      expect(got.body).toBe('ok cart.shop.svc cart.test');
+    }
+  });
+
+  it('a peer that accepts and never answers the ClientHello is cut at the response timeout: 504', async () => {
+    const silent = createNetServer((socket) => socket.on('error', () => {}));
+    const sockets = new Set<Socket>();
+    silent.on('connection', (s: Socket) => sockets.add(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    track({
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          silent.close(() => resolve());
+        }),
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const a = await activatorFor(undefined, {}, { responseTimeoutMs: 300 });
+    a.source.set(serviceKey('cart'), [{ address: '127.0.0.1', port, protocol: 'https' }]);
+    const got = await call(a.port, 'cart.test', '/');
+    expect(got.status).toBe(504);
+    expect(got.headers['x-ebb-reason']).toBe('UpstreamTimeout');
+    expect(a.routeStats('shop/cart').inFlight).toBe(0);
   });
 });
 
