@@ -2,8 +2,9 @@
 // agent per endpoint, and least-in-flight picking under a per-endpoint concurrency limit. Waiters
 // are kept per backend (the hold queue registers itself through `onCapacity`), so a change to one
 // Service wakes only the requests waiting for that Service — never a global broadcast.
-import { Agent } from 'node:http';
+import { Agent, type AgentOptions } from 'node:http';
 import type { Clock, Timer } from '../clock.ts';
+import { type BackendTls, backendTlsAgent } from './backend-tls.ts';
 import { BackendTrouble } from './backend-trouble.ts';
 import { H2Pool } from './h2-upstream.ts';
 import type { BackendProtocol, Endpoint, EndpointSource, ServiceRef } from './ports.ts';
@@ -25,7 +26,10 @@ export class EndpointState {
   refusals = 0;
   /** No longer in the ready set: its agent is destroyed once the last request ends. */
   removed = false;
+  /** Its keep-alive agent: node:https for a TLS endpoint (backend-tls.ts), node:http otherwise. */
   readonly agent: Agent;
+  /** The request's `protocol` for `agent` (node refuses an https agent for `http:`). */
+  readonly scheme: 'http:' | 'https:';
   /** The HTTP/2 sessions when the endpoint speaks h2c (h2-upstream.ts), else undefined. */
   readonly h2: H2Pool | undefined;
   readonly id: string;
@@ -37,17 +41,20 @@ export class EndpointState {
     readonly port: number,
     maxSockets: number,
     idleSocketMs: number,
-    protocol: BackendProtocol = 'http/1.1',
+    readonly protocol: BackendProtocol = 'http/1.1',
   ) {
     this.id = endpointId(address, port);
     this.h2 = protocol === 'h2c' ? new H2Pool(this.id, idleSocketMs) : undefined;
-    this.agent = new Agent({
+    const base: AgentOptions = {
       keepAlive: true,
       maxSockets,
       maxFreeSockets: Math.min(maxSockets, 256),
       scheduling: 'lifo',
       timeout: idleSocketMs,
-    });
+    };
+    const tls = protocol === 'https';
+    this.scheme = tls ? 'https:' : 'http:';
+    this.agent = tls ? backendTlsAgent(base, owner.service, owner.tls) : new Agent(base);
   }
 }
 
@@ -76,6 +83,8 @@ export class ServiceBackend {
     source: EndpointSource,
     private readonly limits: BackendLimits,
     private readonly clock: Clock,
+    /** How its TLS endpoints are verified (backend-tls.ts). */
+    readonly tls: BackendTls = {},
   ) {
     this.key = serviceKeyOf(service);
     this.unsubscribe = source.subscribe(service, (ready) => this.setReady(ready));
@@ -165,7 +174,7 @@ export class ServiceBackend {
   setReady(ready: readonly Endpoint[]): void {
     const was = this.endpoints.length;
     const old = new Map<string, EndpointState>();
-    for (const ep of this.endpoints) old.set(poolKey(ep.id, ep.h2 !== undefined ? 'h2c' : 'http/1.1'), ep);
+    for (const ep of this.endpoints) old.set(poolKey(ep.id, ep.protocol), ep);
     const next: EndpointState[] = [];
     for (const e of ready) {
       const protocol = e.protocol ?? 'http/1.1';
@@ -174,7 +183,7 @@ export class ServiceBackend {
       if (kept !== undefined) {
         old.delete(id);
         next.push(kept);
-      } else if (!next.some((ep) => poolKey(ep.id, ep.h2 !== undefined ? 'h2c' : 'http/1.1') === id)) {
+      } else if (!next.some((ep) => poolKey(ep.id, ep.protocol) === id)) {
         next.push(
           new EndpointState(
             this,
@@ -231,13 +240,14 @@ export class BackendPool {
     private readonly limits: BackendLimits,
     private readonly clock: Clock,
     private readonly wire: (backend: ServiceBackend) => void,
+    private readonly tls: BackendTls = {},
   ) {}
 
   get(service: ServiceRef): ServiceBackend {
     const key = serviceKeyOf(service);
     let backend = this.backends.get(key);
     if (backend === undefined) {
-      backend = new ServiceBackend(service, this.source, this.limits, this.clock);
+      backend = new ServiceBackend(service, this.source, this.limits, this.clock, this.tls);
       this.wire(backend);
       this.backends.set(key, backend);
     }

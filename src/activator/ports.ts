@@ -7,19 +7,33 @@ export interface Endpoint {
   /** An IPv4 or IPv6 address (no brackets). */
   readonly address: string;
   readonly port: number;
-  /** How the endpoint is spoken to: HTTP/1.1 unless its Service port says h2c (appProtocolOf). */
+  /** How the endpoint is spoken to: HTTP/1.1 unless its Service port says otherwise (appProtocolOf). */
   readonly protocol?: BackendProtocol;
 }
 
-export type BackendProtocol = 'http/1.1' | 'h2c';
+/** HTTP/1.1 in clear, HTTP/2 in clear (h2c), or HTTP/1.1 over TLS (https: backend-tls.ts). */
+export type BackendProtocol = 'http/1.1' | 'h2c' | 'https';
 
 /**
- * The protocol an EndpointSlice/Service port's `appProtocol` names: `kubernetes.io/h2c` (the
- * Kubernetes convention, KEP-3726), `h2c` and `grpc` (gRPC is HTTP/2) are HTTP/2 without TLS;
- * anything else, or none, is HTTP/1.1.
+ * The protocol an EndpointSlice/Service port's `appProtocol` names (KEP-3726 standard names
+ * and IANA service names):
+ *   `kubernetes.io/h2c`, `h2c`, `grpc` (gRPC is HTTP/2)   → h2c: HTTP/2 without TLS
+ *   `https` (IANA), `kubernetes.io/wss` (WebSocket over TLS) → https: HTTP/1.1 over TLS
+ *   anything else, or none (`http`, `kubernetes.io/ws`, …) → HTTP/1.1 in clear
  */
-export const appProtocolOf = (appProtocol: string | null | undefined): BackendProtocol =>
-  appProtocol === 'kubernetes.io/h2c' || appProtocol === 'h2c' || appProtocol === 'grpc' ? 'h2c' : 'http/1.1';
+export const appProtocolOf = (appProtocol: string | null | undefined): BackendProtocol => {
+  switch (appProtocol) {
+    case 'kubernetes.io/h2c':
+    case 'h2c':
+    case 'grpc':
+      return 'h2c';
+    case 'https':
+    case 'kubernetes.io/wss':
+      return 'https';
+    default:
+      return 'http/1.1';
+  }
+};
 
 /** A Service port as an `http` trigger names it: `service` and `port` in the ScaledObject's namespace. */
 export interface ServiceRef {

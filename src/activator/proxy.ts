@@ -12,7 +12,8 @@
 //     so it is retried on another endpoint, or on this one after the pause, within holdTimeout;
 //   a reused keep-alive socket reset before any byte came back, for a request without a body →
 //     retried the same way (the endpoint is not blamed), at most twice;
-//   anything else before the response head → 502 naming the route, endpoint and error;
+//   anything else before the response head → 502 naming the route, endpoint and error
+//     (UpstreamTlsFailed for a failed TLS handshake with an https endpoint: backend-tls.ts);
 //   no response head (or 101) within responseTimeout of the forward (the route's, else the
 //     activator's) → the upstream request is cut and the client gets 504 naming the route, the
 //     endpoint and the limit (a backend that accepts and never answers holds no client forever);
@@ -23,7 +24,8 @@
 import { type IncomingMessage, request } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import { UpstreamFailed, UpstreamTimeout } from '../api/reasons.ts';
+import { UpstreamFailed, UpstreamTimeout, UpstreamTlsFailed } from '../api/reasons.ts';
+import { isTlsFailure, serviceServerName } from './backend-tls.ts';
 import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
@@ -90,6 +92,7 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   ex.attempts++;
   const up = request({
     agent: ep.agent,
+    protocol: ep.scheme,
     host: ep.address,
     port: ep.port,
     method: ex.req.method ?? 'GET',
@@ -147,9 +150,12 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     if (res === undefined) return;
     ep.refusals = 0;
     const headers = responseHeaders(ures.rawHeaders, ex.h2 ? false : hooks.draining());
-    // Held for a cold start, on a route that asks for it: say how long (a string only then).
-    if (ex.coldHoldMs >= 0 && ex.route.spec.coldStartHeader === true)
-      headers.push('x-ebb-cold-start', `${Math.round(ex.coldHoldMs)}ms`);
+    if (ex.route.spec.coldStartHeader === true) {
+      // On such a route only ebb says how long a request was held: a backend's field of that
+      // name is dropped, on every answer. Held for a cold start: say how long (a string only then).
+      dropColdStartHeader(headers);
+      if (ex.coldHoldMs >= 0) headers.push(COLD_START_HEADER, `${Math.round(ex.coldHoldMs)}ms`);
+    }
     if (ex.h2) {
       // HTTP/2 has no status text, nor Connection (drain is a GOAWAY: h2.ts); a field it forbids
       // (RFC 9113 §8.2.2) that got past the filter fails this answer only.
@@ -203,6 +209,20 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   });
 };
 
+const COLD_START_HEADER = 'x-ebb-cold-start';
+
+/** Removes every `x-ebb-cold-start` (any case) from a flat name/value list, in place. */
+const dropColdStartHeader = (headers: string[]): void => {
+  let to = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === COLD_START_HEADER.length && name.toLowerCase() === COLD_START_HEADER) continue;
+    headers[to++] = name;
+    headers[to++] = headers[i + 1] as string;
+  }
+  headers.length = to;
+};
+
 /** A Content-Length among raw headers (`ures.headers` would build a header object per response). */
 const hasContentLength = (raw: readonly string[]): boolean => {
   for (let i = 0; i < raw.length; i += 2) {
@@ -230,9 +250,23 @@ export const responseTimedOut = (ex: Exchange, limitMs: number, hooks: ForwardHo
 
 const failed = (ex: Exchange, ep: EndpointState, err: ErrnoLike, hooks: ForwardHooks): void => {
   const why = err.code === undefined ? err.message : `${err.message} (${err.code})`;
-  const message = `route ${ex.route.key}: endpoint ${ep.id} failed before answering: ${why}`;
   hooks.finished(ex);
-  replyError(ex, 502, UpstreamFailed, message);
+  if (ep.scheme === 'https:' && isTlsFailure(err.code ?? '')) {
+    const name = serviceServerName(ep.owner.service);
+    replyError(
+      ex,
+      502,
+      UpstreamTlsFailed,
+      `route ${ex.route.key}: TLS handshake with endpoint ${ep.id} as ${name} failed: ${why}`,
+    );
+    return;
+  }
+  replyError(
+    ex,
+    502,
+    UpstreamFailed,
+    `route ${ex.route.key}: endpoint ${ep.id} failed before answering: ${why}`,
+  );
 };
 
 /** The Upgrade path: relay the 101 and join the raw sockets, or relay a refusal as it is. */

@@ -22,6 +22,7 @@ import {
 } from '../api/reasons.ts';
 import { type Clock, realClock } from '../clock.ts';
 import type { RouteConflict, RouteSpec } from '../routing/routes.ts';
+import type { BackendTls } from './backend-tls.ts';
 import { answerUnroutable } from './client-error.ts';
 import { ConnectionBudget, type ConnectionUse } from './descriptors.ts';
 import { Shutdown } from './drain.ts';
@@ -77,6 +78,8 @@ export interface ActivatorOptions {
   readonly tls?: Pick<TlsListenerOptions, 'certificates' | 'onHandshakeError' | 'onH2Connection'>;
   /** One span per held request (tracing.ts); default none: tracing off. */
   readonly tracer?: HoldTracer;
+  /** How endpoints whose port says https are verified (backend-tls.ts); default node's CAs. */
+  readonly backendTls?: BackendTls;
 }
 
 export interface Activator {
@@ -144,10 +147,16 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     clock,
   );
   const budget = ConnectionBudget.forProcess(limits, () => holdQueue.dispatchAll(), clock);
-  const pool = new BackendPool(opts.endpoints, limits, clock, (backend: ServiceBackend) => {
-    backend.onCapacity = (b) => holdQueue.dispatch(b);
-    backend.onReadyChange = (b, was) => holdQueue.readyChanged(b, was);
-  });
+  const pool = new BackendPool(
+    opts.endpoints,
+    limits,
+    clock,
+    (backend: ServiceBackend) => {
+      backend.onCapacity = (b) => holdQueue.dispatch(b);
+      backend.onReadyChange = (b, was) => holdQueue.readyChanged(b, was);
+    },
+    opts.backendTls,
+  );
 
   function finished(ex: Exchange): void {
     hooks.responseDeadlines.remove(ex);

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
+import type { BackendTls } from '../activator/backend-tls.ts';
 import type { ActivatorObserver } from '../activator/observer.ts';
 import {
   type Activator,
@@ -108,6 +109,8 @@ export const createRoutedActivator = (opts: {
   readonly tls?: ActivatorOptions['tls'] | undefined;
   /** One span per held request (src/activator/tracing.ts); undefined: tracing off. */
   readonly tracer?: HoldTracer | undefined;
+  /** How https endpoints are verified (src/activator/backend-tls.ts); default node's CAs. */
+  readonly backendTls?: BackendTls | undefined;
 }): Activator => {
   const { routing, sink } = opts;
   const withRouting = (stats: ActivatorStats): ActivatorStats => ({
@@ -127,6 +130,7 @@ export const createRoutedActivator = (opts: {
     poke: (route, held) => sink.poke(route, held, withRouting(activator.stats())),
     observer: opts.observer,
     ...(opts.tracer === undefined ? {} : { tracer: opts.tracer }),
+    ...(opts.backendTls === undefined ? {} : { backendTls: opts.backendTls }),
   });
   routing.attach((built) => {
     const conflicts = activator.setRoutes(built.routes);

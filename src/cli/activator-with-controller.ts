@@ -3,6 +3,7 @@
 //   activator.onStats (every second) ──▶ ActivationFeed ──ScalerDeps──▶ http scalers
 //   activator.poke(route, held) ──▶ fresh snapshot into the feed, controller.poke(ScaledObject)
 //   No leader election: a standby's activator would report to nobody.
+import type { BackendTls } from '../activator/backend-tls.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
 import type { HoldTracer } from '../activator/tracing.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
@@ -45,6 +46,8 @@ export interface RunActivatorOptions
   readonly tls?: ActivatorTlsOptions | undefined;
   /** One span per held request (src/activator/tracing.ts); default none. */
   readonly tracer?: HoldTracer;
+  /** How https endpoints are verified (src/activator/backend-tls.ts); default node's CAs. */
+  readonly backendTls?: BackendTls;
 }
 
 export interface RunningActivator extends RunningActivatorProcess {
@@ -81,6 +84,7 @@ export const runActivatorController = async (opts: RunActivatorOptions = {}): Pr
         observer: served.observed.metrics,
         tls: tls?.listener,
         tracer: opts.tracer,
+        backendTls: opts.backendTls,
       });
     },
     port: opts.port ?? DEFAULT_ACTIVATOR_PORT,

@@ -14,8 +14,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
 import { DEFAULT_TLS_MIN_VERSION, parseTlsSettings } from '../activator/tls.ts';
-import { ebbBuildInfo } from '../observability/build-info.ts';
-import { type OtlpTracer, otlpEndpointFromEnv, startOtlpTracer } from '../observability/otlp-tracer.ts';
+import type { OtlpTracer } from '../observability/otlp-tracer.ts';
 import { servedPort } from '../observability/server.ts';
 import { parseSecretRef, type SecretRef } from '../platform/kubernetes/tls-secrets.ts';
 import {
@@ -30,10 +29,17 @@ import {
 } from './activator-process.ts';
 import type { ActivatorTlsOptions } from './activator-tls.ts';
 import { runActivatorController } from './activator-with-controller.ts';
+import {
+  BACKEND_CA_FILE_HELP,
+  BACKEND_TLS_INSECURE_HELP,
+  backendTlsFromFlags,
+  INSECURE_WARNING,
+} from './backend-tls-flags.ts';
 import { clusterReady } from './cluster-check.ts';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.ts';
 import {
   EbbCommand,
+  httpUrl,
   parseFlags,
   portNumber,
   positiveInt,
@@ -46,6 +52,7 @@ import {
 import type { CliIO } from './io.ts';
 import { runStandaloneActivator } from './standalone-activator.ts';
 import { waitForSignal } from './stop-signal.ts';
+import { OTLP_ENDPOINT_HELP, otlpEndpoint, startTracing } from './tracing-flags.ts';
 
 interface ActivatorFlags {
   kubeconfig?: string;
@@ -68,6 +75,8 @@ interface ActivatorFlags {
   tlsMinVersion: string;
   tlsCiphers?: string;
   otlpEndpoint?: string;
+  backendCaFile?: string;
+  backendTlsInsecure?: boolean;
 }
 
 /**
@@ -77,17 +86,6 @@ interface ActivatorFlags {
  */
 export const DEFAULT_DRAIN_DELAY_MS = 5_000;
 
-/** `value` when it is an http(s) URL; `hint` follows the complaint. */
-const httpUrl = (value: string, hint = ''): string => {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {}
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
-    throw new InvalidArgumentError(`must be an http:// or https:// URL${hint}`);
-  return value;
-};
-
 /** `--tls-secret ns/name` (repeatable); the error names the part that is wrong. */
 const collectSecret = (value: string, previous: SecretRef[]): SecretRef[] => {
   const ref = parseSecretRef(value);
@@ -96,10 +94,6 @@ const collectSecret = (value: string, previous: SecretRef[]): SecretRef[] => {
 };
 
 const collectUrl = (value: string, previous: string[]): string[] => [...previous, httpUrl(value)];
-
-/** The OTLP/HTTP base URL of --otlp-endpoint. */
-const otlpEndpoint = (value: string): string =>
-  httpUrl(value, ' (the OTLP/HTTP base, e.g. http://otel-collector:4318)');
 
 /** `ebb activator`'s flags. */
 export const activatorFlagsCommand = (io: CliIO): Command =>
@@ -157,6 +151,8 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
       DEFAULT_TLS_MIN_VERSION,
     )
     .option('--tls-ciphers <list>', "OpenSSL cipher list for TLS 1.2 (default: node's)")
+    .option('--backend-ca-file <file>', BACKEND_CA_FILE_HELP)
+    .option('--backend-tls-insecure', BACKEND_TLS_INSECURE_HELP)
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
     .option(
       '--metrics-port <n>',
@@ -170,11 +166,7 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
       collectUrl,
       [],
     )
-    .option(
-      '--otlp-endpoint <url>',
-      'export one OpenTelemetry span per held request over OTLP/HTTP to this base URL (/v1/traces appended; e.g. http://otel-collector:4318); without it OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT turn tracing on; default off',
-      otlpEndpoint,
-    )
+    .option('--otlp-endpoint <url>', OTLP_ENDPOINT_HELP, otlpEndpoint)
     .option(
       '--report-token-file <path>',
       "with --controller-url: the ServiceAccount token sent with every report (re-read as the kubelet rotates it); 'none' sends none (only for a controller run with --report-auth=none)",
@@ -192,6 +184,12 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     io.stderr.write(`ebb activator: ${tls}\n`);
     return 2;
   }
+  const backendTls = await backendTlsFromFlags(flags.backendCaFile, flags.backendTlsInsecure);
+  if (typeof backendTls === 'string') {
+    io.stderr.write(`ebb activator: ${backendTls}\n`);
+    return 2;
+  }
+  if (backendTls.insecure === true) io.stderr.write(`ebb activator: ${INSECURE_WARNING}\n`);
   // Before any port is opened: without a cluster there is nothing to route to.
   if (!(await clusterReady('activator', flags.kubeconfig, io.stderr))) return 1;
   const limits: Partial<ActivatorLimits> = {
@@ -224,6 +222,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     healthPort: servedPort(flags.healthPort),
     metricsPort: servedPort(flags.metricsPort),
     tls,
+    backendTls,
     ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
   };
   let running: RunningActivatorProcess;
@@ -274,22 +273,4 @@ const tlsOptions = (flags: ActivatorFlags): ActivatorTlsOptions | undefined | st
   const settings = parseTlsSettings(flags.tlsMinVersion, flags.tlsCiphers);
   if (typeof settings === 'string') return settings;
   return { port: flags.tlsPort, secrets: flags.tlsSecret, settings };
-};
-
-/**
- * The OTLP tracer when an endpoint is configured (the flag, else OpenTelemetry's env);
- * OpenTelemetry's modules are loaded only then (src/observability/otlp-tracer.ts).
- */
-const startTracing = async (
-  endpoint: string | undefined,
-  env: NodeJS.ProcessEnv,
-  instanceId: string,
-): Promise<OtlpTracer | undefined> => {
-  if (endpoint === undefined && !otlpEndpointFromEnv(env)) return undefined;
-  return startOtlpTracer({
-    endpoint,
-    serviceName: env.OTEL_SERVICE_NAME ?? 'ebb-activator',
-    instanceId,
-    version: ebbBuildInfo().version,
-  });
 };

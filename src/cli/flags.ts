@@ -16,6 +16,17 @@ export const positiveInt = (value: string): number => {
   return Number(value);
 };
 
+/** `value` when it is an http(s) URL; `hint` follows the complaint. */
+export const httpUrl = (value: string, hint = ''): string => {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {}
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new InvalidArgumentError(`must be an http:// or https:// URL${hint}`);
+  return value;
+};
+
 /** `--trusted-proxies 10.0.0.0/8,fd00::/8` (repeatable, lists joined); the error names the entry. */
 export const trustedProxies = (value: string, previous: readonly string[] = []): string[] => {
   const parsed = parseTrustedProxies(value);

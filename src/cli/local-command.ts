@@ -6,6 +6,7 @@ import { DEFAULT_TLS_MIN_VERSION, parseTlsSettings } from '../activator/tls.ts';
 import { realClock, type Timer } from '../clock.ts';
 import { configuredLevel, createLogger, logDestination } from '../logging.ts';
 import { selfSignedServingCert } from '../metrics/serving-cert.ts';
+import type { OtlpTracer } from '../observability/otlp-tracer.ts';
 import { describeManifestReadError, MANIFEST_LIMITS } from './documents.ts';
 import {
   collect,
@@ -17,6 +18,7 @@ import {
 } from './flags.ts';
 import type { CliIO } from './io.ts';
 import { DEFAULT_LOCAL_PORT, DEFAULT_UI_PORT, type LocalTls, runLocal } from './local.ts';
+import { OTLP_ENDPOINT_HELP, otlpEndpoint, startTracing } from './tracing-flags.ts';
 
 interface LocalFlags {
   port: number;
@@ -29,6 +31,7 @@ interface LocalFlags {
   tlsKey: string[];
   tlsMinVersion: string;
   tlsCiphers?: string;
+  otlpEndpoint?: string;
 }
 
 /** `--ui-allowed-host`: a name or an IP address as a Host header carries it, without the port. */
@@ -78,6 +81,7 @@ export const localFlagsCommand = (io: CliIO): Command =>
       DEFAULT_TLS_MIN_VERSION,
     )
     .option('--tls-ciphers <list>', "OpenSSL cipher list for TLS 1.2 (default: node's)")
+    .option('--otlp-endpoint <url>', OTLP_ENDPOINT_HELP, otlpEndpoint)
     .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
     .exitOverride();
 
@@ -129,8 +133,16 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
     io.stderr.write(`ebb local: ${tls}\n`);
     return 2;
   }
+  let tracing: OtlpTracer | undefined;
+  try {
+    tracing = await startTracing(flags.otlpEndpoint, process.env, `local_${process.pid}`);
+  } catch (err) {
+    io.stderr.write(`ebb local: cannot start tracing: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   const started = await runLocal({
     ...(tls === undefined ? {} : { tls }),
+    ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
     file,
     text,
     port: flags.port,
@@ -150,6 +162,7 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
   });
   if (!started.ok) {
     for (const line of started.lines) io.stderr.write(`ebb local: ${line}\n`);
+    await tracing?.shutdown();
     return 1;
   }
   const running = started.value;
@@ -188,6 +201,8 @@ export const localCommand = async (argv: readonly string[], io: CliIO): Promise<
   });
   io.stdout.write(`ebb local: ${signal}, stopping every replica\n`);
   await running.stop();
+  // The spans of the last held requests are exported before ebb exits.
+  await tracing?.shutdown();
   process.off('exit', killAll);
   process.off('uncaughtException', onFatal);
   process.off('unhandledRejection', onFatal);

@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { createScalerDeps } from '../../scalers/index.ts';
 import { type CertificatePem, CertificateStore, type TlsSettings } from '../activator/certificates.ts';
 import { type Activator, createActivator } from '../activator/server.ts';
+import type { HoldTracer } from '../activator/tracing.ts';
 import { formatProblem } from '../api/reasons.ts';
 import { realClock, type Timer } from '../clock.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
@@ -72,6 +73,8 @@ export interface RunLocalOptions {
   readonly trustedProxies?: readonly string[];
   /** Also serve HTTPS on 127.0.0.1:`port` with these certificates (the first is the default). */
   readonly tls?: LocalTls;
+  /** One span per held request (src/activator/tracing.ts); default none: tracing off. */
+  readonly tracer?: HoldTracer;
 }
 
 export interface LocalTls {
@@ -192,6 +195,7 @@ export const runLocal = async (opts: RunLocalOptions): Promise<StartResult> => {
     statsIntervalMs: 1000,
     ...(opts.trustedProxies === undefined ? {} : { trustedProxies: opts.trustedProxies }),
     ...(certificates === undefined ? {} : { tls: { certificates } }),
+    ...(opts.tracer === undefined ? {} : { tracer: opts.tracer }),
     poke: (route, held) => sink.poke(route, held, activator.stats()),
   });
   for (const c of activator.setRoutes(routes.routes)) print(`route ${c.dropped}: ${c.message}`);

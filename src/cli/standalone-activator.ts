@@ -4,6 +4,8 @@
 // (src/activator/reporter.ts resolves a headless Service's name to every controller pod → their
 // src/controller/activator-reports.ts, which sum the replicas by id), each with the activator's
 // ServiceAccount token (src/activator/report-token.ts) for the controller's TokenReview.
+
+import type { BackendTls } from '../activator/backend-tls.ts';
 import { DEFAULT_REPORT_TOKEN_FILE, ReportToken } from '../activator/report-token.ts';
 import { ActivatorReporter, type ActivatorReporterOptions } from '../activator/reporter.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
@@ -44,6 +46,8 @@ export interface RunStandaloneActivatorOptions extends ActivatorObservabilityOpt
   readonly tls?: ActivatorTlsOptions | undefined;
   /** One span per held request (src/activator/tracing.ts); default none. */
   readonly tracer?: HoldTracer;
+  /** How https endpoints are verified (src/activator/backend-tls.ts); default node's CAs. */
+  readonly backendTls?: BackendTls;
   /**
    * The ServiceAccount token file sent with every report (the controller verifies it with a
    * TokenReview); default DEFAULT_REPORT_TOKEN_FILE. false: send none (only for a controller
@@ -103,6 +107,7 @@ export const runStandaloneActivator = async (
         observer: served.observed.metrics,
         tls: tls?.listener,
         tracer: opts.tracer,
+        backendTls: opts.backendTls,
       });
     },
     port: opts.port ?? DEFAULT_ACTIVATOR_PORT,

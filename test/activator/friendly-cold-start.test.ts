@@ -119,6 +119,39 @@ describe('x-ebb-cold-start', () => {
     expect(warm.headers['x-ebb-cold-start']).toBeUndefined();
   });
 
+  it("a backend's own x-ebb-cold-start is dropped on such a route: the client sees only ebb's", async () => {
+    const clock = new VirtualClock();
+    const a = track(
+      await startActivator([routeSpec('cart', { coldStartHeader: true })], {}, undefined, undefined, clock),
+    );
+    const held = call(a.port, 'cart.test', '/');
+    await until(() => a.routeStats('shop/cart').held === 1, 'the request held');
+    await clock.advance(250);
+    const app = track(
+      await startBackend((_req, res) => {
+        // Two spellings, three lines: names are case-insensitive (RFC 9110 §5.1).
+        res.writeHead(200, [
+          'X-Ebb-Cold-Start',
+          '0ms',
+          'x-kept',
+          'yes',
+          'x-ebb-cold-START',
+          '1ms',
+          'x-ebb-cold-start',
+          '2ms',
+        ]);
+        res.end('ok');
+      }),
+    );
+    a.source.set(serviceKey('cart'), [app.endpoint]);
+    const answer = await held;
+    expect(answer.headers['x-ebb-cold-start']).toBe('250ms');
+    expect(answer.headers['x-kept']).toBe('yes');
+    const warm = await call(a.port, 'cart.test', '/');
+    expect(warm.headers['x-ebb-cold-start']).toBeUndefined();
+    expect(warm.headers['x-kept']).toBe('yes');
+  });
+
   it('is off unless the route asks for it', async () => {
     const a = track(await startActivator([routeSpec('cart')]));
     const held = call(a.port, 'cart.test', '/');

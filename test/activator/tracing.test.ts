@@ -4,8 +4,6 @@
 // export). With tracing off no OpenTelemetry module is loaded: nothing in src/ imports one
 // statically, and the one dynamic import is otlp-tracer.ts's, inside startOtlpTracer.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseTraceParent } from '../../src/activator/tracing.ts';
@@ -19,6 +17,7 @@ import {
   startBackend,
   until,
 } from './helpers.ts';
+import { attributes, type OtlpSpan, spansOf, startReceiver } from './otlp-receiver.ts';
 
 const track = closeAfterEach();
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -62,70 +61,6 @@ describe('propagation', () => {
     ]);
   });
 });
-
-// ---- a real OTLP/HTTP receiver ----
-
-interface OtlpValue {
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: number | string;
-  doubleValue?: number;
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  traceState?: string;
-  name: string;
-  attributes: { key: string; value: OtlpValue }[];
-  status?: { code?: number; message?: string };
-}
-interface Export {
-  resourceSpans: {
-    resource: { attributes: { key: string; value: OtlpValue }[] };
-    scopeSpans: { spans: OtlpSpan[] }[];
-  }[];
-}
-
-const startReceiver = async (): Promise<{
-  url: string;
-  exports: Export[];
-  paths: string[];
-  close(): Promise<void>;
-}> => {
-  const exports: Export[] = [];
-  const paths: string[] = [];
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      paths.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
-      exports.push(JSON.parse(Buffer.concat(chunks).toString()) as Export);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    exports,
-    paths,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-};
-
-const spansOf = (exports: readonly Export[]): OtlpSpan[] =>
-  exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
-
-const attributes = (span: OtlpSpan): Record<string, unknown> =>
-  Object.fromEntries(
-    span.attributes.map((a) => [
-      a.key,
-      a.value.stringValue ??
-        a.value.boolValue ??
-        (a.value.intValue === undefined ? a.value.doubleValue : Number(a.value.intValue)),
-    ]),
-  );
 
 describe('one span per held request, over OTLP/HTTP', () => {
   let tracer: OtlpTracer | undefined;

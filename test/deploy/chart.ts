@@ -130,6 +130,7 @@ export interface PodSpec {
   volumes?: {
     name: string;
     secret?: { secretName: string; items?: { key: string; path: string }[] };
+    configMap?: { name: string; items?: { key: string; path: string }[] };
     projected?: {
       sources: { serviceAccountToken?: { audience?: string; expirationSeconds?: number; path: string } }[];
     };

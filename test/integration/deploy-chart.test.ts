@@ -319,6 +319,33 @@ describe('the chart, rendered by helm', () => {
     });
   });
 
+  it('values: backend CA from a ConfigMap, insecure, OTLP endpoint and OTEL_* env on the activator', () => {
+    const off = container(deployment(render('defaults'), 'activator'));
+    for (const f of ['backend-ca-file', 'backend-tls-insecure', 'otlp-endpoint'])
+      expect(flag(off, f), f).toBeUndefined();
+    expect(off.env?.some((e) => e.name.startsWith('OTEL_'))).toBe(false);
+    const on = deployment(render('activator backend CA, tracing'), 'activator');
+    const c = container(on);
+    const caFile = flag(c, 'backend-ca-file') ?? '';
+    const mount = c.volumeMounts?.find((m) => caFile.startsWith(`${m.mountPath}/`));
+    expect(mount, caFile).toBeDefined();
+    const vol = podOf(on).template.spec.volumes?.find((v) => v.name === mount?.name);
+    // The ConfigMap's key lands at the file the flag names.
+    expect(vol?.configMap).toEqual({
+      name: 'service-ca',
+      items: [{ key: 'service-ca.crt', path: caFile.slice((mount?.mountPath.length ?? 0) + 1) }],
+    });
+    expect(flag(c, 'backend-tls-insecure')).toBeUndefined();
+    expect(flag(c, 'otlp-endpoint')).toBe('http://otel-collector.observability:4318');
+    expect(c.env?.filter((e) => e.name.startsWith('OTEL_'))).toEqual([
+      { name: 'OTEL_EXPORTER_OTLP_HEADERS', value: 'x-tenant=a' },
+      { name: 'OTEL_SERVICE_NAME', value: 'edge-activator' },
+    ]);
+    const insecure = container(deployment(render('activator backend TLS insecure'), 'activator'));
+    expect(flag(insecure, 'backend-tls-insecure')).toBe('');
+    expect(flag(insecure, 'backend-ca-file')).toBeUndefined();
+  });
+
   it('values.schema.json and the templates refuse bad values, naming them', () => {
     const refused: [values: Record<string, unknown>, names: string][] = [
       [{ controler: { replicas: 2 } }, 'controler'],
@@ -337,6 +364,13 @@ describe('the chart, rendered by helm', () => {
       [{ activator: { tls: { minVersion: 'TLSv1.1' } } }, 'minVersion'],
       [{ activator: { tls: { secrets: ['Shop/a-tls'] } } }, 'secrets'],
       [{ activator: { tls: { enabled: true } } }, 'activator.tls.enabled needs activator.tls.secrets'],
+      [
+        { activator: { backendTls: { caConfigMap: { name: 'ca' }, insecure: true } } },
+        'caConfigMap.name and insecure contradict each other',
+      ],
+      [{ activator: { backendTls: { caConfigMap: { name: 'Service_CA' } } } }, 'name'],
+      [{ activator: { otlpEndpoint: 'otel:4318' } }, 'otlpEndpoint'],
+      [{ activator: { otelEnv: { EBB_LOG_LEVEL: 'debug' } } }, 'EBB_LOG_LEVEL'],
     ];
     for (const [values, name] of refused) {
       const res = helm(['template', 'ebb', CHART, '--namespace', 'ebb-system'], values);

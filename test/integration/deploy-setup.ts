@@ -85,6 +85,14 @@ export const VALUE_SETS: Record<string, (n: Names) => Record<string, unknown>> =
       },
     },
   }),
+  'activator backend CA, tracing': () => ({
+    activator: {
+      backendTls: { caConfigMap: { name: 'service-ca', key: 'service-ca.crt' } },
+      otlpEndpoint: 'http://otel-collector.observability:4318',
+      otelEnv: { OTEL_SERVICE_NAME: 'edge-activator', OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=a' },
+    },
+  }),
+  'activator backend TLS insecure': () => ({ activator: { backendTls: { insecure: true } } }),
 };
 
 export const OFFLINE: Names = { release: 'ebb-system', watch: 'team-a', clusterObjects: 'ebb-auth' };
@@ -217,6 +225,9 @@ export const EXPECTED: Record<string, (n: Names) => { controller: string[]; acti
       ],
     };
   },
+  // A ConfigMap mounted by the kubelet: no API access for it.
+  'activator backend CA, tracing': (n) => EXPECTED.defaults?.(n) ?? { controller: [], activator: [] },
+  'activator backend TLS insecure': (n) => EXPECTED.defaults?.(n) ?? { controller: [], activator: [] },
 };
 
 // ---- flags the ebb commands accept, from their --help ----

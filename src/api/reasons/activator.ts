@@ -11,6 +11,8 @@ export const HoldTimeout = 'HoldTimeout' as const;
 /** A hold timed out after the backend's endpoints flapped or refused connections (504). */
 export const BackendUnstable = 'BackendUnstable' as const;
 export const UpstreamFailed = 'UpstreamFailed' as const;
+/** The TLS handshake with an endpoint whose port says https failed (502; backend-tls.ts). */
+export const UpstreamTlsFailed = 'UpstreamTlsFailed' as const;
 export const UpstreamTimeout = 'UpstreamTimeout' as const;
 export const Draining = 'Draining' as const;
 export const RouteRemoved = 'RouteRemoved' as const;

@@ -5,8 +5,9 @@
 // that carries the target port (kube-proxy's rule; `''` for a Service's single unnamed port),
 // so a named targetPort that differs per pod works too, slice by slice.
 //
-// A port whose appProtocol is `kubernetes.io/h2c`, `h2c` or `grpc` is spoken to over HTTP/2
-// (ports.ts appProtocolOf; the slice port's, else the Service port's).
+// A port whose appProtocol is `kubernetes.io/h2c`, `h2c` or `grpc` is spoken to over HTTP/2, one
+// whose appProtocol is `https` or `kubernetes.io/wss` over TLS (ports.ts appProtocolOf; the
+// slice port's, else the Service port's).
 //
 // Ready = `conditions.ready` not false (the API says nil means ready); terminating endpoints are
 // published not ready, so a pod going away stops getting new requests at once. Only the first
@@ -94,7 +95,7 @@ const serviceIdOf = (namespace: string, name: string): string => `${namespace}/$
 const isTcp = (protocol: string | null | undefined): boolean => (protocol ?? 'TCP') === 'TCP';
 
 const fingerprintOf = (ready: readonly Endpoint[]): string =>
-  ready.map((e) => `${e.address}:${e.port}${e.protocol === 'h2c' ? ' h2c' : ''}`).join(',');
+  ready.map((e) => `${e.address}:${e.port}${e.protocol === undefined ? '' : ` ${e.protocol}`}`).join(',');
 
 export class KubeEndpointSource implements EndpointSource {
   /** Slices by Service (`namespace/name`), then by slice name. */
@@ -204,7 +205,7 @@ export class KubeEndpointSource implements EndpointSource {
         const id = `${address}:${target}`;
         if (seen.has(id)) continue;
         seen.add(id);
-        out.push(protocol === 'h2c' ? { address, port: target, protocol } : { address, port: target });
+        out.push(protocol === 'http/1.1' ? { address, port: target } : { address, port: target, protocol });
       }
     }
     return out;
