@@ -10,7 +10,8 @@
 //             :authority = the Host sent, :scheme http); Host, Transfer-Encoding and the other
 //             connection-specific fields dropped (RFC 9113 §8.2.2); `te: trailers` kept for gRPC
 //   answer    :status and the fields relayed (to an HTTP/1.1 client node frames the body);
-//             trailers (gRPC's grpc-status, grpc-message) relayed as trailers
+//             trailers (gRPC's grpc-status, grpc-message) relayed as trailers; a head that ends
+//             the stream (gRPC's trailers-only status) is relayed to an HTTP/2 client as such
 //   failures  no session (connection refused, unreachable) before a byte was sent → retried like
 //             a refused HTTP/1.1 connection (the endpoint cools down); REFUSED_STREAM before
 //             any answer (RFC 9113 §8.7: not processed) → retried, at most twice; a stream
@@ -24,6 +25,7 @@ import {
   type ClientHttp2Stream,
   connect,
   constants,
+  type Http2ServerResponse,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http2';
@@ -31,6 +33,7 @@ import { UpstreamFailed } from '../api/reasons.ts';
 import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
+import { isGrpc } from './grpc.ts';
 import type { ForwardHooks } from './proxy.ts';
 
 /** Streams a session takes until the peer's SETTINGS arrive (RFC 9113 §6.5.2: 100 is the
@@ -148,10 +151,6 @@ export const h2ResponseFields = (headers: IncomingHttpHeaders): string[] => {
   return out;
 };
 
-/** Whether the client asked with gRPC's content type (`application/grpc`, `+proto`, …). */
-export const isGrpc = (contentType: string | undefined): boolean =>
-  contentType?.startsWith('application/grpc') === true;
-
 interface ErrorLike {
   readonly code?: string;
   readonly message: string;
@@ -226,7 +225,7 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
   up.on('error', broken);
   up.on('close', () => broken(undefined));
 
-  up.on('response', (head: IncomingHttpHeaders) => {
+  up.on('response', (head: IncomingHttpHeaders, flags: number) => {
     if (ex.upstream !== up || ex.state !== FORWARDING) return;
     const status = Number(head[':status']);
     if (status < 200) return; // 1xx: informational, not the answer
@@ -234,6 +233,13 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
     hooks.responseDeadlines.remove(ex);
     ep.owner.trouble.clear();
     ep.refusals = 0;
+    if (ex.h2 && (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
+      // A head that ends the stream (gRPC's trailers-only status) stays one HEADERS frame with
+      // END_STREAM: gRPC clients read grpc-status there only (PROTOCOL-HTTP2.md), and the
+      // compatibility API would send the head and an empty DATA frame apart.
+      (res as unknown as Http2ServerResponse).stream.respond(head, { endStream: true });
+      return;
+    }
     res.writeHead(status, h2ResponseFields(head));
     if (head['content-length'] === undefined) res.flushHeaders();
   });
