@@ -130,8 +130,9 @@ const toMs = (digits: number, unit: string): number => {
  * The client's deadline from `grpc-timeout` in whole milliseconds (rounded up, at least 1), or
  * undefined when absent or malformed. The grammar (PROTOCOL-HTTP2.md):
  *   grpc-timeout = 1*8DIGIT ( "H" / "M" / "S" / "m" / "u" / "n" )
- * A malformed value (a 9th digit, a sign, a space, another unit) is ignored, as grpc-go's server
- * ignores it for the deadline: the hold timeout applies, and the header is forwarded unchanged.
+ * A malformed value (a 9th digit, a sign, a space, another unit) is ignored for the hold (the hold
+ * timeout applies) and forwarded unchanged: the server answers it as it would without ebb
+ * (grpc-go and grpc-js refuse it with INTERNAL); the activator does not judge for it.
  */
 export const parseGrpcTimeout = (value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
