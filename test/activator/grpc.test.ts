@@ -13,7 +13,7 @@ import {
   startGrpcBackend,
   unary,
 } from './grpc-helpers.ts';
-import { closeAfterEach, routeSpec, serviceKey, startActivator, until } from './helpers.ts';
+import { call, closeAfterEach, routeSpec, serviceKey, startActivator, until } from './helpers.ts';
 
 const track = closeAfterEach();
 
@@ -165,6 +165,18 @@ describe("the activator's own answers to gRPC calls are gRPC statuses", () => {
     expect(got.status.code).toBe(UNIMPLEMENTED);
     expect(got.status.details).toContain('NoRoute');
     expect(got.status.details).toContain('nowhere.test');
+  });
+
+  it('over HTTP/1.1 there is no gRPC: application/grpc gets the HTTP answer', async () => {
+    const a = track(await startActivator([routeSpec('echo')]));
+    const got = await call(a.port, 'nowhere.test', '/ebb.test.Echo/Unary', {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc' },
+      body: '',
+    });
+    expect(got.status).toBe(404);
+    expect(got.headers['x-ebb-reason']).toBe('NoRoute');
+    expect(got.headers['grpc-status']).toBeUndefined();
   });
 
   it('a client deadline shorter than the hold ends it at the deadline (grpc-js sends grpc-timeout)', async () => {
