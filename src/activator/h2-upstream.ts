@@ -12,8 +12,9 @@
 //   answer    :status and the fields relayed (to an HTTP/1.1 client node frames the body);
 //             trailers (gRPC's grpc-status, grpc-message) relayed as trailers; a head that ends
 //             the stream (gRPC's trailers-only status) is relayed to an HTTP/2 client as such
-//   failures  no session (connection refused, unreachable) before a byte was sent → retried like
-//             a refused HTTP/1.1 connection (the endpoint cools down); REFUSED_STREAM before
+//   failures  no session (connection refused, unreachable) before a byte was sent (the body is
+//             read only once the stream is open) → retried like a refused HTTP/1.1 connection
+//             (the endpoint cools down); REFUSED_STREAM before
 //             any answer (RFC 9113 §8.7: not processed) → retried, at most twice; a stream
 //             closed without an answer (reset, connection lost) and any other
 //             stream or session error before the answer head → 502 UpstreamFailed; after it →
@@ -260,10 +261,18 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
   });
 
   if (!ex.hasBody) return;
-  sent = true;
-  if (ex.expectContinue) ex.res?.writeContinue();
-  watchBody(ex, up, ex.route.spec.requestBodyTimeoutMs ?? hooks.requestBodyTimeoutMs, hooks.finished);
-  req.pipe(up);
+  // The body is only read once the stream is open on a connected session (as proxy.ts waits
+  // for the socket): a refused connection can then be retried elsewhere with the body whole.
+  // A gRPC call always has a body, so this is what lets a call survive a stale endpoint.
+  const start = (): void => {
+    if (ex.upstream !== up || ex.state !== FORWARDING) return;
+    sent = true;
+    if (ex.expectContinue) ex.res?.writeContinue();
+    watchBody(ex, up, ex.route.spec.requestBodyTimeoutMs ?? hooks.requestBodyTimeoutMs, hooks.finished);
+    req.pipe(up);
+  };
+  if (up.pending) up.once('ready', start);
+  else start();
 };
 
 /** Trailer fields as an object of strings (pseudo-headers have no place there). */

@@ -131,15 +131,7 @@ export class HoldQueue {
       return;
     }
     const now = this.clock.now();
-    ex.deadline = now + route.spec.holdTimeoutMs;
-    // Only an HTTP/2 stream can be a gRPC call: HTTP/1.1 requests read no further header here.
-    if (ex.h2 && isGrpc(ex.req.headers['content-type'])) {
-      const ms = parseGrpcTimeout(header(ex.req, 'grpc-timeout'));
-      if (ms !== undefined && ms < route.spec.holdTimeoutMs) {
-        ex.deadline = now + ms;
-        ex.grpcTimeoutMs = ms;
-      }
-    }
+    startDeadline(ex, now);
     if (route.backend.readyCount === 0) {
       ex.coldStartAt = now;
       if (ex.counted && route.coldSince === 0) route.coldSince = now;
@@ -155,8 +147,10 @@ export class HoldQueue {
     route.backend.wakeAfterCooldown();
   }
 
-  /** Puts a request back at the head of its queue (a refused connection); no cap applies. */
+  /** Puts a request back at the head of its queue (a refused connection); no cap applies. A
+   * request forwarded at once, never held, gets its hold deadline now. */
   requeue(ex: Exchange): void {
+    if (ex.deadline === 0) startDeadline(ex, this.clock.now());
     const remaining = ex.deadline - this.clock.now();
     if (remaining <= 0) {
       ex.state = HELD;
@@ -373,6 +367,22 @@ const holdTimeoutAnswer = (
     reason: HoldTimeout,
     message: `route ${route.key}: no endpoint of service ${backend.key} ${what} ${within}${last}`,
   };
+};
+
+/**
+ * A held request's deadline: now + holdTimeout, or now + grpc-timeout for a gRPC call whose
+ * grpc-timeout is shorter (grpc.ts). Only an HTTP/2 stream can be a gRPC call: an HTTP/1.1
+ * request reads no further header here.
+ */
+const startDeadline = (ex: Exchange, now: number): void => {
+  const holdMs = ex.route.spec.holdTimeoutMs;
+  ex.deadline = now + holdMs;
+  if (!ex.h2 || !isGrpc(ex.req.headers['content-type'])) return;
+  const ms = parseGrpcTimeout(header(ex.req, 'grpc-timeout'));
+  if (ms !== undefined && ms < holdMs) {
+    ex.deadline = now + ms;
+    ex.grpcTimeoutMs = ms;
+  }
 };
 
 /** A request header as one string (node joins repeated lines with ", "); read only with tracing on,

@@ -5,6 +5,7 @@ import { connect, type IncomingHttpHeaders } from 'node:http2';
 import { Metadata } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import {
+  type BidiCall,
   bidi,
   type EchoClient,
   echoClient,
@@ -13,7 +14,15 @@ import {
   startGrpcBackend,
   unary,
 } from './grpc-helpers.ts';
-import { call, closeAfterEach, routeSpec, serviceKey, startActivator, until } from './helpers.ts';
+import {
+  call,
+  closeAfterEach,
+  refusedEndpoint,
+  routeSpec,
+  serviceKey,
+  startActivator,
+  until,
+} from './helpers.ts';
 
 const track = closeAfterEach();
 
@@ -43,7 +52,7 @@ const streamed = (call: {
     call.on('status', (status) => resolve({ notes, status }));
   });
 
-describe('gRPC through the activator to an h2c endpoint', () => {
+describe('gRPC through the activator to an h2c endpoint', { timeout: 60_000 }, () => {
   it('relays unary and the three streaming kinds with their statuses and trailing metadata', async () => {
     const b = track(await startGrpcBackend());
     const a = track(await startActivator([routeSpec('echo')]));
@@ -114,16 +123,19 @@ describe('gRPC through the activator to an h2c endpoint', () => {
     const a = track(await startActivator([routeSpec('echo')]));
     const c = client(a.port);
     const kept: Promise<{ reply?: Note; status: GrpcStatus }>[] = [];
+    const toCancel: BidiCall[] = [];
     const cancelled: Promise<GrpcStatus>[] = [];
     for (let i = 0; i < 20; i++) {
       if (i % 4 === 1) {
         const call = c.Bidi(new Metadata(), {});
         call.write({ text: 'never', n: i });
+        toCancel.push(call);
         cancelled.push(streamed(call).then((r) => r.status));
-        // Cancelled once held: a RST_STREAM from the client in the middle of the batch.
-        void until(() => a.routeStats('shop/echo').held >= i + 1, 'held').then(() => call.cancel());
       } else kept.push(unary(c, `k${i}`));
     }
+    // All 20 held, then every 4th cancelled: RST_STREAMs from the client in the middle of the batch.
+    await until(() => a.routeStats('shop/echo').held === 20, '20 calls held');
+    for (const call of toCancel) call.cancel();
     for (const s of await Promise.all(cancelled)) expect(s.code).toBe(CANCELLED);
     await until(() => a.routeStats('shop/echo').held === 15, 'the 5 cancelled calls to leave the queue');
     a.source.set(serviceKey('echo'), [b.endpoint]);
@@ -132,7 +144,7 @@ describe('gRPC through the activator to an h2c endpoint', () => {
   });
 });
 
-describe("the activator's own answers to gRPC calls are gRPC statuses", () => {
+describe("the activator's own answers to gRPC calls are gRPC statuses", { timeout: 60_000 }, () => {
   it('hold limit → UNAVAILABLE with the reason in the details', async () => {
     const a = track(await startActivator([routeSpec('echo', { maxHeldRequests: 2 })]));
     const c = client(a.port);
@@ -216,7 +228,7 @@ const rawGrpc = async (
   }
 };
 
-describe('grpc-timeout (PROTOCOL-HTTP2.md)', () => {
+describe('grpc-timeout (PROTOCOL-HTTP2.md)', { timeout: 60_000 }, () => {
   it('a grpc-timeout shorter than holdTimeout ends the hold at it, trailers-only DEADLINE_EXCEEDED', async () => {
     const a = track(await startActivator([routeSpec('echo', { holdTimeoutMs: 60_000 })]));
     const head = await rawGrpc(a.port, { 'grpc-timeout': '200m' });
@@ -228,6 +240,16 @@ describe('grpc-timeout (PROTOCOL-HTTP2.md)', () => {
       /^HoldTimeout: route shop\/echo: no endpoint of service shop\/echo:80 became ready within the call's grpc-timeout 200 ms \(holdTimeout 60000 ms\)$/,
     );
     expect(a.routeStats('shop/echo').held).toBe(0);
+  });
+
+  it('a call sent at once and refused by its endpoint is re-held until its grpc-timeout, not holdTimeout', async () => {
+    const a = track(await startActivator([routeSpec('echo', { holdTimeoutMs: 60_000 })]));
+    a.source.set(serviceKey('echo'), [{ ...(await refusedEndpoint()), protocol: 'h2c' }]);
+    const head = await rawGrpc(a.port, { 'grpc-timeout': '300m' });
+    expect(head['grpc-status']).toBe(String(DEADLINE_EXCEEDED));
+    expect(decodeURIComponent(String(head['grpc-message']))).toMatch(
+      /^BackendUnstable: .* within the call's grpc-timeout 300 ms \(holdTimeout 60000 ms\): while requests waited, .*refused/,
+    );
   });
 
   it('a malformed grpc-timeout (9 digits) is ignored: holdTimeout applies', async () => {
