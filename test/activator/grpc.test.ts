@@ -118,6 +118,16 @@ describe('gRPC through the activator to an h2c endpoint', { timeout: 60_000 }, (
     expect(a.routeStats('shop/echo').held).toBe(0);
   });
 
+  it('a call sent to an endpoint that refuses connections is retried on another, body whole', async () => {
+    const b = track(await startGrpcBackend());
+    const a = track(await startActivator([routeSpec('echo')]));
+    a.source.set(serviceKey('echo'), [{ ...(await refusedEndpoint()), protocol: 'h2c' }, b.endpoint]);
+    const c = client(a.port);
+    const got = await Promise.all(Array.from({ length: 6 }, (_, i) => unary(c, `r${i}`)));
+    for (const [i, r] of got.entries()) expect(r.reply?.text).toBe(`echo r${i}`);
+    expect(b.calls).toBe(6);
+  });
+
   it('calls cancelled in the middle of a held batch leave it; the others are answered', async () => {
     const b = track(await startGrpcBackend());
     const a = track(await startActivator([routeSpec('echo')]));
