@@ -11,6 +11,7 @@
 // ebb's reason (grpc-message `<X-Ebb-Reason>: <message>`; X-Ebb-Reason also rides along as
 // trailing metadata). gRPC needs HTTP/2, so only HTTP/2 streams get this; gRPC-Web over HTTP/1.1
 // (`application/grpc-web`) is not recognised and gets the HTTP answers.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import { type ActivatorReason, BackendUnstable, HoldTimeout, UpstreamTimeout } from '../api/reasons.ts';
 
@@ -146,4 +147,12 @@ export const parseGrpcTimeout = (value: string | undefined): number | undefined 
   }
   const ms = toMs(digits, value.charAt(n));
   return Number.isNaN(ms) ? undefined : Math.max(1, Math.ceil(ms));
+};
+
+/** A gRPC call's grpc-timeout in ms (parseGrpcTimeout); undefined when it is no gRPC call or
+ * has none (or a malformed one). */
+export const grpcTimeoutOf = (headers: IncomingHttpHeaders): number | undefined => {
+  if (!isGrpc(headers['content-type'])) return undefined;
+  const value = headers['grpc-timeout'];
+  return typeof value === 'string' ? parseGrpcTimeout(value) : undefined;
 };

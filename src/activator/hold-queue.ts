@@ -64,7 +64,7 @@ import {
 import type { Clock } from '../clock.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import { DONE, type Exchange, HELD, type RouteState, replyError } from './exchange.ts';
-import { isGrpc, parseGrpcTimeout } from './grpc.ts';
+import { grpcTimeoutOf } from './grpc.ts';
 import type { ActivatorObserver } from './observer.ts';
 import { type HeldOutcome, type HoldTracer, parseTraceParent } from './tracing.ts';
 
@@ -369,28 +369,20 @@ const holdTimeoutAnswer = (
   };
 };
 
-/**
- * A held request's deadline: now + holdTimeout, or now + grpc-timeout for a gRPC call whose
- * grpc-timeout is shorter (grpc.ts). Only an HTTP/2 stream can be a gRPC call: an HTTP/1.1
- * request reads no further header here.
- */
+// deadline = now + min(holdTimeout, the call's grpc-timeout); only an HTTP/2 stream can be a
+// gRPC call (grpc.ts), an HTTP/1.1 request reads no further header here.
 const startDeadline = (ex: Exchange, now: number): void => {
   const holdMs = ex.route.spec.holdTimeoutMs;
-  ex.deadline = now + holdMs;
-  if (!ex.h2 || !isGrpc(ex.req.headers['content-type'])) return;
-  const ms = parseGrpcTimeout(header(ex.req, 'grpc-timeout'));
-  if (ms !== undefined && ms < holdMs) {
-    ex.deadline = now + ms;
-    ex.grpcTimeoutMs = ms;
+  const callMs = ex.h2 ? grpcTimeoutOf(ex.req.headers) : undefined;
+  if (callMs === undefined || callMs >= holdMs) ex.deadline = now + holdMs;
+  else {
+    ex.deadline = now + callMs;
+    ex.grpcTimeoutMs = callMs;
   }
 };
 
-/** A request header as one string (node joins repeated lines with ", "); read only with tracing on,
- * or from a held gRPC call. */
-const header = (
-  req: IncomingMessage,
-  name: 'traceparent' | 'tracestate' | 'grpc-timeout',
-): string | undefined => {
+/** A request header as one string (node joins repeated lines with ", "); read only with tracing on. */
+const header = (req: IncomingMessage, name: 'traceparent' | 'tracestate'): string | undefined => {
   const value = req.headers[name];
   return typeof value === 'string' ? value : undefined;
 };
