@@ -303,7 +303,8 @@ export class HoldQueue {
     if (ex.state !== HELD) return;
     const route = ex.route;
     const backend = route.backend;
-    const answer = holdTimeoutAnswer(route, ex.lastError, ex.grpcTimeoutMs); // before unlink, which may clear the trouble
+    // Before unlink, which may clear the trouble.
+    const answer = holdTimeoutAnswer(route, ex.lastError, ex.grpcTimeoutMs);
     if (queued) {
       ex.timer = undefined;
       this.unlink(ex, 'timeout');
@@ -339,8 +340,8 @@ export class HoldQueue {
 }
 
 /**
- * Why a hold timed out, from what the activator saw of the backend while the request waited:
- * (within the call's grpc-timeout when that ended the hold first):
+ * Why a hold timed out, from what the activator saw of the backend while the request waited
+ * (named "within the call's grpc-timeout" when that ended the hold first):
  *   endpoints left the ready set or refused connections → BackendUnstable, with the counts
  *   no ready endpoint now (and no flap)                  → HoldTimeout: none became ready
  *   ready endpoints, all at containerConcurrency         → HoldTimeout: none had capacity
