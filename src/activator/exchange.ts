@@ -1,14 +1,16 @@
 // One client request on its way through the activator (a plain request, or an Upgrade whose
 // client side is a raw socket), and the error answers the activator gives on its own. Every
 // answer the activator writes itself carries `X-Ebb-Reason` (an ActivatorReason, listed in
-// src/api/reasons.ts) and a one-line body naming the route and the limit that was hit.
+// src/api/reasons.ts) and a one-line body naming the route and the limit that was hit; a gRPC
+// call gets the same as a gRPC status instead (grpc.ts).
 import { type ClientRequest, type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
-import type { ClientHttp2Stream } from 'node:http2';
+import type { ClientHttp2Stream, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ActivatorReason } from '../api/reasons.ts';
 import type { Clock, Timer } from '../clock.ts';
 import type { RouteSpec } from '../routing/routes.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
+import { isGrpc, writeGrpcError } from './grpc.ts';
 import { type PlaceholderPage, placeholderPage } from './placeholder.ts';
 import type { DeadlineList } from './response-deadlines.ts';
 import { RouteCounters } from './stats.ts';
@@ -81,6 +83,8 @@ export class Exchange {
   prev: Exchange | undefined;
   /** When the hold ends in a 504 (monotonic ms), and its timer while held. */
   deadline = 0;
+  /** A gRPC call's grpc-timeout (ms) when it set `deadline`, being shorter than holdTimeout; 0: not. */
+  grpcTimeoutMs = 0;
   timer: Timer | undefined;
   endpoint: EndpointState | undefined;
   /** The forward hop: an HTTP/1.1 request, or an HTTP/2 stream (h2-upstream.ts). */
@@ -161,6 +165,14 @@ export const writeError = (
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
+  }
+  // A gRPC call (HTTP/2 only) gets a gRPC status, not an error page (grpc.ts).
+  if (!(res instanceof ServerResponse)) {
+    const stream = res as unknown as Http2ServerResponse;
+    if (isGrpc(stream.req.headers['content-type'])) {
+      writeGrpcError(stream, status, reason, message);
+      return;
+    }
   }
   const body = message.endsWith('\n') ? message : `${message}\n`;
   const headers = [

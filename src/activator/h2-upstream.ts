@@ -10,9 +10,11 @@
 //             :authority = the Host sent, :scheme http); Host, Transfer-Encoding and the other
 //             connection-specific fields dropped (RFC 9113 §8.2.2); `te: trailers` kept for gRPC
 //   answer    :status and the fields relayed (to an HTTP/1.1 client node frames the body);
-//             trailers (gRPC's grpc-status, grpc-message) relayed as trailers
-//   failures  no session (connection refused, unreachable) before a byte was sent → retried like
-//             a refused HTTP/1.1 connection (the endpoint cools down); REFUSED_STREAM before
+//             trailers (gRPC's grpc-status, grpc-message) relayed as trailers; a head that ends
+//             the stream (gRPC's trailers-only status) is relayed to an HTTP/2 client as such
+//   failures  no session (connection refused, unreachable) before a byte was sent (the body is
+//             read only once the stream is open) → retried like a refused HTTP/1.1 connection
+//             (the endpoint cools down); REFUSED_STREAM before
 //             any answer (RFC 9113 §8.7: not processed) → retried, at most twice; a stream
 //             closed without an answer (reset, connection lost) and any other
 //             stream or session error before the answer head → 502 UpstreamFailed; after it →
@@ -24,6 +26,7 @@ import {
   type ClientHttp2Stream,
   connect,
   constants,
+  type Http2ServerResponse,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http2';
@@ -31,6 +34,7 @@ import { UpstreamFailed } from '../api/reasons.ts';
 import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
+import { isGrpc } from './grpc.ts';
 import type { ForwardHooks } from './proxy.ts';
 
 /** Streams a session takes until the peer's SETTINGS arrive (RFC 9113 §6.5.2: 100 is the
@@ -148,10 +152,6 @@ export const h2ResponseFields = (headers: IncomingHttpHeaders): string[] => {
   return out;
 };
 
-/** Whether the client asked with gRPC's content type (`application/grpc`, `+proto`, …). */
-export const isGrpc = (contentType: string | undefined): boolean =>
-  contentType?.startsWith('application/grpc') === true;
-
 interface ErrorLike {
   readonly code?: string;
   readonly message: string;
@@ -226,7 +226,7 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
   up.on('error', broken);
   up.on('close', () => broken(undefined));
 
-  up.on('response', (head: IncomingHttpHeaders) => {
+  up.on('response', (head: IncomingHttpHeaders, flags: number) => {
     if (ex.upstream !== up || ex.state !== FORWARDING) return;
     const status = Number(head[':status']);
     if (status < 200) return; // 1xx: informational, not the answer
@@ -234,6 +234,13 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
     hooks.responseDeadlines.remove(ex);
     ep.owner.trouble.clear();
     ep.refusals = 0;
+    if (ex.h2 && (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
+      // A head that ends the stream (gRPC's trailers-only status) stays one HEADERS frame with
+      // END_STREAM: gRPC clients read grpc-status there only (PROTOCOL-HTTP2.md), and the
+      // compatibility API would send the head and an empty DATA frame apart.
+      (res as unknown as Http2ServerResponse).stream.respond(head, { endStream: true });
+      return;
+    }
     res.writeHead(status, h2ResponseFields(head));
     if (head['content-length'] === undefined) res.flushHeaders();
   });
@@ -254,10 +261,18 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
   });
 
   if (!ex.hasBody) return;
-  sent = true;
-  if (ex.expectContinue) ex.res?.writeContinue();
-  watchBody(ex, up, ex.route.spec.requestBodyTimeoutMs ?? hooks.requestBodyTimeoutMs, hooks.finished);
-  req.pipe(up);
+  // The body is only read once the stream is open on a connected session (as proxy.ts waits
+  // for the socket): a refused connection can then be retried elsewhere with the body whole.
+  // A gRPC call always has a body, so this is what lets a call survive a stale endpoint.
+  const start = (): void => {
+    if (ex.upstream !== up || ex.state !== FORWARDING) return;
+    sent = true;
+    if (ex.expectContinue) ex.res?.writeContinue();
+    watchBody(ex, up, ex.route.spec.requestBodyTimeoutMs ?? hooks.requestBodyTimeoutMs, hooks.finished);
+    req.pipe(up);
+  };
+  if (up.pending) up.once('ready', start);
+  else start();
 };
 
 /** Trailer fields as an object of strings (pseudo-headers have no place there). */

@@ -20,6 +20,9 @@
 //   activator holds limits.maxHeld     → 503 + Retry-After  (GlobalHoldLimit)
 //   waited holdTimeoutMs               → 504                (HoldTimeout, or BackendUnstable
 //                                                              when endpoints flapped or refused)
+//   a gRPC call's grpc-timeout, when shorter than holdTimeoutMs, is its hold deadline instead
+//   (the same timer: deadline = now + min(holdTimeout, grpc-timeout)); gRPC calls get these
+//   answers as gRPC statuses (grpc.ts: UNAVAILABLE at a limit, DEADLINE_EXCEEDED at a deadline)
 // A client that goes away while held leaves the queue at once (its slot and counts freed) when
 // its socket is being read: requests without a body, or whose body was all read with the head,
 // and held Upgrades. A socket that is not read — paused above, and likewise one node stopped
@@ -61,6 +64,7 @@ import {
 import type { Clock } from '../clock.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import { DONE, type Exchange, HELD, type RouteState, replyError } from './exchange.ts';
+import { grpcTimeoutOf } from './grpc.ts';
 import type { ActivatorObserver } from './observer.ts';
 import { type HeldOutcome, type HoldTracer, parseTraceParent } from './tracing.ts';
 
@@ -127,7 +131,7 @@ export class HoldQueue {
       return;
     }
     const now = this.clock.now();
-    ex.deadline = now + route.spec.holdTimeoutMs;
+    startDeadline(ex, now);
     if (route.backend.readyCount === 0) {
       ex.coldStartAt = now;
       if (ex.counted && route.coldSince === 0) route.coldSince = now;
@@ -143,8 +147,10 @@ export class HoldQueue {
     route.backend.wakeAfterCooldown();
   }
 
-  /** Puts a request back at the head of its queue (a refused connection); no cap applies. */
+  /** Puts a request back at the head of its queue (a refused connection); no cap applies. A
+   * request forwarded at once, never held, gets its hold deadline now. */
   requeue(ex: Exchange): void {
+    if (ex.deadline === 0) startDeadline(ex, this.clock.now());
     const remaining = ex.deadline - this.clock.now();
     if (remaining <= 0) {
       ex.state = HELD;
@@ -241,7 +247,11 @@ export class HoldQueue {
     if (ex.counted) route.counters.addHeld(1);
     // Whole milliseconds: node keeps one timer list per distinct duration, so a fresh hold uses
     // the route's timeout as it is (one list for all) and a re-queued one its rounded remainder.
-    const wait = atHead ? Math.max(1, Math.ceil(ex.deadline - this.clock.now())) : route.spec.holdTimeoutMs;
+    // A gRPC call's own shorter deadline is likewise its remainder.
+    const wait =
+      atHead || ex.grpcTimeoutMs > 0
+        ? Math.max(1, Math.ceil(ex.deadline - this.clock.now()))
+        : route.spec.holdTimeoutMs;
     ex.heldAt = this.clock.now();
     ex.timer = this.clock.after(wait, this.onHoldTimeout, ex);
   }
@@ -293,7 +303,8 @@ export class HoldQueue {
     if (ex.state !== HELD) return;
     const route = ex.route;
     const backend = route.backend;
-    const answer = holdTimeoutAnswer(route, ex.lastError); // before unlink, which may clear the trouble
+    // Before unlink, which may clear the trouble.
+    const answer = holdTimeoutAnswer(route, ex.lastError, ex.grpcTimeoutMs);
     if (queued) {
       ex.timer = undefined;
       this.unlink(ex, 'timeout');
@@ -329,7 +340,8 @@ export class HoldQueue {
 }
 
 /**
- * Why a hold timed out, from what the activator saw of the backend while the request waited:
+ * Why a hold timed out, from what the activator saw of the backend while the request waited
+ * (named "within the call's grpc-timeout" when that ended the hold first):
  *   endpoints left the ready set or refused connections → BackendUnstable, with the counts
  *   no ready endpoint now (and no flap)                  → HoldTimeout: none became ready
  *   ready endpoints, all at containerConcurrency         → HoldTimeout: none had capacity
@@ -337,9 +349,13 @@ export class HoldQueue {
 const holdTimeoutAnswer = (
   route: RouteState,
   lastError: string,
+  grpcTimeoutMs: number,
 ): { reason: typeof HoldTimeout | typeof BackendUnstable; message: string } => {
   const backend = route.backend;
-  const within = `within holdTimeout ${route.spec.holdTimeoutMs} ms`;
+  const within =
+    grpcTimeoutMs > 0
+      ? `within the call's grpc-timeout ${grpcTimeoutMs} ms (holdTimeout ${route.spec.holdTimeoutMs} ms)`
+      : `within holdTimeout ${route.spec.holdTimeoutMs} ms`;
   if (backend.trouble.seen) {
     return {
       reason: BackendUnstable,
@@ -352,6 +368,18 @@ const holdTimeoutAnswer = (
     reason: HoldTimeout,
     message: `route ${route.key}: no endpoint of service ${backend.key} ${what} ${within}${last}`,
   };
+};
+
+// deadline = now + min(holdTimeout, the call's grpc-timeout); only an HTTP/2 stream can be a
+// gRPC call (grpc.ts), an HTTP/1.1 request reads no further header here.
+const startDeadline = (ex: Exchange, now: number): void => {
+  const holdMs = ex.route.spec.holdTimeoutMs;
+  const callMs = ex.h2 ? grpcTimeoutOf(ex.req.headers) : undefined;
+  if (callMs === undefined || callMs >= holdMs) ex.deadline = now + holdMs;
+  else {
+    ex.deadline = now + callMs;
+    ex.grpcTimeoutMs = callMs;
+  }
 };
 
 /** A request header as one string (node joins repeated lines with ", "); read only with tracing on. */

@@ -188,10 +188,7 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
       // The route went away meanwhile: nothing would ever release it from the queue.
       ex.state = DONE;
       replyError(ex, 404, RouteRemoved, `route ${ex.route.key} was removed while the request was retried`);
-    } else {
-      if (ex.deadline === 0) ex.deadline = now() + ex.route.spec.holdTimeoutMs;
-      holdQueue.requeue(ex);
-    }
+    } else holdQueue.requeue(ex);
     ep.owner.release(ep);
     holdQueue.dispatch(ex.route.backend);
     if (budget.blocked) budget.finished(inFlight);

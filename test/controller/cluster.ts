@@ -89,14 +89,28 @@ export const createDeployment = async (kc: KubeConfig, namespace: string, name: 
 };
 
 /** A Deployment at 0 replicas and its Service `name` (port 80 `http` → 8080, selector app=name). */
-export const createHttpApp = async (kc: KubeConfig, namespace: string, name: string): Promise<void> => {
+export const createHttpApp = async (
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  /** The Service port's appProtocol (e.g. `kubernetes.io/h2c`); default none. */
+  appProtocol?: string,
+): Promise<void> => {
   await kc.makeApiClient(CoreV1Api).createNamespacedService({
     namespace,
     body: {
       metadata: { name },
       spec: {
         selector: { app: name },
-        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+        ports: [
+          {
+            name: 'http',
+            port: 80,
+            targetPort: 8080,
+            protocol: 'TCP',
+            ...(appProtocol === undefined ? {} : { appProtocol }),
+          },
+        ],
       },
     },
   });

@@ -22,10 +22,12 @@ import {
   setHeaderOptions,
   Watch,
 } from '@kubernetes/client-node';
+import { probeH2c } from './h2-probe.ts';
 import { inTestRange, type Netns } from './netns.ts';
 import { log, type ManagedProcess, makeTempDir, removeDir, startProcess } from './proc.ts';
 
 const BACKEND = fileURLToPath(new URL('./netns-backend.ts', import.meta.url));
+const GRPC_BACKEND = fileURLToPath(new URL('./netns-grpc-backend.ts', import.meta.url));
 const FIELD_MANAGER = 'ebb-test-kubelet';
 const PROBE_INTERVAL_MS = 50;
 const RESTART_DELAY_MS = 100;
@@ -46,6 +48,10 @@ export interface KubeletOptions {
   readonly startDelayMs?: number;
   /** SIGTERM grace before SIGKILL on scale-down; default 10 s. */
   readonly terminationGraceMs?: number;
+  /** `grpc`: the replicas are netns-grpc-backend.ts (h2c, probed over h2c); default `http`. */
+  readonly backend?: 'http' | 'grpc';
+  /** The EndpointSlice port's appProtocol (as the EndpointSlice controller copies the Service's). */
+  readonly appProtocol?: string;
 }
 
 export type ReplicaPhase = 'starting' | 'ready' | 'terminating' | 'crashed';
@@ -93,13 +99,21 @@ function backendPids(guardPid: number): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid !== guardPid) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(BACKEND)) pids.push(Number(entry));
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(BACKEND) || cmdline.includes(GRPC_BACKEND)) pids.push(Number(entry));
     } catch {
       // gone meanwhile
     }
   }
   return pids;
 }
+
+/** GET /healthz over HTTP/1.1: its status. */
+const probeHttp = async (address: string, port: number): Promise<number> => {
+  const res = await fetch(`http://${address}:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+  await res.arrayBuffer();
+  return res.status;
+};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -131,6 +145,13 @@ export async function startKubelet(opts: KubeletOptions): Promise<TestKubelet> {
   const { kc, namespace, deployment, service, netns } = opts;
   const port = opts.port ?? 8080;
   const portName = opts.portName ?? 'http';
+  const grpc = opts.backend === 'grpc';
+  const slicePort = {
+    name: portName,
+    port,
+    protocol: 'TCP',
+    ...(opts.appProtocol === undefined ? {} : { appProtocol: opts.appProtocol }),
+  };
   const apps = kc.makeApiClient(AppsV1Api);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
   const dir = await makeTempDir('kubelet');
@@ -153,7 +174,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<TestKubelet> {
       throw new Error(`kubelet: refusing address ${address} outside the test namespace's range`);
     }
     const cmd = netns.exec(process.execPath, [
-      BACKEND,
+      grpc ? GRPC_BACKEND : BACKEND,
       '--name',
       name,
       '--address',
@@ -203,7 +224,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<TestKubelet> {
             },
           },
           addressType: 'IPv4',
-          ports: [{ name: portName, port, protocol: 'TCP' }],
+          ports: [slicePort],
           endpoints,
         },
       },
@@ -240,9 +261,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<TestKubelet> {
   const probe = async (r: Replica, proc: ManagedProcess): Promise<void> => {
     while (!closing && r.process === proc && r.phase === 'starting' && proc.exit === undefined) {
       try {
-        const res = await fetch(`http://${r.address}:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
-        await res.arrayBuffer();
-        if (res.status === 200 && r.process === proc && r.phase === 'starting') {
+        const status = grpc ? await probeH2c(r.address, port, 1000) : await probeHttp(r.address, port);
+        if (status === 200 && r.process === proc && r.phase === 'starting') {
           r.phase = 'ready';
           void publish.kick();
           return;

@@ -1,5 +1,6 @@
 // One replica of a test backend: a node:http server the test kubelet (kubelet.ts) starts inside
-// the test network namespace, run directly by Node (type stripping; no imports but node:*).
+// the test network namespace, run directly by Node (type stripping; no imports but node:* and
+// backend-args.ts).
 //
 //   node netns-backend.ts --name web-0 --address 10.213.0.3 --port 8080 [--start-delay-ms 2000]
 //
@@ -17,18 +18,9 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { backendArgs } from './backend-args.ts';
 
-const arg = (flag: string, fallback?: string): string => {
-  const i = process.argv.indexOf(flag);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) throw new Error(`missing ${flag}`);
-  return value;
-};
-
-const name = arg('--name');
-const address = arg('--address');
-const port = Number(arg('--port'));
-const startDelayMs = Number(arg('--start-delay-ms', '0'));
+const { name, address, port, startDelayMs } = backendArgs();
 
 let inFlight = 0;
 let maxInFlight = 0;

@@ -30,7 +30,7 @@ export interface ActivatorEnv {
    */
   createApp(
     name: string,
-    pods?: boolean | Pick<KubeletOptions, 'startDelayMs'>,
+    pods?: boolean | Pick<KubeletOptions, 'startDelayMs' | 'backend' | 'appProtocol'>,
   ): Promise<TestKubelet | undefined>;
   /** A ScaledObject with one http trigger for host `<name>.example.test`; waits until it is routed and polled. */
   createHttpScaledObject(
@@ -75,7 +75,7 @@ export function useActivatorEnv(
     apps,
     ns,
     async createApp(name, pods = true) {
-      await createHttpApp(kc, ns.name, name);
+      await createHttpApp(kc, ns.name, name, typeof pods === 'object' ? pods.appProtocol : undefined);
       if (pods === false) return undefined;
       const kubelet = await startKubelet({
         kc,

@@ -74,7 +74,7 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('examples/cluster', () => {
-  it('has one file per trigger type, HPA mode, scalingModifiers, fallback, Ingress and HTTPRoute, each in its README', () => {
+  it('has one file per trigger type, HPA mode, scalingModifiers, fallback, Ingress, HTTPRoute and gRPC, each in its README', () => {
     const all = files.map((f) => readFileSync(join(EXAMPLES, f), 'utf8')).join('\n');
     for (const type of ['kafka', 'rabbitmq', 'cron', 'http']) expect(all).toContain(`- type: ${type}`);
     for (const feature of [
@@ -83,6 +83,7 @@ describe('examples/cluster', () => {
       'fallback:',
       'kind: Ingress',
       'kind: HTTPRoute',
+      'appProtocol: kubernetes.io/h2c',
     ])
       expect(all).toContain(feature);
     const readme = readFileSync(join(EXAMPLES, 'README.md'), 'utf8');
@@ -102,7 +103,7 @@ describe('examples/cluster', () => {
     );
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(
-      /^ebb validate: 10 ScaledObjects and 4 TriggerAuthentications checked, 0 with problems; skipped \d+ documents of other kinds \([^)]*\)\n$/,
+      /^ebb validate: 11 ScaledObjects and 4 TriggerAuthentications checked, 0 with problems; skipped \d+ documents of other kinds \([^)]*\)\n$/,
     );
     expect(run.status).toBe(0);
   });

@@ -13,6 +13,7 @@
 //     env: { STARTUP_DELAY_MS: "1500" }
 //     portEnv: PORT                                # each replica gets its own free port here
 //     readinessPath: /healthz                      # HTTP 2xx/3xx = ready; omitted: port accepts
+//     protocol: h2c                                # spoken to over HTTP/2 (gRPC); default http/1.1
 //     startupTimeoutSeconds: 60                    # not ready by then: killed, counted a crash
 //     terminationGracePeriodSeconds: 5             # SIGTERM, then SIGKILL after this
 //
@@ -22,6 +23,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
+import type { BackendProtocol } from '../../activator/ports.ts';
 import { problemsFromZod } from '../../api/parse.ts';
 import { InvalidSpec, type Problem } from '../../api/reasons.ts';
 import { KIND as SCALED_OBJECT_KIND } from '../../api/scaledobject.ts';
@@ -62,6 +64,8 @@ export const LocalAppSpecSchema = z.strictObject({
     .string()
     .regex(/^\/[^\s?#]*$/, 'must be a URL path starting with "/" (no "?", "#" or spaces)')
     .optional(),
+  // As a Service port's appProtocol says it on a cluster (ports.ts): h2c for HTTP/2 and gRPC apps.
+  protocol: z.enum(['http/1.1', 'h2c']).optional(),
   startupTimeoutSeconds: z.number().positive().max(3600).optional(),
   terminationGracePeriodSeconds: z.number().min(0).max(3600).optional(),
 });
@@ -84,6 +88,8 @@ export interface LocalApp {
   readonly portEnv: string;
   /** undefined: ready once the port accepts a TCP connection. */
   readonly readinessPath: string | undefined;
+  /** How the activator speaks to its replicas (h2c: HTTP/2 without TLS, e.g. gRPC). */
+  readonly protocol: BackendProtocol;
   readonly startupTimeoutMs: number;
   readonly gracePeriodMs: number;
 }
@@ -185,6 +191,7 @@ export const parseLocalFile = (
         env: spec.env ?? {},
         portEnv: spec.portEnv,
         readinessPath: spec.readinessPath,
+        protocol: spec.protocol ?? 'http/1.1',
         startupTimeoutMs: (spec.startupTimeoutSeconds ?? DEFAULT_STARTUP_TIMEOUT_S) * 1000,
         gracePeriodMs: (spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_S) * 1000,
       });

@@ -150,7 +150,11 @@ export class ProcessGroup {
     return this.replicas
       .filter((r) => r.phase === 'ready' && r.port !== undefined)
       .sort((a, b) => a.index - b.index)
-      .map((r) => ({ address: LOCALHOST, port: r.port as number }));
+      .map((r) =>
+        this.app.protocol === 'h2c'
+          ? { address: LOCALHOST, port: r.port as number, protocol: 'h2c' as const }
+          : { address: LOCALHOST, port: r.port as number },
+      );
   }
 
   /** Called with the full ready set whenever it changes; returns the unsubscribe function. */

@@ -65,6 +65,11 @@ describe('LocalApp fields', () => {
       want: /^1: spec\.env\.A-B: must be an environment variable name .*got "A-B"/,
     },
     {
+      label: 'protocol not one ebb speaks',
+      spec: { ...goodSpec, protocol: 'grpc' },
+      want: /^1: spec\.protocol: /,
+    },
+    {
       label: 'readinessPath without a slash',
       spec: { ...goodSpec, readinessPath: 'healthz' },
       want: /^1: spec\.readinessPath: must be a URL path starting with "\/"/,
@@ -122,7 +127,13 @@ describe('LocalApp fields', () => {
       file(
         appDoc({ ...goodSpec, env: { A: '1' }, readinessPath: '/healthz', cwd: 'app' }),
         appDoc(
-          { command: '/bin/true', portEnv: 'P', startupTimeoutSeconds: 2, terminationGracePeriodSeconds: 0 },
+          {
+            command: '/bin/true',
+            portEnv: 'P',
+            protocol: 'h2c',
+            startupTimeoutSeconds: 2,
+            terminationGracePeriodSeconds: 0,
+          },
           {
             name: 'other',
             namespace: 'team',
@@ -142,6 +153,7 @@ describe('LocalApp fields', () => {
         env: { A: '1' },
         portEnv: 'PORT',
         readinessPath: '/healthz',
+        protocol: 'http/1.1',
         startupTimeoutMs: 60_000,
         gracePeriodMs: 5000,
       },
@@ -154,6 +166,7 @@ describe('LocalApp fields', () => {
         env: {},
         portEnv: 'P',
         readinessPath: undefined,
+        protocol: 'h2c',
         startupTimeoutMs: 2000,
         gracePeriodMs: 0,
       },

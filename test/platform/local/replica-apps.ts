@@ -68,6 +68,7 @@ export const makeAppDir = (): AppDir => {
       env,
       portEnv: 'PORT',
       readinessPath: '/healthz',
+      protocol: 'http/1.1',
       startupTimeoutMs: 10_000,
       gracePeriodMs: 2000,
       ...over,

@@ -98,6 +98,14 @@ describe('readiness', () => {
     expect(group.ready()).toEqual([{ address: '127.0.0.1', port: started.port }]);
   });
 
+  it('an app with protocol h2c has endpoints the activator speaks h2c to', async () => {
+    const { group, log } = groupOf(apps.app('h2c', {}, { readinessPath: undefined, protocol: 'h2c' }));
+    group.scale(1);
+    const started = await log.nth('started');
+    await log.nth('ready');
+    expect(group.ready()).toEqual([{ address: '127.0.0.1', port: started.port, protocol: 'h2c' }]);
+  });
+
   it('a replica not ready within the startup timeout is killed and counted a crash', async () => {
     const { group, log } = groupOf(
       apps.app('never', { HEALTH_AFTER_MS: '60000' }, { startupTimeoutMs: 400 }),
