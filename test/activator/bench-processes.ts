@@ -1,6 +1,9 @@
 // The processes of the activator benchmark (test/bench/activator.bench.ts), one per `--role`:
 //   backend    the node:http backend both paths measure (answers `ok`; on /cold also stamps
 //              its arrival time, CLOCK_MONOTONIC ns, in `x-arrived-ns`)
+//   h2backend  an h2c (prior knowledge) node:http2 backend: answers every stream `ok`
+//   grpcbackend a @grpc/grpc-js server with one unary method (bench.Echo/Call, bytes in and out:
+//              activator-grpc.ts) that answers with the request's bytes
 //   activator  the activator over a MemoryEndpointSource, driven over IPC (endpoints, stats,
 //              cpuUsage, memoryUsage after gc, its GC pauses); pokes are reported with their time
 //   bare       a bare node:http server that only holds requests: node's own memory baseline
@@ -14,6 +17,7 @@
 // (advanced serialization: times are bigints).
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createH2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import type { Endpoint } from '../../src/activator/ports.ts';
@@ -25,7 +29,7 @@ import { MemoryEndpointSource } from './memory-endpoints.ts';
 
 export const HOST = 'app.bench';
 
-export type Role = 'backend' | 'activator' | 'bare' | 'ebb';
+export type Role = 'backend' | 'h2backend' | 'grpcbackend' | 'activator' | 'bare' | 'ebb';
 
 export const route = (name: string, over: Partial<RouteSpec> = {}): RouteSpec => ({
   key: `bench/${name}`,
@@ -101,6 +105,24 @@ const runBackend = (): void => {
   });
 };
 
+const runH2Backend = (): void => {
+  const server = createH2Server();
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200, 'content-length': '2' });
+    stream.end('ok');
+  });
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
+    process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port });
+  });
+};
+
+const runGrpcBackend = async (): Promise<void> => {
+  // Imported here: the other roles' memory must not include grpc-js.
+  const { startEchoServer } = await import('../bench/activator-grpc.ts');
+  const port = await startEchoServer();
+  process.send?.({ type: 'ready', port });
+};
+
 const memoryAfterGc = (): FromActivator => {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
@@ -169,7 +191,7 @@ const runActivator = (): void => {
   const gc = watchGc();
   const activator = createActivator({
     endpoints: source,
-    routes: [route('app'), route('cold'), route('hold')],
+    routes: [route('app'), route('cold'), route('hold'), route('h2'), route('grpc')],
     poke: (r, held) => send({ type: 'poke', route: r, held, at: process.hrtime.bigint() }),
     limits: { maxHeldRequests: 20_000 },
     id: 'bench',
@@ -274,6 +296,12 @@ const runEbb = async (): Promise<void> => {
 
 const role = process.argv[process.argv.indexOf('--role') + 1];
 if (role === 'backend') runBackend();
+else if (role === 'h2backend') runH2Backend();
+else if (role === 'grpcbackend')
+  runGrpcBackend().catch((err: unknown) => {
+    process.stderr.write(`grpc backend: ${String(err)}\n`);
+    process.exit(1);
+  });
 else if (role === 'activator') runActivator();
 else if (role === 'bare') runBare();
 else if (role === 'ebb')
