@@ -40,7 +40,7 @@ export class EndpointState {
     protocol: BackendProtocol = 'http/1.1',
   ) {
     this.id = endpointId(address, port);
-    this.h2 = protocol === 'h2c' ? new H2Pool(this.id, idleSocketMs) : undefined;
+    this.h2 = protocol === 'h2c' ? new H2Pool(this.id, address, port, idleSocketMs) : undefined;
     this.agent = new Agent({
       keepAlive: true,
       maxSockets,

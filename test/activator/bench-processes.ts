@@ -18,7 +18,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createH2Server } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import { createActivator } from '../../src/activator/server.ts';
@@ -107,6 +107,8 @@ const runBackend = (): void => {
 
 const runH2Backend = (): void => {
   const server = createH2Server();
+  // Nagle off, as node:http's server has it: the backend must not delay the small answers.
+  server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   server.on('stream', (stream) => {
     stream.respond({ ':status': 200, 'content-length': '2' });
     stream.end('ok');
@@ -221,6 +223,8 @@ const runActivator = (): void => {
     }
   });
   process.on('disconnect', () => process.exit(0));
+  // An orderly exit on kill(): node writes a --cpu-prof / --heap-prof profile only then.
+  process.on('SIGTERM', () => process.exit(0));
   activator.server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
     send({ type: 'ready', port: (activator.server.address() as AddressInfo).port });
   });
