@@ -92,7 +92,7 @@ export class H2Pool {
 }
 
 /**
- * Streams open on a session, kept by openStream below (node exposes no count) on the session
+ * Streams open on a session, kept by forwardH2 below (node exposes no count) on the session
  * itself, as pipelining.ts keeps its count on the socket: no side table outside its owner.
  */
 interface CountedSession extends ClientHttp2Session {
@@ -100,20 +100,6 @@ interface CountedSession extends ClientHttp2Session {
 }
 
 const openStreams = (s: CountedSession): number => s.ebbOpenStreams ?? 0;
-
-/** Opens a stream on `session` with `headers`, counted until it closes. */
-export const openStream = (
-  session: CountedSession,
-  headers: OutgoingHttpHeaders,
-  endStream: boolean,
-): ClientHttp2Stream => {
-  const stream = session.request(headers, { endStream });
-  session.ebbOpenStreams = openStreams(session) + 1;
-  stream.once('close', () => {
-    session.ebbOpenStreams = openStreams(session) - 1;
-  });
-  return stream;
-};
 
 /** Whether the endpoint refused `stream` unprocessed: it may be sent again (RFC 9113 §8.7). */
 const notProcessed = (stream: ClientHttp2Stream): boolean =>
@@ -185,8 +171,10 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
   const res = ex.res as ServerResponse;
   const grpc = isGrpc(req.headers['content-type']);
   const headers = h2UpstreamHeaders(req.method ?? 'GET', ex.target, ex.headers as string[], grpc);
-  const session = pool.session();
-  const up = openStream(session, headers, !ex.hasBody);
+  const session: CountedSession = pool.session();
+  const up = session.request(headers, { endStream: !ex.hasBody });
+  // Counted until 'close' (below): one listener does both, no once() wrapper per stream.
+  session.ebbOpenStreams = openStreams(session) + 1;
   ex.upstream = up;
   let answered = false;
   let sent = false;
@@ -233,7 +221,10 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
     );
   };
   up.on('error', broken);
-  up.on('close', () => broken(undefined));
+  up.on('close', () => {
+    session.ebbOpenStreams = openStreams(session) - 1;
+    broken(undefined);
+  });
 
   up.on('response', (head: IncomingHttpHeaders) => {
     if (ex.upstream !== up || ex.state !== FORWARDING) return;

@@ -7,6 +7,7 @@
 //   activator  the activator over a MemoryEndpointSource, driven over IPC (endpoints, stats,
 //              cpuUsage, memoryUsage after gc, its GC pauses); pokes are reported with their time
 //   bare       a bare node:http server that only holds requests: node's own memory baseline
+//   bareh2     the same over h2c (node:http2's compatibility API, the activator's settings)
 //   ebb        `ebb activator`'s wiring (runActivatorController: controller + activator in one
 //              process) against a real API server (--kubeconfig, --namespace); its ScaleTarget's
 //              `scale` and its Controller's `poke` are wrapped to report their times (`scaled`,
@@ -20,6 +21,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createH2Server } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
+import { MAX_CONCURRENT_STREAMS } from '../../src/activator/h2.ts';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import { createActivator } from '../../src/activator/server.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
@@ -29,7 +31,7 @@ import { MemoryEndpointSource } from './memory-endpoints.ts';
 
 export const HOST = 'app.bench';
 
-export type Role = 'backend' | 'h2backend' | 'grpcbackend' | 'activator' | 'bare' | 'ebb';
+export type Role = 'backend' | 'h2backend' | 'grpcbackend' | 'activator' | 'bare' | 'bareh2' | 'ebb';
 
 export const route = (name: string, over: Partial<RouteSpec> = {}): RouteSpec => ({
   key: `bench/${name}`,
@@ -137,11 +139,19 @@ const memoryAfterGc = (): FromActivator => {
  * The baseline for memory: a bare node:http server that holds every request (no activator code)
  * until told (`set`), then answers them all 200.
  */
-const runBare = (): void => {
-  const held: ServerResponse[] = [];
-  const server = createServer((_req, res) => {
+const runBare = (h2: boolean): void => {
+  const held: { end(body: string): void }[] = [];
+  const hold = (_req: unknown, res: { end(body: string): void }): void => {
     held.push(res);
-  });
+  };
+  // bareh2: h2c with the activator's HTTP/2 settings (h2.ts), holding through node's
+  // compatibility API as the activator does.
+  const server = h2
+    ? createH2Server(
+        { settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, initialWindowSize: 65_535 } },
+        hold,
+      )
+    : createServer(hold);
   process.on('message', (m: ToActivator) => {
     if (m.type === 'mem') process.send?.(memoryAfterGc());
     else if (m.type === 'stats') {
@@ -307,7 +317,7 @@ else if (role === 'grpcbackend')
     process.exit(1);
   });
 else if (role === 'activator') runActivator();
-else if (role === 'bare') runBare();
+else if (role === 'bare' || role === 'bareh2') runBare(role === 'bareh2');
 else if (role === 'ebb')
   runEbb().catch((err: unknown) => {
     process.stderr.write(`ebb child: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

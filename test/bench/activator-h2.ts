@@ -10,7 +10,8 @@
 //                  requests per activator CPU-second = through requests / Δ cpuUsage
 //   held streams   a fresh activator process; M streams held on a cold route, 100 per h2c
 //                  session (M/100 sessions); RSS delta (after gc) / M, as the held phase measures
-//                  an HTTP/1.1 request; then the endpoint appears and every stream must get a 200
+//                  an HTTP/1.1 request; then the endpoint appears and every stream must get a 200;
+//                  the same on a bare node:http2 server that only holds (node's own share)
 //   grpc latency   N sequential @grpc/grpc-js unary calls on one channel each way, alternating
 //                  direct (the grpcbackend child) / through; added p50 and p99 as above
 import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from 'node:http2';
@@ -193,8 +194,18 @@ export const h2Phases = async (
         `${round(held.perStreamKb, 2)} KB RSS / ${round(held.perStreamHeapKb, 2)} KB heap+external per stream; ` +
         `released in ${Math.round(held.releaseMs)} ms, ${held.ok} answered 200`,
     );
+    // The same load on a bare node:http2 server that only holds: node's own cost per open stream.
+    const bareChild = await startChild('bareh2');
+    const bare = await heldStreams(bareChild, backend, args.heldStreams);
+    bareChild.proc.kill();
+    log(
+      `bare node:http2 holding the same ${args.heldStreams}: ${round(bare.perStreamKb, 2)} KB RSS / ` +
+        `${round(bare.perStreamHeapKb, 2)} KB heap+external per stream (${bare.ok} answered); the activator's own share: ` +
+        `${round(held.perStreamKb - bare.perStreamKb, 2)} KB RSS / ${round(held.perStreamHeapKb - bare.perStreamHeapKb, 2)} KB heap`,
+    );
     figures.held_stream_kb = round(held.perStreamKb, 2);
     figures.held_stream_heap_kb = round(held.perStreamHeapKb, 2);
+    figures.bare_node_http2_held_stream_kb = round(bare.perStreamKb, 2);
     lost += args.heldStreams - held.ok;
   }
   if (args.grpc) {
