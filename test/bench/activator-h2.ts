@@ -15,6 +15,7 @@
 //   grpc latency   N sequential @grpc/grpc-js unary calls on one channel each way, alternating
 //                  direct (the grpcbackend child) / through; added p50 and p99 as above
 import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from 'node:http2';
+import { loadavg } from 'node:os';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import type { Child, StartChild } from '../activator/bench-processes.ts';
 import { echoClient } from './activator-grpc.ts';
@@ -135,6 +136,9 @@ const heldStreams = async (
   };
 };
 
+/** The machine's 1-minute load average, logged with each row (the machine is shared). */
+const loadAverage = (): string => `load ${loadavg()[0]?.toFixed(1)}`;
+
 const ms = (xs: Float64Array): string =>
   `p50 ${round(percentile(xs, 50))} ms p99 ${round(percentile(xs, 99))} ms`;
 
@@ -168,7 +172,7 @@ export const h2Phases = async (
     direct.close();
     through.close();
     log(
-      `h2c latency (${args.requests} sequential, one session each way) direct ${ms(lat.direct)}; through ${ms(lat.through)}`,
+      `h2c latency (${args.requests} sequential, one session each way) direct ${ms(lat.direct)}; through ${ms(lat.through)} (${loadAverage()})`,
     );
     figures.h2_added_latency_p50_ms = round(percentile(lat.through, 50) - percentile(lat.direct, 50));
     figures.h2_added_latency_p99_ms = round(percentile(lat.through, 99) - percentile(lat.direct, 99));
@@ -180,7 +184,7 @@ export const h2Phases = async (
     log(
       `h2c throughput (one session, ${STREAMS} streams in flight) direct ${Math.round(d.requests / args.duration)} req/s, ` +
         `through ${Math.round(t.requests / args.duration)} req/s (${t.failed} failed); activator CPU ${round(cpu)} s: ` +
-        `${round((cpu / t.requests) * 1e6, 1)} µs per request, ${Math.round(t.requests / cpu)} requests per CPU-second`,
+        `${round((cpu / t.requests) * 1e6, 1)} µs per request, ${Math.round(t.requests / cpu)} requests per CPU-second (${loadAverage()})`,
     );
     figures.h2_requests_per_cpu_second = Math.round(t.requests / cpu);
     lost += d.failed + t.failed;
@@ -192,7 +196,7 @@ export const h2Phases = async (
     log(
       `${args.heldStreams} held HTTP/2 streams (${Math.ceil(args.heldStreams / STREAMS)} sessions): ` +
         `${round(held.perStreamKb, 2)} KB RSS / ${round(held.perStreamHeapKb, 2)} KB heap+external per stream; ` +
-        `released in ${Math.round(held.releaseMs)} ms, ${held.ok} answered 200`,
+        `released in ${Math.round(held.releaseMs)} ms, ${held.ok} answered 200 (${loadAverage()})`,
     );
     // The same load on a bare node:http2 server that only holds: node's own cost per open stream.
     const bareChild = await startChild('bareh2');
@@ -224,7 +228,7 @@ export const h2Phases = async (
     direct.close();
     through.close();
     log(
-      `gRPC unary latency (${args.requests} sequential, one channel each way) direct ${ms(lat.direct)}; through ${ms(lat.through)}`,
+      `gRPC unary latency (${args.requests} sequential, one channel each way) direct ${ms(lat.direct)}; through ${ms(lat.through)} (${loadAverage()})`,
     );
     figures.grpc_added_latency_p50_ms = round(percentile(lat.through, 50) - percentile(lat.direct, 50));
     figures.grpc_added_latency_p99_ms = round(percentile(lat.through, 99) - percentile(lat.direct, 99));
