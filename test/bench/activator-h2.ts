@@ -109,18 +109,29 @@ const heldStreams = async (
   const before = await a.next('mem');
   const sessions: ClientHttp2Session[] = [];
   const answers: Promise<number>[] = [];
+  /** Streams answered (or failed) before the release: the phase stops instead of waiting forever. */
+  let early = 0;
+  let released = false;
   for (let i = 0; i < m; i += STREAMS) {
     const s = await session(a.port);
     s.on('error', noop);
     sessions.push(s);
-    for (let j = i; j < Math.min(m, i + STREAMS); j++) answers.push(get(s, HOLD_HOST, `/hold/${j}`));
+    for (let j = i; j < Math.min(m, i + STREAMS); j++) {
+      const answer = get(s, HOLD_HOST, `/hold/${j}`);
+      void answer.then(() => {
+        if (!released) early++;
+      });
+      answers.push(answer);
+    }
   }
   for (;;) {
     a.send({ type: 'stats' });
     const held = (await a.next('stats')).stats.routes.find((r) => r.route === 'bench/hold')?.held ?? 0;
     if (held >= m) break;
+    if (early > 0) throw new Error(`held streams: ${early} of ${m} ended before the release (${held} held)`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  released = true;
   a.send({ type: 'mem' });
   const after = await a.next('mem');
   const t0 = process.hrtime.bigint();
