@@ -44,7 +44,7 @@ export class EndpointState {
     readonly protocol: BackendProtocol = 'http/1.1',
   ) {
     this.id = endpointId(address, port);
-    this.h2 = protocol === 'h2c' ? new H2Pool(this.id, idleSocketMs) : undefined;
+    this.h2 = protocol === 'h2c' ? new H2Pool(this.id, address, port, idleSocketMs) : undefined;
     const base: AgentOptions = {
       keepAlive: true,
       maxSockets,

@@ -30,6 +30,7 @@ import {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { UpstreamFailed } from '../api/reasons.ts';
 import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
@@ -45,8 +46,11 @@ const INITIAL_STREAMS = 100;
 export class H2Pool {
   private sessions: ClientHttp2Session[] = [];
 
+  /** `authority`: the endpoint as `address:port` (IPv6 in brackets), `address` and `port` its parts. */
   constructor(
     private readonly authority: string,
+    private readonly address: string,
+    private readonly port: number,
     private readonly idleMs: number,
   ) {}
 
@@ -68,7 +72,12 @@ export class H2Pool {
   }
 
   private open(): ClientHttp2Session {
-    const s = connect(`http://${this.authority}`, { settings: { enablePush: false } });
+    const s = connect(`http://${this.authority}`, {
+      settings: { enablePush: false },
+      // Nagle off, as node:http's agent and server do: with it a small frame written behind an
+      // unacknowledged one waits for the peer's delayed ACK (up to 40 ms on Linux).
+      createConnection: () => netConnect({ host: this.address, port: this.port, noDelay: true }),
+    });
     this.sessions.push(s);
     const drop = (): void => {
       const i = this.sessions.indexOf(s);
@@ -87,7 +96,7 @@ export class H2Pool {
 }
 
 /**
- * Streams open on a session, kept by openStream below (node exposes no count) on the session
+ * Streams open on a session, kept by forwardH2 below (node exposes no count) on the session
  * itself, as pipelining.ts keeps its count on the socket: no side table outside its owner.
  */
 interface CountedSession extends ClientHttp2Session {
@@ -95,20 +104,6 @@ interface CountedSession extends ClientHttp2Session {
 }
 
 const openStreams = (s: CountedSession): number => s.ebbOpenStreams ?? 0;
-
-/** Opens a stream on `session` with `headers`, counted until it closes. */
-export const openStream = (
-  session: CountedSession,
-  headers: OutgoingHttpHeaders,
-  endStream: boolean,
-): ClientHttp2Stream => {
-  const stream = session.request(headers, { endStream });
-  session.ebbOpenStreams = openStreams(session) + 1;
-  stream.once('close', () => {
-    session.ebbOpenStreams = openStreams(session) - 1;
-  });
-  return stream;
-};
 
 /** Whether the endpoint refused `stream` unprocessed: it may be sent again (RFC 9113 §8.7). */
 const notProcessed = (stream: ClientHttp2Stream): boolean =>
@@ -176,8 +171,10 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
   const res = ex.res as ServerResponse;
   const grpc = isGrpc(req.headers['content-type']);
   const headers = h2UpstreamHeaders(req.method ?? 'GET', ex.target, ex.headers as string[], grpc);
-  const session = pool.session();
-  const up = openStream(session, headers, !ex.hasBody);
+  const session: CountedSession = pool.session();
+  const up = session.request(headers, { endStream: !ex.hasBody });
+  // Counted until 'close' (below): one listener does both, no once() wrapper per stream.
+  session.ebbOpenStreams = openStreams(session) + 1;
   ex.upstream = up;
   let answered = false;
   let sent = false;
@@ -224,7 +221,10 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
     );
   };
   up.on('error', broken);
-  up.on('close', () => broken(undefined));
+  up.on('close', () => {
+    session.ebbOpenStreams = openStreams(session) - 1;
+    broken(undefined);
+  });
 
   up.on('response', (head: IncomingHttpHeaders, flags: number) => {
     if (ex.upstream !== up || ex.state !== FORWARDING) return;

@@ -1,9 +1,13 @@
 // The processes of the activator benchmark (test/bench/activator.bench.ts), one per `--role`:
 //   backend    the node:http backend both paths measure (answers `ok`; on /cold also stamps
 //              its arrival time, CLOCK_MONOTONIC ns, in `x-arrived-ns`)
+//   h2backend  an h2c (prior knowledge) node:http2 backend: answers every stream `ok`
+//   grpcbackend a @grpc/grpc-js server with one unary method (bench.Echo/Call, bytes in and out:
+//              activator-grpc.ts) that answers with the request's bytes
 //   activator  the activator over a MemoryEndpointSource, driven over IPC (endpoints, stats,
 //              cpuUsage, memoryUsage after gc, its GC pauses); pokes are reported with their time
 //   bare       a bare node:http server that only holds requests: node's own memory baseline
+//   bareh2     the same over h2c (node:http2's compatibility API, the activator's settings)
 //   ebb        `ebb activator`'s wiring (runActivatorController: controller + activator in one
 //              process) against a real API server (--kubeconfig, --namespace); its ScaleTarget's
 //              `scale` and its Controller's `poke` are wrapped to report their times (`scaled`,
@@ -14,8 +18,10 @@
 // (advanced serialization: times are bigints).
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createH2Server } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
 import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
+import { MAX_CONCURRENT_STREAMS } from '../../src/activator/h2.ts';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import { createActivator } from '../../src/activator/server.ts';
 import type { ActivatorStats } from '../../src/activator/stats.ts';
@@ -25,7 +31,7 @@ import { MemoryEndpointSource } from './memory-endpoints.ts';
 
 export const HOST = 'app.bench';
 
-export type Role = 'backend' | 'activator' | 'bare' | 'ebb';
+export type Role = 'backend' | 'h2backend' | 'grpcbackend' | 'activator' | 'bare' | 'bareh2' | 'ebb';
 
 export const route = (name: string, over: Partial<RouteSpec> = {}): RouteSpec => ({
   key: `bench/${name}`,
@@ -101,6 +107,26 @@ const runBackend = (): void => {
   });
 };
 
+const runH2Backend = (): void => {
+  const server = createH2Server();
+  // Nagle off, as node:http's server has it: the backend must not delay the small answers.
+  server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200, 'content-length': '2' });
+    stream.end('ok');
+  });
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
+    process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port });
+  });
+};
+
+const runGrpcBackend = async (): Promise<void> => {
+  // Imported here: the other roles' memory must not include grpc-js.
+  const { startEchoServer } = await import('../bench/activator-grpc.ts');
+  const port = await startEchoServer();
+  process.send?.({ type: 'ready', port });
+};
+
 const memoryAfterGc = (): FromActivator => {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
@@ -113,11 +139,19 @@ const memoryAfterGc = (): FromActivator => {
  * The baseline for memory: a bare node:http server that holds every request (no activator code)
  * until told (`set`), then answers them all 200.
  */
-const runBare = (): void => {
-  const held: ServerResponse[] = [];
-  const server = createServer((_req, res) => {
+const runBare = (h2: boolean): void => {
+  const held: { end(body: string): void }[] = [];
+  const hold = (_req: unknown, res: { end(body: string): void }): void => {
     held.push(res);
-  });
+  };
+  // bareh2: h2c with the activator's HTTP/2 settings (h2.ts), holding through node's
+  // compatibility API as the activator does.
+  const server = h2
+    ? createH2Server(
+        { settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, initialWindowSize: 65_535 } },
+        hold,
+      )
+    : createServer(hold);
   process.on('message', (m: ToActivator) => {
     if (m.type === 'mem') process.send?.(memoryAfterGc());
     else if (m.type === 'stats') {
@@ -169,7 +203,7 @@ const runActivator = (): void => {
   const gc = watchGc();
   const activator = createActivator({
     endpoints: source,
-    routes: [route('app'), route('cold'), route('hold')],
+    routes: [route('app'), route('cold'), route('hold'), route('h2'), route('grpc')],
     poke: (r, held) => send({ type: 'poke', route: r, held, at: process.hrtime.bigint() }),
     limits: { maxHeldRequests: 20_000 },
     id: 'bench',
@@ -199,6 +233,8 @@ const runActivator = (): void => {
     }
   });
   process.on('disconnect', () => process.exit(0));
+  // An orderly exit on kill(): node writes a --cpu-prof / --heap-prof profile only then.
+  process.on('SIGTERM', () => process.exit(0));
   activator.server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
     send({ type: 'ready', port: (activator.server.address() as AddressInfo).port });
   });
@@ -274,8 +310,14 @@ const runEbb = async (): Promise<void> => {
 
 const role = process.argv[process.argv.indexOf('--role') + 1];
 if (role === 'backend') runBackend();
+else if (role === 'h2backend') runH2Backend();
+else if (role === 'grpcbackend')
+  runGrpcBackend().catch((err: unknown) => {
+    process.stderr.write(`grpc backend: ${String(err)}\n`);
+    process.exit(1);
+  });
 else if (role === 'activator') runActivator();
-else if (role === 'bare') runBare();
+else if (role === 'bare' || role === 'bareh2') runBare(role === 'bareh2');
 else if (role === 'ebb')
   runEbb().catch((err: unknown) => {
     process.stderr.write(`ebb child: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

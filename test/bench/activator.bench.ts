@@ -2,8 +2,9 @@
 // in the same run, on 127.0.0.1 only.
 //
 //   npm run bench:activator            (--requests <n> sequential pairs, --duration <s> per autocannon
-//                                       run, --cold-starts <n>, --held <n>, --scale-writes <n>,
-//                                       --phases latency,throughput,cold,held,scale: the phases to
+//                                       run, --cold-starts <n>, --held <n>, --held-streams <n>,
+//                                       --scale-writes <n>, --phases
+//                                       latency,throughput,cold,h2,grpc,held,scale: the phases to
 //                                       run, all by default; the JSON has the figures of those run;
 //                                       --activator-node-flags '<flags>': node flags of the activator
 //                                       processes, by default the chart's activator.nodeFlags, as
@@ -36,10 +37,13 @@
 //   held requests     a fresh activator process; M concurrent requests held on a cold route,
 //                     memory (after gc) before and while held: RSS delta / M (heap + external
 //                     delta / M alongside); the endpoint appears; every answer must be a 200
+//   h2, grpc          (test/bench/activator-h2.ts) h2c latency, throughput over 100 streams on
+//                     one connection, memory per held HTTP/2 stream; gRPC unary latency
 // The LAST line printed is one JSON object.
 import { connect, type Socket } from 'node:net';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import type { Child } from '../activator/bench-processes.ts';
+import { h2Phases } from './activator-h2.ts';
 import {
   autocannon,
   chartNodeFlags,
@@ -63,12 +67,13 @@ interface Args {
   duration: number;
   coldStarts: number;
   held: number;
+  heldStreams: number;
   scaleWrites: number;
   phases: ReadonlySet<Phase>;
   activatorNodeFlags: readonly string[];
 }
 
-const PHASES = ['latency', 'throughput', 'cold', 'held', 'scale'] as const;
+const PHASES = ['latency', 'throughput', 'cold', 'h2', 'grpc', 'held', 'scale'] as const;
 type Phase = (typeof PHASES)[number];
 const isPhase = (s: string): s is Phase => (PHASES as readonly string[]).includes(s);
 
@@ -78,6 +83,7 @@ const parseArgs = (argv: readonly string[]): Args => {
     duration: 8,
     coldStarts: 200,
     held: 10_000,
+    heldStreams: 10_000,
     scaleWrites: 100,
     phases: new Set(PHASES),
     activatorNodeFlags: chartNodeFlags(),
@@ -96,6 +102,9 @@ const parseArgs = (argv: readonly string[]): Args => {
         break;
       case '--held':
         args.held = Number(value);
+        break;
+      case '--held-streams':
+        args.heldStreams = Number(value);
         break;
       case '--scale-writes':
         args.scaleWrites = Number(value);
@@ -354,6 +363,12 @@ const main = async (args: Args): Promise<void> => {
       ready_to_forward_p99_ms: round(percentile(cold.readyToForward, 99)),
     };
   }
+  let h2Figures: Record<string, number> = {};
+  if (run('h2') || run('grpc')) {
+    const h2 = await h2Phases(a, startChild, backend, { ...args, h2: run('h2'), grpc: run('grpc') }, log);
+    h2Figures = h2.figures;
+    lost += h2.lost;
+  }
   a.proc.kill();
 
   let heldFigures: Record<string, number> = {};
@@ -404,7 +419,7 @@ const main = async (args: Args): Promise<void> => {
   }
   log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
   // The keys in the order of the full run's line (phases not run are left out).
-  Object.assign(result, coldFigures, heldFigures, { lost_requests: lost });
+  Object.assign(result, coldFigures, heldFigures, h2Figures, { lost_requests: lost });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 };
 
