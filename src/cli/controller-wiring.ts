@@ -20,7 +20,7 @@ import { describeStale, MetricReadings, staleNamesLogger } from '../metrics/read
 import { HealthChecks } from '../observability/health.ts';
 import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { type ObservabilityServers, serveObservability } from '../observability/server.ts';
-import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
+import { type KubernetesPlatform, kubernetesPlatform, userAgent } from '../platform/kubernetes/index.ts';
 import type { ConcurrencyFeed } from '../routing/reports.ts';
 import { scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import type { Scaler } from '../scaler.ts';
@@ -169,6 +169,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     identity,
     log,
     clock,
+    userAgent: userAgent(ebbBuildInfo().version, 'run'),
     ...(opts.eventRefreshMs === undefined ? {} : { eventRefreshMs: opts.eventRefreshMs }),
   });
   const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo());

@@ -63,6 +63,8 @@ export class KubeClient {
   /** Requests made, by verb (GET counts lists too; watches are counted as WATCH). */
   readonly requests = new Map<string, number>();
   readonly server: string;
+  /** Sent on every request and watch (see `userAgent`). */
+  readonly userAgent: string;
   private readonly http = new IsomorphicFetchHttpLibrary();
   // client-node's applySecurityAuthentication builds a NEW undici Agent for every request, so
   // every request would open its own TLS connection (a handshake each, sockets lingering until
@@ -78,9 +80,17 @@ export class KubeClient {
   constructor(
     readonly kubeConfig: KubeConfig,
     readonly clock: Clock = realClock,
+    userAgentText: string = userAgent(),
   ) {
     const cluster = kubeConfig.getCurrentCluster();
     this.server = cluster?.server ?? '';
+    this.userAgent = userAgentText;
+  }
+
+  /** The kubeconfig's credentials and ebb's User-Agent on one request (watches included). */
+  async authenticate(ctx: RequestContext): Promise<void> {
+    await this.kubeConfig.applySecurityAuthentication(ctx);
+    ctx.setHeaderParam('User-Agent', this.userAgent);
   }
 
   count(verb: string): void {
@@ -140,7 +150,7 @@ export class KubeClient {
     );
     ctx.setSignal(abort.signal);
     try {
-      await this.kubeConfig.applySecurityAuthentication(ctx);
+      await this.authenticate(ctx);
       this.shareDispatcher(ctx);
       const response = await this.http.send(ctx).toPromise();
       const text = await response.body.text();
@@ -182,6 +192,19 @@ export const errorMessage = (err: unknown): string => {
   }
   return String(err);
 };
+
+// Node's names → Go's GOARCH, which Kubernetes' own User-Agents use (`linux/amd64`).
+const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', ia32: '386' };
+
+/**
+ * client-go's convention, `<command>/<version> (<os>/<arch>) <component>`, as kubectl sends
+ * `kubectl/v1.35.4 (linux/amd64) kubernetes/<commit>`: API Priority and Fairness rules, audit
+ * logs and `apiserver_request_total` then name ebb, its version and the command (`run`,
+ * `activator`), not `undici`. The version comes from the wiring (src/cli), which reads it from
+ * package.json; without one it says `unknown`.
+ */
+export const userAgent = (version = 'unknown', command = 'ebb'): string =>
+  `ebb/${version} (${process.platform}/${GO_ARCH[process.arch] ?? process.arch}) ${command}`;
 
 /** `apps/v1` → `/apis/apps/v1`; `v1` → `/api/v1`. */
 export const apiVersionPath = (apiVersion: string): string =>
