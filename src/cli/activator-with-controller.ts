@@ -61,11 +61,9 @@ export interface RunningActivator extends RunningActivatorProcess {
  */
 export const runActivatorController = async (opts: RunActivatorOptions = {}): Promise<RunningActivator> => {
   const log = opts.log ?? defaultLogger;
-  const client = new KubeClient(
-    loadKubeConfig(opts.kubeconfig),
-    undefined,
-    userAgent(ebbBuildInfo().version, 'activator'),
-  );
+  const client = new KubeClient(loadKubeConfig(opts.kubeconfig), undefined, {
+    userAgent: userAgent(ebbBuildInfo().version, 'activator'),
+  });
   const feed = new ActivationFeed();
   const id = opts.activatorId ?? defaultActivatorId();
   const routing = new ActivatorRouting(client, { namespace: opts.namespace, log });

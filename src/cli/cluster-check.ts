@@ -144,7 +144,7 @@ export const clusterReady = async (command: string, kubeconfig: string | undefin
       kubeconfig,
       identity: 'probe',
       log: logger,
-      userAgent: userAgent(ebbBuildInfo().version, command),
+      client: { userAgent: userAgent(ebbBuildInfo().version, command) },
     });
   } catch (err) {
     stderr.write(

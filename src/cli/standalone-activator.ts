@@ -75,11 +75,9 @@ export const runStandaloneActivator = async (
     log.warn(
       'reporting WITHOUT a token (--report-token-file=none): a controller that authenticates refuses every report',
     );
-  const client = new KubeClient(
-    loadKubeConfig(opts.kubeconfig),
-    undefined,
-    userAgent(ebbBuildInfo().version, 'activator'),
-  );
+  const client = new KubeClient(loadKubeConfig(opts.kubeconfig), undefined, {
+    userAgent: userAgent(ebbBuildInfo().version, 'activator'),
+  });
   const served = servedActivator();
   const tls =
     opts.tls === undefined ? undefined : activatorTls(client, opts.tls, log, () => served.observed?.metrics);

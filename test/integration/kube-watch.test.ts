@@ -79,7 +79,7 @@ const watches = (path: string) => seen.filter((s) => s.path === path && s.query.
 
 /** An informer on one namespace's ConfigMaps through the proxy; `names` collects adds. */
 const informerOn = (namespace: string, watchTimeoutSeconds?: number) => {
-  const client = new KubeClient(proxyConfig, undefined, UA);
+  const client = new KubeClient(proxyConfig, undefined, { userAgent: UA });
   const names = new Set<string>();
   const informer = new ResilientInformer(client, {
     path: configMapsOf(namespace),

@@ -21,6 +21,7 @@ import {
   type PlatformResult,
   Unreachable,
 } from '../ports.ts';
+import { DEFAULT_STATUS_BURST, DEFAULT_STATUS_QPS, TokenBucket } from './rate-limit.ts';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -34,6 +35,20 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** The caller does not read a successful response (status patches): skip parsing it. */
   readonly discardBody?: boolean;
+  /**
+   * Waits for a token of `statusPacing` first (status writes: the first round over every object
+   * is the one burst a controller makes; scale writes, Events and Leases are not held behind it).
+   */
+  readonly paced?: boolean;
+}
+
+export interface KubeClientOptions {
+  /** Sent on every request and watch; default `userAgent()` (version unknown). */
+  readonly userAgent?: string | undefined;
+  /** Status writes a second after the burst (`--status-write-qps`); default DEFAULT_STATUS_QPS. */
+  readonly statusQps?: number | undefined;
+  /** Status writes at once before pacing (`--status-write-burst`); default DEFAULT_STATUS_BURST. */
+  readonly statusBurst?: number | undefined;
 }
 
 const StatusSchema = z.object({ message: z.string().optional(), reason: z.string().optional() });
@@ -65,6 +80,8 @@ export class KubeClient {
   readonly server: string;
   /** Sent on every request and watch (see `userAgent`). */
   readonly userAgent: string;
+  /** Requests with `paced` (status writes) wait for its tokens; see rate-limit.ts. */
+  readonly statusPacing: TokenBucket;
   private readonly http = new IsomorphicFetchHttpLibrary();
   // client-node's applySecurityAuthentication builds a NEW undici Agent for every request, so
   // every request would open its own TLS connection (a handshake each, sockets lingering until
@@ -80,11 +97,16 @@ export class KubeClient {
   constructor(
     readonly kubeConfig: KubeConfig,
     readonly clock: Clock = realClock,
-    userAgentText: string = userAgent(),
+    opts: KubeClientOptions = {},
   ) {
     const cluster = kubeConfig.getCurrentCluster();
     this.server = cluster?.server ?? '';
-    this.userAgent = userAgentText;
+    this.userAgent = opts.userAgent ?? userAgent();
+    this.statusPacing = new TokenBucket(
+      opts.statusQps ?? DEFAULT_STATUS_QPS,
+      opts.statusBurst ?? DEFAULT_STATUS_BURST,
+      clock,
+    );
   }
 
   /** The kubeconfig's credentials and ebb's User-Agent on one request (watches included). */
@@ -133,6 +155,10 @@ export class KubeClient {
         ok: false,
         error: { reason: Unreachable, message: 'the kubeconfig names no current cluster', status: 0 },
       };
+    }
+    if (opts.paced === true) {
+      const paced = this.statusPacing.take();
+      if (paced !== undefined) await paced;
     }
     this.count(verb);
     const url = new URL(this.server + path);
