@@ -98,7 +98,10 @@ export class ResilientInformer {
       opts.handlers.update(o);
     });
     this.informer.on('delete', (o) => opts.handlers.delete(o));
-    this.informer.on('connect', () => this.client.count('WATCH'));
+    this.informer.on('connect', () => {
+      this.client.count('WATCH');
+      opts.log.debug({ path: opts.path }, 'watch opening');
+    });
     this.informer.on('error', (err) => this.onError(err));
   }
 
