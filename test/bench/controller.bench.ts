@@ -29,8 +29,17 @@
 // EBB_BENCH_MEMORY=1 logs RSS and heap at each stage; EBB_BENCH_LOG=info the controller's log.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  loadAllYaml,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import { createScalerDeps } from '../../scalers/index.ts';
+import { renderCrds } from '../../src/api/crd.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
 import { runController } from '../../src/cli/controller-wiring.ts';
 import { createLogger, silentLogger } from '../../src/logging.ts';
@@ -136,6 +145,26 @@ const createObjects = async (kc: KubeConfig, args: Args): Promise<void> => {
     });
   });
   log(`${n} ScaledObjects in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+};
+
+const installOtherCrds = async (kc: KubeConfig): Promise<void> => {
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
+  for (const crd of loadAllYaml(renderCrds()) as V1CustomResourceDefinition[]) {
+    if (crd.spec.names.plural === PLURAL) continue;
+    await ext.createCustomResourceDefinition({ body: crd });
+  }
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  for (const plural of ['triggerauthentications', 'clustertriggerauthentications']) {
+    for (let tries = 0; ; tries++) {
+      try {
+        await objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural, limit: 1 });
+        break;
+      } catch (err) {
+        if (tries > 100) throw err;
+        await sleep(100);
+      }
+    }
+  }
 };
 
 /** EBB_BENCH_MEMORY=1: RSS split (anon/file) and V8 heap after a full GC, at each stage. */
@@ -251,6 +280,7 @@ const child = async (args: Args): Promise<void> => {
   const polls0 = controller.stats.polls;
   const writes0 = client.writes();
   const gets0 = client.requests.get('GET') ?? 0;
+  const watches0 = client.requests.get('WATCH') ?? 0;
   const t0 = performance.now();
   measuring = true;
   const rssSamples: number[] = [];
@@ -264,6 +294,7 @@ const child = async (args: Args): Promise<void> => {
   const polls = controller.stats.polls - polls0;
   const writes = client.writes() - writes0;
   const gets = (client.requests.get('GET') ?? 0) - gets0;
+  const watches = (client.requests.get('WATCH') ?? 0) - watches0;
   const sorted = Float64Array.from(lateness).sort();
   await memoryReport('after measuring');
 
@@ -309,6 +340,7 @@ const child = async (args: Args): Promise<void> => {
     metrics_page_bytes: metricsPage,
     idle_api_writes_per_min: round((writes / seconds) * 60, 1),
     idle_api_gets_per_min: round((gets / seconds) * 60, 1),
+    idle_watches_opened_per_min: round((watches / seconds) * 60, 1),
     hostile_neighbour_lateness_p99_ms: round(percentile(neighbour, 99)),
     hostile_neighbour_lateness_max_ms: round(neighbour[neighbour.length - 1] ?? Number.NaN),
     hostile_neighbour_polls: hostilePolls,
@@ -323,6 +355,9 @@ const parent = async (args: Args): Promise<void> => {
     const kc = new KubeConfig();
     kc.loadFromFile(kube.kubeconfigPath);
     await installCrd(kc);
+    // The (Cluster)TriggerAuthentication CRDs too, as `ebb crds` and the chart install them:
+    // without them ebb's informers for both get 404 and retry every 30 s (idle GETs).
+    await installOtherCrds(kc);
     const creating = performance.now();
     await createObjects(kc, args);
     log(`created in ${((performance.now() - creating) / 1000).toFixed(1)} s`);
@@ -363,7 +398,10 @@ const parent = async (args: Args): Promise<void> => {
         code === 0 ? resolve(text) : reject(new Error(`controller exited with ${code}`)),
       );
     });
-    const line = out.trim().split('\n').pop() ?? '{}';
+    // The controller's own log (EBB_BENCH_LOG) to stderr; its last line is the result.
+    const lines = out.trim().split('\n');
+    const line = lines.pop() ?? '{}';
+    if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
     process.stdout.write(
       `${JSON.stringify({ ...JSON.parse(line), targets: 'one Deployment per ScaledObject' })}\n`,
     );
