@@ -1,7 +1,7 @@
 // Status writes leave through a token bucket (client-go's QPS/Burst): a burst of them goes out
 // `burst` at once, then `qps` a second, first come first served; other writes never wait behind
 // them. Real requests to a node:http server on 127.0.0.1; virtual time releases the tokens.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,15 +19,27 @@ afterEach(async () => {
 });
 
 /** An API server stand-in that answers 200 `{}` and records each request's path, in order. */
-const recordingServer = async (): Promise<{ url: string; paths: string[] }> => {
+const recordingServer = async (
+  hold = false,
+): Promise<{ url: string; paths: string[]; answerAll: () => void }> => {
   const paths: string[] = [];
+  const held: ServerResponse[] = [];
+  const answer = (res: ServerResponse) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   const server = createServer((req, res) => {
     paths.push(req.url ?? '');
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    if (hold) held.push(res);
+    else answer(res);
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    paths,
+    answerAll: () => {
+      for (const res of held.splice(0)) answer(res);
+    },
+  };
 };
 
 const configFor = (server: string): KubeConfig => {
@@ -69,6 +81,32 @@ describe('status writes: paced by a token bucket', () => {
   });
 });
 
+describe('status writes: bounded in flight', () => {
+  it('sends no more than maxInFlight before the API server answers, however many tokens', async () => {
+    const { url, paths, answerAll } = await recordingServer(true);
+    const clock = new VirtualClock(0);
+    const client = new KubeClient(configFor(url), clock, {
+      statusQps: 1000,
+      statusBurst: 100,
+      statusInFlight: 3,
+    });
+    const statuses = Array.from({ length: 7 }, (_, i) =>
+      client.request('PATCH', `/status/${i}`, { body: {}, paced: true }),
+    );
+    await until(() => paths.length === 3, 'the first three');
+    await clock.advance(1000);
+    await settle();
+    expect(paths).toHaveLength(3);
+    answerAll();
+    await until(() => paths.length === 6, 'three more once answered');
+    answerAll();
+    await until(() => paths.length === 7, 'the last');
+    answerAll();
+    for (const r of await Promise.all(statuses)) expect(r.ok).toBe(true);
+    await client.close();
+  });
+});
+
 describe('TokenBucket', () => {
   it('refills at qps up to burst and never beyond', async () => {
     const clock = new VirtualClock(0);
@@ -91,5 +129,11 @@ describe('TokenBucket', () => {
     [5, 1.5, 'burst = 1.5, must be an integer >= 1'],
   ])('refuses qps %s burst %s', (qps, burst, message) => {
     expect(() => new TokenBucket(qps, burst, new VirtualClock(0))).toThrow(message);
+  });
+
+  it('refuses maxInFlight 0', () => {
+    expect(() => new TokenBucket(5, 1, new VirtualClock(0), 0)).toThrow(
+      'maxInFlight = 0, must be an integer >= 1',
+    );
   });
 });

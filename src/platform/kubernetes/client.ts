@@ -21,7 +21,12 @@ import {
   type PlatformResult,
   Unreachable,
 } from '../ports.ts';
-import { DEFAULT_STATUS_BURST, DEFAULT_STATUS_QPS, TokenBucket } from './rate-limit.ts';
+import {
+  DEFAULT_STATUS_BURST,
+  DEFAULT_STATUS_IN_FLIGHT,
+  DEFAULT_STATUS_QPS,
+  TokenBucket,
+} from './rate-limit.ts';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -49,6 +54,8 @@ export interface KubeClientOptions {
   readonly statusQps?: number | undefined;
   /** Status writes at once before pacing (`--status-write-burst`); default DEFAULT_STATUS_BURST. */
   readonly statusBurst?: number | undefined;
+  /** Status writes in flight at once; default DEFAULT_STATUS_IN_FLIGHT. */
+  readonly statusInFlight?: number | undefined;
 }
 
 const StatusSchema = z.object({ message: z.string().optional(), reason: z.string().optional() });
@@ -106,6 +113,7 @@ export class KubeClient {
       opts.statusQps ?? DEFAULT_STATUS_QPS,
       opts.statusBurst ?? DEFAULT_STATUS_BURST,
       clock,
+      opts.statusInFlight ?? DEFAULT_STATUS_IN_FLIGHT,
     );
   }
 
@@ -159,7 +167,16 @@ export class KubeClient {
     if (opts.paced === true) {
       const paced = this.statusPacing.take();
       if (paced !== undefined) await paced;
+      try {
+        return await this.send(verb, path, opts);
+      } finally {
+        this.statusPacing.done();
+      }
     }
+    return this.send(verb, path, opts);
+  }
+
+  private async send(verb: Verb, path: string, opts: RequestOptions): Promise<PlatformResult<unknown>> {
     this.count(verb);
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
