@@ -9,7 +9,8 @@ import type { HoldTracer } from '../activator/tracing.ts';
 import { ActivationFeed } from '../controller/activation-feed.ts';
 import { Components } from '../lifecycle/components.ts';
 import { logger as defaultLogger } from '../logging.ts';
-import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
+import { ebbBuildInfo } from '../observability/build-info.ts';
+import { KubeClient, loadKubeConfig, userAgent } from '../platform/kubernetes/client.ts';
 import {
   activatorComponents,
   activatorObservabilityComponent,
@@ -63,7 +64,9 @@ export interface RunningActivator extends RunningActivatorProcess {
  */
 export const runActivatorController = async (opts: RunActivatorOptions = {}): Promise<RunningActivator> => {
   const log = opts.log ?? defaultLogger;
-  const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
+  const client = new KubeClient(loadKubeConfig(opts.kubeconfig), undefined, {
+    userAgent: userAgent(ebbBuildInfo().version, 'activator'),
+  });
   const feed = new ActivationFeed();
   const id = opts.activatorId ?? defaultActivatorId();
   const routing = new ActivatorRouting(client, { namespace: opts.namespace, log });

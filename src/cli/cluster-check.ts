@@ -11,7 +11,8 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { logger } from '../logging.ts';
-import { kubernetesPlatform } from '../platform/kubernetes/index.ts';
+import { ebbBuildInfo } from '../observability/build-info.ts';
+import { kubernetesPlatform, userAgent } from '../platform/kubernetes/index.ts';
 import { describeError, type Output } from './io.ts';
 
 /** client-node's in-cluster credentials (SERVICEACCOUNT_TOKEN_PATH). */
@@ -139,7 +140,12 @@ export const clusterReady = async (command: string, kubeconfig: string | undefin
   }
   let probe: ReturnType<typeof kubernetesPlatform>;
   try {
-    probe = kubernetesPlatform({ kubeconfig, identity: 'probe', log: logger });
+    probe = kubernetesPlatform({
+      kubeconfig,
+      identity: 'probe',
+      log: logger,
+      client: { userAgent: userAgent(ebbBuildInfo().version, command) },
+    });
   } catch (err) {
     stderr.write(
       unreachableMessage(command, location.source, '', '', `cannot load it: ${describeError(err)}`),

@@ -20,7 +20,7 @@ import { describeStale, MetricReadings, staleNamesLogger } from '../metrics/read
 import { HealthChecks } from '../observability/health.ts';
 import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
 import { type ObservabilityServers, serveObservability } from '../observability/server.ts';
-import { type KubernetesPlatform, kubernetesPlatform } from '../platform/kubernetes/index.ts';
+import { type KubernetesPlatform, kubernetesPlatform, userAgent } from '../platform/kubernetes/index.ts';
 import type { ConcurrencyFeed } from '../routing/reports.ts';
 import { scaledObjectKeyOfRoute } from '../routing/routes.ts';
 import type { Scaler } from '../scaler.ts';
@@ -48,6 +48,10 @@ export interface RunControllerOptions {
   readonly renewDeadlineMs?: number;
   readonly retryPeriodMs?: number;
   readonly maxConcurrentPolls?: number;
+  /** Status writes a second after the burst (`--status-write-qps`); default DEFAULT_STATUS_QPS. */
+  readonly statusWriteQps?: number;
+  /** Status writes at once before pacing (`--status-write-burst`); default DEFAULT_STATUS_BURST. */
+  readonly statusWriteBurst?: number;
   /** A poll's deadline (`--poll-timeout`); default DEFAULT_POLL_TIMEOUT_MS. */
   readonly pollTimeoutMs?: number;
   /** Lease holder and Events' reportingInstance; default `<hostname>_<random>`. */
@@ -169,6 +173,11 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     identity,
     log,
     clock,
+    client: {
+      userAgent: userAgent(ebbBuildInfo().version, 'run'),
+      statusQps: opts.statusWriteQps,
+      statusBurst: opts.statusWriteBurst,
+    },
     ...(opts.eventRefreshMs === undefined ? {} : { eventRefreshMs: opts.eventRefreshMs }),
   });
   const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo());

@@ -6,6 +6,7 @@ import { DEFAULT_REPORT_PORT } from '../controller/activator-reports.ts';
 import { DEFAULT_POLL_TIMEOUT_MS } from '../controller/controller.ts';
 import { parseAllowedServiceAccounts } from '../controller/report-auth.ts';
 import { servedPort } from '../observability/server.ts';
+import { DEFAULT_STATUS_BURST, DEFAULT_STATUS_QPS } from '../platform/kubernetes/index.ts';
 import { clusterReady } from './cluster-check.ts';
 import {
   DEFAULT_ADAPTER_PORT,
@@ -30,6 +31,8 @@ interface RunFlags {
   renewDeadline?: number;
   retryPeriod?: number;
   maxConcurrentPolls: number;
+  statusWriteQps: number;
+  statusWriteBurst: number;
   pollTimeout?: number;
   metricsPort: number;
   healthPort: number;
@@ -80,6 +83,18 @@ export const runFlagsCommand = (io: CliIO): Command =>
       'polls in flight at once (a poll still waiting after 50 ms gives its slot to a due one)',
       positiveInt,
       DEFAULT_MAX_CONCURRENT_POLLS,
+    )
+    .option(
+      '--status-write-qps <n>',
+      'status writes a second once the burst is spent (a token bucket, as client-go paces its requests)',
+      positiveInt,
+      DEFAULT_STATUS_QPS,
+    )
+    .option(
+      '--status-write-burst <n>',
+      'status writes sent at once before pacing starts',
+      positiveInt,
+      DEFAULT_STATUS_BURST,
     )
     .option(
       '--poll-timeout <s>',
@@ -146,6 +161,8 @@ const runUntilSignal = async (flags: RunFlags, io: CliIO): Promise<number> => {
     leaseName: flags.leaseName,
     leaseNamespace: flags.leaseNamespace,
     maxConcurrentPolls: flags.maxConcurrentPolls,
+    statusWriteQps: flags.statusWriteQps,
+    statusWriteBurst: flags.statusWriteBurst,
     ...(flags.pollTimeout === undefined ? {} : { pollTimeoutMs: flags.pollTimeout }),
     metricsPort: servedPort(flags.metricsPort),
     healthPort: servedPort(flags.healthPort),

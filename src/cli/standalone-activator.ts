@@ -12,7 +12,8 @@ import type { ActivatorLimits } from '../activator/server.ts';
 import type { HoldTracer } from '../activator/tracing.ts';
 import { Components } from '../lifecycle/components.ts';
 import { logger as defaultLogger, type Logger } from '../logging.ts';
-import { KubeClient, loadKubeConfig } from '../platform/kubernetes/client.ts';
+import { ebbBuildInfo } from '../observability/build-info.ts';
+import { KubeClient, loadKubeConfig, userAgent } from '../platform/kubernetes/client.ts';
 import {
   type ActivatorObservabilityOptions,
   activatorComponents,
@@ -78,7 +79,9 @@ export const runStandaloneActivator = async (
     log.warn(
       'reporting WITHOUT a token (--report-token-file=none): a controller that authenticates refuses every report',
     );
-  const client = new KubeClient(loadKubeConfig(opts.kubeconfig));
+  const client = new KubeClient(loadKubeConfig(opts.kubeconfig), undefined, {
+    userAgent: userAgent(ebbBuildInfo().version, 'activator'),
+  });
   const served = servedActivator();
   const tls =
     opts.tls === undefined ? undefined : activatorTls(client, opts.tls, log, () => served.observed?.metrics);

@@ -140,6 +140,35 @@ describe('Dockerfile', () => {
   });
 });
 
+describe('the runtime heap', () => {
+  /** The last `ENV NODE_OPTIONS=…` of the runtime stage. */
+  const nodeOptions = (): string => {
+    const envs = (final?.instructions ?? []).filter((i) => i.op === 'ENV').map((i) => i.args);
+    const m = /(?:^|\s)NODE_OPTIONS=(\S+)/.exec(envs.filter((e) => e.includes('NODE_OPTIONS=')).at(-1) ?? '');
+    return m?.[1] ?? '';
+  };
+
+  it('is sized from the memory limit node sees (cgroup, else the machine), not left to V8', () => {
+    expect(nodeOptions()).toMatch(/^--max-old-space-size-percentage=\d+$/);
+    const percent = Number(nodeOptions().split('=')[1]);
+    // node applies it the same way here: its heap limit is that share of the memory it sees.
+    const out = execFileSync(
+      process.execPath,
+      [
+        '-p',
+        'const c = process.constrainedMemory(); const t = require("os").totalmem(); ' +
+          'JSON.stringify([require("v8").getHeapStatistics().heap_size_limit, c > 0 && c < t ? c : t])',
+      ],
+      { env: { ...process.env, NODE_OPTIONS: nodeOptions() }, encoding: 'utf8' },
+    );
+    const [limit, memory] = JSON.parse(out) as [number, number];
+    const oldSpace = (memory * percent) / 100;
+    // heap_size_limit = old space + the young generation (a few MB to tens of MB).
+    expect(limit).toBeGreaterThanOrEqual(oldSpace * 0.98);
+    expect(limit).toBeLessThan(oldSpace + 128 * 1024 * 1024);
+  });
+});
+
 describe('the build stage, done here', () => {
   let dir = '';
   let app = '';

@@ -21,6 +21,12 @@ import {
   type PlatformResult,
   Unreachable,
 } from '../ports.ts';
+import {
+  DEFAULT_STATUS_BURST,
+  DEFAULT_STATUS_IN_FLIGHT,
+  DEFAULT_STATUS_QPS,
+  TokenBucket,
+} from './rate-limit.ts';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -34,6 +40,22 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** The caller does not read a successful response (status patches): skip parsing it. */
   readonly discardBody?: boolean;
+  /**
+   * Waits for a token of `statusPacing` first (status writes: the first round over every object
+   * is the one burst a controller makes; scale writes, Events and Leases are not held behind it).
+   */
+  readonly paced?: boolean;
+}
+
+export interface KubeClientOptions {
+  /** Sent on every request and watch; default `userAgent()` (version unknown). */
+  readonly userAgent?: string | undefined;
+  /** Status writes a second after the burst (`--status-write-qps`); default DEFAULT_STATUS_QPS. */
+  readonly statusQps?: number | undefined;
+  /** Status writes at once before pacing (`--status-write-burst`); default DEFAULT_STATUS_BURST. */
+  readonly statusBurst?: number | undefined;
+  /** Status writes in flight at once; default DEFAULT_STATUS_IN_FLIGHT. */
+  readonly statusInFlight?: number | undefined;
 }
 
 const StatusSchema = z.object({ message: z.string().optional(), reason: z.string().optional() });
@@ -63,6 +85,10 @@ export class KubeClient {
   /** Requests made, by verb (GET counts lists too; watches are counted as WATCH). */
   readonly requests = new Map<string, number>();
   readonly server: string;
+  /** Sent on every request and watch (see `userAgent`). */
+  readonly userAgent: string;
+  /** Requests with `paced` (status writes) wait for its tokens; see rate-limit.ts. */
+  readonly statusPacing: TokenBucket;
   private readonly http = new IsomorphicFetchHttpLibrary();
   // client-node's applySecurityAuthentication builds a NEW undici Agent for every request, so
   // every request would open its own TLS connection (a handshake each, sockets lingering until
@@ -78,9 +104,23 @@ export class KubeClient {
   constructor(
     readonly kubeConfig: KubeConfig,
     readonly clock: Clock = realClock,
+    opts: KubeClientOptions = {},
   ) {
     const cluster = kubeConfig.getCurrentCluster();
     this.server = cluster?.server ?? '';
+    this.userAgent = opts.userAgent ?? userAgent();
+    this.statusPacing = new TokenBucket(
+      opts.statusQps ?? DEFAULT_STATUS_QPS,
+      opts.statusBurst ?? DEFAULT_STATUS_BURST,
+      clock,
+      opts.statusInFlight ?? DEFAULT_STATUS_IN_FLIGHT,
+    );
+  }
+
+  /** The kubeconfig's credentials and ebb's User-Agent on one request (watches included). */
+  async authenticate(ctx: RequestContext): Promise<void> {
+    await this.kubeConfig.applySecurityAuthentication(ctx);
+    ctx.setHeaderParam('User-Agent', this.userAgent);
   }
 
   count(verb: string): void {
@@ -124,6 +164,19 @@ export class KubeClient {
         error: { reason: Unreachable, message: 'the kubeconfig names no current cluster', status: 0 },
       };
     }
+    if (opts.paced === true) {
+      const paced = this.statusPacing.take();
+      if (paced !== undefined) await paced;
+      try {
+        return await this.send(verb, path, opts);
+      } finally {
+        this.statusPacing.done();
+      }
+    }
+    return this.send(verb, path, opts);
+  }
+
+  private async send(verb: Verb, path: string, opts: RequestOptions): Promise<PlatformResult<unknown>> {
     this.count(verb);
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
@@ -140,7 +193,7 @@ export class KubeClient {
     );
     ctx.setSignal(abort.signal);
     try {
-      await this.kubeConfig.applySecurityAuthentication(ctx);
+      await this.authenticate(ctx);
       this.shareDispatcher(ctx);
       const response = await this.http.send(ctx).toPromise();
       const text = await response.body.text();
@@ -182,6 +235,19 @@ export const errorMessage = (err: unknown): string => {
   }
   return String(err);
 };
+
+// Node's names → Go's GOARCH, which Kubernetes' own User-Agents use (`linux/amd64`).
+const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', ia32: '386' };
+
+/**
+ * client-go's convention, `<command>/<version> (<os>/<arch>) <component>`, as kubectl sends
+ * `kubectl/v1.35.4 (linux/amd64) kubernetes/<commit>`: API Priority and Fairness rules, audit
+ * logs and `apiserver_request_total` then name ebb, its version and the command (`run`,
+ * `activator`), not `undici`. The version comes from the wiring (src/cli), which reads it from
+ * package.json; without one it says `unknown`.
+ */
+export const userAgent = (version = 'unknown', command = 'ebb'): string =>
+  `ebb/${version} (${process.platform}/${GO_ARCH[process.arch] ?? process.arch}) ${command}`;
 
 /** `apps/v1` → `/apis/apps/v1`; `v1` → `/api/v1`. */
 export const apiVersionPath = (apiVersion: string): string =>

@@ -5,7 +5,7 @@ import { API_VERSION, GROUP, VERSION } from '../../api/scaledobject.ts';
 import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../logging.ts';
 import type { AdapterEndpoint, PlatformResult } from '../ports.ts';
-import { KubeClient, loadKubeConfig } from './client.ts';
+import { KubeClient, type KubeClientOptions, loadKubeConfig } from './client.ts';
 import { KubeEventRecorder } from './events.ts';
 import { KubeHpaWriter } from './hpa.ts';
 import { type KubeAdapterEndpointOptions, KubeAdapterEndpointWriter } from './leader-endpoints.ts';
@@ -15,7 +15,8 @@ import { KubeScaledObjectSource, KubeScaledObjectWriter } from './scaledobjects.
 import { KubeTokenReviewer } from './token-review.ts';
 import { KubeTriggerAuthResolver } from './trigger-auth.ts';
 
-export { KubeClient, loadKubeConfig } from './client.ts';
+export { KubeClient, type KubeClientOptions, loadKubeConfig, userAgent } from './client.ts';
+export { DEFAULT_STATUS_BURST, DEFAULT_STATUS_QPS } from './rate-limit.ts';
 
 export interface KubernetesPlatformOptions {
   /** A kubeconfig file; default $KUBECONFIG, ~/.kube/config, or in-cluster. */
@@ -33,6 +34,8 @@ export interface KubernetesPlatformOptions {
   readonly log: Logger;
   readonly eventRefreshMs?: number;
   readonly scaleResyncMs?: number;
+  /** The client's User-Agent and status-write pacing (`--status-write-qps`, `--status-write-burst`). */
+  readonly client?: KubeClientOptions;
 }
 
 export interface KubernetesPlatform {
@@ -63,7 +66,7 @@ const VersionSchema = z.object({ gitVersion: z.string() });
 
 export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesPlatform => {
   const kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfig);
-  const client = new KubeClient(kc, opts.clock);
+  const client = new KubeClient(kc, opts.clock, opts.client);
   const source = new KubeScaledObjectSource(client, opts.namespace, opts.log);
   const scaleTarget = new KubeScaleTarget(client, {
     namespace: opts.namespace,

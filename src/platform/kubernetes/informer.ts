@@ -4,12 +4,13 @@
 // we start it again with exponential backoff. Restarting the same instance keeps its cache and
 // resourceVersion, so the resumed watch (or the re-list after 410) delivers every change missed
 // meanwhile, deletions included.
-import { type KubernetesListObject, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import { type KubernetesListObject, type KubernetesObject, ListWatch } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { Timer } from '../../clock.ts';
 import type { Logger } from '../../logging.ts';
 import type { KubeClient } from './client.ts';
 import { errorMessage } from './client.ts';
+import { ClientWatch } from './watch.ts';
 
 export interface InformerHandlers {
   add(obj: KubernetesObject): void;
@@ -34,6 +35,8 @@ export interface InformerOptions {
   /** Lists and watches only what it selects, e.g. `metadata.name=x`: one named Secret, which an
    * RBAC rule with resourceNames allows (a list of the whole collection would be forbidden). */
   readonly fieldSelector?: string;
+  /** Server-side watch timeout (tests); default client-go's 5–10 min (see watch.ts). */
+  readonly watchTimeoutSeconds?: number;
 }
 
 /** The fields no controller of ebb's reads: managedFields and kubectl's last-applied copy. */
@@ -73,7 +76,10 @@ export class ResilientInformer {
     // makeInformer's ListWatch, with the field selector it does not pass on.
     this.informer = new ListWatch<KubernetesObject>(
       opts.path,
-      new Watch(client.kubeConfig),
+      new ClientWatch(
+        client,
+        opts.watchTimeoutSeconds === undefined ? {} : { timeoutSeconds: opts.watchTimeoutSeconds },
+      ),
       () => this.listPages(),
       false,
       undefined,
@@ -92,7 +98,10 @@ export class ResilientInformer {
       opts.handlers.update(o);
     });
     this.informer.on('delete', (o) => opts.handlers.delete(o));
-    this.informer.on('connect', () => this.client.count('WATCH'));
+    this.informer.on('connect', () => {
+      this.client.count('WATCH');
+      opts.log.debug({ path: opts.path }, 'watch opening');
+    });
     this.informer.on('error', (err) => this.onError(err));
   }
 

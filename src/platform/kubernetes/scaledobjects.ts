@@ -81,6 +81,7 @@ export class KubeScaledObjectWriter implements StatusWriter, FinalizerWriter {
       body: { metadata: { uid: ref.uid }, status: patch },
       contentType: MERGE_PATCH,
       discardBody: true,
+      paced: true,
     });
     return res.ok ? { ok: true, value: undefined } : res;
   }

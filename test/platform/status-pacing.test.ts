@@ -1,0 +1,139 @@
+// Status writes leave through a token bucket (client-go's QPS/Burst): a burst of them goes out
+// `burst` at once, then `qps` a second, first come first served; other writes never wait behind
+// them. Real requests to a node:http server on 127.0.0.1; virtual time releases the tokens.
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubeClient } from '../../src/platform/kubernetes/client.ts';
+import { TokenBucket } from '../../src/platform/kubernetes/rate-limit.ts';
+import { until } from '../activator/helpers.ts';
+import { settle, VirtualClock } from '../clock.ts';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+});
+
+/** An API server stand-in that answers 200 `{}` and records each request's path, in order. */
+const recordingServer = async (
+  hold = false,
+): Promise<{ url: string; paths: string[]; answerAll: () => void }> => {
+  const paths: string[] = [];
+  const held: ServerResponse[] = [];
+  const answer = (res: ServerResponse) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  const server = createServer((req, res) => {
+    paths.push(req.url ?? '');
+    if (hold) held.push(res);
+    else answer(res);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    paths,
+    answerAll: () => {
+      for (const res of held.splice(0)) answer(res);
+    },
+  };
+};
+
+const configFor = (server: string): KubeConfig => {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server, skipTLSVerify: true }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+};
+
+describe('status writes: paced by a token bucket', () => {
+  it('sends `burst` at once, then one every 1/qps s in order; unpaced writes pass the queue', async () => {
+    const { url, paths } = await recordingServer();
+    const clock = new VirtualClock(0);
+    const client = new KubeClient(configFor(url), clock, { statusQps: 10, statusBurst: 2 });
+    const statuses = Array.from({ length: 6 }, (_, i) =>
+      client.request('PATCH', `/status/${i}`, { body: {}, paced: true }),
+    );
+    await until(() => paths.length === 2, 'the burst');
+    const scale = client.request('PATCH', '/scale', { body: {} });
+    await until(() => paths.length === 3, 'the scale write');
+    expect(paths).toEqual(['/status/0', '/status/1', '/scale']);
+    expect(client.statusPacing.queued).toBe(4);
+    // 10 a second: one token every 100 ms.
+    await clock.advance(99);
+    await settle();
+    expect(paths).toHaveLength(3);
+    await clock.advance(1);
+    await until(() => paths.length === 4, 'the first paced write');
+    await clock.advance(300);
+    await until(() => paths.length === 7, 'the rest');
+    expect(paths.slice(3)).toEqual(['/status/2', '/status/3', '/status/4', '/status/5']);
+    for (const r of [...(await Promise.all(statuses)), await scale]) expect(r.ok).toBe(true);
+    expect(client.statusPacing.queued).toBe(0);
+    await client.close();
+  });
+});
+
+describe('status writes: bounded in flight', () => {
+  it('sends no more than maxInFlight before the API server answers, however many tokens', async () => {
+    const { url, paths, answerAll } = await recordingServer(true);
+    const clock = new VirtualClock(0);
+    const client = new KubeClient(configFor(url), clock, {
+      statusQps: 1000,
+      statusBurst: 100,
+      statusInFlight: 3,
+    });
+    const statuses = Array.from({ length: 7 }, (_, i) =>
+      client.request('PATCH', `/status/${i}`, { body: {}, paced: true }),
+    );
+    await until(() => paths.length === 3, 'the first three');
+    await clock.advance(1000);
+    await settle();
+    expect(paths).toHaveLength(3);
+    answerAll();
+    await until(() => paths.length === 6, 'three more once answered');
+    answerAll();
+    await until(() => paths.length === 7, 'the last');
+    answerAll();
+    for (const r of await Promise.all(statuses)) expect(r.ok).toBe(true);
+    await client.close();
+  });
+});
+
+describe('TokenBucket', () => {
+  it('refills at qps up to burst and never beyond', async () => {
+    const clock = new VirtualClock(0);
+    const bucket = new TokenBucket(4, 3, clock);
+    expect([bucket.take(), bucket.take(), bucket.take()]).toEqual([undefined, undefined, undefined]);
+    const fourth = bucket.take();
+    expect(fourth).toBeInstanceOf(Promise);
+    await clock.advance(250);
+    await fourth;
+    // An hour idle refills 3 tokens, not 14,400.
+    await clock.advance(3_600_000);
+    expect([bucket.take(), bucket.take(), bucket.take()]).toEqual([undefined, undefined, undefined]);
+    expect(bucket.take()).toBeInstanceOf(Promise);
+  });
+
+  it.each([
+    [0, 1, 'qps = 0, must be > 0'],
+    [Number.NaN, 1, 'qps = NaN, must be > 0'],
+    [5, 0, 'burst = 0, must be an integer >= 1'],
+    [5, 1.5, 'burst = 1.5, must be an integer >= 1'],
+  ])('refuses qps %s burst %s', (qps, burst, message) => {
+    expect(() => new TokenBucket(qps, burst, new VirtualClock(0))).toThrow(message);
+  });
+
+  it('refuses maxInFlight 0', () => {
+    expect(() => new TokenBucket(5, 1, new VirtualClock(0), 0)).toThrow(
+      'maxInFlight = 0, must be an integer >= 1',
+    );
+  });
+});
