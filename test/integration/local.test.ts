@@ -121,6 +121,30 @@ describe('ebb local with examples/local', () => {
     await eventually('replicas and Reaper gone', () => alive(tree).length === 0, 10_000);
   });
 
+  it('a SIGKILLed parent (npm, which can pass nothing on) stops ebb local and every replica', async () => {
+    const cli = await start({ via: 'npm' });
+    expect((await coldStart(cli.url)).status).toBe(200);
+    const pids = replicaPids(cli.lines);
+    expect(pids.length).toBeGreaterThan(0);
+    const tree = processTree(cli.child.pid ?? 0);
+    expect(tree).toContain(cli.ebbPid);
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    // ebb itself noticed (it checks its parent twice a second) and stopped as on SIGTERM: no
+    // Reaper kill, the replicas stopped one by one. npm is gone, so the lines are read directly.
+    await eventually(
+      'ebb says its parent is gone',
+      () => cli.lines.some((l) => /^ebb local: parent process \d+ gone, stopping every replica$/.test(l)),
+      10_000,
+    );
+    await eventually(
+      'replica stopped',
+      () => cli.lines.some((l) => /replica hello-0 stopped$/.test(l)),
+      10_000,
+    );
+    await eventually('every process of the run gone', () => alive([...tree, ...pids]).length === 0, 10_000);
+  });
+
   it('a trigger whose server is unreachable is reported as unavailable, not fatal', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ebb-local-'));
     try {
