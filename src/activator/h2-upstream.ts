@@ -36,6 +36,7 @@ import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import { isGrpc } from './grpc.ts';
+import { withColdStartHeader } from './headers.ts';
 import type { ForwardHooks } from './proxy.ts';
 
 /** Streams a session takes until the peer's SETTINGS arrive (RFC 9113 §6.5.2: 100 is the
@@ -241,7 +242,9 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
       (res as unknown as Http2ServerResponse).stream.respond(head, { endStream: true });
       return;
     }
-    res.writeHead(status, h2ResponseFields(head));
+    const fields = h2ResponseFields(head);
+    if (ex.route.spec.coldStartHeader === true) withColdStartHeader(fields, ex.coldHoldMs);
+    res.writeHead(status, fields);
     if (head['content-length'] === undefined) res.flushHeaders();
   });
   up.on('trailers', (trailers: IncomingHttpHeaders) => {

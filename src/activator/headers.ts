@@ -300,3 +300,23 @@ export const h2RequestHeaders = (
   if (hasBody && !sized) headers.push('transfer-encoding', 'chunked');
   return { headers, hasBody: hasBody || head.hasBody };
 };
+
+const COLD_START_HEADER = 'x-ebb-cold-start';
+
+/**
+ * On a route with `coldStartHeader`, only ebb says how long a request was held: every
+ * `x-ebb-cold-start` of the backend's (any case) is dropped from the flat name/value list, in
+ * place, and a request held for a cold start (`coldHoldMs` >= 0) gets ebb's. The HTTP/1.1 and
+ * the h2c upstream paths both answer through this.
+ */
+export const withColdStartHeader = (headers: string[], coldHoldMs: number): void => {
+  let to = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === COLD_START_HEADER.length && name.toLowerCase() === COLD_START_HEADER) continue;
+    headers[to++] = name;
+    headers[to++] = headers[i + 1] as string;
+  }
+  headers.length = to;
+  if (coldHoldMs >= 0) headers.push(COLD_START_HEADER, `${Math.round(coldHoldMs)}ms`);
+};

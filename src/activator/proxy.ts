@@ -31,7 +31,13 @@ import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import type { ProxyTrust } from './forwarded.ts';
 import { forwardH2 } from './h2-upstream.ts';
-import { h2RequestHeaders, requestHeaders, responseHeaders, switchingProtocolsHead } from './headers.ts';
+import {
+  h2RequestHeaders,
+  requestHeaders,
+  responseHeaders,
+  switchingProtocolsHead,
+  withColdStartHeader,
+} from './headers.ts';
 import { serviceAuthority } from './request-target.ts';
 import type { ResponseDeadlines } from './response-deadlines.ts';
 import { joinTunnel } from './upgrades.ts';
@@ -150,12 +156,7 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     if (res === undefined) return;
     ep.refusals = 0;
     const headers = responseHeaders(ures.rawHeaders, ex.h2 ? false : hooks.draining());
-    if (ex.route.spec.coldStartHeader === true) {
-      // On such a route only ebb says how long a request was held: a backend's field of that
-      // name is dropped, on every answer. Held for a cold start: say how long (a string only then).
-      dropColdStartHeader(headers);
-      if (ex.coldHoldMs >= 0) headers.push(COLD_START_HEADER, `${Math.round(ex.coldHoldMs)}ms`);
-    }
+    if (ex.route.spec.coldStartHeader === true) withColdStartHeader(headers, ex.coldHoldMs);
     if (ex.h2) {
       // HTTP/2 has no status text, nor Connection (drain is a GOAWAY: h2.ts); a field it forbids
       // (RFC 9113 §8.2.2) that got past the filter fails this answer only.
@@ -207,20 +208,6 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     if (socket.connecting) socket.once('connect', start);
     else start();
   });
-};
-
-const COLD_START_HEADER = 'x-ebb-cold-start';
-
-/** Removes every `x-ebb-cold-start` (any case) from a flat name/value list, in place. */
-const dropColdStartHeader = (headers: string[]): void => {
-  let to = 0;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i] as string;
-    if (name.length === COLD_START_HEADER.length && name.toLowerCase() === COLD_START_HEADER) continue;
-    headers[to++] = name;
-    headers[to++] = headers[i + 1] as string;
-  }
-  headers.length = to;
 };
 
 /** A Content-Length among raw headers (`ures.headers` would build a header object per response). */

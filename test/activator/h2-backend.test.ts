@@ -11,6 +11,7 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/activator/ports.ts';
+import { VirtualClock } from '../clock.ts';
 import { h2Call, h2Session } from './h2-helpers.ts';
 import { call, closeAfterEach, routeSpec, serviceKey, startActivator, until } from './helpers.ts';
 
@@ -94,6 +95,35 @@ const startH2Backend = async (handler: StreamHandler = echo): Promise<H2Backend>
 };
 
 describe('HTTP/2 to h2c endpoints', () => {
+  it("x-ebb-cold-start on a route that asks for it: ebb's, the h2c backend's own dropped (as over HTTP/1.1)", async () => {
+    const b = track(
+      await startH2Backend((stream) => {
+        stream.respond({
+          ':status': 200,
+          'x-ebb-cold-start': '7ms',
+          'X-EBB-COLD-START': '8ms',
+          'x-kept': 'yes',
+        });
+        stream.end('ok');
+      }),
+    );
+    const clock = new VirtualClock();
+    const a = track(
+      await startActivator([routeSpec('cart', { coldStartHeader: true })], {}, undefined, undefined, clock),
+    );
+    const held = call(a.port, 'cart.test', '/');
+    await until(() => a.routeStats('shop/cart').held === 1, 'the request held');
+    await clock.advance(321);
+    a.source.set(serviceKey('cart'), [b.endpoint]);
+    const answer = await held;
+    expect(answer.status).toBe(200);
+    expect(answer.headers['x-ebb-cold-start']).toBe('321ms');
+    expect(answer.headers['x-kept']).toBe('yes');
+    const warm = await call(a.port, 'cart.test', '/');
+    expect(warm.headers['x-ebb-cold-start']).toBeUndefined();
+    expect(warm.headers['x-kept']).toBe('yes');
+  });
+
   it('an HTTP/1.1 client reaches an h2c endpoint: method, path, authority, body and answer relayed', async () => {
     const b = track(await startH2Backend());
     const a = track(await startActivator([routeSpec('cart')]));
