@@ -6,6 +6,12 @@ const LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const SUBDOMAIN_RE = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
 const LABEL_RE = new RegExp(`^${LABEL}$`);
 
+/** A DNS-1123 label (a namespace, a Service): at most 63 characters. */
+export const isDnsLabel = (text: string): boolean => text.length <= 63 && LABEL_RE.test(text);
+
+/** A DNS-1123 subdomain (most object names): at most 253 characters. */
+export const isDnsSubdomain = (text: string): boolean => text.length <= 253 && SUBDOMAIN_RE.test(text);
+
 /** The API server's wording, so a user finds the same sentence in both places. */
 const SUBDOMAIN_RULE = `a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '${LABEL}(\\.${LABEL})*')`;
 const LABEL_RULE = `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', regex used for validation is '${LABEL}')`;

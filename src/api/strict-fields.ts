@@ -5,7 +5,7 @@
 // TriggerAuthentication's spec) accepts any key, as the API server does. ObjectMeta is the API
 // server's own type; its fields are listed here.
 import { allCrds, type StructuralSchema } from './crd.ts';
-import { fieldPath } from './parse.ts';
+import { fieldPath, isMap } from './parse.ts';
 import { UnknownField, type ValidateProblem } from './reasons.ts';
 
 /** metav1.ObjectMeta's JSON fields (k8s.io/apimachinery/pkg/apis/meta/v1/types.go). */
@@ -24,9 +24,6 @@ const SCHEMAS: ReadonlyMap<string, StructuralSchema> = new Map(
 
 const schemaOf = (kind: string): StructuralSchema | undefined => SCHEMAS.get(kind);
 
-const isObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 const unknownField = (path: readonly PropertyKey[]): ValidateProblem => {
   const at = fieldPath(path);
   return { path: at, reason: UnknownField, message: `unknown field "${at}"` };
@@ -41,7 +38,7 @@ const walk = (value: unknown, schema: StructuralSchema, path: PropertyKey[], out
     for (const [i, item] of value.entries()) walk(item, schema.items, [...path, i], out);
     return;
   }
-  if (!isObject(value) || schema.type !== 'object') return;
+  if (!isMap(value) || schema.type !== 'object') return;
   for (const [key, child] of Object.entries(value)) {
     const known = schema.properties?.[key] ?? schema.additionalProperties;
     if (known === undefined) out.push(unknownField([...path, key]));
@@ -55,11 +52,11 @@ const walk = (value: unknown, schema: StructuralSchema, path: PropertyKey[], out
  */
 export const unknownFields = (kind: string, raw: unknown): Problems => {
   const schema = schemaOf(kind);
-  if (schema === undefined || !isObject(raw)) return [];
+  if (schema === undefined || !isMap(raw)) return [];
   const out: Problems = [];
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'metadata') {
-      if (!isObject(value)) continue;
+      if (!isMap(value)) continue;
       for (const field of Object.keys(value))
         if (!OBJECT_META_FIELDS.has(field)) out.push(unknownField(['metadata', field]));
       continue;

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { type ResolvedTrigger, resolveTrigger } from '../../scalers/index.ts';
 import { type PauseSettings, pauseSettingsFrom, scalingModeWith } from '../api/annotations.ts';
-import { apiVersionProblems, problemsFromZod } from '../api/parse.ts';
+import { apiVersionProblems, isMap, problemsFromZod } from '../api/parse.ts';
 import { fail, InvalidSpec, ok, type Problem, type Result } from '../api/reasons.ts';
 import { crossFieldProblems } from '../api/rules.ts';
 import {
@@ -40,11 +40,6 @@ export type Admission =
       readonly problems: readonly [];
     }
   | { readonly ok: false; readonly problems: readonly Problem[] };
-
-type RawMap = Readonly<Record<string, unknown>>;
-
-const isMap = (value: unknown): value is RawMap =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const describe = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'a list' : `${typeof value} ${JSON.stringify(value)}`;

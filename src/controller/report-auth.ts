@@ -12,6 +12,7 @@
 // token share one review; at most `maxReviewsInFlight` different tokens are reviewed at once
 // (beyond: 503), so a flood of made-up tokens costs the API server a bounded rate of reviews.
 import { createHash } from 'node:crypto';
+import { isDnsLabel, isDnsSubdomain } from '../api/names.ts';
 import {
   ForbiddenReporter,
   type ReportRefusal,
@@ -48,8 +49,6 @@ export const noReportAuthentication: Readonly<ReportAuthenticator> = {
 };
 
 const REALM = 'realm="ebb-activator-reports"';
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** A JWS in compact serialization (every ServiceAccount token): three base64url parts. */
 const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -67,7 +66,7 @@ export const parseAllowedServiceAccounts = (
     const item = entry.trim();
     if (item === '') continue;
     const [namespace = '', name = '', ...rest] = item.split(':');
-    if (rest.length > 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name)) {
+    if (rest.length > 0 || !isDnsLabel(namespace) || !isDnsSubdomain(name)) {
       return {
         ok: false,
         error: `${JSON.stringify(item)} must be namespace:name of a ServiceAccount (a DNS label, a colon, a DNS subdomain), e.g. ebb-system:ebb-activator`,

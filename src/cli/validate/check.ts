@@ -9,7 +9,7 @@ import { metadataKeysOf } from '../../../scalers/index.ts';
 import { admitTriggerAuthentication } from '../../api/auth-admission.ts';
 import { didYouMean } from '../../api/closest.ts';
 import { nameProblems } from '../../api/names.ts';
-import { fieldPath } from '../../api/parse.ts';
+import { fieldPath, isMap, type RawMap } from '../../api/parse.ts';
 import {
   CronWindowDisagreement,
   UnknownMetadataKey,
@@ -74,9 +74,6 @@ const EBB_KINDS: ReadonlySet<string> = new Set([
   CLUSTER_TRIGGER_AUTHENTICATION,
 ]);
 
-type RawMap = Readonly<Record<string, unknown>>;
-const isMap = (value: unknown): value is RawMap =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /** Metadata keys of supported triggers that their scaler does not read: warnings, never errors. */

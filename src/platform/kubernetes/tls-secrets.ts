@@ -8,6 +8,7 @@
 // its two keys (cert-manager writes `kubernetes.io/tls`; older tools wrote Opaque ones).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { isDnsLabel, isDnsSubdomain } from '../../api/names.ts';
 import { CertificateMissing, type CertificateReason } from '../../api/reasons.ts';
 import type { Logger } from '../../logging.ts';
 import type { KubeClient } from './client.ts';
@@ -30,14 +31,12 @@ export interface TlsSecretHandlers {
 /** `ns/name` → a SecretRef, or why not (RFC 1123 names, as the API server checks them). */
 export const parseSecretRef = (text: string): SecretRef | string => {
   const slash = text.indexOf('/');
-  const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-  const subdomain = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
   if (slash < 0) return `${JSON.stringify(text)}: give the Secret as namespace/name`;
   const namespace = text.slice(0, slash);
   const name = text.slice(slash + 1);
-  if (!label.test(namespace))
+  if (!isDnsLabel(namespace))
     return `${JSON.stringify(text)}: ${JSON.stringify(namespace)} is no namespace name (RFC 1123 label)`;
-  if (!subdomain.test(name))
+  if (!isDnsSubdomain(name))
     return `${JSON.stringify(text)}: ${JSON.stringify(name)} is no Secret name (RFC 1123 subdomain)`;
   return { namespace, name };
 };
