@@ -17,6 +17,7 @@ import type { ClientRequest } from 'node:http';
 import type { ClientHttp2Stream } from 'node:http2';
 import { RequestBodyTimeout } from '../api/reasons.ts';
 import { type Exchange, FORWARDING, writeError } from './exchange.ts';
+import { H2Call } from './h2-call.ts';
 
 /** Watches the body of `ex`, just forwarded over `up`; `finished` frees its slot (idempotent). */
 export const watchBody = (
@@ -31,21 +32,23 @@ export const watchBody = (
   // keep-alive handling applies).
   req.setTimeout(limitMs, () => {
     if (ex.upstream !== up || ex.state !== FORWARDING) {
-      // Answered already (the endpoint answered early) and the rest of the body stalled.
-      req.socket.destroy();
+      // Answered already (the endpoint answered early) and the rest of the body stalled: the
+      // connection is cut, or only the stream when it shares one (HTTP/2).
+      if (req instanceof H2Call) req.destroy();
+      else req.socket.destroy();
       return;
     }
     ex.lastError = `request body idle for ${limitMs} ms`;
     finished(ex);
     up.destroy();
     const message = `route ${ex.route.key}: the request body stopped arriving for requestBodyTimeout ${limitMs} ms`;
-    if (ex.res === undefined) req.socket.destroy();
-    else writeError(ex.res, 408, RequestBodyTimeout, message, undefined, true);
+    if (ex.res !== undefined) writeError(ex.res, 408, RequestBodyTimeout, message, undefined, true);
+    else if (!(req instanceof H2Call)) req.socket.destroy();
   });
   req.once('end', () => {
     // Still ours to clear: once the exchange is over, node's keep-alive timer may be on the socket.
     if (ex.state !== FORWARDING) return;
-    if (ex.h2)
+    if (req instanceof H2Call)
       req.setTimeout(0); // the stream's own timer (the connection is shared)
     else req.socket.setTimeout(0);
   });

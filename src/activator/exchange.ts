@@ -4,13 +4,14 @@
 // src/api/reasons.ts) and a one-line body naming the route and the limit that was hit; a gRPC
 // call gets the same as a gRPC status instead (grpc.ts).
 import { type ClientRequest, type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
-import type { ClientHttp2Stream, Http2ServerResponse } from 'node:http2';
+import type { ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ActivatorReason } from '../api/reasons.ts';
 import type { Clock, Timer } from '../clock.ts';
 import type { RouteSpec } from '../routing/routes.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import { isGrpc, writeGrpcError } from './grpc.ts';
+import { H2Call } from './h2-call.ts';
 import { type PlaceholderPage, placeholderPage } from './placeholder.ts';
 import type { DeadlineList } from './response-deadlines.ts';
 import { RouteCounters } from './stats.ts';
@@ -99,9 +100,10 @@ export class Exchange {
   hasBody = false;
   /** The client sent `Expect: 100-continue`: it is invited to send its body only once forwarded. */
   expectContinue = false;
-  /** An HTTP/2 stream (h2.ts): no Connection header nor status text on its answers, its body
-   * is held back by flow control, not by pausing the shared connection. */
-  h2 = false;
+  /** An HTTP/2 stream (h2-call.ts; then also `req` and `res`): no Connection header nor status
+   * text on its answers, its body is held back by flow control, not by pausing the shared
+   * connection. undefined: HTTP/1.1. */
+  readonly h2: H2Call | undefined;
   /** Forward attempts so far (refused connections and stale keep-alive sockets are retried). */
   attempts = 0;
   /** The last upstream failure, for the 504 that may follow it. */
@@ -124,9 +126,9 @@ export class Exchange {
   headNext: Exchange | undefined;
 
   constructor(
-    readonly req: IncomingMessage,
+    readonly req: IncomingMessage | H2Call,
     /** undefined for an Upgrade: the client side is `socket`. */
-    readonly res: ServerResponse | undefined,
+    readonly res: ServerResponse | H2Call | undefined,
     readonly socket: Socket,
     /** Bytes the client sent after an Upgrade request's head (grows while the upgrade is held). */
     public head: Buffer | undefined,
@@ -136,6 +138,7 @@ export class Exchange {
     arrivals: Arrivals,
   ) {
     this.seq = arrivals.next();
+    this.h2 = res instanceof H2Call ? res : undefined;
   }
 }
 
@@ -155,7 +158,7 @@ export const replyError = (
 };
 
 export const writeError = (
-  res: ServerResponse,
+  res: ServerResponse | H2Call,
   status: number,
   reason: ActivatorReason,
   message: string,
@@ -167,12 +170,9 @@ export const writeError = (
     return;
   }
   // A gRPC call (HTTP/2 only) gets a gRPC status, not an error page (grpc.ts).
-  if (!(res instanceof ServerResponse)) {
-    const stream = res as unknown as Http2ServerResponse;
-    if (isGrpc(stream.req.headers['content-type'])) {
-      writeGrpcError(stream, status, reason, message);
-      return;
-    }
+  if (res instanceof H2Call && isGrpc(res.headers['content-type'])) {
+    writeGrpcError(res, status, reason, message);
+    return;
   }
   const body = message.endsWith('\n') ? message : `${message}\n`;
   const headers = [
@@ -187,8 +187,10 @@ export const writeError = (
   ];
   if (retryAfterSeconds !== undefined) headers.push('retry-after', String(retryAfterSeconds));
   // HTTP/2 has no Connection header (RFC 9113 §8.2.2): its stream ends with the answer anyway.
-  if (close && res instanceof ServerResponse) headers.push('connection', 'close');
-  res.writeHead(status, headers);
+  if (res instanceof ServerResponse) {
+    if (close) headers.push('connection', 'close');
+    res.writeHead(status, headers);
+  } else res.writeHead(status, headers);
   res.end(body);
 };
 

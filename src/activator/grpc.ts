@@ -12,8 +12,8 @@
 // trailing metadata). gRPC needs HTTP/2, so only HTTP/2 streams get this; gRPC-Web over HTTP/1.1
 // (`application/grpc-web`) is not recognised and gets the HTTP answers.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
 import { type ActivatorReason, BackendUnstable, HoldTimeout, UpstreamTimeout } from '../api/reasons.ts';
+import type { H2Call } from './h2-call.ts';
 
 /** gRPC status codes the activator sends (grpc/doc/statuscodes.md). */
 export const UNKNOWN = 2;
@@ -80,22 +80,20 @@ export const encodeGrpcMessage = (message: string): string => {
 
 /**
  * Answers a gRPC call trailers-only with the status for (`status`, `reason`) and
- * `<reason>: <message>` (see the top of this file). The compatibility API would send the head
- * and an empty DATA frame apart; the stream's own respond() puts END_STREAM on the one HEADERS.
+ * `<reason>: <message>` (see the top of this file): one HEADERS frame with END_STREAM.
  */
 export const writeGrpcError = (
-  res: Http2ServerResponse,
+  call: H2Call,
   status: number,
   reason: ActivatorReason,
   message: string,
 ): void => {
-  const stream = res.stream;
-  if (stream.destroyed || stream.headersSent) {
-    res.destroy();
+  if (call.destroyed || call.headersSent) {
+    call.destroy();
     return;
   }
   const line = message.endsWith('\n') ? message.slice(0, -1) : message;
-  stream.respond(
+  call.respondEnded(
     {
       ':status': 200,
       'content-type': 'application/grpc',
@@ -103,7 +101,7 @@ export const writeGrpcError = (
       'grpc-message': encodeGrpcMessage(`${reason}: ${line}`),
       'x-ebb-reason': reason,
     },
-    { endStream: true },
+    200,
   );
 };
 

@@ -26,7 +26,6 @@ import {
   type ClientHttp2Stream,
   connect,
   constants,
-  type Http2ServerResponse,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http2';
@@ -36,6 +35,7 @@ import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import { isGrpc } from './grpc.ts';
+import { H2Call } from './h2-call.ts';
 import { withColdStartHeader } from './headers.ts';
 import type { ForwardHooks } from './proxy.ts';
 
@@ -169,7 +169,7 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
   ex.endpoint = ep;
   ex.attempts++;
   const req = ex.req;
-  const res = ex.res as ServerResponse;
+  const res = ex.res as ServerResponse | H2Call;
   const grpc = isGrpc(req.headers['content-type']);
   const headers = h2UpstreamHeaders(req.method ?? 'GET', ex.target, ex.headers as string[], grpc);
   const session: CountedSession = pool.session();
@@ -235,15 +235,19 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
     hooks.responseDeadlines.remove(ex);
     ep.owner.trouble.clear();
     ep.refusals = 0;
-    if (ex.h2 && (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
+    if (res instanceof H2Call && (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
       // A head that ends the stream (gRPC's trailers-only status) stays one HEADERS frame with
-      // END_STREAM: gRPC clients read grpc-status there only (PROTOCOL-HTTP2.md), and the
-      // compatibility API would send the head and an empty DATA frame apart.
-      (res as unknown as Http2ServerResponse).stream.respond(head, { endStream: true });
+      // END_STREAM: gRPC clients read grpc-status there only (PROTOCOL-HTTP2.md).
+      res.respondEnded(head, status);
       return;
     }
     const fields = h2ResponseFields(head);
     if (ex.route.spec.coldStartHeader === true) withColdStartHeader(fields, ex.coldHoldMs);
+    if (res instanceof H2Call) {
+      // The endpoint's trailers (gRPC's grpc-status) follow the body: the stream waits for them.
+      res.writeHead(status, fields, true);
+      return;
+    }
     res.writeHead(status, fields);
     if (head['content-length'] === undefined) res.flushHeaders();
   });

@@ -1,7 +1,12 @@
 // HTTP/2 from clients: h2c with prior knowledge (RFC 9113 §3.3) on the proxy port, beside
-// HTTP/1.1, and the hook the TLS listener hands ALPN `h2` connections to. Every stream becomes one
-// request of node's compatibility API (Http2ServerRequest/Response), which server.ts routes,
-// holds, counts, balances and releases exactly as an HTTP/1.1 request: one code path.
+// HTTP/1.1, and the hook the TLS listener hands ALPN `h2` connections to. Every stream is taken
+// raw (`'stream'`: the stream and its decoded headers) and wrapped in an H2Call (h2-call.ts, why
+// not node's compatibility API), which intake.ts and server.ts route, holds, counts, balances and releases
+// exactly as an HTTP/1.1 request: one code path. CONNECT (no :path) is a stream like any other:
+// checkH2Request answers it 501, as HTTP/1.1's; an extended CONNECT (`:protocol`, RFC 8441) is
+// malformed without SETTINGS_ENABLE_CONNECT_PROTOCOL, which is not sent: nghttp2 resets it.
+// `Expect: 100-continue` is honoured as over HTTP/1.1 (the 100 goes out when the body is
+// wanted: proxy.ts); any other expectation gets 417, as node's HTTP/1.1 server answers it.
 //
 // Telling the two apart. A connection's first bytes are read once, before node's HTTP/1 parser
 // gets the socket: bytes that begin the 24-byte connection preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`
@@ -39,11 +44,12 @@ import { maxHeaderSize, type Server } from 'node:http';
 import {
   constants,
   createServer,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
+  type IncomingHttpHeaders,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import type { Socket } from 'node:net';
+import { H2Call } from './h2-call.ts';
 
 /** The client connection preface (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -54,8 +60,8 @@ export const MAX_CONCURRENT_STREAMS = 100;
 const MAX_HEADER_LIST_PAIRS = 128;
 
 export interface Http2Deps {
-  /** One stream, as server.ts handles an HTTP/1.1 request; `socket` is the client connection. */
-  onRequest(req: Http2ServerRequest, res: Http2ServerResponse, socket: Socket): void;
+  /** One stream, as server.ts handles an HTTP/1.1 request; `expectContinue`: it asked for 100. */
+  onRequest(call: H2Call, expectContinue: boolean): void;
   /** Idle sessions get GOAWAY after this long without a frame. */
   readonly keepAliveTimeoutMs: number;
 }
@@ -97,22 +103,22 @@ export const attachHttp2 = (deps: Http2Deps): Http2Front => {
     session.once('close', () => sessions.delete(session));
     if (closing) session.close();
   });
-  server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-    const socket = sessions.get(req.stream.session as ServerHttp2Session);
-    if (socket === undefined) {
-      req.stream.close(constants.NGHTTP2_REFUSED_STREAM);
-      return;
-    }
-    deps.onRequest(req, res, socket);
-  });
-  // CONNECT (no :path) is a request too: checkH2Request answers it 501, as HTTP/1.1's.
-  server.on('connect', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-    const socket = sessions.get(req.stream.session as ServerHttp2Session);
-    if (socket === undefined) req.stream.close(constants.NGHTTP2_REFUSED_STREAM);
-    else deps.onRequest(req, res, socket);
-  });
-  // A stream node could not make a request of (e.g. headers it refused) is reset by node itself.
-  server.on('streamError', noop);
+  server.on(
+    'stream',
+    (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      const socket = sessions.get(stream.session as ServerHttp2Session);
+      if (socket === undefined) {
+        stream.on('error', noop);
+        stream.close(constants.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      const call = new H2Call(stream, headers, rawHeaders, socket);
+      const expect = headers.expect;
+      if (expect === undefined) deps.onRequest(call, false);
+      else if (expect.toLowerCase() === '100-continue') deps.onRequest(call, true);
+      else call.respondEnded({ ':status': 417 }, 417);
+    },
+  );
 
   return {
     onConnection: (socket: Socket): void => {

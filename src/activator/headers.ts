@@ -19,6 +19,7 @@
 // proxy and removed otherwise (the activator writes none, like nginx and Envoy).
 import type { IncomingMessage } from 'node:http';
 import type { ProxyTrust } from './forwarded.ts';
+import type { H2Call } from './h2-call.ts';
 
 export const PASS = 0;
 const DROP = 1;
@@ -149,7 +150,7 @@ const nonZero = (length: string): boolean => {
  * none of the activator's); `upgrade` keeps Upgrade + `Connection: upgrade` and sends no body.
  */
 export const requestHeaders = (
-  req: IncomingMessage,
+  req: IncomingMessage | H2Call,
   upgrade: boolean,
   host: string,
   authority: string,
@@ -275,7 +276,7 @@ export const switchingProtocolsHead = (statusMessage: string | undefined, raw: r
  * its HEADERS frame.
  */
 export const h2RequestHeaders = (
-  req: IncomingMessage,
+  req: H2Call,
   hasBody: boolean,
   host: string,
   authority: string,

@@ -65,6 +65,7 @@ import type { Clock } from '../clock.ts';
 import type { EndpointState, ServiceBackend } from './endpoints.ts';
 import { DONE, type Exchange, HELD, type RouteState, replyError } from './exchange.ts';
 import { grpcTimeoutOf } from './grpc.ts';
+import { H2Call } from './h2-call.ts';
 import type { ActivatorObserver } from './observer.ts';
 import { type HeldOutcome, type HoldTracer, parseTraceParent } from './tracing.ts';
 
@@ -226,7 +227,7 @@ export class HoldQueue {
     // never piped upstream (only a refusal or a reset before any body byte is retried).
     // An HTTP/2 stream's body is held back by its flow-control window (h2.ts): its connection,
     // shared with other streams, is not paused.
-    if (ex.res !== undefined && !ex.h2 && bodyPending(ex.req)) ex.socket.pause();
+    if (ex.res !== undefined && !(ex.req instanceof H2Call) && bodyPending(ex.req)) ex.socket.pause();
     ex.state = HELD;
     if (atHead) {
       ex.prev = undefined;
@@ -374,7 +375,7 @@ const holdTimeoutAnswer = (
 // gRPC call (grpc.ts), an HTTP/1.1 request reads no further header here.
 const startDeadline = (ex: Exchange, now: number): void => {
   const holdMs = ex.route.spec.holdTimeoutMs;
-  const callMs = ex.h2 ? grpcTimeoutOf(ex.req.headers) : undefined;
+  const callMs = ex.h2 === undefined ? undefined : grpcTimeoutOf(ex.h2.headers);
   if (callMs === undefined || callMs >= holdMs) ex.deadline = now + holdMs;
   else {
     ex.deadline = now + callMs;
@@ -383,7 +384,7 @@ const startDeadline = (ex: Exchange, now: number): void => {
 };
 
 /** A request header as one string (node joins repeated lines with ", "); read only with tracing on. */
-const header = (req: IncomingMessage, name: 'traceparent' | 'tracestate'): string | undefined => {
+const header = (req: IncomingMessage | H2Call, name: 'traceparent' | 'tracestate'): string | undefined => {
   const value = req.headers[name];
   return typeof value === 'string' ? value : undefined;
 };

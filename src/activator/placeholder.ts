@@ -22,6 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ColdStartPlaceholder } from '../api/reasons.ts';
 import type { RouteSpec } from '../routing/routes.ts';
 import { DONE, type Exchange } from './exchange.ts';
+import { H2Call } from './h2-call.ts';
 
 /** A route's page, ready to send. */
 export interface PlaceholderPage {
@@ -72,7 +73,7 @@ export const placeholderPage = (spec: RouteSpec): PlaceholderPage | undefined =>
 };
 
 /** GET/HEAD whose Accept lists text/html with q > 0 (see the top of this file). */
-export const wantsPlaceholder = (req: IncomingMessage): boolean => {
+export const wantsPlaceholder = (req: Pick<IncomingMessage, 'method' | 'headers'>): boolean => {
   const method = req.method;
   if (method !== 'GET' && method !== 'HEAD') return false;
   const accept = req.headers.accept;
@@ -119,7 +120,8 @@ export const showPlaceholder = (
       // The controller's hook failing must not fail the answer (as in hold-queue.ts).
     }
   }
-  const res = ex.res as ServerResponse;
-  res.writeHead(503, close ? [...page.headers, 'connection', 'close'] : (page.headers as string[]));
+  const res = ex.res as ServerResponse | H2Call;
+  if (res instanceof H2Call) res.writeHead(503, page.headers);
+  else res.writeHead(503, close ? [...page.headers, 'connection', 'close'] : (page.headers as string[]));
   res.end(page.body);
 };

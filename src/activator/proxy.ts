@@ -22,7 +22,6 @@
 //   after the response head was sent → the client connection is destroyed (its framing cannot
 //     be ended cleanly, and a truncated body must not look complete).
 import { type IncomingMessage, request } from 'node:http';
-import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { UpstreamFailed, UpstreamTimeout, UpstreamTlsFailed } from '../api/reasons.ts';
 import { isTlsFailure, serviceServerName } from './backend-tls.ts';
@@ -30,6 +29,7 @@ import { watchBody } from './body-timeout.ts';
 import type { EndpointState } from './endpoints.ts';
 import { type Exchange, FORWARDING, replyError } from './exchange.ts';
 import type { ProxyTrust } from './forwarded.ts';
+import { H2Call } from './h2-call.ts';
 import { forwardH2 } from './h2-upstream.ts';
 import {
   h2RequestHeaders,
@@ -65,9 +65,6 @@ export interface ForwardHooks {
 
 const MAX_STALE_SOCKET_RETRIES = 2;
 
-/** The HTTP/2 stream under a compatibility request (`ex.h2`; h2.ts). */
-const h2Stream = (req: IncomingMessage): ServerHttp2Stream => (req as unknown as Http2ServerRequest).stream;
-
 interface ErrnoLike {
   readonly code?: string;
   readonly message: string;
@@ -82,9 +79,11 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
   if (ex.headers === undefined) {
     // A request that named no host is sent with its route's Service as Host (request-target.ts).
     const host = ex.authority === '' ? serviceAuthority(ex.route.spec) : ex.authority;
-    const head = ex.h2
-      ? h2RequestHeaders(ex.req, !h2Stream(ex.req).endAfterHeaders, host, ex.authority, hooks.trust)
-      : requestHeaders(ex.req, upgrade, host, ex.authority, hooks.trust);
+    const call = ex.h2;
+    const head =
+      call === undefined
+        ? requestHeaders(ex.req, upgrade, host, ex.authority, hooks.trust)
+        : h2RequestHeaders(call, !call.stream.endAfterHeaders, host, ex.authority, hooks.trust);
     ex.headers = head.headers;
     hasBody = head.hasBody;
     ex.hasBody = hasBody;
@@ -155,9 +154,9 @@ export const forward = (ex: Exchange, ep: EndpointState, hooks: ForwardHooks): v
     const res = ex.res;
     if (res === undefined) return;
     ep.refusals = 0;
-    const headers = responseHeaders(ures.rawHeaders, ex.h2 ? false : hooks.draining());
+    const headers = responseHeaders(ures.rawHeaders, res instanceof H2Call ? false : hooks.draining());
     if (ex.route.spec.coldStartHeader === true) withColdStartHeader(headers, ex.coldHoldMs);
-    if (ex.h2) {
+    if (res instanceof H2Call) {
       // HTTP/2 has no status text, nor Connection (drain is a GOAWAY: h2.ts); a field it forbids
       // (RFC 9113 §8.2.2) that got past the filter fails this answer only.
       try {

@@ -40,6 +40,7 @@ import {
   UnsupportedTransferCoding,
 } from '../api/reasons.ts';
 import type { RouteSpec } from '../routing/routes.ts';
+import type { H2Call } from './h2-call.ts';
 import {
   CONNECTION,
   CONTENT_LENGTH,
@@ -172,7 +173,7 @@ export const checkRequest = (
  *     authority (as Host above)                                                        → 400
  *   :path: `*` for OPTIONS only, else origin-form, normalised as HTTP/1.1's            → 400
  */
-export const checkH2Request = (req: IncomingMessage, out: RequestTarget): Refusal | undefined => {
+export const checkH2Request = (req: H2Call, out: RequestTarget): Refusal | undefined => {
   const raw = req.rawHeaders;
   let authority: string | undefined;
   let host: string | undefined;

@@ -1,4 +1,5 @@
-// The activator: a node:http server that routes each request (routes.ts), forwards it at once
+// The activator: a node:http server that routes each request (intake.ts, routes.ts; HTTP/2
+// streams from h2.ts alike), forwards it at once
 // when its Service has a free endpoint slot (endpoints.ts, proxy.ts), or holds it until one
 // appears (hold-queue.ts), poking the controller on a cold start; it counts per route for the
 // controller (stats.ts) and drains gracefully.
@@ -12,14 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Server as TlsServer } from 'node:tls';
-import {
-  type ActivatorReason,
-  ConnectionLimit,
-  Draining,
-  NoRoute,
-  RouteRemoved,
-  ScaledToZero,
-} from '../api/reasons.ts';
+import { Draining, RouteRemoved, ScaledToZero } from '../api/reasons.ts';
 import { type Clock, realClock } from '../clock.ts';
 import type { RouteConflict, RouteSpec } from '../routing/routes.ts';
 import type { BackendTls } from './backend-tls.ts';
@@ -27,28 +21,18 @@ import { answerUnroutable } from './client-error.ts';
 import { ConnectionBudget, type ConnectionUse } from './descriptors.ts';
 import { Shutdown } from './drain.ts';
 import { BackendPool, type EndpointState, type ServiceBackend } from './endpoints.ts';
-import {
-  Arrivals,
-  DONE,
-  Exchange,
-  FORWARDING,
-  HELD,
-  RouteState,
-  replyError,
-  writeError,
-} from './exchange.ts';
+import { Arrivals, DONE, type Exchange, FORWARDING, HELD, RouteState, replyError } from './exchange.ts';
 import { ProxyTrust } from './forwarded.ts';
 import { attachHttp2, detectPreface } from './h2.ts';
 import { HoldQueue } from './hold-queue.ts';
+import { createIntake } from './intake.ts';
 import { type ActivatorLimits, DEFAULT_LIMITS } from './limits.ts';
 import { type ActivatorObserver, noopActivatorObserver } from './observer.ts';
-import { deferPipelined, isPipelined } from './pipelining.ts';
 import { showPlaceholder, wantsPlaceholder } from './placeholder.ts';
 import type { EndpointSource } from './ports.ts';
 import { type ForwardHooks, forward, responseTimedOut } from './proxy.ts';
-import { checkH2Request, checkRequest, type Refusal, RequestTarget } from './request-target.ts';
 import { ResponseDeadlines } from './response-deadlines.ts';
-import { buildRoutingTable, noRouteMessage, pathOf, type RoutingTable } from './routes.ts';
+import { buildRoutingTable, pathOf, type RoutingTable } from './routes.ts';
 import { type ActivatorStats, startStatsPush } from './stats.ts';
 import { createTlsListener, type TlsListenerOptions } from './tls.ts';
 import type { HoldTracer } from './tracing.ts';
@@ -119,7 +103,6 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
   const upgraded = new Set<Socket>();
   const arrivals = new Arrivals();
   const observer = opts.observer ?? noopActivatorObserver;
-  const observed = opts.observer !== undefined;
 
   const hooks: ForwardHooks = {
     finished,
@@ -251,85 +234,24 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     }
   };
 
-  // Filled by checkRequest for the request being handled (synchronously): no allocation per request.
-  const checked = new RequestTarget();
-
-  /** Checks and routes `req` (into `checked`); what is refused, 404 included, the caller answers. */
-  const route = (req: IncomingMessage, upgrade: boolean, h2 = false): RouteState | Refusal => {
-    const refused = h2 ? checkH2Request(req, checked) : checkRequest(req, upgrade, checked);
-    if (refused !== undefined) return refused;
-    const path = checked.target === '*' ? '/' : checked.target; // `OPTIONS *`: the host's `/` route
-    const r = table.lookup(checked.host, path, req.rawHeaders);
-    return r ?? { status: 404, reason: NoRoute, message: noRouteMessage(checked.host, pathOf(path)) };
-  };
-
-  const countedPath = (r: RouteState, url: string): boolean =>
-    r.healthPaths.size === 0 || !r.healthPaths.has(pathOf(url));
-
-  /** The request's end, for the observer: the status sent, 0 when the client left first. */
-  const observeResponse = (res: ServerResponse, routeKey: string, arrivedAt: number): void => {
-    res.once('close', () =>
-      observer.requestDone(routeKey, res.writableFinished ? res.statusCode : 0, (now() - arrivedAt) / 1000),
-    );
-  };
-
-  /** Why a request on `socket` gets 503 before it is routed, or undefined (the common case: two
-   * comparisons). */
-  const turnedAway = (socket: Socket): [ActivatorReason, string] | undefined => {
-    if (budget.refusing !== 0 && budget.refuses(socket)) return [ConnectionLimit, budget.refusal()];
-    if (shutdown.closing) return [Draining, `activator ${id} is shutting down; retry`];
-    return undefined;
-  };
-
-  const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
-    if (isPipelined(res)) {
-      deferPipelined(req, res, (q, s) => onRequest(q, s, expectContinue));
-      return;
-    }
-    serve(req, res, req.socket, expectContinue, false);
-  };
-
-  /** One request, HTTP/1.1 or an HTTP/2 stream (`h2`; h2.ts adapts it), from `socket`. */
-  const serve = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    socket: Socket,
-    expectContinue: boolean,
-    h2: boolean,
-  ): void => {
-    const arrivedAt = observed ? now() : 0;
-    const away = turnedAway(socket);
-    if (away !== undefined) {
-      if (observed) observeResponse(res, '', arrivedAt);
-      writeError(res, 503, away[0], away[1], limits.retryAfterSeconds, true);
-      return;
-    }
-    const r = route(req, false, h2);
-    if (!(r instanceof RouteState)) {
-      if (observed) observeResponse(res, '', arrivedAt);
-      // A refused request's framing or target is suspect: its connection closes (nginx's rule).
-      writeError(res, r.status, r.reason, r.message, undefined, r.status !== 404);
-      return;
-    }
-    const ex = new Exchange(req, res, socket, undefined, r, countedPath(r, checked.target), arrivals);
-    ex.h2 = h2;
-    ex.target = checked.target;
-    ex.authority = checked.authority;
-    ex.expectContinue = expectContinue;
-    // `on`, not `once`: 'close' comes once, and once() would add a wrapper and a bind per request.
-    res.on('close', () => {
-      clientGone(ex);
-      if (observed)
-        observer.requestDone(r.key, res.writableFinished ? res.statusCode : 0, (now() - arrivedAt) / 1000);
-    });
-    admit(ex);
-  };
+  const intake = createIntake({
+    budget,
+    table: () => table,
+    closing: () => shutdown.closing,
+    id,
+    retryAfterSeconds: limits.retryAfterSeconds,
+    arrivals,
+    admit,
+    clientGone,
+    observer: opts.observer,
+    now,
+  });
 
   const onUpgrade = upgradeHandler({
-    turnedAway,
-    route,
-    checked,
-    countedPath,
+    turnedAway: intake.turnedAway,
+    route: intake.route,
+    checked: intake.checked,
+    countedPath: intake.countedPath,
     arrivals,
     admit,
     clientGone,
@@ -351,19 +273,15 @@ export const createActivator = (opts: ActivatorOptions): Activator => {
     shouldUpgradeCallback: takesUpgrade,
   });
   budget.attach(server);
-  server.on('request', onRequest);
+  server.on('request', intake.onRequest);
   // `Expect: 100-continue`: the client is told to send its body only when the request is
   // forwarded (a held request's body is not even sent), not at once as node would.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => intake.onRequest(req, res, true));
   server.on('upgrade', onUpgrade);
   answerUnroutable(server, observer);
-  // HTTP/2 streams are served like HTTP/1.1 requests: node's compatibility objects have the
-  // members the exchange uses (h2.ts); what differs is keyed on `ex.h2`.
-  const h2 = attachHttp2({
-    keepAliveTimeoutMs: limits.keepAliveTimeoutMs,
-    onRequest: (req, res, socket) =>
-      serve(req as unknown as IncomingMessage, res as unknown as ServerResponse, socket, false, true),
-  });
+  // HTTP/2 streams are served like HTTP/1.1 requests: an H2Call has the members the exchange
+  // uses (h2-call.ts); what differs is keyed on `ex.h2`.
+  const h2 = attachHttp2({ keepAliveTimeoutMs: limits.keepAliveTimeoutMs, onRequest: intake.onStream });
   detectPreface(server, h2, limits.headersTimeoutMs);
   const tlsServer =
     opts.tls === undefined

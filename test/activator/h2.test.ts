@@ -163,6 +163,65 @@ describe('h2c with prior knowledge on the proxy port', () => {
     await drained;
   });
 
+  it('an answer its endpoint cuts mid-body resets the stream with INTERNAL_ERROR: no clean end of a truncated body', async () => {
+    const b = track(
+      await startBackend((_req, res) => {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('partial', () => setTimeout(() => res.socket?.destroy(), 20));
+      }),
+    );
+    const a = track(await startActivator([routeSpec('cart')]));
+    a.source.set(serviceKey('cart'), [b.endpoint]);
+    const s = track(await h2Session(a.port));
+    const stream = s.request({ ':path': '/', ':authority': 'cart.test' });
+    let body = '';
+    let ended = false;
+    stream.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    stream.on('end', () => {
+      ended = true;
+    });
+    stream.on('error', () => {});
+    await new Promise((resolve) => stream.on('close', resolve));
+    // RFC 9113 §8.1: a response cut short is an error (RST_STREAM NO_ERROR would end it cleanly).
+    expect({ body, ended, rstCode: stream.rstCode }).toEqual({ body: 'partial', ended: false, rstCode: 2 });
+    await until(() => a.routeStats('shop/cart').inFlight === 0, 'the slot to be released');
+  });
+
+  it('Expect: 100-continue on a held stream gets its 100 only when forwarded (RFC 9110 §10.1.1)', async () => {
+    const b = track(
+      await startBackend((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => res.end(`got:${Buffer.concat(chunks)}`));
+      }),
+    );
+    const a = track(await startActivator([routeSpec('cart')]));
+    const s = track(await h2Session(a.port));
+    const stream = s.request(
+      { ':method': 'POST', ':path': '/', ':authority': 'cart.test', expect: '100-continue' },
+      { endStream: false },
+    );
+    let continued = false;
+    stream.on('continue', () => {
+      continued = true;
+      stream.end('the body');
+    });
+    let answer = '';
+    stream.on('data', (c: Buffer) => {
+      answer += c.toString();
+    });
+    const done = new Promise((resolve) => stream.on('end', resolve));
+    await until(() => a.routeStats('shop/cart').held === 1, 'the stream to be held');
+    // A PING's acknowledgement comes after every frame the activator sent before it.
+    await new Promise((resolve) => s.ping(resolve));
+    expect(continued).toBe(false);
+    a.source.set(serviceKey('cart'), [b.endpoint]);
+    await done;
+    expect({ continued, answer }).toEqual({ continued: true, answer: 'got:the body' });
+  });
+
   it('a connection that sends a prefix of the preface and stops is closed at headersTimeout', async () => {
     const a = track(await startActivator([routeSpec('cart')], { headersTimeoutMs: 300 }));
     const socket = netConnect(a.port, '127.0.0.1');
