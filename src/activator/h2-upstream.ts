@@ -163,11 +163,26 @@ const errorCode = (err: ErrorLike | undefined): string => {
   return err.code ?? '';
 };
 
-/** Sends `ex` to `ep` over HTTP/2 (see the top of this file); as proxy.forward otherwise. */
+/**
+ * Sends `ex` to `ep` over HTTP/2 (see the top of this file); as proxy.forward otherwise.
+ * An HTTP/2 client's body still to come (a gRPC message: its DATA frame and END_STREAM arrive
+ * right behind HEADERS, in the same read) is waited for until the loop's check phase, so that
+ * the upstream HEADERS, DATA and END_STREAM leave in one write (relayBody) instead of HEADERS
+ * and DATA, then END_STREAM alone once the DATA's write completed (node ends a stream with its
+ * last DATA frame only when end() follows write() in the same tick); the endpoint, which
+ * answers a unary call only at END_STREAM, is woken once. The slot is taken meanwhile
+ * (FORWARDING): a client that leaves ends it as any forward.
+ */
 export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: ForwardHooks): void => {
   ex.state = FORWARDING;
   ex.endpoint = ep;
   ex.attempts++;
+  if (ex.h2 !== undefined && ex.hasBody && !ex.h2.complete) setImmediate(openStream, ex, ep, pool, hooks);
+  else openStream(ex, ep, pool, hooks);
+};
+
+const openStream = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: ForwardHooks): void => {
+  if (ex.state !== FORWARDING || ex.endpoint !== ep) return; // the client left meanwhile
   const req = ex.req;
   const res = ex.res as ServerResponse | H2Call;
   const grpc = isGrpc(req.headers['content-type']);
@@ -276,10 +291,34 @@ export const forwardH2 = (ex: Exchange, ep: EndpointState, pool: H2Pool, hooks: 
     sent = true;
     if (ex.expectContinue) ex.res?.writeContinue();
     watchBody(ex, up, ex.route.spec.requestBodyTimeoutMs ?? hooks.requestBodyTimeoutMs, hooks.finished);
-    req.pipe(up);
+    if (req instanceof H2Call) relayBody(req, up);
+    else req.pipe(up);
   };
   if (up.pending) up.once('ready', start);
   else start();
+};
+
+/**
+ * An HTTP/2 client's body into `up`: what has arrived is read at once; when that is all of it
+ * (the 'end' that read() schedules comes first in the next tick), it is written and ended in
+ * one tick, so its last DATA frame carries END_STREAM; else the rest is piped as it comes.
+ */
+const relayBody = (call: H2Call, up: ClientHttp2Stream): void => {
+  const stream = call.stream;
+  const arrived: Buffer[] = [];
+  for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null)
+    arrived.push(chunk);
+  let ended = false;
+  const onEnd = (): void => {
+    ended = true;
+  };
+  stream.once('end', onEnd);
+  process.nextTick(() => {
+    stream.off('end', onEnd);
+    for (const chunk of arrived) up.write(chunk);
+    if (ended) up.end();
+    else stream.pipe(up);
+  });
 };
 
 /** Trailer fields as an object of strings (pseudo-headers have no place there). */

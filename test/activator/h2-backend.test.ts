@@ -8,7 +8,7 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, connect as netConnect, createServer as netServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import { VirtualClock } from '../clock.ts';
@@ -94,7 +94,99 @@ const startH2Backend = async (handler: StreamHandler = echo): Promise<H2Backend>
   return b;
 };
 
+/** A DATA frame the activator sent an endpoint: its stream, payload length and END_STREAM flag. */
+interface DataFrame {
+  readonly stream: number;
+  readonly length: number;
+  readonly endStream: boolean;
+}
+
+/**
+ * A TCP relay in front of `to` that parses the frames the activator sends (after the 24-byte
+ * connection preface) and records its DATA frames: what the endpoint sees on the wire.
+ */
+const frameTap = async (
+  to: Endpoint,
+): Promise<{ endpoint: Endpoint; data: DataFrame[]; close(): Promise<void> }> => {
+  const data: DataFrame[] = [];
+  const sockets = new Set<Socket>();
+  const server = netServer((client) => {
+    const upstream = netConnect(to.port, to.address);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => sockets.delete(s));
+    }
+    let pending = Buffer.alloc(0);
+    let preface = true;
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      pending = Buffer.concat([pending, chunk]);
+      if (preface) {
+        if (pending.length < 24) return;
+        pending = pending.subarray(24);
+        preface = false;
+      }
+      while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+        const length = pending.readUIntBE(0, 3);
+        if (pending[3] === 0x0 /* DATA */)
+          data.push({
+            stream: pending.readUInt32BE(5) & 0x7fffffff,
+            length,
+            endStream: (pending.readUInt8(4) & 1) === 1,
+          });
+        pending = pending.subarray(9 + length);
+      }
+    });
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: { address: '127.0.0.1', port: (server.address() as AddressInfo).port, protocol: 'h2c' },
+    data,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+};
+
 describe('HTTP/2 to h2c endpoints', () => {
+  it("a client's body that came whole ends with its DATA frame (END_STREAM on it, no empty frame after)", async () => {
+    const b = track(await startH2Backend());
+    const tap = track(await frameTap(b.endpoint));
+    const a = track(await startActivator([routeSpec('cart')]));
+    a.source.set(serviceKey('cart'), [tap.endpoint]);
+    const s = track(await h2Session(a.port));
+    // The session to the endpoint is open (as under load): the call is forwarded at its HEADERS.
+    expect((await h2Call(s, 'cart.test').answer).status).toBe(200);
+    expect(tap.data).toEqual([]);
+    // A gRPC unary call's shape: HEADERS, then one DATA frame with END_STREAM, in one write.
+    const got = await h2Call(s, 'cart.test', '/', { method: 'POST', body: 'message' }).answer;
+    expect(got.body).toBe('body=message');
+    // The endpoint answers a unary call at END_STREAM: sent alone, it is one more wake-up and
+    // a write that waits for the DATA frame's.
+    expect(tap.data.map(({ length, endStream }) => ({ length, endStream }))).toEqual([
+      { length: 7, endStream: true },
+    ]);
+    // A body still arriving when forwarded streams on and ends as it ends.
+    const parts = s.request(
+      { ':method': 'POST', ':path': '/', ':authority': 'cart.test' },
+      { endStream: false },
+    );
+    parts.write('first ');
+    await until(() => tap.data.length > 1, 'the first part to reach the endpoint');
+    let body = '';
+    parts.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    const ended = new Promise((resolve) => parts.on('end', resolve));
+    parts.end('second');
+    await ended;
+    expect(body).toBe('body=first second');
+  });
+
   it("x-ebb-cold-start on a route that asks for it: ebb's, the h2c backend's own dropped (as over HTTP/1.1)", async () => {
     const b = track(
       await startH2Backend((stream) => {
