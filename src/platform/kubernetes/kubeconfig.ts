@@ -209,11 +209,10 @@ const parseUser = (u: Fields): UserAuth => {
       'auth-provider plugins (gcp, azure, oidc) were removed from kubectl in 1.26 and ebb does not ' +
         'run them; use an exec credential plugin (gke-gcloud-auth-plugin, kubelogin) instead',
     );
-  if (u.has('client-certificate') !== u.has('client-key'))
-    throw u.error(
-      u.has('client-key') ? 'client-certificate' : 'client-key',
-      'must be set together with the other',
-    );
+  const cert = u.has('client-certificate') || u.has('client-certificate-data');
+  const key = u.has('client-key') || u.has('client-key-data');
+  if (cert !== key)
+    throw u.error(key ? 'client-certificate' : 'client-key', 'must be set together with the other');
   const token = u.string('token');
   const tokenFile = u.path('tokenFile');
   const username = u.string('username');
