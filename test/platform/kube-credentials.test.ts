@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -277,5 +277,61 @@ describe('exec credential plugin', () => {
       [undefined, 'client-a'],
       [undefined, 'client-b'],
     ]);
+  });
+});
+
+describe('cluster TLS and proxy-url', () => {
+  const tlsServer = async (seen: Seen[]) => {
+    const cert = await makeCert('kube-apiserver', ['kubernetes.default']);
+    const port = await listen(
+      createHttpsServer(
+        { cert: cert.cert, key: cert.key },
+        recorder(seen, () => 200),
+      ),
+    );
+    return { cert, server: `https://127.0.0.1:${port}` };
+  };
+
+  it('verifies the server against certificate-authority-data, or skips it with insecure-skip-tls-verify', async () => {
+    const seen: Seen[] = [];
+    const { cert, server } = await tlsServer(seen);
+    const clock = new VirtualClock(0);
+    const ca = Buffer.from(cert.cert).toString('base64');
+    const unverified = await clientFor({ token: 't' }, server, clock).request('GET', '/version');
+    expect(unverified.ok).toBe(false); // no CA given: the self-signed certificate is refused
+    const wrongName = await clientFor({ token: 't' }, server, clock, {
+      'certificate-authority-data': ca,
+    }).request('GET', '/version');
+    expect(wrongName.ok).toBe(false); // the certificate names kubernetes.default, not 127.0.0.1
+    const insecure = clientFor({ token: 't' }, server, clock, { 'insecure-skip-tls-verify': true });
+    expect((await insecure.request('GET', '/version')).ok).toBe(true);
+    expect(seen.map((s) => s.authorization)).toEqual(['Bearer t']);
+  });
+
+  it('sends every request through the proxy-url (HTTP CONNECT), TLS verified end to end', async () => {
+    const seen: Seen[] = [];
+    const { cert, server } = await tlsServer(seen);
+    const connects: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      connects.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host ?? '', () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket).pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    const proxyPort = await listen(proxy);
+    const client = clientFor({ token: 't' }, server, new VirtualClock(0), {
+      'certificate-authority-data': Buffer.from(cert.cert).toString('base64'),
+      'tls-server-name': 'kubernetes.default',
+      'proxy-url': `http://127.0.0.1:${proxyPort}`,
+    });
+    expect((await client.request('GET', '/version')).ok).toBe(true);
+    expect(connects).toEqual([new URL(server).host]);
+    expect(seen).toHaveLength(1);
   });
 });
