@@ -57,12 +57,20 @@ export const locateKubeconfig = (search: KubeconfigSearch = {}): KubeconfigLocat
   }
   const listed = (env.KUBECONFIG ?? '').split(delimiter).filter((file) => file !== '');
   if (listed.length > 0) {
-    for (const file of listed) {
+    // client-go skips the files of $KUBECONFIG that do not exist; one that exists must be readable.
+    const present = listed.filter((file) => existsSync(file));
+    if (present.length === 0)
+      return {
+        ok: false,
+        unreadable: true,
+        tried: [['$KUBECONFIG', `none of ${listed.join(delimiter)} exists`]],
+      };
+    for (const file of present) {
       const why = unreadable(file);
       if (why !== undefined)
         return { ok: false, unreadable: true, tried: [['$KUBECONFIG', `cannot read ${file}: ${why}`]] };
     }
-    return { ok: true, source: `$KUBECONFIG ${listed.join(delimiter)}` };
+    return { ok: true, source: `$KUBECONFIG ${present.join(delimiter)}` };
   }
   const home = join(search.home ?? homedir(), '.kube', 'config');
   if (existsSync(home)) {
