@@ -126,7 +126,7 @@ export class ExecCredentialSource {
     };
     const env = { ...process.env, ...this.config.env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
     const { stdout, failure } = await new Promise<{ stdout: string; failure?: string }>((resolve) => {
-      execFile(
+      const child = execFile(
         this.config.command,
         [...this.config.args],
         { env, timeout: EXEC_TIMEOUT_MS, maxBuffer: MAX_OUTPUT, encoding: 'utf8' },
@@ -143,6 +143,8 @@ export class ExecCredentialSource {
           resolve({ stdout: '', failure: `${why}${tail === '' ? '' : `: ${tail}`}` });
         },
       );
+      // Not interactive (client-go leaves stdin unset): a plugin that reads it sees end of file.
+      child.stdin?.end();
     });
     if (failure !== undefined) throw this.error(`running "${this.config.command}" failed: ${failure}`, true);
     const credential = this.parse(stdout);

@@ -16,7 +16,6 @@ import { KubeTokenReviewer } from './token-review.ts';
 import { KubeTriggerAuthResolver } from './trigger-auth.ts';
 
 export { KubeClient, type KubeClientOptions, loadKubeConfig, userAgent } from './client.ts';
-export { configFromDocument, KubeconfigError, type RestConfig } from './kubeconfig.ts';
 export { DEFAULT_STATUS_BURST, DEFAULT_STATUS_QPS } from './rate-limit.ts';
 
 export interface KubernetesPlatformOptions {
