@@ -112,12 +112,15 @@ export class ClientWatch {
     for await (const chunk of response.body) {
       onData();
       buffered += decoder.decode(chunk, { stream: true });
+      // One pass over the chunk: each complete line delivered, the rest kept for the next chunk.
+      let start = 0;
       let newline = buffered.indexOf('\n');
       while (newline !== -1) {
-        deliver(buffered.slice(0, newline), callback);
-        buffered = buffered.slice(newline + 1);
-        newline = buffered.indexOf('\n');
+        deliver(buffered.slice(start, newline), callback);
+        start = newline + 1;
+        newline = buffered.indexOf('\n', start);
       }
+      buffered = buffered.slice(start);
       if (buffered.length > MAX_LINE_BYTES) throw new Error(`a watch event over ${MAX_LINE_BYTES} bytes`);
     }
     deliver(buffered + decoder.decode(), callback);
