@@ -121,3 +121,42 @@ const search = (
   }
   return { kind: 'undecided', checkedUntil: t };
 };
+
+const text = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+
+/**
+ * The cron-window warning of `ebb validate` and `ebb migrate`: a window whose verdict under KEDA's rule
+ * differs from ebb's at some instant of the year after `now`, naming the first such instant in
+ * the window's time zone. Undefined when they agree, or when the window is invalid (admission
+ * says why).
+ */
+export const cronWindowWarning = (
+  metadata: Readonly<Record<string, unknown>>,
+  now: number,
+): string | undefined => {
+  const timezone = text(metadata.timezone);
+  const start = text(metadata.start);
+  const end = text(metadata.end);
+  if (timezone === undefined || start === undefined || end === undefined) return undefined;
+  let result: ReturnType<typeof disagreement>;
+  try {
+    result = disagreement({ timezone, start, end }, now, YEAR_MS);
+  } catch {
+    return undefined; // an invalid expression or zone: admission reports it
+  }
+  if (!result.ok) {
+    return `KEDA would refuse ${result.error.field} "${result.error.field === 'start' ? start : end}" (${result.error.message}); ebb accepts it`;
+  }
+  const r = result.value;
+  if (r.kind === 'agree') return undefined;
+  if (r.kind === 'undecided') {
+    return `the window opens and closes too often to compare with KEDA's rule for the whole year; they agree until ${new Date(r.checkedUntil).toISOString()}`;
+  }
+  const local = new Date(r.at).toLocaleString('sv-SE', { timeZone: timezone }).slice(0, 16);
+  return (
+    `ebb and KEDA disagree on this window: at ${local} ${timezone} (${new Date(r.at).toISOString()}) ` +
+    `it is ${r.ebbActive ? 'active' : 'inactive'} in ebb and ${r.kedaActive ? 'active' : 'inactive'} in KEDA ` +
+    '(ebb compares the last start and end; KEDA is inactive while its next start comes before its next end)'
+  );
+};

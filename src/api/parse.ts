@@ -4,12 +4,12 @@ import type { z } from 'zod';
 import { fail, InvalidSpec, ok, type Problem, type Reason, type Result } from './reasons.ts';
 import { API_VERSION, KEDA_API_VERSION } from './scaledobject.ts';
 
-/** ebb's own apiVersion, and KEDA's so that a KEDA manifest is admitted as it is (every ebb kind). */
 /** A JSON object read from YAML or the API server (not null, not an array). */
 export type RawMap = Readonly<Record<string, unknown>>;
 export const isMap = (value: unknown): value is RawMap =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** ebb's own apiVersion, and KEDA's so that a KEDA manifest is admitted as it is (every ebb kind). */
 export const ACCEPTED_API_VERSIONS: readonly string[] = [API_VERSION, KEDA_API_VERSION];
 
 /** `apiVersion: must be "autoscaling.ebb.dev/v1alpha1" (or KEDA's ...)` unless it is one of them. */

@@ -3,20 +3,21 @@
 // Each failure is one message saying what was tried, what to do, and `ebb local` as the way to
 // run without a cluster; the command then exits 1 instead of retrying forever.
 //
-// The search is client-node's (KubeConfig.loadFromDefault, the same order as kubectl): the
-// --kubeconfig file; else every file of $KUBECONFIG; else ~/.kube/config; else in-cluster (the
-// ServiceAccount token file). It is done here first because client-node, finding none of them,
-// silently makes up a context "loaded-context" for http://localhost:8080.
+// The search is the loader's (src/platform/kubernetes/kubeconfig.ts, client-go's order, as
+// kubectl): the --kubeconfig file; else every file of $KUBECONFIG; else ~/.kube/config; else
+// in-cluster (the ServiceAccount token file). It is done here first to list every place tried
+// and what to do; the loader itself only names the first thing that failed.
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { logger } from '../logging.ts';
 import { ebbBuildInfo } from '../observability/build-info.ts';
+import { SERVICE_ACCOUNT_DIR } from '../platform/kubernetes/in-cluster.ts';
 import { kubernetesPlatform, userAgent } from '../platform/kubernetes/index.ts';
 import { describeError, type Output } from './io.ts';
 
-/** client-node's in-cluster credentials (SERVICEACCOUNT_TOKEN_PATH). */
-export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+/** The in-cluster credentials (client-go's rest.InClusterConfig). */
+export const IN_CLUSTER_TOKEN = `${SERVICE_ACCOUNT_DIR}/token`;
 
 export interface KubeconfigSearch {
   /** `--kubeconfig`, when given. */
@@ -56,12 +57,20 @@ export const locateKubeconfig = (search: KubeconfigSearch = {}): KubeconfigLocat
   }
   const listed = (env.KUBECONFIG ?? '').split(delimiter).filter((file) => file !== '');
   if (listed.length > 0) {
-    for (const file of listed) {
+    // client-go skips the files of $KUBECONFIG that do not exist; one that exists must be readable.
+    const present = listed.filter((file) => existsSync(file));
+    if (present.length === 0)
+      return {
+        ok: false,
+        unreadable: true,
+        tried: [['$KUBECONFIG', `none of ${listed.join(delimiter)} exists`]],
+      };
+    for (const file of present) {
       const why = unreadable(file);
       if (why !== undefined)
         return { ok: false, unreadable: true, tried: [['$KUBECONFIG', `cannot read ${file}: ${why}`]] };
     }
-    return { ok: true, source: `$KUBECONFIG ${listed.join(delimiter)}` };
+    return { ok: true, source: `$KUBECONFIG ${present.join(delimiter)}` };
   }
   const home = join(search.home ?? homedir(), '.kube', 'config');
   if (existsSync(home)) {

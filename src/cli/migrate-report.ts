@@ -1,8 +1,8 @@
 // The behavioural differences between KEDA and ebb that apply to one manifest, for `ebb migrate`
-// (and the cron-window warning for `ebb validate`). Each rule reads the plain object and names
+// (the cron-window rule is scalers/cron/disagreement.ts's, shared with `ebb validate`). Each rule reads the plain object and names
 // the field; the caller turns the field into a line. Sources: docs/architecture.md "Deliberate
 // choices", docs/migrating-from-keda.md, and KEDA 2.21's code where the rule is KEDA's.
-import { disagreement, YEAR_MS } from '../../scalers/cron/disagreement.ts';
+import { cronWindowWarning } from '../../scalers/cron/disagreement.ts';
 
 export type Severity =
   /** ebb would refuse or cannot serve this: the manifest is not converted (exit 1). */
@@ -39,39 +39,6 @@ const finding = (keys: readonly (string | number)[], severity: Severity, message
 /** The HPA controller's default --horizontal-pod-autoscaler-sync-period (KEDA's HPA re-reads then). */
 const HPA_SYNC_SECONDS = 15;
 const KEDA_DEFAULT_POLLING_SECONDS = 30;
-
-/**
- * The cron-window warning, shared with `ebb validate`: a window whose verdict under KEDA's rule
- * differs from ebb's at some instant of the year after `now`, naming the first such instant in
- * the window's time zone. Undefined when they agree, or when the window is invalid (admission
- * says why).
- */
-export const cronWindowWarning = (metadata: Obj, now: number): string | undefined => {
-  const timezone = text(metadata.timezone);
-  const start = text(metadata.start);
-  const end = text(metadata.end);
-  if (timezone === undefined || start === undefined || end === undefined) return undefined;
-  let result: ReturnType<typeof disagreement>;
-  try {
-    result = disagreement({ timezone, start, end }, now, YEAR_MS);
-  } catch {
-    return undefined; // an invalid expression or zone: admission reports it
-  }
-  if (!result.ok) {
-    return `KEDA would refuse ${result.error.field} "${result.error.field === 'start' ? start : end}" (${result.error.message}); ebb accepts it`;
-  }
-  const r = result.value;
-  if (r.kind === 'agree') return undefined;
-  if (r.kind === 'undecided') {
-    return `the window opens and closes too often to compare with KEDA's rule for the whole year; they agree until ${new Date(r.checkedUntil).toISOString()}`;
-  }
-  const local = new Date(r.at).toLocaleString('sv-SE', { timeZone: timezone }).slice(0, 16);
-  return (
-    `ebb and KEDA disagree on this window: at ${local} ${timezone} (${new Date(r.at).toISOString()}) ` +
-    `it is ${r.ebbActive ? 'active' : 'inactive'} in ebb and ${r.kedaActive ? 'active' : 'inactive'} in KEDA ` +
-    '(ebb compares the last start and end; KEDA is inactive while its next start comes before its next end)'
-  );
-};
 
 const triggerRules = (trigger: Obj, i: number, now: number): Finding[] => {
   const type = text(trigger.type);

@@ -2,6 +2,7 @@
 // `statusPatch` applies that to the status ebb last wrote (or read) and returns only what
 // differs, or undefined. No difference, no write: an idle ScaledObject costs no API calls.
 import { type ConditionUpdate, setCondition } from '../api/conditions.ts';
+import { isMap, type RawMap } from '../api/parse.ts';
 import type { Condition, ScaledObjectStatus } from '../api/scaledobject.ts';
 import type { StatusPatch } from '../platform/ports.ts';
 
@@ -85,14 +86,8 @@ export const statusPatch = (
   return Object.keys(patch).length === 0 ? undefined : (patch as StatusPatch);
 };
 
-const isMap = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** A merge patch merges maps (`health`): keys that went away must be sent as null. */
-const withRemovals = (
-  current: Record<string, unknown>,
-  value: Record<string, unknown>,
-): Record<string, unknown> => {
+const withRemovals = (current: RawMap, value: RawMap): Record<string, unknown> => {
   const out: Record<string, unknown> = { ...value };
   for (const key of Object.keys(current)) if (!(key in value)) out[key] = null;
   return out;
@@ -104,9 +99,7 @@ export const applyPatch = (known: ScaledObjectStatus, patch: StatusPatch): Scale
   for (const [field, value] of Object.entries(patch)) {
     if (value === null) delete next[field];
     else if (isMap(value)) {
-      const merged: Record<string, unknown> = isMap(next[field])
-        ? { ...(next[field] as Record<string, unknown>) }
-        : {};
+      const merged: Record<string, unknown> = isMap(next[field]) ? { ...next[field] } : {};
       for (const [k, v] of Object.entries(value)) {
         if (v === null) delete merged[k];
         else merged[k] = v;

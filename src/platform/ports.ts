@@ -1,5 +1,5 @@
 // The small ports the controller talks through. Adapters live beside this file:
-// `kubernetes/` (the only code that imports @kubernetes/client-node) and, later, `local/`.
+// `kubernetes/` (the only code that talks to an API server) and, later, `local/`.
 // Nothing here names a client-library type; every method returns errors as values.
 import type { PlatformReason, Result, StatusReason } from '../api/reasons.ts';
 import type { HPABehavior, ScaledObjectStatus } from '../api/scaledobject.ts';

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { loadKubeConfig, type RestConfig } from '../../src/platform/kubernetes/kubeconfig.ts';
 import {
   type ControllerManager,
   type KubeConnection,
@@ -34,6 +35,11 @@ export function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeConnection().kubeconfigPath);
   return kc;
+}
+
+/** ebb's own loader (src/platform/kubernetes/kubeconfig.ts) on the run's kubeconfig file. */
+export function restConfig(): RestConfig {
+  return loadKubeConfig({ path: kubeConnection().kubeconfigPath });
 }
 
 /** `prefix-xxxxxx`, a valid namespace (DNS label) name unique to this run. */

@@ -9,7 +9,7 @@ import type { Endpoint } from '../../src/activator/ports.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { KubeClient } from '../../src/platform/kubernetes/client.ts';
 import { KubeEndpointSource, SERVICE_NAME_LABEL } from '../../src/platform/kubernetes/endpoints.ts';
-import { kubeConfig, useNamespace } from '../env/testing.ts';
+import { kubeConfig, restConfig, useNamespace } from '../env/testing.ts';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -19,7 +19,7 @@ const WAIT = { timeout: 20_000, interval: 50 };
 
 let source: KubeEndpointSource;
 beforeAll(async () => {
-  source = new KubeEndpointSource(new KubeClient(kc), { namespace: ns.name, log: silentLogger });
+  source = new KubeEndpointSource(new KubeClient(restConfig()), { namespace: ns.name, log: silentLogger });
   await source.start();
 });
 afterAll(async () => {

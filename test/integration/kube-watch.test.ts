@@ -6,11 +6,13 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { CoreV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/logging.ts';
 import { KubeClient, userAgent } from '../../src/platform/kubernetes/client.ts';
 import { ResilientInformer } from '../../src/platform/kubernetes/informer.ts';
+import type { RestConfig } from '../../src/platform/kubernetes/kubeconfig.ts';
+import { restConfigFor } from '../env/rest-config.ts';
 import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
 
 interface Seen {
@@ -26,7 +28,7 @@ const core = kubeConfig().makeApiClient(CoreV1Api);
 const UA = userAgent('9.8.7', 'run');
 const seen: Seen[] = [];
 let proxy: Server;
-let proxyConfig: KubeConfig;
+let proxyConfig: RestConfig;
 
 beforeAll(async () => {
   const conn = kubeConnection();
@@ -59,13 +61,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const { port } = proxy.address() as AddressInfo;
-  proxyConfig = new KubeConfig();
-  proxyConfig.loadFromOptions({
-    clusters: [{ name: 'proxy', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'admin', token: conn.token }],
-    contexts: [{ name: 'proxy', cluster: 'proxy', user: 'admin' }],
-    currentContext: 'proxy',
-  });
+  proxyConfig = restConfigFor({ server: `http://127.0.0.1:${port}`, token: conn.token });
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
 // certificate (logged and counted with its name and reason), a deleted one too.
 import { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Activator, createActivator } from '../../src/activator/server.ts';
 import {
@@ -17,10 +17,12 @@ import { type ActivatorTls, activatorTls } from '../../src/cli/activator-tls.ts'
 import { silentLogger } from '../../src/logging.ts';
 import { EbbMetrics, ebbBuildInfo } from '../../src/observability/metrics.ts';
 import { KubeClient } from '../../src/platform/kubernetes/client.ts';
+import type { RestConfig } from '../../src/platform/kubernetes/kubeconfig.ts';
 import { type Backend, routeSpec, serviceKey, startBackend } from '../activator/helpers.ts';
 import { MemoryEndpointSource } from '../activator/memory-endpoints.ts';
 import { callTls, makeCert, presented, type TestCert } from '../activator/tls-certs.ts';
 import { serviceAccountToken } from '../controller/cluster.ts';
+import { restConfigFor } from '../env/rest-config.ts';
 import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
 
 const WAIT = { timeout: 20_000, interval: 100 };
@@ -44,7 +46,7 @@ const putSecret = async (name: string, data: Record<string, string>): Promise<vo
 const tlsData = (c: TestCert) => ({ 'tls.crt': c.cert, 'tls.key': c.key });
 
 /** A KubeConfig of the ServiceAccount `activator`, allowed get/list/watch on SECRETS only. */
-const restrictedConfig = async (): Promise<KubeConfig> => {
+const restrictedConfig = async (): Promise<RestConfig> => {
   const namespace = ns.name;
   await rbac.createNamespacedRole({
     namespace,
@@ -65,14 +67,7 @@ const restrictedConfig = async (): Promise<KubeConfig> => {
     },
   });
   const conn = kubeConnection();
-  const restricted = new KubeConfig();
-  restricted.loadFromOptions({
-    clusters: [{ name: 'test', server: conn.server, caData: b64(conn.caData), skipTLSVerify: false }],
-    users: [{ name: 'activator', token }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'activator' }],
-    currentContext: 'test',
-  });
-  return restricted;
+  return restConfigFor({ server: conn.server, caData: conn.caData, token });
 };
 
 let a: TestCert;

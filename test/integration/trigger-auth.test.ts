@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/logging.ts';
 import { KubeClient } from '../../src/platform/kubernetes/client.ts';
 import { ResilientInformer } from '../../src/platform/kubernetes/informer.ts';
 import { KubeTriggerAuthResolver, metadataOnlyClient } from '../../src/platform/kubernetes/trigger-auth.ts';
-import { kubeConfig, uniqueName, useNamespace } from '../env/testing.ts';
+import { kubeConfig, restConfig, uniqueName, useNamespace } from '../env/testing.ts';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -86,7 +86,7 @@ const triggerAuth = (namespace: string, name: string, secretTargetRef: SecretRef
     },
   });
 
-const client = new KubeClient(kc);
+const client = new KubeClient(restConfig());
 let resolver: KubeTriggerAuthResolver;
 const changes: string[] = [];
 const changed = (kind: string, namespace: string, name: string) =>

@@ -4,13 +4,13 @@
 // connections themselves are real (127.0.0.1, a port nothing listens on).
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/platform/kubernetes/client.ts';
 import { ResilientInformer } from '../../src/platform/kubernetes/informer.ts';
 import { until } from '../activator/helpers.ts';
 import { VirtualClock } from '../clock.ts';
+import { restConfigFor } from '../env/rest-config.ts';
 
 /** A port that was free a moment ago: connecting to it is refused. */
 const closedPort = async (): Promise<number> => {
@@ -29,13 +29,7 @@ afterEach(async () => {
 
 describe('ResilientInformer: restart backoff on the clock', () => {
   it('retries a refused list after 500, 1000, 2000, 2000 ms (doubling to the cap), not before', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${await closedPort()}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = restConfigFor({ server: `http://127.0.0.1:${await closedPort()}` });
     // The informer logs each failure with the backoff it armed: the test waits for those lines.
     const retries: number[] = [];
     const log = pino(

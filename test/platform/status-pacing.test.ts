@@ -3,12 +3,13 @@
 // them. Real requests to a node:http server on 127.0.0.1; virtual time releases the tokens.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/platform/kubernetes/client.ts';
+import type { RestConfig } from '../../src/platform/kubernetes/kubeconfig.ts';
 import { TokenBucket } from '../../src/platform/kubernetes/rate-limit.ts';
 import { until } from '../activator/helpers.ts';
 import { settle, VirtualClock } from '../clock.ts';
+import { restConfigFor } from '../env/rest-config.ts';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -42,16 +43,7 @@ const recordingServer = async (
   };
 };
 
-const configFor = (server: string): KubeConfig => {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-};
+const configFor = (server: string): RestConfig => restConfigFor({ server });
 
 describe('status writes: paced by a token bucket', () => {
   it('sends `burst` at once, then one every 1/qps s in order; unpaced writes pass the queue', async () => {

@@ -3,8 +3,10 @@
 // ebb's admission), trigger metadata keys its scaler does not read are warned about, and then the
 // documents are checked against each other (an authenticationRef naming nothing given, two
 // ScaledObjects on one target). Cron windows that ebb and KEDA judge differently at some instant
-// of the year after `now` are warned about (migrate-report.ts's rule, shared with `ebb migrate`).
+// of the year after `now` are warned about (scalers/cron/disagreement.ts's `cronWindowWarning`, shared with `ebb migrate`).
 // Pure: no I/O, the time an argument; the command (../validate.ts) reads and prints.
+
+import { cronWindowWarning } from '../../../scalers/cron/disagreement.ts';
 import { metadataKeysOf } from '../../../scalers/index.ts';
 import { admitTriggerAuthentication } from '../../api/auth-admission.ts';
 import { didYouMean } from '../../api/closest.ts';
@@ -25,7 +27,6 @@ import {
 } from '../../api/triggerauthentication.ts';
 import { admitScaledObject } from '../../controller/admission.ts';
 import { kindOf, MANIFEST_LIMITS, type ManifestLimits, type Position, yamlDocuments } from '../documents.ts';
-import { cronWindowWarning } from '../migrate-report.ts';
 import { crossDocumentProblems, type ObjectRecord, type Where } from './cross.ts';
 
 export type Severity = 'error' | 'warning';

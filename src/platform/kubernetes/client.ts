@@ -1,16 +1,8 @@
-// One small JSON client over @kubernetes/client-node's transport (its auth, TLS agent cache and
-// fetch). Every call ebb makes to the API server goes through `request`, which
+// One small JSON client over ebb's own transport (transport.ts: kubeconfig auth, one pooled
+// undici Agent). Every call ebb makes to the API server goes through `request`, which
 // - returns raw JSON as `unknown` (parsed with zod by the caller) or an error value, never throws;
 // - counts requests by verb, so the benchmark and tests can see that an idle controller writes nothing.
-// The generated typed APIs deserialize into classes (Dates, V1MicroTime) that we would only
-// convert back; one raw path keeps parsing, error mapping and counting in one place.
-import {
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  KubeConfig,
-  PatchStrategy,
-  RequestContext,
-} from '@kubernetes/client-node';
+// Raw JSON, not typed classes: one path keeps parsing, error mapping and counting in one place.
 import { z } from 'zod';
 import { type Clock, realClock } from '../../clock.ts';
 import {
@@ -21,16 +13,18 @@ import {
   type PlatformResult,
   Unreachable,
 } from '../ports.ts';
+import { type LoadOptions, loadKubeConfig as load, type RestConfig } from './kubeconfig.ts';
 import {
   DEFAULT_STATUS_BURST,
   DEFAULT_STATUS_IN_FLIGHT,
   DEFAULT_STATUS_QPS,
   TokenBucket,
 } from './rate-limit.ts';
+import { ApiTransport, type Response } from './transport.ts';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export const MERGE_PATCH = PatchStrategy.MergePatch;
+export const MERGE_PATCH = 'application/merge-patch+json';
 
 export interface RequestOptions {
   readonly body?: unknown;
@@ -60,26 +54,9 @@ export interface KubeClientOptions {
 
 const StatusSchema = z.object({ message: z.string().optional(), reason: z.string().optional() });
 
-const METHOD: Readonly<Record<Verb, HttpMethod>> = {
-  GET: HttpMethod.GET,
-  POST: HttpMethod.POST,
-  PUT: HttpMethod.PUT,
-  PATCH: HttpMethod.PATCH,
-  DELETE: HttpMethod.DELETE,
-};
-
-/** Loads a kubeconfig: the file given, else $KUBECONFIG / ~/.kube/config / in-cluster. */
-export const loadKubeConfig = (path?: string): KubeConfig => {
-  const kc = new KubeConfig();
-  if (path !== undefined && path !== '') kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-};
-
-type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
-
-/** How long one connection pool is used before a fresh one picks up rotated client certs. */
-const DISPATCHER_TTL_MS = 10 * 60_000;
+/** Loads a kubeconfig: the file given, else $KUBECONFIG / ~/.kube/config / in-cluster (kubeconfig.ts). */
+export const loadKubeConfig = (path?: string, opts: Omit<LoadOptions, 'path'> = {}): RestConfig =>
+  load({ ...opts, path });
 
 export class KubeClient {
   /** Requests made, by verb (GET counts lists too; watches are counted as WATCH). */
@@ -89,25 +66,21 @@ export class KubeClient {
   readonly userAgent: string;
   /** Requests with `paced` (status writes) wait for its tokens; see rate-limit.ts. */
   readonly statusPacing: TokenBucket;
-  private readonly http = new IsomorphicFetchHttpLibrary();
-  // client-node's applySecurityAuthentication builds a NEW undici Agent for every request, so
-  // every request would open its own TLS connection (a handshake each, sockets lingering until
-  // their keep-alive timeout: at 10,000 objects, hundreds of MB and most of the CPU). We keep
-  // the auth headers it sets per request but send everything through one pooled Agent.
-  private dispatcher: Dispatcher | undefined;
-  private dispatcherSince = 0;
+  /** The connection pool and credentials; shared with `metadataOnlyClient`'s view. */
+  readonly transport: ApiTransport;
 
   /**
    * `clock`: the request timeouts and the pool's age here, and the timers and times of every
    * adapter built on this client (informer backoff, Event series, scale-target and auth waits).
    */
   constructor(
-    readonly kubeConfig: KubeConfig,
+    readonly config: RestConfig,
     readonly clock: Clock = realClock,
     opts: KubeClientOptions = {},
+    transport?: ApiTransport,
   ) {
-    const cluster = kubeConfig.getCurrentCluster();
-    this.server = cluster?.server ?? '';
+    this.server = config.server;
+    this.transport = transport ?? new ApiTransport(config, clock);
     this.userAgent = opts.userAgent ?? userAgent();
     this.statusPacing = new TokenBucket(
       opts.statusQps ?? DEFAULT_STATUS_QPS,
@@ -117,10 +90,26 @@ export class KubeClient {
     );
   }
 
-  /** The kubeconfig's credentials and ebb's User-Agent on one request (watches included). */
-  async authenticate(ctx: RequestContext): Promise<void> {
-    await this.kubeConfig.applySecurityAuthentication(ctx);
-    ctx.setHeaderParam('User-Agent', this.userAgent);
+  /**
+   * One request with ebb's User-Agent and the user's credentials (watches included); throws
+   * what fetch throws. `accept` defaults to `acceptFor`.
+   */
+  fetch(
+    url: string,
+    method: string,
+    opts: { body?: string; contentType?: string; signal?: AbortSignal; watch?: boolean } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      Accept: this.acceptFor(opts.watch === true),
+      'User-Agent': this.userAgent,
+    };
+    if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
+    return this.transport.fetch(url, { method, headers, body: opts.body, signal: opts.signal });
+  }
+
+  /** The Accept header of a request (a watch when `watch`); the metadata-only client overrides it. */
+  acceptFor(_watch: boolean): string {
+    return 'application/json';
   }
 
   count(verb: string): void {
@@ -136,34 +125,10 @@ export class KubeClient {
 
   /** Closes the shared connection pool (after requests in flight). */
   async close(): Promise<void> {
-    const d = this.dispatcher;
-    this.dispatcher = undefined;
-    await d?.close().catch(() => {});
-  }
-
-  /** Sends the request through the shared Agent instead of the fresh one it was given. */
-  private shareDispatcher(ctx: RequestContext): void {
-    const fresh = ctx.getDispatcher();
-    if (fresh === undefined) return; // plain http: no TLS agent involved
-    const now = this.clock.now();
-    if (this.dispatcher === undefined || now - this.dispatcherSince > DISPATCHER_TTL_MS) {
-      const old = this.dispatcher;
-      this.dispatcher = fresh;
-      this.dispatcherSince = now;
-      // Requests in flight on the old pool finish; close() waits for them.
-      void old?.close().catch(() => {});
-      return;
-    }
-    ctx.setDispatcher(this.dispatcher);
+    await this.transport.close();
   }
 
   async request(verb: Verb, path: string, opts: RequestOptions = {}): Promise<PlatformResult<unknown>> {
-    if (this.server === '') {
-      return {
-        ok: false,
-        error: { reason: Unreachable, message: 'the kubeconfig names no current cluster', status: 0 },
-      };
-    }
     if (opts.paced === true) {
       const paced = this.statusPacing.take();
       if (paced !== undefined) await paced;
@@ -178,26 +143,21 @@ export class KubeClient {
 
   private async send(verb: Verb, path: string, opts: RequestOptions): Promise<PlatformResult<unknown>> {
     this.count(verb);
-    const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
-    const ctx = new RequestContext(url.toString(), METHOD[verb]);
-    ctx.setHeaderParam('Accept', 'application/json');
-    if (opts.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
-      ctx.setBody(JSON.stringify(opts.body));
-    }
+    const query = opts.query === undefined ? '' : new URLSearchParams(opts.query).toString();
+    const url = query === '' ? this.server + path : `${this.server}${path}?${query}`;
     // Not AbortSignal.timeout(): its timer cannot be cleared and would outlive every request.
     const abort = new AbortController();
     const timer = this.clock.after(opts.timeoutMs ?? 15_000, () =>
       abort.abort(new Error('request timed out')),
     );
-    ctx.setSignal(abort.signal);
     try {
-      await this.authenticate(ctx);
-      this.shareDispatcher(ctx);
-      const response = await this.http.send(ctx).toPromise();
-      const text = await response.body.text();
-      const status = response.httpStatusCode;
+      const response = await this.fetch(url, verb, {
+        ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+        ...(opts.contentType === undefined ? {} : { contentType: opts.contentType }),
+        signal: abort.signal,
+      });
+      const text = await response.text();
+      const status = response.status;
       if (status >= 200 && status < 300)
         return { ok: true, value: opts.discardBody === true ? undefined : parseJson(text) };
       return { ok: false, error: apiError(status, parseJson(text), `${verb} ${path}`) };

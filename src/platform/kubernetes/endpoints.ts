@@ -16,13 +16,14 @@
 // Waiters are kept per Service port (`namespace/name:port`): a slice change recomputes the
 // ready set of that Service's subscribed ports only, and calls their listeners only when the
 // set really changed — no global broadcast, no wake-up for an unrelated Service.
-import type { KubernetesObject } from '@kubernetes/client-node';
+
 import { z } from 'zod';
 import type { Endpoint, EndpointSource, ServiceRef } from '../../activator/ports.ts';
 import { appProtocolOf, serviceKeyOf } from '../../activator/ports.ts';
 import type { Logger } from '../../logging.ts';
 import type { KubeClient } from './client.ts';
 import { ResilientInformer } from './informer.ts';
+import type { KubernetesObject } from './object.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 

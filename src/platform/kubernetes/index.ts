@@ -1,5 +1,4 @@
 // The Kubernetes adapter: every port the controller needs, wired to one API server.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { API_VERSION, GROUP, VERSION } from '../../api/scaledobject.ts';
 import type { Clock } from '../../clock.ts';
@@ -8,6 +7,7 @@ import type { AdapterEndpoint, PlatformResult } from '../ports.ts';
 import { KubeClient, type KubeClientOptions, loadKubeConfig } from './client.ts';
 import { KubeEventRecorder } from './events.ts';
 import { KubeHpaWriter } from './hpa.ts';
+import type { RestConfig } from './kubeconfig.ts';
 import { type KubeAdapterEndpointOptions, KubeAdapterEndpointWriter } from './leader-endpoints.ts';
 import { KubeLeaseLock } from './lease.ts';
 import { KubeScaleTarget } from './scale-target.ts';
@@ -22,7 +22,7 @@ export interface KubernetesPlatformOptions {
   /** A kubeconfig file; default $KUBECONFIG, ~/.kube/config, or in-cluster. */
   readonly kubeconfig?: string | undefined;
   /** An already loaded config (tests). Wins over `kubeconfig`. */
-  readonly kubeConfig?: KubeConfig;
+  readonly kubeConfig?: RestConfig;
   /** Every adapter's timers and times (request timeouts, watch backoff, Events); default realClock. */
   readonly clock?: Clock | undefined;
   /** Watch one namespace; undefined: all. */
@@ -86,7 +86,7 @@ export const kubernetesPlatform = (opts: KubernetesPlatformOptions): KubernetesP
   });
   return {
     client,
-    context: kc.getCurrentContext(),
+    context: kc.context,
     source,
     scaleTarget,
     writer,

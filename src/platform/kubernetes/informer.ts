@@ -1,15 +1,16 @@
-// A client-node informer (list + watch + cache) that survives watch errors and API-server
-// restarts. client-node's ListWatch re-watches by itself after a clean close and re-lists
-// after `410 Gone`, but after an error (connection refused, reset) it emits `error` and stops;
+// An informer (list + watch + cache, list-watch.ts) that survives watch errors and API-server
+// restarts. ListWatch re-watches by itself after a clean close and re-lists after `410 Gone`,
+// but after an error (connection refused, reset) it emits `error` and stops;
 // we start it again with exponential backoff. Restarting the same instance keeps its cache and
 // resourceVersion, so the resumed watch (or the re-list after 410) delivers every change missed
 // meanwhile, deletions included.
-import { type KubernetesListObject, type KubernetesObject, ListWatch } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { Timer } from '../../clock.ts';
 import type { Logger } from '../../logging.ts';
 import type { KubeClient } from './client.ts';
 import { errorMessage } from './client.ts';
+import { ListWatch } from './list-watch.ts';
+import type { KubernetesListObject, KubernetesObject } from './object.ts';
 import { ClientWatch } from './watch.ts';
 
 export interface InformerHandlers {
@@ -73,36 +74,34 @@ export class ResilientInformer {
     private readonly opts: InformerOptions,
   ) {
     this.backoffMs = opts.initialBackoffMs ?? 500;
-    // makeInformer's ListWatch, with the field selector it does not pass on.
-    this.informer = new ListWatch<KubernetesObject>(
+    this.informer = new ListWatch(
       opts.path,
       new ClientWatch(
         client,
         opts.watchTimeoutSeconds === undefined ? {} : { timeoutSeconds: opts.watchTimeoutSeconds },
       ),
       () => this.listPages(),
-      false,
-      undefined,
+      client.clock,
       opts.fieldSelector,
     );
     // ListWatch stores the object, then calls these with that same object: trimming here
     // trims the cache. (Listed objects are trimmed in listPages before they are stored.)
     const transform = opts.transform ?? dropBookkeeping;
-    this.informer.on('add', (o) => {
+    this.informer.on('add', (o: KubernetesObject) => {
       this.backoffMs = this.opts.initialBackoffMs ?? 500;
       transform(o);
       opts.handlers.add(o);
     });
-    this.informer.on('update', (o) => {
+    this.informer.on('update', (o: KubernetesObject) => {
       transform(o);
       opts.handlers.update(o);
     });
-    this.informer.on('delete', (o) => opts.handlers.delete(o));
+    this.informer.on('delete', (o: KubernetesObject) => opts.handlers.delete(o));
     this.informer.on('connect', () => {
       this.client.count('WATCH');
       opts.log.debug({ path: opts.path }, 'watch opening');
     });
-    this.informer.on('error', (err) => this.onError(err));
+    this.informer.on('error', (err: unknown) => this.onError(err));
   }
 
   /** Starts and resolves once the first list is in the cache (retrying until it is). */

@@ -13,7 +13,7 @@
 //   over an informer copy that is older (the watch event may trail the PATCH response).
 //   resourceVersions are etcd revisions; we compare them as integers when they parse as
 //   such, which every kube-apiserver backed by etcd does.
-import type { KubernetesObject } from '@kubernetes/client-node';
+
 import { z } from 'zod';
 import { ScaleTargetNotFound } from '../../api/reasons.ts';
 import type { Logger } from '../../logging.ts';
@@ -27,6 +27,7 @@ import {
 import { apiVersionPath, type KubeClient, MERGE_PATCH } from './client.ts';
 import { Discovery, type ResourceInfo } from './discovery.ts';
 import { ResilientInformer } from './informer.ts';
+import type { KubernetesObject } from './object.ts';
 
 /** How long the first reads of a target type wait for its informer's list before GET /scale. */
 const SYNC_WAIT_MS = 5_000;

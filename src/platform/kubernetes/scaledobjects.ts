@@ -1,6 +1,6 @@
 // ScaledObjects on the API server: the list+watch source the controller's queue is fed from,
 // the status subresource writer and the finalizer writer.
-import type { KubernetesObject } from '@kubernetes/client-node';
+
 import { GROUP, PLURAL, VERSION } from '../../api/scaledobject.ts';
 import type { Logger } from '../../logging.ts';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../ports.ts';
 import { type KubeClient, MERGE_PATCH } from './client.ts';
 import { ResilientInformer } from './informer.ts';
+import type { KubernetesObject } from './object.ts';
 
 const base = `/apis/${GROUP}/${VERSION}`;
 

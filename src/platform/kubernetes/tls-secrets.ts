@@ -6,13 +6,14 @@
 // to check (src/activator/certificates.ts). A Secret without them is reported, never served.
 // As for ingress-nginx and Knative's net-* controllers, the Secret's type is not checked, only
 // its two keys (cert-manager writes `kubernetes.io/tls`; older tools wrote Opaque ones).
-import type { KubernetesObject } from '@kubernetes/client-node';
+
 import { z } from 'zod';
 import { isDnsLabel, isDnsSubdomain } from '../../api/names.ts';
 import { CertificateMissing, type CertificateReason } from '../../api/reasons.ts';
 import type { Logger } from '../../logging.ts';
 import type { KubeClient } from './client.ts';
 import { ResilientInformer } from './informer.ts';
+import type { KubernetesObject } from './object.ts';
 
 export interface SecretRef {
   readonly namespace: string;

@@ -9,7 +9,6 @@
 //
 // Resolution rules (which source, which errors) are pure and live in
 // src/api/triggerauthentication.ts; this file only feeds them. Values are never logged.
-import { KubeConfig, type KubernetesObject, type RequestContext } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { AuthenticationError, fail, ok, type Result } from '../../api/reasons.ts';
 import type { AuthenticationRef } from '../../api/scaledobject.ts';
@@ -36,6 +35,7 @@ import type { Logger } from '../../logging.ts';
 import type { TriggerAuthChangeListener, TriggerAuthResolver } from '../auth.ts';
 import { KubeClient } from './client.ts';
 import { ResilientInformer } from './informer.ts';
+import type { KubernetesObject } from './object.ts';
 
 export interface KubeTriggerAuthOptions {
   /** Watch TriggerAuthentications (and Secrets) in this namespace only; undefined: all. */
@@ -66,28 +66,14 @@ const secretsPath = (namespace: string | undefined): string =>
 const META_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const META_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
-/** The kubeconfig's identity and transport, asking the API server for metadata only. */
-class MetadataOnlyConfig extends KubeConfig {
-  constructor(private readonly inner: KubeConfig) {
-    super();
-    this.loadFromOptions({
-      clusters: inner.getClusters(),
-      users: inner.getUsers(),
-      contexts: inner.getContexts(),
-      currentContext: inner.getCurrentContext(),
-    });
-  }
-
-  override async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
-    await this.inner.applySecurityAuthentication(ctx);
-    const watch = new URL(ctx.getUrl()).searchParams.get('watch') === 'true';
-    ctx.setHeaderParam('Accept', watch ? META_WATCH : META_LIST);
-  }
-}
-
+/** The main client's transport (pool, credentials) and User-Agent, asking for metadata only. */
 class MetadataClient extends KubeClient {
   constructor(private readonly main: KubeClient) {
-    super(new MetadataOnlyConfig(main.kubeConfig));
+    super(main.config, main.clock, { userAgent: main.userAgent }, main.transport);
+  }
+
+  override acceptFor(watch: boolean): string {
+    return watch ? META_WATCH : META_LIST;
   }
 
   override count(verb: string): void {

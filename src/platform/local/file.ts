@@ -24,7 +24,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import type { BackendProtocol } from '../../activator/ports.ts';
-import { problemsFromZod } from '../../api/parse.ts';
+import { isMap, problemsFromZod } from '../../api/parse.ts';
 import { InvalidSpec, type Problem } from '../../api/reasons.ts';
 import { KIND as SCALED_OBJECT_KIND } from '../../api/scaledobject.ts';
 import { keyOf } from '../ports.ts';
@@ -108,9 +108,6 @@ export interface FileProblem extends Problem {
 /** `FILE:DOC: path: message`, as `ebb validate` prints problems. */
 export const fileProblemLine = (file: string, p: FileProblem): string =>
   `${file}:${p.doc}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`;
-
-const isMap = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const stringAt = (v: unknown, ...path: string[]): string | undefined => {
   let at: unknown = v;
