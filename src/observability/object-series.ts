@@ -5,7 +5,7 @@
 // and allocates a `{ value, labels }` record on every call, and a child handle (`labels()`)
 // re-hashes on each `.set()` as well. With a poll a second per object that was most of a
 // poll's CPU, and the hash keys and label objects per series most of the metrics' heap. Here a
-// poll assigns numbers into records it finds by one Map lookup; each object and trigger keeps
+// poll assigns numbers into records it finds by two Map lookups; each object and trigger keeps
 // one label object, shared by all of its series.
 //
 // Which series an object has (`MetricsDetail`):
@@ -62,17 +62,25 @@ const sameTrigger = (s: TriggerSeries | undefined, name: string, index: number, 
   s.labels.triggerIndex === String(index);
 
 export class ObjectSeriesStore {
-  private readonly objects = new Map<string, ObjectSeries>();
+  /**
+   * namespace → name → series: two lookups with the strings the poll already has, where one
+   * `namespace/name` key would build and hash a new string on every poll.
+   */
+  private readonly namespaces = new Map<string, Map<string, ObjectSeries>>();
 
   constructor(readonly detail: MetricsDetail) {}
 
-  get size(): number {
-    return this.objects.size;
+  private *objects(): Generator<ObjectSeries> {
+    for (const names of this.namespaces.values()) yield* names.values();
   }
 
   private entry(namespace: string, name: string): ObjectSeries {
-    const key = `${namespace}/${name}`;
-    let o = this.objects.get(key);
+    let names = this.namespaces.get(namespace);
+    if (names === undefined) {
+      names = new Map();
+      this.namespaces.set(namespace, names);
+    }
+    let o = names.get(name);
     if (o === undefined) {
       o = {
         labels: { namespace, scaledObject: name },
@@ -84,7 +92,7 @@ export class ObjectSeriesStore {
         current: undefined,
         errors: undefined,
       };
-      this.objects.set(key, o);
+      names.set(name, o);
     }
     return o;
   }
@@ -147,7 +155,9 @@ export class ObjectSeriesStore {
   }
 
   removed(namespace: string, name: string): void {
-    this.objects.delete(`${namespace}/${name}`);
+    const names = this.namespaces.get(namespace);
+    names?.delete(name);
+    if (names?.size === 0) this.namespaces.delete(namespace);
   }
 
   // ---- samples, built per scrape ----
@@ -185,7 +195,7 @@ export class ObjectSeriesStore {
 
   loopLatency(): Sample<LoopLabel>[] {
     const out: Sample<LoopLabel>[] = [];
-    for (const o of this.objects.values())
+    for (const o of this.objects())
       if (o.loopLatencySeconds !== undefined) out.push({ value: o.loopLatencySeconds, labels: o.loopLabels });
     return out;
   }
@@ -193,7 +203,7 @@ export class ObjectSeriesStore {
   replicas(): Sample<ObjectLabel | 'kind'>[] {
     const out: Sample<ObjectLabel | 'kind'>[] = [];
     if (this.detail !== 'extended') return out;
-    for (const o of this.objects.values()) {
+    for (const o of this.objects()) {
       if (o.desired !== undefined) out.push({ value: o.desired, labels: { ...o.labels, kind: 'desired' } });
       if (o.current !== undefined) out.push({ value: o.current, labels: { ...o.labels, kind: 'current' } });
     }
@@ -202,7 +212,7 @@ export class ObjectSeriesStore {
 
   private perTrigger(pick: (t: TriggerSeries) => number | undefined): Sample<ScalerLabel>[] {
     const out: Sample<ScalerLabel>[] = [];
-    for (const o of this.objects.values())
+    for (const o of this.objects())
       for (const t of o.triggers) {
         const value = pick(t);
         if (value !== undefined) out.push({ value, labels: t.labels });
@@ -212,7 +222,7 @@ export class ObjectSeriesStore {
 
   private perObject(pick: (o: ObjectSeries) => number | undefined): Sample<ObjectLabel>[] {
     const out: Sample<ObjectLabel>[] = [];
-    for (const o of this.objects.values()) {
+    for (const o of this.objects()) {
       const value = pick(o);
       if (value !== undefined) out.push({ value, labels: o.labels });
     }
