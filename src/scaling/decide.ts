@@ -97,8 +97,7 @@ const explainAction = (
 interface Applied {
   readonly desired: number;
   readonly history: BehaviorHistory;
-  /** Built only when the explanation is read (an Event or log line on a scale, simulate). */
-  readonly detail: () => string | undefined;
+  readonly detail: string | undefined;
 }
 
 /** The executor's action, or the HPA computation when the executor hands over. */
@@ -117,13 +116,13 @@ const applyAction = (
     return {
       desired: hpa.outcome.desiredReplicas,
       history: hpa.history,
-      detail: () => explainHpa(hpa.outcome, current, hpaSpec),
+      detail: explainHpa(hpa.outcome, current, hpaSpec),
     };
   }
   return {
     desired: action.kind === 'hold' ? current : action.replicas,
     history: state,
-    detail: () => explainAction(action, assessment, spec, current, cooldownSeconds),
+    detail: explainAction(action, assessment, spec, current, cooldownSeconds),
   };
 };
 
@@ -173,31 +172,24 @@ export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingStat
       : applied.history;
 
   const clamped = clampedValues(readings, assessment);
-  // The explanation is text for Events, logs and `ebb simulate --explain`: most polls scale
-  // nothing and read none of it, so it is built on first read, from values fixed by now.
-  const explain = (): string => {
-    const parts: string[] = [];
-    if (hasError) parts.push(assessment.errors.map((e) => `${e.trigger} failed (${e.reason})`).join(', '));
-    if (clamped.length > 0)
-      parts.push(clamped.map((c) => `${c.metric} was ${formatNumber(c.value)}, clamped to 0`).join(', '));
-    if (assessment.fallbackTriggers.length > 0)
-      parts.push(`fallback for ${assessment.fallbackTriggers.join(', ')}`);
-    if (step.cooldown !== undefined && !step.cooldown.elapsed) {
-      const target = spec.idleReplicas ?? spec.minReplicas;
-      parts.push(
-        `cooldown: ${Math.ceil(step.cooldown.remainingMs / 1000)} s left before ${current} → ${target}`,
-      );
-    }
-    const detail = applied.detail();
-    if (detail !== undefined) parts.push(detail);
-    if (desired !== unpaused)
-      parts.push(`${desired < unpaused ? 'paused-scale-out' : 'paused-scale-in'} keeps ${desired}`);
-    if (assessment.compositeValue !== undefined && step.action.kind !== 'hpa') {
-      parts.push(`composite metric ${formatNumber(assessment.compositeValue)}`);
-    }
-    return parts.join('; ');
-  };
-  let explanation: string | undefined;
+  const parts: string[] = [];
+  if (hasError) parts.push(assessment.errors.map((e) => `${e.trigger} failed (${e.reason})`).join(', '));
+  if (clamped.length > 0)
+    parts.push(clamped.map((c) => `${c.metric} was ${formatNumber(c.value)}, clamped to 0`).join(', '));
+  if (assessment.fallbackTriggers.length > 0)
+    parts.push(`fallback for ${assessment.fallbackTriggers.join(', ')}`);
+  if (step.cooldown !== undefined && !step.cooldown.elapsed) {
+    const target = spec.idleReplicas ?? spec.minReplicas;
+    parts.push(
+      `cooldown: ${Math.ceil(step.cooldown.remainingMs / 1000)} s left before ${current} → ${target}`,
+    );
+  }
+  if (applied.detail !== undefined) parts.push(applied.detail);
+  if (desired !== unpaused)
+    parts.push(`${desired < unpaused ? 'paused-scale-out' : 'paused-scale-in'} keeps ${desired}`);
+  if (assessment.compositeValue !== undefined && step.action.kind !== 'hpa') {
+    parts.push(`composite metric ${formatNumber(assessment.compositeValue)}`);
+  }
 
   return {
     desiredReplicas: desired,
@@ -218,10 +210,7 @@ export const decide = (spec: ScalingSpec, input: DecideInput, state: ScalingStat
         : step.action.kind === 'deactivate' && desired < current
           ? 'deactivated'
           : undefined,
-    get explanation(): string {
-      explanation ??= explain();
-      return explanation;
-    },
+    explanation: parts.join('; '),
     compositeValue: assessment.compositeValue,
     clamped,
     state: {
