@@ -22,7 +22,7 @@ import type { HttpRoutes } from '../controller/http-routes.ts';
 import type { Component, Components } from '../lifecycle/components.ts';
 import type { Logger } from '../logging.ts';
 import { HealthChecks } from '../observability/health.ts';
-import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
+import { EbbMetrics, ebbBuildInfo, type MetricsDetail } from '../observability/metrics.ts';
 import { type ObservabilityServers, serveObservability } from '../observability/server.ts';
 import type { KubeClient } from '../platform/kubernetes/client.ts';
 import type { KubeEndpointSource } from '../platform/kubernetes/endpoints.ts';
@@ -33,6 +33,8 @@ import type { ActivatorRouting } from './activator-routing.ts';
 export interface ActivatorObservabilityOptions {
   /** Its Prometheus metrics (the activator's observer); default: a new EbbMetrics. */
   readonly metrics?: EbbMetrics;
+  /** The series per ScaledObject of the default `metrics` (`--metrics-detail`); default keda. */
+  readonly metricsDetail?: MetricsDetail | undefined;
   /** Its checks; the activator adds `routes` and `activator`. Default: new ones. */
   readonly health?: HealthChecks;
   /** Serve /metrics on this port (0: any free one); undefined: not served. */
@@ -175,7 +177,7 @@ export const serveActivatorObservability = async (
   routing: ActivatorRouting,
   activator: () => Activator | undefined,
 ): Promise<ActivatorObservability & { readonly servers: ObservabilityServers }> => {
-  const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo());
+  const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo(), opts.metricsDetail);
   const health = opts.health ?? new HealthChecks();
   health.addReadiness('routes', () =>
     routing.synced ? true : 'ScaledObjects, Services and EndpointSlices not listed yet',

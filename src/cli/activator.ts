@@ -14,6 +14,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_REPORT_TOKEN_FILE } from '../activator/report-token.ts';
 import type { ActivatorLimits } from '../activator/server.ts';
 import { DEFAULT_TLS_MIN_VERSION, parseTlsSettings } from '../activator/tls.ts';
+import type { MetricsDetail } from '../observability/metrics.ts';
 import type { OtlpTracer } from '../observability/otlp-tracer.ts';
 import { servedPort } from '../observability/server.ts';
 import { parseSecretRef, type SecretRef } from '../platform/kubernetes/tls-secrets.ts';
@@ -40,6 +41,7 @@ import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT } from './controller-wiring.t
 import {
   EbbCommand,
   httpUrl,
+  metricsDetailOption,
   parseFlags,
   portNumber,
   positiveInt,
@@ -69,6 +71,7 @@ interface ActivatorFlags {
   controllerUrl: string[];
   healthPort: number;
   metricsPort: number;
+  metricsDetail: MetricsDetail;
   reportTokenFile: string;
   tlsPort?: number;
   tlsSecret: SecretRef[];
@@ -160,6 +163,7 @@ export const activatorFlagsCommand = (io: CliIO): Command =>
       portNumber,
       DEFAULT_METRICS_PORT,
     )
+    .addOption(metricsDetailOption())
     .option(
       '--controller-url <url>',
       'a controller replica to report to (repeatable; e.g. http://ebb-controller-0.ebb:9091); makes this a standalone activator',
@@ -221,6 +225,7 @@ export const activatorCommand = async (argv: readonly string[], io: CliIO): Prom
     trustedProxies: flags.trustedProxies,
     healthPort: servedPort(flags.healthPort),
     metricsPort: servedPort(flags.metricsPort),
+    metricsDetail: flags.metricsDetail,
     tls,
     backendTls,
     ...(tracing === undefined ? {} : { tracer: tracing.tracer }),

@@ -18,7 +18,7 @@ import { logger as defaultLogger, type Logger } from '../logging.ts';
 import { type MetricsAdapter, startMetricsAdapter } from '../metrics/adapter.ts';
 import { describeStale, MetricReadings, staleNamesLogger } from '../metrics/readings.ts';
 import { HealthChecks } from '../observability/health.ts';
-import { EbbMetrics, ebbBuildInfo } from '../observability/metrics.ts';
+import { EbbMetrics, ebbBuildInfo, type MetricsDetail } from '../observability/metrics.ts';
 import { type ObservabilityServers, serveObservability } from '../observability/server.ts';
 import { type KubernetesPlatform, kubernetesPlatform, userAgent } from '../platform/kubernetes/index.ts';
 import type { ConcurrencyFeed } from '../routing/reports.ts';
@@ -72,6 +72,8 @@ export interface RunControllerOptions {
   readonly observer?: ControllerObserver;
   /** Prometheus metrics (also the activator's observer); default: a new EbbMetrics. */
   readonly metrics?: EbbMetrics;
+  /** The series per ScaledObject of the default `metrics` (`--metrics-detail`); default keda. */
+  readonly metricsDetail?: MetricsDetail;
   /** Liveness/readiness checks; the controller adds `informers`. Default: new ones. */
   readonly health?: HealthChecks;
   /** Serve /metrics on this port (0: any free one); undefined: not served. */
@@ -180,7 +182,7 @@ export const runController = async (opts: RunControllerOptions = {}): Promise<Ru
     },
     ...(opts.eventRefreshMs === undefined ? {} : { eventRefreshMs: opts.eventRefreshMs }),
   });
-  const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo());
+  const metrics = opts.metrics ?? new EbbMetrics(ebbBuildInfo(), opts.metricsDetail);
   const health = opts.health ?? new HealthChecks();
   // The adapter answers from the readings of this process's polls, so only the leader has any.
   const readings = new MetricReadings({ clock });

@@ -2,8 +2,9 @@
 // what was expected (commander prints it with the flag and exits non-zero), never a default.
 // And EbbCommand, the Command every ebb command is built from: every flag is also read from an
 // `EBB_*` environment variable (kubectl/Helm/KEDA convention: the flag wins over the variable).
-import { Command, CommanderError, InvalidArgumentError, type Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseTrustedProxies } from '../activator/forwarded.ts';
+import { METRICS_DETAILS } from '../observability/metrics.ts';
 
 export const portNumber = (value: string): number => {
   const n = Number(value);
@@ -64,6 +65,15 @@ export const secondsUpTo =
   };
 
 /** A repeatable flag: every value, in order (`--x a --x b` → [a, b]). */
+/** `--metrics-detail` of `ebb run` and `ebb activator` (src/observability/object-series.ts). */
+export const metricsDetailOption = (): Option =>
+  new Option(
+    '--metrics-detail <set>',
+    "series per ScaledObject on /metrics: keda (KEDA's set: value, latency, active, paused, loop latency; error counters once an error happened) or extended (also each trigger's target, desired and current replicas, error counters from 0)",
+  )
+    .choices([...METRICS_DETAILS])
+    .default('keda');
+
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** Seconds on the command line (0 allowed: "none" or "no limit"), milliseconds in the program. */

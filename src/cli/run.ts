@@ -5,6 +5,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REPORT_PORT } from '../controller/activator-reports.ts';
 import { DEFAULT_POLL_TIMEOUT_MS } from '../controller/controller.ts';
 import { parseAllowedServiceAccounts } from '../controller/report-auth.ts';
+import type { MetricsDetail } from '../observability/metrics.ts';
 import { servedPort } from '../observability/server.ts';
 import { DEFAULT_STATUS_BURST, DEFAULT_STATUS_QPS } from '../platform/kubernetes/index.ts';
 import { clusterReady } from './cluster-check.ts';
@@ -16,7 +17,15 @@ import {
   DEFAULT_METRICS_PORT,
   runController,
 } from './controller-wiring.ts';
-import { collect, EbbCommand, parseFlags, portNumber, positiveInt, seconds } from './flags.ts';
+import {
+  collect,
+  EbbCommand,
+  metricsDetailOption,
+  parseFlags,
+  portNumber,
+  positiveInt,
+  seconds,
+} from './flags.ts';
 import type { CliIO } from './io.ts';
 import { waitForSignal } from './stop-signal.ts';
 
@@ -35,6 +44,7 @@ interface RunFlags {
   statusWriteBurst: number;
   pollTimeout?: number;
   metricsPort: number;
+  metricsDetail: MetricsDetail;
   healthPort: number;
   reportPort: number;
   reportAuth: 'tokenreview' | 'none';
@@ -102,6 +112,7 @@ export const runFlagsCommand = (io: CliIO): Command =>
       seconds,
     )
     .option('--metrics-port <n>', 'port of Prometheus /metrics (0: off)', portNumber, DEFAULT_METRICS_PORT)
+    .addOption(metricsDetailOption())
     .option('--health-port <n>', 'port of /healthz and /readyz (0: off)', portNumber, DEFAULT_HEALTH_PORT)
     .option(
       '--adapter-port <n>',
@@ -165,6 +176,7 @@ const runUntilSignal = async (flags: RunFlags, io: CliIO): Promise<number> => {
     statusWriteBurst: flags.statusWriteBurst,
     ...(flags.pollTimeout === undefined ? {} : { pollTimeoutMs: flags.pollTimeout }),
     metricsPort: servedPort(flags.metricsPort),
+    metricsDetail: flags.metricsDetail,
     healthPort: servedPort(flags.healthPort),
     adapterPort: servedPort(flags.adapterPort),
     adapterCertDir: flags.adapterCertDir,

@@ -70,23 +70,23 @@ export const noopObserver: Readonly<ControllerObserver> = {
 
 /** Fans every call out to each observer; one that throws does not stop the others. */
 export const combineObservers = (...observers: readonly ControllerObserver[]): ControllerObserver => {
-  const each =
-    <A extends unknown[]>(call: (o: ControllerObserver, ...args: A) => void) =>
-    (...args: A): void => {
-      for (const o of observers) {
-        try {
-          call(o, ...args);
-        } catch {
-          // an observer's fault must never reach the poll
-        }
+  // No rest parameters on the calls: `polled` and `pollStarted` run on every poll, and a rest
+  // parameter is an array allocated per call.
+  const each = (call: (o: ControllerObserver) => void): void => {
+    for (const o of observers) {
+      try {
+        call(o);
+      } catch {
+        // an observer's fault must never reach the poll
       }
-    };
+    }
+  };
   return {
-    polled: each((o, x: PollObservation) => o.polled(x)),
-    targetFailed: each((o, ns: string, n: string, r: PlatformReason) => o.targetFailed(ns, n, r)),
-    paused: each((o, ns: string, n: string, p: boolean) => o.paused(ns, n, p)),
-    pollStarted: each((o, ns: string, n: string, l: number) => o.pollStarted(ns, n, l)),
-    removed: each((o, ns: string, n: string) => o.removed(ns, n)),
+    polled: (x) => each((o) => o.polled(x)),
+    targetFailed: (ns, n, r) => each((o) => o.targetFailed(ns, n, r)),
+    paused: (ns, n, p) => each((o) => o.paused(ns, n, p)),
+    pollStarted: (ns, n, l) => each((o) => o.pollStarted(ns, n, l)),
+    removed: (ns, n) => each((o) => o.removed(ns, n)),
   };
 };
 

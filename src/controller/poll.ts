@@ -134,6 +134,13 @@ export const readTriggers = async (
 ): Promise<TriggerReading[]> => {
   const clock = deadline.clock;
   const started = clock.now();
+  const only = triggers.length === 1 ? triggers[0] : undefined;
+  if (only !== undefined) {
+    // One trigger (the common case): the same, without the arrays and closures of the many.
+    const r = await deadline.within(readTrigger(only, now, deadline.signal, rebuild));
+    latencyMs[0] = r === EXPIRED ? deadline.ms : clock.now() - started;
+    return [toReading(only, r === EXPIRED ? readTimeout(deadline) : r)];
+  }
   const results: (ReadResult | undefined)[] = triggers.map(() => undefined);
   const reads = triggers.map((t, i) =>
     readTrigger(t, now, deadline.signal, rebuild).then((r) => {
@@ -147,12 +154,15 @@ export const readTriggers = async (
     const r = results[i];
     if (r !== undefined) return toReading(t, r);
     latencyMs[i] = deadline.ms;
-    return toReading(t, {
-      ok: false,
-      error: { reason: ScalerTimeout, message: `no reading within ${deadline.ms} ms` },
-    });
+    return toReading(t, readTimeout(deadline));
   });
 };
+
+/** A trigger still out at the poll's deadline. */
+const readTimeout = (deadline: PollDeadline): ReadResult => ({
+  ok: false,
+  error: { reason: ScalerTimeout, message: `no reading within ${deadline.ms} ms` },
+});
 
 /** The core decides whether the target is active, why, and in which words (activation.ts). */
 const activeCondition = (d: ScaleDecision): ConditionUpdate => ({
@@ -178,16 +188,21 @@ export const pollConditions = (d: ScaleDecision, loop: Loop): ConditionUpdate[] 
     : { type: 'Fallback', status: 'False', reason: NoFallbackFound, message: 'No fallback was found' },
 ];
 
+/** Trigger `i` as Events name it. */
+const triggerLabel = (r: TriggerReading, live: LiveTrigger): string =>
+  `trigger "${r.trigger}" (${live.resolved.trigger.type})`;
+
+/** ScalerFailed when a trigger's error text changes, ScalerRecovered when it reads again. */
 const triggerEvents = (
   ctx: PollContext,
   t: Tracked,
   loop: Loop,
   readings: readonly TriggerReading[],
 ): void => {
-  readings.forEach((r, i) => {
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i] as TriggerReading;
     const live = loop.triggers[i];
-    if (live === undefined) return;
-    const label = `trigger "${r.trigger}" (${live.resolved.trigger.type})`;
+    if (live === undefined) continue;
     if (!r.ok) {
       const text = `${r.reason}: ${r.message}`;
       if (live.failure !== text) {
@@ -196,7 +211,7 @@ const triggerEvents = (
           type: 'Warning',
           reason: ScalerFailed,
           action: 'Poll',
-          note: `${label} failed: ${text}`,
+          note: `${triggerLabel(r, live)} failed: ${text}`,
         });
         t.log.warn({ trigger: r.trigger, reason: r.reason, err: r.message }, 'trigger read failed');
       }
@@ -206,11 +221,11 @@ const triggerEvents = (
         type: 'Normal',
         reason: ScalerRecovered,
         action: 'Poll',
-        note: `${label} is reading again`,
+        note: `${triggerLabel(r, live)} is reading again`,
       });
       t.log.info({ trigger: r.trigger }, 'trigger recovered');
     }
-  });
+  }
 };
 
 const observeTriggers = (
@@ -237,6 +252,7 @@ const observeTriggers = (
 
 /** Negative values counted as 0: one log line when the set of clamped metrics changes. */
 const logClamped = (t: Tracked, loop: Loop, decision: ScaleDecision): void => {
+  if (decision.clamped.length === 0 && (loop.clamped ?? '') === '') return; // the common case
   const now = decision.clamped.map((c) => c.metric).join(',');
   if (now === (loop.clamped ?? '')) return;
   loop.clamped = now;
@@ -245,11 +261,20 @@ const logClamped = (t: Tracked, loop: Loop, decision: ScaleDecision): void => {
   else t.log.info('no negative metric values any more');
 };
 
-/** The target's replicas; a read still out from an earlier poll is waited for, not repeated. */
-const replicasOf = (ctx: PollContext, loop: Loop): Promise<PlatformResult<number>> => {
-  if (loop.pendingRead === undefined)
-    pendingUntilSettled(loop, 'pendingRead', ctx.scaleTarget.replicas(loop.target));
-  return loop.pendingRead as Promise<PlatformResult<number>>;
+/**
+ * The target's replicas; a read still out from an earlier poll is waited for, not repeated.
+ * Only a read the deadline left behind is kept (polls of one object never overlap, so no other
+ * poll can ask while one waits for it).
+ */
+const replicasOf = async (
+  ctx: PollContext,
+  loop: Loop,
+  deadline: PollDeadline,
+): Promise<PlatformResult<number> | typeof EXPIRED> => {
+  const read = loop.pendingRead ?? ctx.scaleTarget.replicas(loop.target);
+  const answered = await deadline.within(read);
+  if (answered === EXPIRED && loop.pendingRead === undefined) pendingUntilSettled(loop, 'pendingRead', read);
+  return answered;
 };
 
 /** One poll; never throws (errors become conditions, Events and log lines); ends by its deadline. */
@@ -270,7 +295,7 @@ const pollWithin = async (
 ): Promise<void> => {
   const nowMs = ctx.now();
   const now = new Date(nowMs);
-  const answered = await deadline.within(replicasOf(ctx, loop));
+  const answered = await replicasOf(ctx, loop, deadline);
   const current =
     answered === EXPIRED
       ? timedOut(`reading the replicas of ${describeTarget(loop.target)}`, deadline.ms)

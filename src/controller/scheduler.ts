@@ -44,6 +44,8 @@ interface Entry {
   /** When the running poll started. */
   startedAt: number;
   removed: boolean;
+  /** finish(this entry), made once: a poll's end allocates no closure. */
+  readonly done: () => void;
 }
 
 export class PollScheduler {
@@ -114,6 +116,7 @@ export class PollScheduler {
       running: false,
       startedAt: 0,
       removed: false,
+      done: () => this.finish(entry),
     };
     this.entries.set(key, entry);
     this.push(entry);
@@ -199,7 +202,7 @@ export class PollScheduler {
     } catch {
       p = Promise.resolve();
     }
-    p.catch(() => {}).finally(() => this.finish(entry));
+    p.then(entry.done, entry.done);
   }
 
   private finish(entry: Entry): void {

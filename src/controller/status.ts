@@ -76,7 +76,10 @@ export const statusPatch = (
   const patch: Record<string, unknown> = {};
   const conditions = conditionsAfter(known.conditions, change.conditions ?? [], generation, now);
   if (conditions !== undefined) patch.conditions = conditions;
-  for (const [field, value] of Object.entries(change.fields ?? {})) {
+  const fields: Record<string, unknown> = change.fields ?? {};
+  // for-in, not Object.entries: every poll passes here, and entries would allocate a pair per field.
+  for (const field in fields) {
+    const value = fields[field];
     if (field === 'conditions' || value === undefined) continue;
     const current = (known as Record<string, unknown>)[field];
     if (value === null ? current !== undefined : !sameValue(current, value)) {

@@ -13,7 +13,7 @@
 // (only `targetFailed`) falls back to the observed rule.
 import { NoValue, type ReadErrorReason } from '../api/reasons.ts';
 import { type Clock, realClock } from '../clock.ts';
-import type { ControllerObserver, PollObservation } from '../controller/observer.ts';
+import type { ControllerObserver, PollObservation, TriggerObservation } from '../controller/observer.ts';
 
 /** One trigger's metric as of the latest poll that included it. */
 export interface MetricReading {
@@ -31,7 +31,7 @@ export interface MetricReading {
 export interface ObjectReadings {
   readonly namespace: string;
   readonly name: string;
-  /** By metric name, in trigger order. */
+  /** By metric name, in trigger order; live (later polls update it): read it before awaiting. */
   readonly metrics: ReadonlyMap<string, MetricReading>;
   /** ms since the epoch of the latest poll (also a poll whose target could not be read). */
   readonly lastPollAt?: number;
@@ -136,6 +136,19 @@ interface Waiter {
 
 const keyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
 
+/** One trigger's outcome in a poll at `at`: its value, or why there is none. */
+const readingOf = (t: TriggerObservation, at: number): MetricReading => {
+  const { metricName, trigger } = t;
+  if (t.error !== undefined) return { metricName, trigger, at, error: t.error };
+  if (t.value !== undefined) return { metricName, trigger, at, value: t.value };
+  return {
+    metricName,
+    trigger,
+    at,
+    error: { reason: NoValue, message: `trigger ${t.trigger} reported no value` },
+  };
+};
+
 export class MetricReadings implements ControllerObserver {
   private readonly objects = new Map<string, Entry>();
   private readonly waiters = new Map<string, Set<Waiter>>();
@@ -159,17 +172,13 @@ export class MetricReadings implements ControllerObserver {
 
   polled(o: PollObservation): void {
     const e = this.entry(o.namespace, o.name, o.at);
-    const metrics = new Map<string, MetricReading>();
-    for (const t of o.triggers) {
-      // The whole set is replaced: a trigger removed from the spec disappears with the next poll.
-      const outcome: Pick<MetricReading, 'value'> | Pick<MetricReading, 'error'> =
-        t.error !== undefined
-          ? { error: t.error }
-          : t.value !== undefined
-            ? { value: t.value }
-            : { error: { reason: NoValue, message: `trigger ${t.trigger} reported no value` } };
-      metrics.set(t.metricName, { metricName: t.metricName, trigger: t.trigger, at: o.at, ...outcome });
-    }
+    // The whole set is replaced: a trigger removed from the spec disappears with the next poll.
+    // The same metric names as last poll (the steady state) update the map in place.
+    let same = e.metrics.size === o.triggers.length;
+    for (let i = 0; same && i < o.triggers.length; i++)
+      same = e.metrics.has((o.triggers[i] as TriggerObservation).metricName);
+    const metrics = same ? e.metrics : new Map<string, MetricReading>();
+    for (const t of o.triggers) metrics.set(t.metricName, readingOf(t, o.at));
     e.metrics = metrics;
     if (o.pollingIntervalMs !== undefined && o.pollingIntervalMs > 0)
       e.pollingIntervalMs = o.pollingIntervalMs;

@@ -16,10 +16,14 @@ import {
   type ReportRefusal,
 } from '../api/reasons.ts';
 import type { ControllerObserver, PollObservation, ReportObserver } from '../controller/observer.ts';
+import {
+  type MetricsDetail,
+  type ObjectLabel,
+  ObjectSeriesStore,
+  type Sample,
+  type ScalerLabel,
+} from './object-series.ts';
 
-/** KEDA's per-trigger labels; `type` is always `scaledobject` (ebb has no ScaledJobs). */
-type ScalerLabel = 'namespace' | 'scaledObject' | 'scaler' | 'triggerIndex' | 'metric' | 'type';
-type ObjectLabel = 'namespace' | 'scaledObject';
 type RouteLabel = ObjectLabel | 'route';
 
 const SCALER_LABELS: readonly ScalerLabel[] = [
@@ -32,7 +36,6 @@ const SCALER_LABELS: readonly ScalerLabel[] = [
 ];
 const OBJECT_LABELS: readonly ObjectLabel[] = ['namespace', 'scaledObject'];
 const ROUTE_LABELS: readonly RouteLabel[] = ['namespace', 'scaledObject', 'route'];
-const RESOURCE_TYPE = 'scaledobject';
 
 /** Request durations: a proxied request is ms to minutes (SSE, WebSocket). */
 const REQUEST_BUCKETS: readonly number[] = [
@@ -44,6 +47,20 @@ const COLD_BUCKETS: readonly number[] = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 2
 import type { BuildInfo } from './build-info.ts';
 
 export { type BuildInfo, ebbBuildInfo } from './build-info.ts';
+export { METRICS_DETAILS, type MetricsDetail } from './object-series.ts';
+
+/**
+ * `metric` answers scrapes with `samples()` (read from the ObjectSeriesStore) instead of its own
+ * label map; its name, help, type and label names stay prom-client's.
+ */
+const fromStore = <T extends string, M extends Gauge<T> | Counter<T>>(
+  metric: M,
+  samples: () => Sample<T>[],
+): M => {
+  const own = metric.get.bind(metric);
+  metric.get = async () => ({ ...(await own()), values: samples() });
+  return metric;
+};
 
 type Labels<T extends string> = Record<T, string>;
 
@@ -66,66 +83,93 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
     labelNames: ['version', 'git_commit', 'goversion', 'goos', 'goarch'] as const,
     registers: [this.registry],
   });
-  readonly scalerMetricsValue = new Gauge({
-    name: 'ebb_scaler_metrics_value',
-    help: "The current value of each trigger's metric (what the HPA formula divides by the target).",
-    labelNames: SCALER_LABELS,
-    registers: [this.registry],
-  });
-  readonly scalerMetricsTarget = new Gauge({
-    name: 'ebb_scaler_metrics_target',
-    help: "Each trigger's target: per replica for AverageValue, in total for Value (not in KEDA).",
-    labelNames: SCALER_LABELS,
-    registers: [this.registry],
-  });
-  readonly scalerMetricsLatency = new Gauge({
-    name: 'ebb_scaler_metrics_latency_seconds',
-    help: "The latency of the last read of each trigger's metric, in seconds (retry included).",
-    labelNames: SCALER_LABELS,
-    registers: [this.registry],
-  });
-  readonly scalerActive = new Gauge({
-    name: 'ebb_scaler_active',
-    help: 'Whether a trigger is active (1) or not (0), as of its last successful read.',
-    labelNames: SCALER_LABELS,
-    registers: [this.registry],
-  });
-  readonly scalerErrors = new Counter({
-    name: 'ebb_scaler_detail_errors_total',
-    help: 'The number of failed reads of each trigger.',
-    labelNames: SCALER_LABELS,
-    registers: [this.registry],
-  });
+  readonly scalerMetricsValue = fromStore(
+    new Gauge({
+      name: 'ebb_scaler_metrics_value',
+      help: "The current value of each trigger's metric (what the HPA formula divides by the target).",
+      labelNames: SCALER_LABELS,
+      registers: [this.registry],
+    }),
+    () => this.series.scalerValues(),
+  );
+  readonly scalerMetricsTarget = fromStore(
+    new Gauge({
+      name: 'ebb_scaler_metrics_target',
+      help: "Each trigger's target: per replica for AverageValue, in total for Value (not in KEDA; --metrics-detail extended).",
+      labelNames: SCALER_LABELS,
+      registers: [this.registry],
+    }),
+    () => this.series.scalerTargets(),
+  );
+  readonly scalerMetricsLatency = fromStore(
+    new Gauge({
+      name: 'ebb_scaler_metrics_latency_seconds',
+      help: "The latency of the last read of each trigger's metric, in seconds (retry included).",
+      labelNames: SCALER_LABELS,
+      registers: [this.registry],
+    }),
+    () => this.series.scalerLatency(),
+  );
+  readonly scalerActive = fromStore(
+    new Gauge({
+      name: 'ebb_scaler_active',
+      help: 'Whether a trigger is active (1) or not (0), as of its last successful read.',
+      labelNames: SCALER_LABELS,
+      registers: [this.registry],
+    }),
+    () => this.series.scalerActive(),
+  );
+  readonly scalerErrors = fromStore(
+    new Counter({
+      name: 'ebb_scaler_detail_errors_total',
+      help: 'The number of failed reads of each trigger.',
+      labelNames: SCALER_LABELS,
+      registers: [this.registry],
+    }),
+    () => this.series.scalerErrors(),
+  );
   readonly scalerMetricsClamped = new Counter({
     name: 'ebb_scaler_metrics_clamped_total',
     help: 'Negative metric values counted as 0 (as KEDA clamps them), per trigger metric or composite-metric.',
     labelNames: ['namespace', 'scaledObject', 'metric'] as const,
     registers: [this.registry],
   });
-  readonly scaledObjectErrors = new Counter({
-    name: 'ebb_scaled_object_errors_total',
-    help: 'The number of errors for each ScaledObject: each failed trigger read, unreadable target or failed scale.',
-    labelNames: OBJECT_LABELS,
-    registers: [this.registry],
-  });
-  readonly scaledObjectPaused = new Gauge({
-    name: 'ebb_scaled_object_paused',
-    help: 'Whether a ScaledObject is paused (1) or not (0).',
-    labelNames: OBJECT_LABELS,
-    registers: [this.registry],
-  });
-  readonly scaledObjectReplicas = new Gauge({
-    name: 'ebb_scaled_object_replicas',
-    help: 'Replicas of the scale target after the last poll: kind="desired" (what ebb decided) and kind="current" (what the target has).',
-    labelNames: ['namespace', 'scaledObject', 'kind'] as const,
-    registers: [this.registry],
-  });
-  readonly scaleLoopLatency = new Gauge({
-    name: 'ebb_internal_scale_loop_latency_seconds',
-    help: 'How late the last poll of each ScaledObject started against its schedule, in seconds.',
-    labelNames: ['namespace', 'type', 'resource'] as const,
-    registers: [this.registry],
-  });
+  readonly scaledObjectErrors = fromStore(
+    new Counter({
+      name: 'ebb_scaled_object_errors_total',
+      help: 'The number of errors for each ScaledObject: each failed trigger read, unreadable target or failed scale.',
+      labelNames: OBJECT_LABELS,
+      registers: [this.registry],
+    }),
+    () => this.series.objectErrors(),
+  );
+  readonly scaledObjectPaused = fromStore(
+    new Gauge({
+      name: 'ebb_scaled_object_paused',
+      help: 'Whether a ScaledObject is paused (1) or not (0).',
+      labelNames: OBJECT_LABELS,
+      registers: [this.registry],
+    }),
+    () => this.series.objectPaused(),
+  );
+  readonly scaledObjectReplicas = fromStore(
+    new Gauge({
+      name: 'ebb_scaled_object_replicas',
+      help: 'Replicas of the scale target after the last poll: kind="desired" (what ebb decided) and kind="current" (what the target has); not in KEDA, --metrics-detail extended.',
+      labelNames: ['namespace', 'scaledObject', 'kind'] as const,
+      registers: [this.registry],
+    }),
+    () => this.series.replicas(),
+  );
+  readonly scaleLoopLatency = fromStore(
+    new Gauge({
+      name: 'ebb_internal_scale_loop_latency_seconds',
+      help: 'How late the last poll of each ScaledObject started against its schedule, in seconds.',
+      labelNames: ['namespace', 'type', 'resource'] as const,
+      registers: [this.registry],
+    }),
+    () => this.series.loopLatency(),
+  );
   readonly activatorRequests = new Histogram({
     name: 'ebb_activator_request_duration_seconds',
     help: 'Requests through the activator by route and status code (0: the client went away first), in seconds.',
@@ -167,14 +211,16 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
     registers: [this.registry],
   });
 
-  /** Every per-trigger label set an object has now, by `namespace/name` (to remove them). */
-  private readonly scalerSeries = new Map<string, Map<string, Labels<ScalerLabel>>>();
+  /** The per-object series (object-series.ts), by `namespace/name`. */
+  private readonly series: ObjectSeriesStore;
   /** The metrics of each object that were ever clamped, by `namespace/name` (to remove them). */
   private readonly clampedSeries = new Map<string, Set<string>>();
   /** Every activator label set per object, by `namespace/name`. */
   private readonly routeSeries = new Map<string, Map<string, () => void>>();
 
-  constructor(build: BuildInfo) {
+  /** `detail`: which series each ScaledObject has (object-series.ts); default KEDA's set. */
+  constructor(build: BuildInfo, detail: MetricsDetail = 'keda') {
+    this.series = new ObjectSeriesStore(detail);
     this.buildInfo
       .labels({
         version: build.version,
@@ -200,74 +246,35 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
   // ---- ControllerObserver ----
 
   polled(o: PollObservation): void {
-    const object = { namespace: o.namespace, scaledObject: o.name };
-    const key = `${o.namespace}/${o.name}`;
-    const previous = this.scalerSeries.get(key);
-    const now = new Map<string, Labels<ScalerLabel>>();
-    let failed = 0;
-    for (const t of o.triggers) {
-      const labels: Labels<ScalerLabel> = {
-        ...object,
-        scaler: t.trigger,
-        triggerIndex: String(t.index),
-        metric: t.metricName,
-        type: RESOURCE_TYPE,
-      };
-      now.set(JSON.stringify(labels), labels);
-      this.scalerMetricsTarget.labels(labels).set(t.target);
-      this.scalerMetricsLatency.labels(labels).set(t.latencyMs / 1000);
-      if (t.error === undefined) {
-        this.scalerMetricsValue.labels(labels).set(t.value ?? 0);
-        this.scalerActive.labels(labels).set(t.active === true ? 1 : 0);
-        this.scalerErrors.labels(labels).inc(0); // present at 0 from the first poll, as KEDA
-      } else {
-        failed++;
-        this.scalerErrors.labels(labels).inc();
-      }
-    }
-    // A trigger renamed or removed by an edit loses its series at once.
-    for (const [id, labels] of previous ?? []) if (!now.has(id)) this.removeScalerSeries(labels);
-    this.scalerSeries.set(key, now);
-
+    this.series.polled(o);
     for (const c of o.clamped ?? []) {
-      this.scalerMetricsClamped.labels({ ...object, metric: c.metric }).inc();
+      const key = `${o.namespace}/${o.name}`;
+      this.scalerMetricsClamped
+        .labels({ namespace: o.namespace, scaledObject: o.name, metric: c.metric })
+        .inc();
       const metrics = this.clampedSeries.get(key) ?? new Set<string>();
       this.clampedSeries.set(key, metrics.add(c.metric));
     }
-
-    // KEDA counts one object error per failed trigger; a failed scale write counts once.
-    this.scaledObjectErrors.labels(object).inc(failed > 0 ? failed : o.error ? 1 : 0);
-    this.scaledObjectReplicas.labels({ ...object, kind: 'desired' }).set(o.desiredReplicas);
-    this.scaledObjectReplicas.labels({ ...object, kind: 'current' }).set(o.currentReplicas);
   }
 
   targetFailed(namespace: string, name: string, _reason: PlatformReason): void {
-    this.scaledObjectErrors.labels({ namespace, scaledObject: name }).inc();
+    this.series.targetFailed(namespace, name);
   }
 
   paused(namespace: string, name: string, paused: boolean): void {
-    this.scaledObjectPaused.labels({ namespace, scaledObject: name }).set(paused ? 1 : 0);
+    this.series.paused(namespace, name, paused);
   }
 
   pollStarted(namespace: string, name: string, latenessMs: number): void {
-    this.scaleLoopLatency
-      .labels({ namespace, type: RESOURCE_TYPE, resource: name })
-      .set(Math.max(0, latenessMs) / 1000);
+    this.series.pollStarted(namespace, name, latenessMs);
   }
 
   removed(namespace: string, name: string): void {
     const key = `${namespace}/${name}`;
-    for (const labels of this.scalerSeries.get(key)?.values() ?? []) this.removeScalerSeries(labels);
-    this.scalerSeries.delete(key);
-    const object = { namespace, scaledObject: name };
+    this.series.removed(namespace, name);
     for (const metric of this.clampedSeries.get(key) ?? [])
-      this.scalerMetricsClamped.remove({ ...object, metric });
+      this.scalerMetricsClamped.remove({ namespace, scaledObject: name, metric });
     this.clampedSeries.delete(key);
-    this.scaledObjectErrors.remove(object);
-    this.scaledObjectPaused.remove(object);
-    this.scaledObjectReplicas.remove({ ...object, kind: 'desired' });
-    this.scaledObjectReplicas.remove({ ...object, kind: 'current' });
-    this.scaleLoopLatency.remove({ namespace, type: RESOURCE_TYPE, resource: name });
     for (const remove of this.routeSeries.get(key)?.values() ?? []) remove();
     this.routeSeries.delete(key);
   }
@@ -318,14 +325,6 @@ export class EbbMetrics implements ControllerObserver, ActivatorObserver, Report
     }
     const id = `${metric} ${JSON.stringify(labels)}`;
     if (!series.has(id)) series.set(id, remove);
-  }
-
-  private removeScalerSeries(labels: Labels<ScalerLabel>): void {
-    this.scalerMetricsValue.remove(labels);
-    this.scalerMetricsTarget.remove(labels);
-    this.scalerMetricsLatency.remove(labels);
-    this.scalerActive.remove(labels);
-    this.scalerErrors.remove(labels);
   }
 }
 

@@ -23,6 +23,16 @@ describe('ebb activator flags', () => {
     );
   });
 
+  it('lists --metrics-detail (default keda) and refuses a set it does not know', async () => {
+    const help = (await run(['--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(
+      /--metrics-detail <set> series per ScaledObject .*\(choices: "keda", "extended", default: "keda"/,
+    );
+    const { code, stderr } = await run(['--metrics-detail', 'all']);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("argument 'all' is invalid. Allowed choices are keda, extended.");
+  });
+
   it('lists the drain and connection timeouts, in seconds with their defaults', async () => {
     const { stdout } = await run(['--help']);
     const help = stdout.replace(/\s+/g, ' ');
@@ -103,6 +113,10 @@ describe('report authentication and status page flags', () => {
     [
       ['--report-allowed-service-accounts', 'ebb-system/ebb-activator'],
       '"ebb-system/ebb-activator" must be namespace:name of a ServiceAccount',
+    ],
+    [
+      ['--metrics-detail', 'full'],
+      "option '--metrics-detail <set>' argument 'full' is invalid. Allowed choices are keda, extended.",
     ],
   ])('ebb run refuses %j naming the flag', async (argv, message) => {
     const { run: runCommand } = await import('../../src/cli/run.ts');

@@ -453,6 +453,7 @@ describe('two standalone activators reporting to one controller', () => {
         ...['--kubeconfig', kubeConnection().kubeconfigPath, '--namespace', other],
         ...['--port', String(port), '--address', '127.0.0.1'],
         ...['--health-port', String(health), '--metrics-port', String(metrics)],
+        ...['--metrics-detail', 'extended'], // ebb_scaled_object_replicas below
       ],
       logFile,
       cwd: ROOT,

@@ -56,6 +56,7 @@ beforeAll(async () => {
     namespace: ns.name,
     log: silentLogger,
     metricsPort: 0,
+    metricsDetail: 'extended', // every series, target and replicas included
     healthPort: 0,
   });
 });

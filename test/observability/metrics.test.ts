@@ -47,8 +47,8 @@ const SCALER = {
 };
 
 describe('EbbMetrics', () => {
-  it('exports KEDA-named per-trigger and per-object series after a poll', async () => {
-    const m = new EbbMetrics({ version: '1.2.3', gitCommit: 'abc' });
+  it('exports KEDA-named per-trigger and per-object series after a poll (extended detail)', async () => {
+    const m = new EbbMetrics({ version: '1.2.3', gitCommit: 'abc' }, 'extended');
     m.paused('shop', 'worker', false);
     m.pollStarted('shop', 'worker', 1500);
     m.polled(poll());
@@ -71,6 +71,36 @@ describe('EbbMetrics', () => {
         resource: 'worker',
       }),
     ).toBe(1.5);
+  });
+
+  it('by default exports per object KEDA’s set only: no target, no replicas, error counters once an error happened', async () => {
+    const m = new EbbMetrics({ version: '0' });
+    m.paused('shop', 'worker', false);
+    m.pollStarted('shop', 'worker', 20);
+    m.polled(poll());
+    const names = (s: readonly Sample[]) =>
+      [
+        ...new Set(
+          s
+            .filter((x) => x.labels.scaledObject === 'worker' || x.labels.resource === 'worker')
+            .map((x) => x.name),
+        ),
+      ].sort();
+    expect(names(await scrape(m))).toEqual([
+      'ebb_internal_scale_loop_latency_seconds',
+      'ebb_scaled_object_paused',
+      'ebb_scaler_active',
+      'ebb_scaler_metrics_latency_seconds',
+      'ebb_scaler_metrics_value',
+    ]);
+    const failed = trigger({ error: { reason: 'ScalerError', message: 'down' } });
+    delete (failed as { value?: number }).value;
+    m.polled(poll({ triggers: [failed], error: true }));
+    const s = await scrape(m);
+    expect(one(s, 'ebb_scaler_detail_errors_total', SCALER)).toBe(1);
+    expect(one(s, 'ebb_scaled_object_errors_total', OBJECT)).toBe(1);
+    expect(find(s, 'ebb_scaler_metrics_target')).toHaveLength(0);
+    expect(find(s, 'ebb_scaled_object_replicas')).toHaveLength(0);
   });
 
   it('counts a failed read per trigger and per object, keeping the last good value', async () => {
@@ -135,7 +165,7 @@ describe('EbbMetrics', () => {
   });
 
   it('removed() forgets every series of that object and no other', async () => {
-    const m = new EbbMetrics({ version: '0' });
+    const m = new EbbMetrics({ version: '0' }, 'extended');
     for (const name of ['worker', 'other']) {
       m.paused('shop', name, true);
       m.pollStarted('shop', name, 10);
