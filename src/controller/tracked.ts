@@ -74,9 +74,12 @@ export interface Tracked {
   fingerprint: string | undefined;
   /** Reconcile even when the fingerprint is unchanged (target ownership moved, a retry). */
   force: boolean;
-  /** A status write in flight: the next one waits for it. */
+  /** A status write waiting for its turn or in flight: the next one waits for it. */
   writing: Promise<void> | undefined;
-  /** The one write queued behind `writing`; later changes merge into it (Controller.writeStatus). */
+  /**
+   * The one write whose patch is not built yet (waiting for its turn at the writer, or behind
+   * `writing`); later changes merge into it (Controller.writeStatus).
+   */
   queuedStatus?: { change: StatusChange; done: Promise<void> } | undefined;
   /** Consecutive reconcile failures (requeue backoff). */
   failures: number;

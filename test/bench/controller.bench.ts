@@ -34,7 +34,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ApiextensionsV1Api,
-  AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -43,10 +42,12 @@ import {
 } from '@kubernetes/client-node';
 import { renderCrds } from '../../src/api/crd.ts';
 import { GROUP, PLURAL, VERSION } from '../../src/api/scaledobject.ts';
+import { KubeClient } from '../../src/platform/kubernetes/client.ts';
+import { scaledObjectsPath } from '../../src/platform/kubernetes/scaledobjects.ts';
 import { closedWindow, installCrd, openWindow, scaledObjectManifest } from '../controller/cluster.ts';
 import { startKube } from '../env/kube.ts';
-import { pool, sleep } from './common.ts';
-import { type Args, createDeployment, log, NAMESPACE, parseArgs } from './controller-common.ts';
+import { idleDeployment, pool, sleep } from './common.ts';
+import { type Args, log, NAMESPACE, parseArgs } from './controller-common.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Inside the checkout (gitignored) so the compiled files resolve node_modules as src/ does. */
@@ -77,33 +78,49 @@ const compileChild = (): string => {
   return join(BUILD, 'test/bench/controller-child.js');
 };
 
+/** POSTs `body` to `path`; throws on failure (pool() retries). */
+const post = async (client: KubeClient, path: string, body: unknown): Promise<void> => {
+  const res = await client.request('POST', path, { body, discardBody: true });
+  if (!res.ok) throw new Error(res.error.message);
+};
+
+/**
+ * Through ebb's KubeClient, not client-node's typed APIs: those build a new undici Agent, so a
+ * new TLS connection and handshake (on the API server's cores too), for every request; ebb's
+ * client keeps one pool of kept-alive connections (see client.ts). Each worker creates a
+ * Deployment and then its ScaledObject, so both kinds share the whole run's concurrency.
+ */
 const createObjects = async (kc: KubeConfig, args: Args): Promise<void> => {
   const n = args.objects;
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
-  const apps = kc.makeApiClient(AppsV1Api);
-  const objects = kc.makeApiClient(CustomObjectsApi);
+  const client = new KubeClient(kc);
+  const deployments = `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`;
+  const scaledObjects = scaledObjectsPath(NAMESPACE);
   const names = Array.from({ length: n }, (_, i) => `app-${String(i).padStart(5, '0')}`);
+  let done = 0;
   const started = performance.now();
-  await pool(names, args.createConcurrency, async (name) => {
-    await createDeployment(apps, name);
-  });
-  log(`${n} Deployments in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const t = performance.now();
-  await pool(names, args.createConcurrency, async (name) => {
-    const open = Number(name.slice(4)) % 2 === 0;
-    const body = scaledObjectManifest(NAMESPACE, name, {
-      triggers: [{ type: 'cron', metadata: open ? openWindow(1) : closedWindow(1) }],
-      spec: { pollingInterval: args.pollingInterval },
+  const progress = setInterval(
+    () =>
+      log(
+        `created ${done} of ${n} ScaledObjects (and Deployments) in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      ),
+    30_000,
+  );
+  try {
+    await pool(names, args.createConcurrency, async (name) => {
+      await post(client, deployments, idleDeployment(name));
+      const open = Number(name.slice(4)) % 2 === 0;
+      const body = scaledObjectManifest(NAMESPACE, name, {
+        triggers: [{ type: 'cron', metadata: open ? openWindow(1) : closedWindow(1) }],
+        spec: { pollingInterval: args.pollingInterval },
+      });
+      await post(client, scaledObjects, body);
+      done++;
     });
-    await objects.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: NAMESPACE,
-      plural: PLURAL,
-      body,
-    });
-  });
-  log(`${n} ScaledObjects in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  } finally {
+    clearInterval(progress);
+    await client.close();
+  }
 };
 
 const installOtherCrds = async (kc: KubeConfig): Promise<void> => {

@@ -4,7 +4,8 @@
 // unpaced they all go out together, every one holding its request, body and socket, and the API
 // server's priority-and-fairness queues take the burst. Paced, they leave at `qps` a second after
 // a first `burst`. Only status writes: they are queued and merged per object
-// (Controller.writeStatus), so one waiting costs one pending patch, while a scale write or an
+// (Controller.writeStatus) and their patch is built when the token is granted
+// (KubeScaledObjectWriter.patchStatus), so one waiting costs one pending change, while a scale write or an
 // Event held behind 50,000 of them would miss its poll's deadline.
 
 import type { Clock, Timer } from '../../clock.ts';
