@@ -15,6 +15,8 @@ export interface Args {
   maxConcurrentPolls: number;
   pollingInterval: number;
   createConcurrency: number;
+  /** A container memory limit (MB) to size the child's heap from, as the image does; 0: none. */
+  containerMemoryMb: number;
   /** Wall ms when the parent finished creating the objects (the child's reconcile_all_s origin). */
   createdAt: number;
   child: boolean;
@@ -29,6 +31,7 @@ export const parseArgs = (argv: readonly string[]): Args => {
     maxConcurrentPolls: 256,
     pollingInterval: 1,
     createConcurrency: 48,
+    containerMemoryMb: 0,
     createdAt: 0,
     child: false,
     kubeconfig: '',
@@ -43,6 +46,7 @@ export const parseArgs = (argv: readonly string[]): Args => {
     else if (flag === '--kubeconfig') args.kubeconfig = value;
     else if (flag === '--polling-interval') args.pollingInterval = Number(value);
     else if (flag === '--create-concurrency') args.createConcurrency = Number(value);
+    else if (flag === '--container-memory-mb') args.containerMemoryMb = Number(value);
     else if (flag === '--created-at') args.createdAt = Number(value);
     else if (flag === '--child') {
       args.child = true;
@@ -57,6 +61,8 @@ export const parseArgs = (argv: readonly string[]): Args => {
     throw new Error('--polling-interval must be a whole number of seconds >= 1');
   if (!Number.isInteger(args.createConcurrency) || args.createConcurrency < 1)
     throw new Error('--create-concurrency must be a whole number >= 1');
+  if (!Number.isInteger(args.containerMemoryMb) || args.containerMemoryMb < 0)
+    throw new Error('--container-memory-mb must be a whole number >= 0');
   return args;
 };
 
