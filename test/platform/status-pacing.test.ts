@@ -3,12 +3,12 @@
 // them. Real requests to a node:http server on 127.0.0.1; virtual time releases the tokens.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/platform/kubernetes/client.ts';
 import { TokenBucket } from '../../src/platform/kubernetes/rate-limit.ts';
 import { until } from '../activator/helpers.ts';
 import { settle, VirtualClock } from '../clock.ts';
+import { configFor } from './local-kubeconfig.ts';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -40,17 +40,6 @@ const recordingServer = async (
       for (const res of held.splice(0)) answer(res);
     },
   };
-};
-
-const configFor = (server: string): KubeConfig => {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
 };
 
 describe('status writes: paced by a token bucket', () => {
