@@ -5,7 +5,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/platform/kubernetes/client.ts';
-import { TokenBucket } from '../../src/platform/kubernetes/rate-limit.ts';
+import { DEFAULT_MAX_REQUESTS, TokenBucket } from '../../src/platform/kubernetes/rate-limit.ts';
 import { until } from '../activator/helpers.ts';
 import { settle, VirtualClock } from '../clock.ts';
 import { configFor } from './local-kubeconfig.ts';
@@ -92,6 +92,27 @@ describe('status writes: bounded in flight', () => {
     await until(() => paths.length === 7, 'the last');
     answerAll();
     for (const r of await Promise.all(statuses)) expect(r.ok).toBe(true);
+    await client.close();
+  });
+});
+
+describe('requests: bounded in flight', () => {
+  it(`sends at most ${DEFAULT_MAX_REQUESTS} requests at once (each would hold a connection), the rest in order`, async () => {
+    const { url, paths, answerAll } = await recordingServer(true);
+    const client = new KubeClient(configFor(url), new VirtualClock(0));
+    const total = DEFAULT_MAX_REQUESTS + 40;
+    const writes = Array.from({ length: total }, (_, i) =>
+      client.request('PATCH', `/scale/${i}`, { body: {} }),
+    );
+    await until(() => paths.length === DEFAULT_MAX_REQUESTS, 'the first requests');
+    await settle();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(paths).toHaveLength(DEFAULT_MAX_REQUESTS);
+    answerAll();
+    await until(() => paths.length === total, 'the rest once answered');
+    expect(paths.at(-1)).toBe(`/scale/${total - 1}`);
+    answerAll();
+    for (const r of await Promise.all(writes)) expect(r.ok).toBe(true);
     await client.close();
   });
 });

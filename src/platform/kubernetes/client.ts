@@ -22,9 +22,11 @@ import {
   Unreachable,
 } from '../ports.ts';
 import {
+  DEFAULT_MAX_REQUESTS,
   DEFAULT_STATUS_BURST,
   DEFAULT_STATUS_IN_FLIGHT,
   DEFAULT_STATUS_QPS,
+  InFlightLimit,
   TokenBucket,
 } from './rate-limit.ts';
 
@@ -89,6 +91,8 @@ export class KubeClient {
   readonly userAgent: string;
   /** Requests with `paced` (status writes) wait for its tokens; see rate-limit.ts. */
   readonly statusPacing: TokenBucket;
+  /** Every request waits for a place here (rate-limit.ts, DEFAULT_MAX_REQUESTS). */
+  readonly inFlight = new InFlightLimit(DEFAULT_MAX_REQUESTS);
   private readonly http = new IsomorphicFetchHttpLibrary();
   // client-node's applySecurityAuthentication builds a NEW undici Agent for every request, so
   // every request would open its own TLS connection (a handshake each, sockets lingering until
@@ -177,6 +181,16 @@ export class KubeClient {
   }
 
   private async send(verb: Verb, path: string, opts: RequestOptions): Promise<PlatformResult<unknown>> {
+    const turn = this.inFlight.take();
+    if (turn !== undefined) await turn;
+    try {
+      return await this.sendNow(verb, path, opts);
+    } finally {
+      this.inFlight.done();
+    }
+  }
+
+  private async sendNow(verb: Verb, path: string, opts: RequestOptions): Promise<PlatformResult<unknown>> {
     this.count(verb);
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);

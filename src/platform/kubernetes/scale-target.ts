@@ -27,6 +27,7 @@ import {
 import { apiVersionPath, type KubeClient, MERGE_PATCH } from './client.ts';
 import { Discovery, type ResourceInfo } from './discovery.ts';
 import { ResilientInformer } from './informer.ts';
+import { InFlightLimit } from './rate-limit.ts';
 
 /** How long the first reads of a target type wait for its informer's list before GET /scale. */
 const SYNC_WAIT_MS = 5_000;
@@ -91,10 +92,8 @@ export class KubeScaleTarget implements ScaleTarget {
   private readonly types = new Map<string, TypeCache>();
   private readonly now: () => number;
   private readonly resyncMs: number;
-  /** GET /scale reads in flight, and those waiting for a slot (FIFO from readHead). */
-  private reading = 0;
-  private readonly readQueue: (() => void)[] = [];
-  private readHead = 0;
+  /** GET /scale reads in flight, and those waiting for a place. */
+  private readonly reads = new InFlightLimit(MAX_SCALE_READS);
 
   constructor(
     private readonly client: KubeClient,
@@ -113,39 +112,14 @@ export class KubeScaleTarget implements ScaleTarget {
     if (!t.informer.hasSynced) await t.firstSync;
     const cached = this.cached(t, ref);
     if (cached !== undefined) return cached;
-    const turn = this.readTurn();
+    const turn = this.reads.take();
     if (turn !== undefined) await turn;
     try {
       // The list may have landed while this read waited for its turn.
       return this.cached(t, ref) ?? (await this.fetch(t, ref));
     } finally {
-      this.readDone();
+      this.reads.done();
     }
-  }
-
-  /** undefined when a read slot is free (taken now); else resolves when one is handed over. */
-  private readTurn(): Promise<void> | undefined {
-    if (this.reading < MAX_SCALE_READS) {
-      this.reading++;
-      return undefined;
-    }
-    return new Promise((resolve) => this.readQueue.push(resolve));
-  }
-
-  /** A read finished: its slot goes to the longest waiting read, or is freed. */
-  private readDone(): void {
-    const next = this.readQueue[this.readHead];
-    if (next === undefined) {
-      this.reading--;
-      return;
-    }
-    this.readQueue[this.readHead++] = noop;
-    // Drop the consumed prefix now and then instead of shifting on every hand-over.
-    if (this.readHead > 1024 && this.readHead * 2 > this.readQueue.length) {
-      this.readQueue.splice(0, this.readHead);
-      this.readHead = 0;
-    }
-    next();
   }
 
   /** The replicas from the informer's cache or a fresh GET /scale entry; undefined: GET /scale. */
@@ -288,5 +262,3 @@ const scalePath = (info: ResourceInfo, ref: TargetRef): string =>
   info.namespaced
     ? `${apiVersionPath(info.apiVersion)}/namespaces/${encodeURIComponent(ref.namespace)}/${info.plural}/${encodeURIComponent(ref.name)}/scale`
     : `${apiVersionPath(info.apiVersion)}/${info.plural}/${encodeURIComponent(ref.name)}/scale`;
-
-const noop = (): void => {};
