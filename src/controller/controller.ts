@@ -12,6 +12,7 @@ import {
   type HpaWriter,
   type ScaledObjectSource,
   type ScaleTarget,
+  type StatusPatch,
   type StatusWriter,
   targetKeyOf,
 } from '../platform/ports.ts';
@@ -296,35 +297,40 @@ export class Controller {
 
   /**
    * Patches only what differs from the status ebb last wrote. One write per object at a time and
-   * at most one queued behind it: a change arriving meanwhile merges into the queued one (the
-   * later value wins), so a status API that stops answering holds one waiting write per object,
-   * not one per poll.
+   * at most one whose patch is not built yet: a change arriving meanwhile merges into that one
+   * (the later value wins), whether it waits behind the write in flight or for its turn at the
+   * writer (status writes are paced). So a status API that stops answering, or a first round
+   * over 50,000 objects, holds at most one small pending change per object, not a patch, body
+   * and request per write; and reconcile's write and the first poll's, both waiting, go as one.
    */
   private writeStatus(t: Tracked, change: StatusChange): Promise<void> {
-    const writing = t.writing;
-    if (writing === undefined) return this.writeNow(t, change);
     const queued = t.queuedStatus;
     if (queued !== undefined) {
       queued.change = mergeChanges(queued.change, change);
       return queued.done;
     }
     const next: { change: StatusChange; done: Promise<void> } = { change, done: Promise.resolve() };
-    next.done = writing.then(() => {
-      t.queuedStatus = undefined;
-      return this.writeStatus(t, next.change);
-    });
     t.queuedStatus = next;
+    const writing = t.writing;
+    next.done = writing === undefined ? this.writeNow(t, next) : writing.then(() => this.writeNow(t, next));
     return next.done;
   }
 
-  private async writeNow(t: Tracked, change: StatusChange): Promise<void> {
-    const deferred = t.deferred;
-    t.deferred = undefined;
-    const all = deferred === undefined ? change : mergeChanges(deferred, change);
-    const patch = statusPatch(t.status, all, t.generation, new Date(this.clock.wallNow()));
-    if (patch === undefined) return;
-    const p = this.opts.status.patchStatus(t.ref, patch).then((res) => {
+  /** Hands `next` to the writer, which builds its patch (and stops it absorbing changes) when its turn comes. */
+  private async writeNow(t: Tracked, next: { change: StatusChange }): Promise<void> {
+    let deferred: StatusChange | undefined;
+    let patch: StatusPatch | undefined;
+    const build = (): StatusPatch | undefined => {
+      if (t.queuedStatus === next) t.queuedStatus = undefined;
+      deferred = t.deferred;
+      t.deferred = undefined;
+      const all = deferred === undefined ? next.change : mergeChanges(deferred, next.change);
+      patch = statusPatch(t.status, all, t.generation, new Date(this.clock.wallNow()));
+      return patch;
+    };
+    const p = this.opts.status.patchStatus(t.ref, build).then((res) => {
       if (res.ok) {
+        if (patch === undefined) return;
         this.stats.statusWrites++;
         t.status = applyPatch(t.status, patch);
       } else {
@@ -335,7 +341,12 @@ export class Controller {
       }
     });
     t.writing = p;
-    await p;
-    if (t.writing === p) t.writing = undefined;
+    try {
+      await p;
+    } finally {
+      if (t.writing === p) t.writing = undefined;
+      // Not built (build threw): later changes must not merge into a write that is over.
+      if (t.queuedStatus === next) t.queuedStatus = undefined;
+    }
   }
 }

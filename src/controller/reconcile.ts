@@ -20,8 +20,6 @@ import {
   UnsupportedTriggerType,
 } from '../api/reasons.ts';
 import { ObjectMetaSchema, ScaledObjectStatusSchema } from '../api/scaledobject.ts';
-import type { Logger } from '../logging.ts';
-import { scaledObjectLogger } from '../logging.ts';
 import { targetKeyOf } from '../platform/ports.ts';
 import { initialScalingState } from '../scaling/decide.ts';
 import { admitScaledObject } from './admission.ts';
@@ -39,6 +37,7 @@ import {
   pollingIntervalMs,
   regardingOf,
   seedState,
+  TrackedEntry,
   targetRefOf,
 } from './tracked.ts';
 
@@ -87,29 +86,19 @@ export const reconcile = async (ctx: ReconcileContext, key: string): Promise<voi
     const namespace = meta.namespace ?? '';
     const ref = { namespace, name: meta.name, uid };
     const status = StatusOnly.safeParse(raw);
-    const name = meta.name;
-    let log: Logger | undefined;
-    t = {
-      key,
-      ref,
-      regarding: regardingOf(ref),
-      // Made on first use: 10,000 idle objects need no 10,000 child loggers.
-      get log() {
-        log ??= scaledObjectLogger(ctx.log, namespace, name);
-        return log;
+    t = new TrackedEntry(
+      {
+        key,
+        ref,
+        regarding: regardingOf(ref),
+        status: status.success ? (status.data.status ?? {}) : {},
+        generation: meta.generation,
+        resourceVersion: meta.resourceVersion ?? '',
+        finalizers: meta.finalizers ?? [],
+        createdAt: parseTime(meta.creationTimestamp),
       },
-      status: status.success ? (status.data.status ?? {}) : {},
-      generation: meta.generation,
-      resourceVersion: meta.resourceVersion ?? '',
-      finalizers: meta.finalizers ?? [],
-      createdAt: parseTime(meta.creationTimestamp),
-      loop: undefined,
-      deferred: undefined,
-      fingerprint: undefined,
-      force: false,
-      writing: undefined,
-      failures: 0,
-    };
+      ctx.log,
+    );
     ctx.tracked.set(key, t);
   }
   t.resourceVersion = meta.resourceVersion ?? '';

@@ -108,8 +108,13 @@ export type StatusPatch = {
 };
 
 export interface StatusWriter {
-  /** Merge-patches the status subresource. */
-  patchStatus(ref: ScaledObjectRef, patch: StatusPatch): Promise<PlatformResult<void>>;
+  /**
+   * Merge-patches the status subresource with what `build` returns, calling it once, when the
+   * write may go (a paced writer waits for its turn first): a write waiting holds no patch or
+   * request, and the patch is computed against the status as it is then. `build` returning
+   * undefined means nothing to write (no request; the result is ok).
+   */
+  patchStatus(ref: ScaledObjectRef, build: () => StatusPatch | undefined): Promise<PlatformResult<void>>;
 }
 
 export interface FinalizerWriter {

@@ -29,7 +29,7 @@ import { installCrd, scaledObjectManifest } from '../controller/cluster.ts';
 import { startKafka } from '../env/kafka.ts';
 import { startKube } from '../env/kube.ts';
 import { startRabbitMQ } from '../env/rabbitmq.ts';
-import { idleDeployment, percentile, pool, round, sleep } from './common.ts';
+import { idleDeployment, percentile, pool, round, sleep, writesSettled } from './common.ts';
 
 const NAMESPACE = 'bench-brokers';
 const TOPICS = 10;
@@ -218,16 +218,7 @@ const child = async (args: Args): Promise<void> => {
   while ((controller.polling < total || controller.pending > 0) && performance.now() - warm < 300_000) {
     await sleep(200);
   }
-  let quietSince = performance.now();
-  let lastWrites = client.writes();
-  while (performance.now() - quietSince < 3000 && performance.now() - warm < 300_000) {
-    await sleep(250);
-    const w = client.writes();
-    if (w !== lastWrites) {
-      lastWrites = w;
-      quietSince = performance.now();
-    }
-  }
+  await writesSettled(client, 3000, warm + 300_000);
   clearInterval(progress);
   log(`warm-up ${((performance.now() - warm) / 1000).toFixed(1)} s`);
 

@@ -27,6 +27,24 @@ export const pool = async <T>(
   );
 };
 
+/** Resolves once `client.writes()` has not changed for `quietMs`, or at `deadline` (performance.now()). */
+export const writesSettled = async (
+  client: { writes(): number },
+  quietMs: number,
+  deadline: number,
+): Promise<void> => {
+  let quietSince = performance.now();
+  let last = client.writes();
+  while (performance.now() - quietSince < quietMs && performance.now() < deadline) {
+    await sleep(250);
+    const w = client.writes();
+    if (w !== last) {
+      last = w;
+      quietSince = performance.now();
+    }
+  }
+};
+
 /** Nearest-rank percentile of ascending `sorted` (p in (0, 100]); NaN when empty. */
 export const percentile = (sorted: Float64Array, p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;

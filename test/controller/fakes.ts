@@ -108,8 +108,12 @@ export class FakeStatusWriter implements StatusWriter, FinalizerWriter {
 
   constructor(private readonly source: FakeSource) {}
 
-  async patchStatus(ref: ScaledObjectRef, patch: StatusPatch): Promise<PlatformResult<void>> {
-    this.patches.push({ key: keyOf(ref), patch });
+  async patchStatus(
+    ref: ScaledObjectRef,
+    build: () => StatusPatch | undefined,
+  ): Promise<PlatformResult<void>> {
+    const patch = build();
+    if (patch !== undefined) this.patches.push({ key: keyOf(ref), patch });
     return { ok: true, value: undefined };
   }
   async setFinalizers(ref: ScaledObjectRef, finalizers: readonly string[]): Promise<PlatformResult<void>> {

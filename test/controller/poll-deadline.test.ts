@@ -44,6 +44,22 @@ const pollPastDeadline = async (h: Harness): Promise<void> => {
   await poll;
 };
 
+/** `app` reconciled through `writer`, then polled five times past the deadline, reading 1 … 5. */
+const fivePolls = async (source: FakeSource, writer: FakeStatusWriter): Promise<Harness> => {
+  let value = 0;
+  const h = onDeadline({
+    source,
+    status: writer,
+    finalizers: writer,
+    script: (resolved) => new ScriptedScaler(resolved.metric, () => reading(value)),
+  });
+  h.target.set(TARGET, 0);
+  source.put(scaledObject('app'));
+  await h.controller.reconcileNow(KEY);
+  for (value = 1; value <= 5; value++) await pollPastDeadline(h); // each poll ends
+  return h;
+};
+
 /** A controller whose only object `app` (one trigger reading 2) targets `target`; reconciled. */
 const onTarget = async (target: FakeScaleTarget) => {
   const h = onDeadline({
@@ -144,30 +160,54 @@ describe('a poll ends by its deadline', () => {
   it('a status API that does not answer holds one queued write per object, not one per poll', async () => {
     class SlowStatus extends FakeStatusWriter {
       readonly calls: ReturnType<typeof gate<PlatformResult<void>>>[] = [];
-      override patchStatus(ref: ScaledObjectRef, patch: StatusPatch): Promise<PlatformResult<void>> {
-        void super.patchStatus(ref, patch);
+      override patchStatus(
+        ref: ScaledObjectRef,
+        build: () => StatusPatch | undefined,
+      ): Promise<PlatformResult<void>> {
+        void super.patchStatus(ref, build);
         const call = gate<PlatformResult<void>>();
         this.calls.push(call);
         return call.promise;
       }
     }
-    let value = 0;
     const source = new FakeSource();
     const writer = new SlowStatus(source);
-    const h = onDeadline({
-      source,
-      status: writer,
-      finalizers: writer,
-      script: (resolved) => new ScriptedScaler(resolved.metric, () => reading(value)),
-    });
-    h.target.set(TARGET, 0);
-    source.put(scaledObject('app'));
-    await h.controller.reconcileNow(KEY);
-    for (value = 1; value <= 5; value++) await pollPastDeadline(h); // each poll ends
+    await fivePolls(source, writer);
     expect(writer.calls).toHaveLength(1); // the first write, still out; the others wait merged
     writer.calls[0]?.release({ ok: true, value: undefined });
     await settle();
     expect(writer.calls).toHaveLength(2); // one write carries what five polls wanted
     expect(writer.patches.at(-1)?.patch.desiredReplicas).toBe(5);
+  });
+
+  it('a write waiting for its turn (paced) holds no patch and absorbs later changes', async () => {
+    /** A paced writer: each write waits for `turns[i]` before it builds its patch. */
+    class PacedStatus extends FakeStatusWriter {
+      readonly turns: ReturnType<typeof gate<undefined>>[] = [];
+      override async patchStatus(
+        ref: ScaledObjectRef,
+        build: () => StatusPatch | undefined,
+      ): Promise<PlatformResult<void>> {
+        const turn = gate<undefined>();
+        this.turns.push(turn);
+        await turn.promise;
+        return super.patchStatus(ref, build);
+      }
+    }
+    const source = new FakeSource();
+    const writer = new PacedStatus(source);
+    const h = await fivePolls(source, writer);
+    // One write waits for its turn; no patch exists yet (what waits is the change, not a body).
+    expect(writer.turns).toHaveLength(1);
+    expect(writer.patches).toHaveLength(0);
+    writer.turns[0]?.release(undefined);
+    await settle();
+    // Built when its turn came: reconcile's wish and five polls' in one patch, the latest value.
+    expect(writer.patches).toHaveLength(1);
+    expect(writer.patches[0]?.patch.desiredReplicas).toBe(5);
+    expect(writer.patches[0]?.patch.conditions).toBeDefined();
+    expect(h.controller.stats.statusWrites).toBe(1);
+    // Nothing else pending: a later change starts a new write.
+    expect(writer.turns).toHaveLength(1);
   });
 });

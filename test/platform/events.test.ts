@@ -3,7 +3,11 @@ import { ScalerFailed } from '../../src/api/reasons.ts';
 import { realClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/logging.ts';
 import type { KubeClient } from '../../src/platform/kubernetes/client.ts';
-import { KubeEventRecorder } from '../../src/platform/kubernetes/events.ts';
+import {
+  KubeEventRecorder,
+  MAX_EVENT_WRITES,
+  MAX_QUEUED_EVENT_WRITES,
+} from '../../src/platform/kubernetes/events.ts';
 import type { EventRegarding } from '../../src/platform/ports.ts';
 
 interface Call {
@@ -89,5 +93,40 @@ describe('KubeEventRecorder', () => {
     rec.record(so, ev);
     await rec.close();
     expect(calls.map((c) => c.verb)).toEqual(['POST', 'PATCH', 'PATCH', 'POST', 'POST']);
+  });
+
+  it(`keeps at most ${MAX_EVENT_WRITES} writes in flight, queues ${MAX_QUEUED_EVENT_WRITES} and drops the rest`, async () => {
+    // An API server that answers only when told: the writes in flight are those not answered.
+    let inFlight = 0;
+    let posts = 0;
+    const answers: (() => void)[] = [];
+    const client = {
+      clock: realClock,
+      async request(_verb: string, _path: string, opts: { body?: unknown } = {}) {
+        posts++;
+        inFlight++;
+        await new Promise<void>((resolve) => answers.push(resolve));
+        inFlight--;
+        const body = opts.body as { metadata?: { name?: string } } | undefined;
+        return { ok: true, value: { metadata: { name: body?.metadata?.name ?? 'x' } } };
+      },
+    } as unknown as KubeClient;
+    const rec = new KubeEventRecorder(client, { instance: 'pod-1', log: silentLogger });
+    const total = MAX_EVENT_WRITES + MAX_QUEUED_EVENT_WRITES + 50;
+    for (let i = 0; i < total; i++)
+      rec.record(
+        { ...so, name: `app-${i}`, uid: `u${i}` },
+        { type: 'Normal', reason: ScalerFailed, action: 'Scale', note: 'n' },
+      );
+    expect(inFlight).toBe(MAX_EVENT_WRITES);
+    expect(rec.dropped).toBe(50);
+    const closed = rec.close();
+    while (answers.length > 0) {
+      for (const answer of answers.splice(0)) answer();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(inFlight).toBeLessThanOrEqual(MAX_EVENT_WRITES);
+    }
+    await closed;
+    expect(posts).toBe(MAX_EVENT_WRITES + MAX_QUEUED_EVENT_WRITES);
   });
 });

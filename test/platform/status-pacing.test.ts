@@ -5,11 +5,10 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/platform/kubernetes/client.ts';
-import type { RestConfig } from '../../src/platform/kubernetes/kubeconfig.ts';
-import { TokenBucket } from '../../src/platform/kubernetes/rate-limit.ts';
+import { DEFAULT_MAX_REQUESTS, TokenBucket } from '../../src/platform/kubernetes/rate-limit.ts';
 import { until } from '../activator/helpers.ts';
 import { settle, VirtualClock } from '../clock.ts';
-import { restConfigFor } from '../env/rest-config.ts';
+import { configFor } from './local-kubeconfig.ts';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -42,8 +41,6 @@ const recordingServer = async (
     },
   };
 };
-
-const configFor = (server: string): RestConfig => restConfigFor({ server });
 
 describe('status writes: paced by a token bucket', () => {
   it('sends `burst` at once, then one every 1/qps s in order; unpaced writes pass the queue', async () => {
@@ -95,6 +92,45 @@ describe('status writes: bounded in flight', () => {
     await until(() => paths.length === 7, 'the last');
     answerAll();
     for (const r of await Promise.all(statuses)) expect(r.ok).toBe(true);
+    await client.close();
+  });
+});
+
+describe('requests: bounded in flight', () => {
+  it(`sends at most ${DEFAULT_MAX_REQUESTS} requests at once (each would hold a connection), the rest in order`, async () => {
+    const { url, paths, answerAll } = await recordingServer(true);
+    const client = new KubeClient(configFor(url), new VirtualClock(0));
+    const total = DEFAULT_MAX_REQUESTS + 40;
+    const writes = Array.from({ length: total }, (_, i) =>
+      client.request('PATCH', `/scale/${i}`, { body: {} }),
+    );
+    await until(() => paths.length === DEFAULT_MAX_REQUESTS, 'the first requests');
+    await settle();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(paths).toHaveLength(DEFAULT_MAX_REQUESTS);
+    answerAll();
+    await until(() => paths.length === total, 'the rest once answered');
+    expect(paths.at(-1)).toBe(`/scale/${total - 1}`);
+    answerAll();
+    for (const r of await Promise.all(writes)) expect(r.ok).toBe(true);
+    await client.close();
+  });
+
+  it('lets an exempt request (a Lease renewal) pass a full limit', async () => {
+    const { url, paths, answerAll } = await recordingServer(true);
+    const client = new KubeClient(configFor(url), new VirtualClock(0));
+    const writes = Array.from({ length: DEFAULT_MAX_REQUESTS + 10 }, (_, i) =>
+      client.request('PATCH', `/scale/${i}`, { body: {} }),
+    );
+    await until(() => paths.length === DEFAULT_MAX_REQUESTS, 'the limit filled');
+    const renewal = client.request('PUT', '/lease', { body: {}, exempt: true });
+    await until(() => paths.includes('/lease'), 'the renewal sent past the queue');
+    expect(paths).toHaveLength(DEFAULT_MAX_REQUESTS + 1);
+    answerAll();
+    expect((await renewal).ok).toBe(true);
+    await until(() => paths.length === DEFAULT_MAX_REQUESTS + 11, 'the rest');
+    answerAll();
+    await Promise.all(writes);
     await client.close();
   });
 });

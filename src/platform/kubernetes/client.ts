@@ -15,9 +15,11 @@ import {
 } from '../ports.ts';
 import { type LoadOptions, loadKubeConfig as load, type RestConfig } from './kubeconfig.ts';
 import {
+  DEFAULT_MAX_REQUESTS,
   DEFAULT_STATUS_BURST,
   DEFAULT_STATUS_IN_FLIGHT,
   DEFAULT_STATUS_QPS,
+  InFlightLimit,
   TokenBucket,
 } from './rate-limit.ts';
 import { ApiTransport, type Response } from './transport.ts';
@@ -39,6 +41,12 @@ export interface RequestOptions {
    * is the one burst a controller makes; scale writes, Events and Leases are not held behind it).
    */
   readonly paced?: boolean;
+  /**
+   * Skips the in-flight limit (`inFlight`): leader election's Lease requests, one at a time by
+   * construction, which must not wait behind a first round's writes (a renewal that waits loses
+   * the lease). The API server's Priority and Fairness has the same lane (`leader-election`).
+   */
+  readonly exempt?: boolean;
 }
 
 export interface KubeClientOptions {
@@ -68,6 +76,8 @@ export class KubeClient {
   readonly statusPacing: TokenBucket;
   /** The connection pool and credentials; shared with `metadataOnlyClient`'s view. */
   readonly transport: ApiTransport;
+  /** Every request waits for a place here (rate-limit.ts, DEFAULT_MAX_REQUESTS). */
+  readonly inFlight = new InFlightLimit(DEFAULT_MAX_REQUESTS);
 
   /**
    * `clock`: the request timeouts and the pool's age here, and the timers and times of every
@@ -142,6 +152,17 @@ export class KubeClient {
   }
 
   private async send(verb: Verb, path: string, opts: RequestOptions): Promise<PlatformResult<unknown>> {
+    if (opts.exempt === true) return this.sendNow(verb, path, opts);
+    const turn = this.inFlight.take();
+    if (turn !== undefined) await turn;
+    try {
+      return await this.sendNow(verb, path, opts);
+    } finally {
+      this.inFlight.done();
+    }
+  }
+
+  private async sendNow(verb: Verb, path: string, opts: RequestOptions): Promise<PlatformResult<unknown>> {
     this.count(verb);
     const query = opts.query === undefined ? '' : new URLSearchParams(opts.query).toString();
     const url = query === '' ? this.server + path : `${this.server}${path}?${query}`;

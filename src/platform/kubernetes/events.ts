@@ -13,6 +13,15 @@ import { type KubeClient, MERGE_PATCH } from './client.ts';
 export const REPORTING_CONTROLLER = 'ebb';
 /** events.k8s.io/v1 refuses a longer note. */
 const NOTE_LIMIT = 1024;
+/**
+ * Event writes in flight at once, and waiting beyond them. client-go's broadcaster writes from
+ * one goroutine behind a queue of 1,000 and drops what does not fit (watch.DropIfChannelFull):
+ * Events are best effort. Unbounded, a first round over 50,000 objects sent 22,000 Event
+ * POSTs within seconds, each request in flight holding its body and buffers (the heap went
+ * from 720 to 930 MB).
+ */
+export const MAX_EVENT_WRITES = 8;
+export const MAX_QUEUED_EVENT_WRITES = 1000;
 
 interface Series {
   readonly namespace: string;
@@ -37,6 +46,11 @@ const CreatedSchema = z.object({ metadata: z.object({ name: z.string() }) });
 export class KubeEventRecorder implements EventRecorder {
   private readonly series = new Map<string, Series>();
   private readonly pending = new Set<Promise<void>>();
+  /** Writes waiting for one of the MAX_EVENT_WRITES places, FIFO from `head`. */
+  private readonly queued: (() => Promise<void>)[] = [];
+  private head = 0;
+  /** Event writes dropped because the queue was full (best effort, as client-go). */
+  dropped = 0;
   private readonly timer: Timer;
   private readonly now: () => number;
   private sequence = 0;
@@ -58,7 +72,7 @@ export class KubeEventRecorder implements EventRecorder {
     if (known !== undefined && now - known.lastObserved < (this.opts.windowMs ?? 360_000)) {
       known.count++;
       known.lastObserved = now;
-      if (known.count === 2 && known.name !== undefined) this.track(this.writeSeries(known));
+      if (known.count === 2 && known.name !== undefined) this.send(() => this.writeSeries(known));
       return;
     }
     const s: Series = {
@@ -68,12 +82,14 @@ export class KubeEventRecorder implements EventRecorder {
       writtenCount: 1,
       lastObserved: now,
     };
+    // A dropped create forgets its series: the next occurrence tries again.
+    if (!this.send(() => this.create(regarding, { ...event, note }, s, now))) return;
     this.series.set(key, s);
-    this.track(this.create(regarding, { ...event, note }, s, now));
   }
 
   async flush(): Promise<void> {
     this.refresh();
+    // A write finishing starts the next queued one, so pending stays non-empty until all are done.
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
@@ -87,14 +103,39 @@ export class KubeEventRecorder implements EventRecorder {
     const now = this.now();
     const windowMs = this.opts.windowMs ?? 360_000;
     for (const [key, s] of this.series) {
-      if (s.name !== undefined && s.count > s.writtenCount) this.track(this.writeSeries(s));
+      if (s.name !== undefined && s.count > s.writtenCount) this.send(() => this.writeSeries(s));
       else if (now - s.lastObserved >= windowMs) this.series.delete(key);
     }
   }
 
-  private track(p: Promise<void>): void {
+  /** Starts `write` now, or queues it behind MAX_EVENT_WRITES; false: dropped, the queue is full. */
+  private send(write: () => Promise<void>): boolean {
+    if (this.pending.size < MAX_EVENT_WRITES) {
+      this.start(write);
+      return true;
+    }
+    if (this.queued.length - this.head >= MAX_QUEUED_EVENT_WRITES) {
+      if (this.dropped++ % 1000 === 0)
+        this.opts.log.warn({ dropped: this.dropped }, 'event writes queue full; dropping events');
+      return false;
+    }
+    this.queued.push(write);
+    return true;
+  }
+
+  private start(write: () => Promise<void>): void {
+    const p = write().finally(() => {
+      this.pending.delete(p);
+      const next = this.queued[this.head];
+      if (next === undefined) return;
+      this.queued[this.head++] = noWrite;
+      if (this.head > 1024 && this.head * 2 > this.queued.length) {
+        this.queued.splice(0, this.head);
+        this.head = 0;
+      }
+      this.start(next);
+    });
     this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
   }
 
   private async create(regarding: EventRegarding, event: EventRecord, s: Series, now: number): Promise<void> {
@@ -151,3 +192,5 @@ export class KubeEventRecorder implements EventRecorder {
 
 /** metav1.MicroTime: RFC 3339 with microseconds. */
 const microTime = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+const noWrite = async (): Promise<void> => {};

@@ -4,7 +4,8 @@
 // unpaced they all go out together, every one holding its request, body and socket, and the API
 // server's priority-and-fairness queues take the burst. Paced, they leave at `qps` a second after
 // a first `burst`. Only status writes: they are queued and merged per object
-// (Controller.writeStatus), so one waiting costs one pending patch, while a scale write or an
+// (Controller.writeStatus) and their patch is built when the token is granted
+// (KubeScaledObjectWriter.patchStatus), so one waiting costs one pending change, while a scale write or an
 // Event held behind 50,000 of them would miss its poll's deadline.
 
 import type { Clock, Timer } from '../../clock.ts';
@@ -108,6 +109,50 @@ export class TokenBucket {
       this.head = 0;
     }
     this.arm();
+  }
+}
+
+/**
+ * Requests in flight at once over the client's one connection pool (watches aside). Over
+ * HTTP/1.1 each request in flight holds a TLS connection of its own, and its buffers live
+ * outside the V8 heap: at 50,000 objects a first round of unpaced writes (7,500 scale PATCHes
+ * in 5 s) took the controller from 850 MB to over 3 GB of RSS with a 768 MB heap. client-go
+ * multiplexes on HTTP/2, where the API server allows 250 streams per connection.
+ */
+export const DEFAULT_MAX_REQUESTS = 128;
+
+/** At most `max` holders at once; the rest wait in FIFO order, holding only their turn. */
+export class InFlightLimit {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private head = 0;
+
+  constructor(readonly max: number) {
+    if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max = ${max}, must be an integer >= 1`);
+  }
+
+  /** undefined when a place was free (taken now); else resolves when one is handed over. */
+  take(): Promise<void> | undefined {
+    if (this.active < this.max) {
+      this.active++;
+      return undefined;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A holder is done: its place goes to the longest waiting, or is freed. */
+  done(): void {
+    const next = this.waiting[this.head];
+    if (next === undefined) {
+      this.active--;
+      return;
+    }
+    this.waiting[this.head++] = noop;
+    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting.splice(0, this.head);
+      this.head = 0;
+    }
+    next();
   }
 }
 

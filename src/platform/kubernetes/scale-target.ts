@@ -28,9 +28,17 @@ import { apiVersionPath, type KubeClient, MERGE_PATCH } from './client.ts';
 import { Discovery, type ResourceInfo } from './discovery.ts';
 import { ResilientInformer } from './informer.ts';
 import type { KubernetesObject } from './object.ts';
+import { InFlightLimit } from './rate-limit.ts';
 
 /** How long the first reads of a target type wait for its informer's list before GET /scale. */
 const SYNC_WAIT_MS = 5_000;
+/**
+ * GET /scale reads in flight at once; the rest wait in FIFO order holding only their turn, and
+ * look in the cache again when it comes. At 50,000 objects the Deployments' first list outlasts
+ * SYNC_WAIT_MS on a busy API server, and every first poll then GET /scale: 13,000 requests in
+ * flight within 5 s took the controller's heap from 400 to 600 MB (and out of a 768 MB limit).
+ */
+export const MAX_SCALE_READS = 32;
 
 /** Kinds whose object `spec.replicas` equals their /scale `spec.replicas`. */
 const REPLICAS_IN_SPEC: ReadonlySet<string> = new Set([
@@ -85,6 +93,8 @@ export class KubeScaleTarget implements ScaleTarget {
   private readonly types = new Map<string, TypeCache>();
   private readonly now: () => number;
   private readonly resyncMs: number;
+  /** GET /scale reads in flight, and those waiting for a place. */
+  private readonly reads = new InFlightLimit(MAX_SCALE_READS);
 
   constructor(
     private readonly client: KubeClient,
@@ -99,9 +109,23 @@ export class KubeScaleTarget implements ScaleTarget {
     const type = await this.typeFor(ref);
     if (!type.ok) return type;
     const t = type.value;
-    const key = keyOf(ref);
     // At start, wait (briefly) for the list rather than GET /scale for every target.
     if (!t.informer.hasSynced) await t.firstSync;
+    const cached = this.cached(t, ref);
+    if (cached !== undefined) return cached;
+    const turn = this.reads.take();
+    if (turn !== undefined) await turn;
+    try {
+      // The list may have landed while this read waited for its turn.
+      return this.cached(t, ref) ?? (await this.fetch(t, ref));
+    } finally {
+      this.reads.done();
+    }
+  }
+
+  /** The replicas from the informer's cache or a fresh GET /scale entry; undefined: GET /scale. */
+  private cached(t: TypeCache, ref: TargetRef): PlatformResult<number> | undefined {
+    const key = keyOf(ref);
     if (t.informer.hasSynced && t.replicasInSpec) {
       const obj = t.informer.get(ref.name, ref.namespace);
       if (obj === undefined) return notFound(ref);
@@ -122,7 +146,7 @@ export class KubeScaleTarget implements ScaleTarget {
     ) {
       return { ok: true, value: entry.replicas };
     }
-    return this.fetch(t, ref);
+    return undefined;
   }
 
   async scale(ref: TargetRef, replicas: number): Promise<PlatformResult<number>> {

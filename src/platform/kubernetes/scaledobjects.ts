@@ -76,15 +76,27 @@ export class KubeScaledObjectSource implements ScaledObjectSource {
 export class KubeScaledObjectWriter implements StatusWriter, FinalizerWriter {
   constructor(private readonly client: KubeClient) {}
 
-  async patchStatus(ref: ScaledObjectRef, patch: StatusPatch): Promise<PlatformResult<void>> {
-    // metadata.uid in a patch is a precondition: never write onto a recreated namesake.
-    const res = await this.client.request('PATCH', `${objectPath(ref)}/status`, {
-      body: { metadata: { uid: ref.uid }, status: patch },
-      contentType: MERGE_PATCH,
-      discardBody: true,
-      paced: true,
-    });
-    return res.ok ? { ok: true, value: undefined } : res;
+  /** Waits for a token of the client's status pacing (rate-limit.ts), then builds and sends. */
+  async patchStatus(
+    ref: ScaledObjectRef,
+    build: () => StatusPatch | undefined,
+  ): Promise<PlatformResult<void>> {
+    const pacing = this.client.statusPacing;
+    const turn = pacing.take();
+    if (turn !== undefined) await turn;
+    try {
+      const patch = build();
+      if (patch === undefined) return { ok: true, value: undefined };
+      // metadata.uid in a patch is a precondition: never write onto a recreated namesake.
+      const res = await this.client.request('PATCH', `${objectPath(ref)}/status`, {
+        body: { metadata: { uid: ref.uid }, status: patch },
+        contentType: MERGE_PATCH,
+        discardBody: true,
+      });
+      return res.ok ? { ok: true, value: undefined } : res;
+    } finally {
+      pacing.done();
+    }
   }
 
   async setFinalizers(

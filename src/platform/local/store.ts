@@ -64,7 +64,12 @@ export class LocalScaledObjectStore implements ScaledObjectSource, StatusWriter,
     return this.objects.get(key)?.status as ScaledObjectStatus | undefined;
   }
 
-  async patchStatus(ref: ScaledObjectRef, patch: StatusPatch): Promise<PlatformResult<void>> {
+  async patchStatus(
+    ref: ScaledObjectRef,
+    build: () => StatusPatch | undefined,
+  ): Promise<PlatformResult<void>> {
+    const patch = build();
+    if (patch === undefined) return { ok: true, value: undefined };
     const key = keyOf(ref);
     const o = this.objects.get(key);
     if (o === undefined || o.metadata.uid !== ref.uid) return notFound(key);
