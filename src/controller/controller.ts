@@ -76,6 +76,9 @@ export interface ControllerStats {
   statusWrites: number;
 }
 
+/** writeStatus's answer when there is nothing to write (shared: it holds nothing). */
+const NOTHING_WRITTEN: Promise<void> = Promise.resolve();
+
 export class Controller {
   readonly stats: ControllerStats = { polls: 0, reconciles: 0, statusWrites: 0 };
   private readonly queue: WorkQueue;
@@ -309,9 +312,19 @@ export class Controller {
       queued.change = mergeChanges(queued.change, change);
       return queued.done;
     }
-    const next: { change: StatusChange; done: Promise<void> } = { change, done: Promise.resolve() };
-    t.queuedStatus = next;
     const writing = t.writing;
+    // Most polls change nothing: they take no turn at the writer, whose pacing (a token per
+    // write) would otherwise hold every poll to --status-write-qps. The patch is built again
+    // when the turn comes (merging later changes); this one only decides whether to ask.
+    if (writing === undefined) {
+      const all = t.deferred === undefined ? change : mergeChanges(t.deferred, change);
+      if (statusPatch(t.status, all, t.generation, new Date(this.clock.wallNow())) === undefined) {
+        t.deferred = undefined;
+        return NOTHING_WRITTEN;
+      }
+    }
+    const next: { change: StatusChange; done: Promise<void> } = { change, done: NOTHING_WRITTEN };
+    t.queuedStatus = next;
     next.done = writing === undefined ? this.writeNow(t, next) : writing.then(() => this.writeNow(t, next));
     return next.done;
   }

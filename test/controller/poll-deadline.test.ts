@@ -210,4 +210,36 @@ describe('a poll ends by its deadline', () => {
     // Nothing else pending: a later change starts a new write.
     expect(writer.turns).toHaveLength(1);
   });
+
+  it('a poll that changes nothing asks the paced writer for no turn (pacing never holds polls)', async () => {
+    class PacedStatus extends FakeStatusWriter {
+      turns = 0;
+      override async patchStatus(
+        ref: ScaledObjectRef,
+        build: () => StatusPatch | undefined,
+      ): Promise<PlatformResult<void>> {
+        this.turns++;
+        return super.patchStatus(ref, build);
+      }
+    }
+    const source = new FakeSource();
+    const writer = new PacedStatus(source);
+    const h = onDeadline({
+      source,
+      status: writer,
+      finalizers: writer,
+      script: (resolved) => new ScriptedScaler(resolved.metric, () => reading(2)),
+    });
+    h.target.set(TARGET, 0);
+    source.put(scaledObject('app'));
+    await h.controller.reconcileNow(KEY);
+    await pollPastDeadline(h);
+    await pollPastDeadline(h);
+    await settle();
+    const settled = writer.turns;
+    expect(writer.patches.length).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) await pollPastDeadline(h);
+    await settle();
+    expect(writer.turns).toBe(settled);
+  });
 });
