@@ -2,14 +2,16 @@
 // CPU and peak RSS are its own: runs ebb's controller over the objects the parent created,
 // measures, and prints one JSON line. The parent compiles this file and what it imports to
 // JavaScript and runs it with NODE_ENV=production, as the image runs ebb (see there).
-import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createScalerDeps } from '../../scalers/index.ts';
 import { runController } from '../../src/cli/controller-wiring.ts';
 import { createLogger, silentLogger } from '../../src/logging.ts';
 import { EbbMetrics, ebbBuildInfo } from '../../src/observability/metrics.ts';
+import { KubeClient } from '../../src/platform/kubernetes/client.ts';
+import { loadKubeConfig } from '../../src/platform/kubernetes/kubeconfig.ts';
+import { scaledObjectsPath } from '../../src/platform/kubernetes/scaledobjects.ts';
 import type { Scaler } from '../../src/scaler.ts';
-import { createScaledObject, openWindow } from '../controller/cluster.ts';
 import { LARGE_FORMULA } from '../controller/fakes.ts';
+import { openWindow, scaledObjectManifest } from '../controller/manifests.ts';
 import { percentile, round, sleep, writesSettled } from './common.ts';
 import {
   type Args,
@@ -19,6 +21,7 @@ import {
   log,
   NAMESPACE,
   parseArgs,
+  post,
 } from './controller-common.ts';
 
 /** EBB_BENCH_MEMORY=1: RSS split (anon/file) and V8 heap after a full GC, at each stage. */
@@ -144,13 +147,18 @@ const child = async (args: Args): Promise<void> => {
   await memoryReport('after measuring');
 
   // The hostile neighbour joins; once it has been polled, the healthy objects are measured again.
-  const kc = new KubeConfig();
-  kc.loadFromFile(args.kubeconfig);
-  await createDeployment(kc.makeApiClient(AppsV1Api), HOSTILE);
-  await createScaledObject(kc, NAMESPACE, HOSTILE, {
-    triggers: [{ type: 'cron', name: HOSTILE_TRIGGER, metadata: openWindow(1) }],
-    spec: { advanced: { scalingModifiers: { formula: LARGE_FORMULA, target: '5' } } },
-  });
+  // Through a client of its own: the controller's request counts stay the controller's.
+  const setup = new KubeClient(loadKubeConfig({ path: args.kubeconfig }));
+  await createDeployment(setup, HOSTILE);
+  await post(
+    setup,
+    scaledObjectsPath(NAMESPACE),
+    scaledObjectManifest(NAMESPACE, HOSTILE, {
+      triggers: [{ type: 'cron', name: HOSTILE_TRIGGER, metadata: openWindow(1) }],
+      spec: { advanced: { scalingModifiers: { formula: LARGE_FORMULA, target: '5' } } },
+    }),
+  );
+  await setup.close();
   const joined = performance.now();
   while (controller.polling < args.objects + 1 && performance.now() - joined < 60_000) await sleep(100);
   if (controller.polling < args.objects + 1) log('the hostile neighbour was not admitted; see its status');

@@ -1,6 +1,6 @@
 // What the controller bench's two processes share: its arguments and the objects' namespace
 // (controller.bench.ts creates the objects, controller-child.ts runs the controller).
-import type { AppsV1Api } from '@kubernetes/client-node';
+import type { KubeClient } from '../../src/platform/kubernetes/client.ts';
 import { idleDeployment } from './common.ts';
 
 export const NAMESPACE = 'bench';
@@ -67,6 +67,12 @@ export const parseArgs = (argv: readonly string[]): Args => {
 };
 
 export const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+/** POSTs `body` to `path` through ebb's own client; throws on failure (pool() retries). */
+export const post = async (client: KubeClient, path: string, body: unknown): Promise<void> => {
+  const res = await client.request('POST', path, { body, discardBody: true });
+  if (!res.ok) throw new Error(res.error.message);
+};
+
 /** A Deployment at 0 replicas named `name` (each ScaledObject needs its own target). */
-export const createDeployment = (apps: AppsV1Api, name: string) =>
-  apps.createNamespacedDeployment({ namespace: NAMESPACE, body: idleDeployment(name) });
+export const createDeployment = (client: KubeClient, name: string): Promise<void> =>
+  post(client, `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`, idleDeployment(name));

@@ -52,8 +52,8 @@ import { loadKubeConfig } from '../../src/platform/kubernetes/kubeconfig.ts';
 import { scaledObjectsPath } from '../../src/platform/kubernetes/scaledobjects.ts';
 import { closedWindow, installCrd, openWindow, scaledObjectManifest } from '../controller/cluster.ts';
 import { startKube } from '../env/kube.ts';
-import { idleDeployment, pool, sleep } from './common.ts';
-import { type Args, log, NAMESPACE, parseArgs } from './controller-common.ts';
+import { pool, sleep } from './common.ts';
+import { type Args, createDeployment, log, NAMESPACE, parseArgs, post } from './controller-common.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Inside the checkout (gitignored) so the compiled files resolve node_modules as src/ does. */
@@ -84,12 +84,6 @@ const compileChild = (): string => {
   return join(BUILD, 'test/bench/controller-child.js');
 };
 
-/** POSTs `body` to `path`; throws on failure (pool() retries). */
-const post = async (client: KubeClient, path: string, body: unknown): Promise<void> => {
-  const res = await client.request('POST', path, { body, discardBody: true });
-  if (!res.ok) throw new Error(res.error.message);
-};
-
 /**
  * Through ebb's KubeClient, not client-node's typed APIs: those build a new undici Agent, so a
  * new TLS connection and handshake (on the API server's cores too), for every request; ebb's
@@ -100,7 +94,6 @@ const createObjects = async (kc: KubeConfig, kubeconfigPath: string, args: Args)
   const n = args.objects;
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
   const client = new KubeClient(loadKubeConfig({ path: kubeconfigPath }));
-  const deployments = `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`;
   const scaledObjects = scaledObjectsPath(NAMESPACE);
   const names = Array.from({ length: n }, (_, i) => `app-${String(i).padStart(5, '0')}`);
   let done = 0;
@@ -114,7 +107,7 @@ const createObjects = async (kc: KubeConfig, kubeconfigPath: string, args: Args)
   );
   try {
     await pool(names, args.createConcurrency, async (name) => {
-      await post(client, deployments, idleDeployment(name));
+      await createDeployment(client, name);
       const open = Number(name.slice(4)) % 2 === 0;
       const body = scaledObjectManifest(NAMESPACE, name, {
         triggers: [{ type: 'cron', metadata: open ? openWindow(1) : closedWindow(1) }],
