@@ -162,9 +162,13 @@ describe('PollScheduler', () => {
   });
 
   it('lets timers and I/O run while polls are behind (no starving microtask chain)', async () => {
+    // Ticks counted only while the costly polls are under way: a scheduler that ran them as one
+    // microtask chain lets none through (the count depends on ordering, not on the machine's load).
     let ticks = 0;
-    const interval = setInterval(() => ticks++, 5);
     let polls = 0;
+    const interval = setInterval(() => {
+      if (polls > 0 && polls < 200) ticks++;
+    }, 5);
     const s = new PollScheduler({
       maxConcurrent: 10,
       random: () => 0,
@@ -180,6 +184,6 @@ describe('PollScheduler', () => {
     await new Promise((r) => setTimeout(r, 300));
     clearInterval(interval);
     await s.stop();
-    expect(ticks).toBeGreaterThan(8); // ~20 expected (a 10 ms batch between ticks); ~1 when starved
+    expect(ticks).toBeGreaterThanOrEqual(2); // ~20 expected (a 10 ms batch between ticks); 0 when starved
   });
 });
