@@ -166,7 +166,9 @@ const componentBytes = (file: string, detail?: string): Map<string, number> => {
       label[v] = component(name);
       continue;
     }
-    if (ctor !== 'Object') continue;
+    // Tracked entries are TrackedEntry instances (src/controller/tracked.ts); an object literal
+    // with the same fields (older code, test doubles) counts too.
+    if (ctor !== 'Object' && ctor !== 'TrackedEntry') continue;
     const props = propsOf(v);
     const keys = new Set(props.keys());
     if (hasFields(keys, ['ref', 'regarding', 'status', 'loop'])) {
