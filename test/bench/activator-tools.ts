@@ -2,11 +2,9 @@
 // and driving the children of test/activator/bench-processes.ts, a raw keep-alive HTTP/1.1
 // client, and autocannon in its own process.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import {
   type Child,
@@ -15,16 +13,6 @@ import {
   type StartChild,
   type ToActivator,
 } from '../activator/bench-processes.ts';
-
-/** The chart's activator.nodeFlags: the activator children run with the flags deployed. */
-export const chartNodeFlags = (): string[] => {
-  const values = parse(
-    readFileSync(new URL('../../deploy/helm/ebb/values.yaml', import.meta.url), 'utf8'),
-  ) as {
-    activator?: { nodeFlags?: string[] | null };
-  };
-  return values.activator?.nodeFlags ?? [];
-};
 
 const processes = fileURLToPath(new URL('../activator/bench-processes.ts', import.meta.url));
 

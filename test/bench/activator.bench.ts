@@ -46,7 +46,6 @@ import type { Child } from '../activator/bench-processes.ts';
 import { h2Phases } from './activator-h2.ts';
 import {
   autocannon,
-  chartNodeFlags,
   childStarter,
   cpuSeconds,
   nsToMs,
@@ -56,7 +55,7 @@ import {
   sortedCopy,
 } from './activator-tools.ts';
 import { coldStartScaleWrites } from './cold-start.ts';
-import { percentile, round } from './common.ts';
+import { chartNodeFlags, percentile, round } from './common.ts';
 
 const log = (msg: string): void => {
   process.stdout.write(`[bench] ${msg}\n`);
@@ -86,7 +85,7 @@ const parseArgs = (argv: readonly string[]): Args => {
     heldStreams: 10_000,
     scaleWrites: 100,
     phases: new Set(PHASES),
-    activatorNodeFlags: chartNodeFlags(),
+    activatorNodeFlags: chartNodeFlags('activator'),
   };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1] ?? '';

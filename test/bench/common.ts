@@ -1,4 +1,14 @@
 // Helpers the benchmarks share.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+/** The chart's `<component>.nodeFlags`: the benches run ebb's processes with the flags deployed. */
+export const chartNodeFlags = (component: 'activator' | 'controller'): string[] => {
+  const values = parse(
+    readFileSync(new URL('../../deploy/helm/ebb/values.yaml', import.meta.url), 'utf8'),
+  ) as Partial<Record<string, { nodeFlags?: string[] | null }>>;
+  return values[component]?.nodeFlags ?? [];
+};
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -52,7 +52,7 @@ import { loadKubeConfig } from '../../src/platform/kubernetes/kubeconfig.ts';
 import { scaledObjectsPath } from '../../src/platform/kubernetes/scaledobjects.ts';
 import { closedWindow, installCrd, openWindow, scaledObjectManifest } from '../controller/cluster.ts';
 import { startKube } from '../env/kube.ts';
-import { pool, sleep } from './common.ts';
+import { chartNodeFlags, pool, sleep } from './common.ts';
 import { type Args, createDeployment, log, NAMESPACE, parseArgs, post } from './controller-common.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -168,6 +168,7 @@ const parent = async (args: Args): Promise<void> => {
     log(`created in ${((performance.now() - creating) / 1000).toFixed(1)} s`);
     const createdAt = Date.now();
     const childArgs = [
+      ...chartNodeFlags('controller'),
       ...(process.env.EBB_BENCH_MEMORY === undefined ? [] : ['--expose-gc']),
       compiled,
       '--child',

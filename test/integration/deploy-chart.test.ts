@@ -76,9 +76,10 @@ describe('the chart, rendered by helm', () => {
     expect(a.args?.[0]).toBe('activator');
     expect(flag(a, 'trusted-proxies')).toBeUndefined(); // trust nobody
     expect(podOf(act).replicas).toBe(2);
-    // The controller runs the image's entry point as is; the activator the same with its node
-    // flags (activator.nodeFlags: V8's young generation fixed, see values.yaml).
-    expect(c.command).toBeUndefined();
+    // The controller and the activator run the image's entry point with their node flags
+    // (controller.nodeFlags: V8's young generation capped; activator.nodeFlags: fixed; see
+    // values.yaml).
+    expect(c.command).toEqual(['node', '--max-semi-space-size=8', 'src/main.js']);
     expect(dockerEntrypoint).toEqual(['node', 'src/main.js']);
     expect(a.command).toEqual(['node', '--min-semi-space-size=16', 'src/main.js']);
 
@@ -265,6 +266,7 @@ describe('the chart, rendered by helm', () => {
     expect(flag(sc, 'namespace')).toBe(n.watch);
     expect(flag(sa, 'namespace')).toBe(n.watch);
     expect(sa.command).toBeUndefined(); // nodeFlags [] : the image's entry point, node's defaults
+    expect(sc.command).toBeUndefined();
     expect(flag(sa, 'trusted-proxies')).toBe('10.244.0.0/16,fd00::/8');
     expect(flag(sc, 'cluster-object-namespace')).toBe(n.clusterObjects);
     expect(podOf(deployment(scoped, 'activator')).replicas).toBe(3);

@@ -67,7 +67,7 @@ export const VALUE_SETS: Record<string, (n: Names) => Record<string, unknown>> =
       trustedProxies: ['10.244.0.0/16', 'fd00::/8'],
       nodeFlags: [],
     },
-    controller: { podAnnotations: { 'prometheus.io/scrape': 'true' }, logLevel: 'debug' },
+    controller: { podAnnotations: { 'prometheus.io/scrape': 'true' }, logLevel: 'debug', nodeFlags: [] },
     rbac: { extraWatchedScaleTargets: [{ apiGroups: ['argoproj.io'], resources: ['rollouts'] }] },
   }),
   'runtime certificate (as the plain manifests)': () => ({ adapter: { certificate: { source: 'runtime' } } }),
