@@ -37,8 +37,9 @@ export interface RequestOptions {
   /** The caller does not read a successful response (status patches): skip parsing it. */
   readonly discardBody?: boolean;
   /**
-   * Waits for a token of `statusPacing` first (status writes: the first round over every object
-   * is the one burst a controller makes; scale writes, Events and Leases are not held behind it).
+   * Waits for a token of `statusPacing` first. ebb's status writes take the bucket themselves
+   * (KubeScaledObjectWriter.patchStatus, to build the patch at their turn); scale writes, Events
+   * and Leases are never held behind it.
    */
   readonly paced?: boolean;
   /**

@@ -9,6 +9,7 @@ import type { Timer } from '../../clock.ts';
 import type { Logger } from '../../logging.ts';
 import type { EventRecord, EventRecorder, EventRegarding } from '../ports.ts';
 import { type KubeClient, MERGE_PATCH } from './client.ts';
+import { InFlightLimit } from './rate-limit.ts';
 
 export const REPORTING_CONTROLLER = 'ebb';
 /** events.k8s.io/v1 refuses a longer note. */
@@ -45,10 +46,9 @@ const CreatedSchema = z.object({ metadata: z.object({ name: z.string() }) });
 
 export class KubeEventRecorder implements EventRecorder {
   private readonly series = new Map<string, Series>();
+  /** Writes started or waiting for one of the MAX_EVENT_WRITES places (`writes`). */
   private readonly pending = new Set<Promise<void>>();
-  /** Writes waiting for one of the MAX_EVENT_WRITES places, FIFO from `head`. */
-  private readonly queued: (() => Promise<void>)[] = [];
-  private head = 0;
+  private readonly writes = new InFlightLimit(MAX_EVENT_WRITES);
   /** Event writes dropped because the queue was full (best effort, as client-go). */
   dropped = 0;
   private readonly timer: Timer;
@@ -89,7 +89,7 @@ export class KubeEventRecorder implements EventRecorder {
 
   async flush(): Promise<void> {
     this.refresh();
-    // A write finishing starts the next queued one, so pending stays non-empty until all are done.
+    // Writes queued behind others are in pending too: this waits for every one.
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
@@ -110,32 +110,24 @@ export class KubeEventRecorder implements EventRecorder {
 
   /** Starts `write` now, or queues it behind MAX_EVENT_WRITES; false: dropped, the queue is full. */
   private send(write: () => Promise<void>): boolean {
-    if (this.pending.size < MAX_EVENT_WRITES) {
-      this.start(write);
-      return true;
-    }
-    if (this.queued.length - this.head >= MAX_QUEUED_EVENT_WRITES) {
+    if (this.writes.queued >= MAX_QUEUED_EVENT_WRITES) {
       if (this.dropped++ % 1000 === 0)
         this.opts.log.warn({ dropped: this.dropped }, 'event writes queue full; dropping events');
       return false;
     }
-    this.queued.push(write);
+    const p = this.run(write).finally(() => this.pending.delete(p));
+    this.pending.add(p);
     return true;
   }
 
-  private start(write: () => Promise<void>): void {
-    const p = write().finally(() => {
-      this.pending.delete(p);
-      const next = this.queued[this.head];
-      if (next === undefined) return;
-      this.queued[this.head++] = noWrite;
-      if (this.head > 1024 && this.head * 2 > this.queued.length) {
-        this.queued.splice(0, this.head);
-        this.head = 0;
-      }
-      this.start(next);
-    });
-    this.pending.add(p);
+  private async run(write: () => Promise<void>): Promise<void> {
+    const turn = this.writes.take();
+    if (turn !== undefined) await turn;
+    try {
+      await write();
+    } finally {
+      this.writes.done();
+    }
   }
 
   private async create(regarding: EventRegarding, event: EventRecord, s: Series, now: number): Promise<void> {
@@ -192,5 +184,3 @@ export class KubeEventRecorder implements EventRecorder {
 
 /** metav1.MicroTime: RFC 3339 with microseconds. */
 const microTime = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-
-const noWrite = async (): Promise<void> => {};

@@ -131,6 +131,11 @@ export class InFlightLimit {
     if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max = ${max}, must be an integer >= 1`);
   }
 
+  /** Holders waiting for a place. */
+  get queued(): number {
+    return this.waiting.length - this.head;
+  }
+
   /** undefined when a place was free (taken now); else resolves when one is handed over. */
   take(): Promise<void> | undefined {
     if (this.active < this.max) {
