@@ -14,7 +14,8 @@
 //              `poked`), and `probe` reports its view of one app (Deployment, Service and
 //              ScaledObject of one name): routed?, held, the controller's replicas, and the
 //              scale writes and pokes so far
-// Run as `node --expose-gc --import tsx bench-processes.ts --role <role>` with an IPC channel
+// Run as `node --expose-gc bench-processes.js --role <role>` (tsc's output: common.ts
+// compileForBench) with an IPC channel
 // (advanced serialization: times are bigints).
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

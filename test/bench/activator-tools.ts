@@ -4,7 +4,6 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Endpoint } from '../../src/activator/ports.ts';
 import {
   type Child,
@@ -14,25 +13,22 @@ import {
   type ToActivator,
 } from '../activator/bench-processes.ts';
 
-const processes = fileURLToPath(new URL('../activator/bench-processes.ts', import.meta.url));
-
 /**
- * Starts children of bench-processes.ts; `activator` and `ebb` ones with `activatorNodeFlags`, and
- * `bare` too (its memory is the baseline the activator's is compared with, under the same heap).
+ * Starts children of bench-processes.ts, whose JavaScript as tsc compiles it is `script`
+ * (common.ts compileForBench: the activator runs as shipped), with NODE_ENV=production as the
+ * image sets; every role but `backend` with `activatorNodeFlags` (`bare` too: its memory is the
+ * baseline the activator's is compared with, under the same heap).
  */
 export const childStarter =
-  (activatorNodeFlags: readonly string[]): StartChild =>
+  (activatorNodeFlags: readonly string[], script: string): StartChild =>
   (role, extra = []) =>
     new Promise((resolve, reject) => {
       const nodeFlags = role === 'backend' ? [] : activatorNodeFlags;
-      const proc = spawn(
-        process.execPath,
-        [...nodeFlags, '--expose-gc', '--import', 'tsx', processes, '--role', role, ...extra],
-        {
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          serialization: 'advanced',
-        },
-      );
+      const proc = spawn(process.execPath, [...nodeFlags, '--expose-gc', script, '--role', role, ...extra], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'advanced',
+        env: { ...process.env, NODE_ENV: 'production' },
+      });
       const queued: FromActivator[] = [];
       const waiting: { type: string; resolve: (m: FromActivator) => void }[] = [];
       proc.on('message', (m: FromActivator) => {

@@ -10,7 +10,8 @@
 //                                       processes, by default the chart's activator.nodeFlags, as
 //                                       deployed; '' for node's defaults)
 //
-// Processes (test/activator/bench-processes.ts, started by test/bench/activator-tools.ts): this
+// Processes (test/activator/bench-processes.ts, compiled by tsc and run with NODE_ENV=production
+// as the image runs the activator (common.ts compileForBench), started by activator-tools.ts): this
 // one (the clients), a backend child, an activator child (so its CPU and memory are its own;
 // driven over IPC: endpoints, stats, cpuUsage, memoryUsage after gc(), its GC pauses), for the
 // memory baseline a bare node:http child, and for the scale-write phase etcd + kube-apiserver and
@@ -55,7 +56,7 @@ import {
   sortedCopy,
 } from './activator-tools.ts';
 import { coldStartScaleWrites } from './cold-start.ts';
-import { chartNodeFlags, percentile, round } from './common.ts';
+import { chartNodeFlags, compileForBench, percentile, round } from './common.ts';
 
 const log = (msg: string): void => {
   process.stdout.write(`[bench] ${msg}\n`);
@@ -293,7 +294,10 @@ const heldRequests = async (
 const main = async (args: Args): Promise<void> => {
   const started = Date.now();
   const run = (phase: Phase): boolean => args.phases.has(phase);
-  const startChild = childStarter(args.activatorNodeFlags);
+  const startChild = childStarter(
+    args.activatorNodeFlags,
+    compileForBench('activator', 'test/activator/bench-processes.ts', log),
+  );
   const activatorNodeFlags = args.activatorNodeFlags;
   log(
     `activator node flags: ${activatorNodeFlags.length === 0 ? "none (node's defaults)" : activatorNodeFlags.join(' ')}`,

@@ -1,6 +1,42 @@
 // Helpers the benchmarks share.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * ebb's processes run as shipped: the image runs tsc's JavaScript with NODE_ENV=production
+ * (Dockerfile), not tsx's (under tsx every closure is wrapped by esbuild's `__name` helper, a
+ * defineProperty per closure created, and the loader and its transform cache sit in the heap).
+ * Compiles `entry` (a path from the checkout's root) and everything it imports with tsc, as the
+ * image's build does, into .bench-build/`name`/ (gitignored, inside the checkout so node_modules
+ * resolves as from src/), and returns the entry's JavaScript. tsc copies package.json along
+ * (build-info imports it), which also marks the output as ESM.
+ */
+export const compileForBench = (name: string, entry: string, log: (msg: string) => void): string => {
+  const build = join(ROOT, '.bench-build', name);
+  rmSync(build, { recursive: true, force: true });
+  mkdirSync(build, { recursive: true });
+  const config = join(build, 'tsconfig.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: '../../tsconfig.json',
+      compilerOptions: { noEmit: false, outDir: '.', rootDir: '../..' },
+      include: [],
+      files: [`../../${entry}`],
+    }),
+  );
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const t = performance.now();
+  execFileSync(process.execPath, [tsc, '-p', config], { stdio: 'inherit' });
+  log(`${entry} compiled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return join(build, entry.replace(/\.ts$/, '.js'));
+};
 
 /** The chart's `<component>.nodeFlags`: the benches run ebb's processes with the flags deployed. */
 export const chartNodeFlags = (component: 'activator' | 'controller'): string[] => {

@@ -30,13 +30,9 @@
 // EBB_BENCH_MEMORY=1 logs RSS and heap at each stage; EBB_BENCH_LOG=info the controller's log.
 // The controller runs as shipped: the image runs tsc's JavaScript with NODE_ENV=production
 // (Dockerfile), so the bench compiles the child (controller-child.ts and what it imports) into
-// .bench-build/ (gitignored, inside the checkout so node_modules resolves) and runs node on it;
+// .bench-build/controller/ (common.ts compileForBench) and runs node on it;
 // under tsx the same controller paid ~48 MB more RSS for the loader and its transform cache.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import {
   ApiextensionsV1Api,
   CoreV1Api,
@@ -52,37 +48,8 @@ import { loadKubeConfig } from '../../src/platform/kubernetes/kubeconfig.ts';
 import { scaledObjectsPath } from '../../src/platform/kubernetes/scaledobjects.ts';
 import { closedWindow, installCrd, openWindow, scaledObjectManifest } from '../controller/cluster.ts';
 import { startKube } from '../env/kube.ts';
-import { chartNodeFlags, pool, sleep } from './common.ts';
+import { chartNodeFlags, compileForBench, pool, sleep } from './common.ts';
 import { type Args, createDeployment, log, NAMESPACE, parseArgs, post } from './controller-common.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Inside the checkout (gitignored) so the compiled files resolve node_modules as src/ does. */
-const BUILD = join(ROOT, '.bench-build');
-
-/**
- * Compiles the child and everything it imports (src/, scalers/, the test helpers it uses) with
- * tsc, as the image's build does (tsconfig.build.json), and returns the child's JavaScript.
- * tsc copies package.json along (build-info imports it), which also marks the output as ESM.
- */
-const compileChild = (): string => {
-  rmSync(BUILD, { recursive: true, force: true });
-  mkdirSync(BUILD);
-  const config = join(BUILD, 'tsconfig.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      extends: '../tsconfig.json',
-      compilerOptions: { noEmit: false, outDir: '.', rootDir: '..' },
-      include: [],
-      files: ['../test/bench/controller-child.ts'],
-    }),
-  );
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const t = performance.now();
-  execFileSync(process.execPath, [tsc, '-p', config], { stdio: 'inherit' });
-  log(`child compiled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  return join(BUILD, 'test/bench/controller-child.js');
-};
 
 /**
  * Through ebb's KubeClient, not client-node's typed APIs: those build a new undici Agent, so a
@@ -154,7 +121,7 @@ const heapFromContainer = (mb: number): { NODE_OPTIONS?: string } =>
 
 const parent = async (args: Args): Promise<void> => {
   // Before the API server starts: tsc's CPU does not slow the objects' creation.
-  const compiled = compileChild();
+  const compiled = compileForBench('controller', 'test/bench/controller-child.ts', log);
   const kube = await startKube();
   try {
     const kc = new KubeConfig();
