@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/platform/kubernetes/client.ts';
 import { DEFAULT_MAX_REQUESTS, TokenBucket } from '../../src/platform/kubernetes/rate-limit.ts';
+import { KubeScaledObjectWriter, scaledObjectsPath } from '../../src/platform/kubernetes/scaledobjects.ts';
 import { until } from '../activator/helpers.ts';
 import { settle, VirtualClock } from '../clock.ts';
 import { configFor } from './local-kubeconfig.ts';
@@ -42,18 +43,28 @@ const recordingServer = async (
   };
 };
 
+/** Object `i`'s status path, as KubeScaledObjectWriter writes it. */
+const statusPath = (i: number): string => `${scaledObjectsPath('ns')}/so-${i}/status`;
+
+/** Status write `i` through ebb's writer (which takes the client's pacing token, then builds). */
+const writeStatus = (client: KubeClient, i: number) =>
+  new KubeScaledObjectWriter(client).patchStatus(
+    { namespace: 'ns', name: `so-${i}`, uid: `uid-${i}` },
+    () => ({
+      currentReplicas: i,
+    }),
+  );
+
 describe('status writes: paced by a token bucket', () => {
   it('sends `burst` at once, then one every 1/qps s in order; unpaced writes pass the queue', async () => {
     const { url, paths } = await recordingServer();
     const clock = new VirtualClock(0);
     const client = new KubeClient(configFor(url), clock, { statusQps: 10, statusBurst: 2 });
-    const statuses = Array.from({ length: 6 }, (_, i) =>
-      client.request('PATCH', `/status/${i}`, { body: {}, paced: true }),
-    );
+    const statuses = Array.from({ length: 6 }, (_, i) => writeStatus(client, i));
     await until(() => paths.length === 2, 'the burst');
     const scale = client.request('PATCH', '/scale', { body: {} });
     await until(() => paths.length === 3, 'the scale write');
-    expect(paths).toEqual(['/status/0', '/status/1', '/scale']);
+    expect(paths).toEqual([statusPath(0), statusPath(1), '/scale']);
     expect(client.statusPacing.queued).toBe(4);
     // 10 a second: one token every 100 ms.
     await clock.advance(99);
@@ -63,7 +74,7 @@ describe('status writes: paced by a token bucket', () => {
     await until(() => paths.length === 4, 'the first paced write');
     await clock.advance(300);
     await until(() => paths.length === 7, 'the rest');
-    expect(paths.slice(3)).toEqual(['/status/2', '/status/3', '/status/4', '/status/5']);
+    expect(paths.slice(3)).toEqual([statusPath(2), statusPath(3), statusPath(4), statusPath(5)]);
     for (const r of [...(await Promise.all(statuses)), await scale]) expect(r.ok).toBe(true);
     expect(client.statusPacing.queued).toBe(0);
     await client.close();
@@ -79,9 +90,7 @@ describe('status writes: bounded in flight', () => {
       statusBurst: 100,
       statusInFlight: 3,
     });
-    const statuses = Array.from({ length: 7 }, (_, i) =>
-      client.request('PATCH', `/status/${i}`, { body: {}, paced: true }),
-    );
+    const statuses = Array.from({ length: 7 }, (_, i) => writeStatus(client, i));
     await until(() => paths.length === 3, 'the first three');
     await clock.advance(1000);
     await settle();

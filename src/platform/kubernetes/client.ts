@@ -37,12 +37,6 @@ export interface RequestOptions {
   /** The caller does not read a successful response (status patches): skip parsing it. */
   readonly discardBody?: boolean;
   /**
-   * Waits for a token of `statusPacing` first. ebb's status writes take the bucket themselves
-   * (KubeScaledObjectWriter.patchStatus, to build the patch at their turn); scale writes, Events
-   * and Leases are never held behind it.
-   */
-  readonly paced?: boolean;
-  /**
    * Skips the in-flight limit (`inFlight`): leader election's Lease requests, one at a time by
    * construction, which must not wait behind a first round's writes (a renewal that waits loses
    * the lease). The API server's Priority and Fairness has the same lane (`leader-election`).
@@ -73,7 +67,11 @@ export class KubeClient {
   readonly server: string;
   /** Sent on every request and watch (see `userAgent`). */
   readonly userAgent: string;
-  /** Requests with `paced` (status writes) wait for its tokens; see rate-limit.ts. */
+  /**
+   * Status writes wait for its tokens (KubeScaledObjectWriter.patchStatus takes one, then builds
+   * its patch at its turn); scale writes, Events and Leases are never held behind it. See
+   * rate-limit.ts.
+   */
   readonly statusPacing: TokenBucket;
   /** The connection pool and credentials; shared with `metadataOnlyClient`'s view. */
   readonly transport: ApiTransport;
@@ -140,19 +138,6 @@ export class KubeClient {
   }
 
   async request(verb: Verb, path: string, opts: RequestOptions = {}): Promise<PlatformResult<unknown>> {
-    if (opts.paced === true) {
-      const paced = this.statusPacing.take();
-      if (paced !== undefined) await paced;
-      try {
-        return await this.send(verb, path, opts);
-      } finally {
-        this.statusPacing.done();
-      }
-    }
-    return this.send(verb, path, opts);
-  }
-
-  private async send(verb: Verb, path: string, opts: RequestOptions): Promise<PlatformResult<unknown>> {
     if (opts.exempt === true) return this.sendNow(verb, path, opts);
     const turn = this.inFlight.take();
     if (turn !== undefined) await turn;
