@@ -7,7 +7,6 @@ import { createScalerDeps } from '../../scalers/index.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { EbbMetrics, ebbBuildInfo } from '../../src/observability/metrics.ts';
-import { closedWindow, openWindow } from '../controller/cluster.ts';
 import {
   FakeEvents,
   FakeScaleTarget,
@@ -15,6 +14,7 @@ import {
   FakeStatusWriter,
   scaledObject,
 } from '../controller/fakes.ts';
+import { closedWindow, openWindow } from '../controller/manifests.ts';
 import { sleep } from './common.ts';
 
 const arg = (name: string, fallback: string): string => {

@@ -127,13 +127,6 @@ export const deploymentReplicas = async (
   return d.spec?.replicas ?? -1;
 };
 
-export {
-  closedWindow,
-  openWindow,
-  type SOOptions,
-  scaledObjectManifest,
-} from './manifests.ts';
-
 export const createScaledObject = async (
   kc: KubeConfig,
   namespace: string,

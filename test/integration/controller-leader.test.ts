@@ -4,14 +4,13 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { type RunningController, runController } from '../../src/cli/controller-wiring.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {
-  closedWindow,
   createDeployment,
   createScaledObject,
   deploymentReplicas,
   installCrd,
-  openWindow,
   patchScaledObject,
 } from '../controller/cluster.ts';
+import { closedWindow, openWindow } from '../controller/manifests.ts';
 import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
 
 const kc = kubeConfig();

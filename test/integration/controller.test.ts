@@ -14,7 +14,6 @@ import { type RunningController, runController } from '../../src/cli/controller-
 import { FINALIZER } from '../../src/controller/tracked.ts';
 import { silentLogger } from '../../src/logging.ts';
 import {
-  closedWindow,
   conditionOf,
   createDeployment,
   createScaledObject,
@@ -23,11 +22,11 @@ import {
   getTable,
   installCrd,
   listEvents,
-  openWindow,
   patchScaledObject,
   readScaledObject,
   tableRows,
 } from '../controller/cluster.ts';
+import { closedWindow, openWindow } from '../controller/manifests.ts';
 import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
 
 const kc = kubeConfig();

@@ -12,9 +12,9 @@ import {
   createScaledObject,
   deploymentReplicas,
   listEvents,
-  openWindow,
   readScaledObject,
 } from '../controller/cluster.ts';
+import { openWindow } from '../controller/manifests.ts';
 import { ensureHelm, type K8sObject, one, rest } from '../deploy/chart.ts';
 import { waitUntil } from '../env/proc.ts';
 import { chartPods } from './deploy-pods.ts';

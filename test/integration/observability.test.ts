@@ -18,9 +18,9 @@ import {
   createScaledObject,
   deleteScaledObject,
   installCrd,
-  openWindow,
   patchScaledObject,
 } from '../controller/cluster.ts';
+import { openWindow } from '../controller/manifests.ts';
 import { kubeConfig, kubeConnection, useNamespace } from '../env/testing.ts';
 import { find, parseExposition, type Sample } from '../observability/exposition.ts';
 

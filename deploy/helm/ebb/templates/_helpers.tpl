@@ -80,6 +80,17 @@ app.kubernetes.io/component: {{ .component }}
 {{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
 {{- end -}}
 
+{{/*
+A container's command with node flags (a component's non-empty nodeFlags as the context): the
+image's entry point (Dockerfile ENTRYPOINT, `node src/main.js`) with the flags.
+*/}}
+{{- define "ebb.nodeCommand" -}}
+command:
+  - node
+{{ toYaml . | indent 2 }}
+  - src/main.js
+{{- end -}}
+
 {{- define "ebb.clusterObjectNamespace" -}}
 {{- default .Release.Namespace .Values.clusterObjectNamespace -}}
 {{- end -}}
